@@ -1,0 +1,56 @@
+# trajprobe: `make demo` and `make test` do everything on a fresh Debian 12 machine with Swift.
+SHELL := /bin/bash
+DEB_PACKAGES := libopenblas-dev libsqlite3-dev libpng-dev libavformat-dev libavcodec-dev \
+                libswscale-dev libswresample-dev libavutil-dev pkg-config libcairo2-dev \
+                fonts-dejavu-core espeak-ng
+# Benchmarks compare against the ffmpeg and sqlite3 command-line tools.
+BENCH_PACKAGES := ffmpeg sqlite3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SWIFT ?= swift
+JOBS ?= $(shell nproc)
+
+.PHONY: deps bench-deps build release test demo bench fixtures venv clean
+
+## deps: install the Debian packages trajprobe needs (skipped when all are present)
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; \
+	else echo "Debian packages: all present"; fi
+
+bench-deps: deps
+	@missing=$$(for p in $(BENCH_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y $$missing; fi
+
+## build: debug build
+build: deps
+	$(SWIFT) build -j $(JOBS)
+
+## release: optimised build of the trajprobe executable
+release: deps
+	$(SWIFT) build -c release -j $(JOBS) --product trajprobe
+
+## test: install what is needed, then run the whole test suite
+test: deps
+	$(SWIFT) test -j $(JOBS)
+
+## demo: build in release mode and run the end-to-end demo into Reports/demo
+demo: release
+	$$($(SWIFT) build -c release --show-bin-path)/trajprobe demo --output Reports/demo
+
+## bench: benchmarks, each printed as a ratio against a reference timed in the same run
+bench: bench-deps release
+	./Benchmarks/run.sh
+
+## venv: Python tools (fixtures, converters, teacher server) in .venv/ from PyPI
+venv:
+	./tools/make_venv.sh
+
+## fixtures: regenerate the golden JSON fixtures with the reference Python libraries
+fixtures: venv
+	.venv/bin/python tools/fixtures/make_fixtures.py
+
+clean:
+	rm -rf .build

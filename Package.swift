@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "trajprobe",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "trajprobe", targets: ["ReportCLI"]),
+        .library(name: "TrajectoryProbe", targets: ["TrajectoryProbe"]),
+        .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Store", targets: ["Store"]),
+        .library(name: "Report", targets: ["Report"]),
+        .library(name: "Media", targets: ["Media"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .target(
+            name: "Media",
+            dependencies: ["CFFmpeg", "CPNG", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Metrics",
+            dependencies: ["Media", "CBLAS", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Store",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "Yams",
+                           .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "TrajectoryProbe",
+            dependencies: ["Media", "Metrics", "Store", "CBLAS", "Yams",
+                           .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Report",
+            dependencies: ["Store", "CCairo", "CPNG", "Yams",
+                           .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(
+            name: "ReportCLI",
+            dependencies: ["TrajectoryProbe", "Metrics", "Store", "Report", "Media",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")]),
+
+        .testTarget(name: "MediaTests", dependencies: ["Media"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media"], resources: [.copy("Fixtures")]),
+
+        // MARK: - C libraries from Debian (thin shims, no stable Swift API)
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", pkgConfig: "libavformat libavcodec libswscale libswresample libavutil",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]),
+        .systemLibrary(
+            name: "CPNG", pkgConfig: "libpng16",
+            providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(
+            name: "CCairo", pkgConfig: "cairo",
+            providers: [.apt(["libcairo2-dev"])]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+// libpng 1.6. This module provides no stable Swift API.
+#include <png.h>
