@@ -1,0 +1,105 @@
+import Foundation
+
+/// The probe arm families of DESIGN.md. Raw values are the names used in the database, the CSV
+/// `--arm` strings, configs and the CLI.
+public enum ArmFamily: String, Codable, Sendable, CaseIterable, Hashable {
+    /// Sample the whole trajectory with guidance `w`; measure x0 at every step.
+    case trajectory
+    /// Re-noise the reference with a fixed ε at every step (the DMD view); x0 with guidance `w`.
+    case freshNoise = "fresh_noise"
+    /// x0 at step 0 with guidance `s0`, one Euler jump to step j, teacher x0 with guidance `s1`.
+    case eulerJump = "euler_jump"
+    /// No CFG before step `tau`, guidance `w` from `tau` on.
+    case scheduledCFG = "scheduled_cfg"
+    /// Per-pixel |x0(w) - x0(1)| from the same x_t, per region, with a noise-floor control.
+    case spatial
+}
+
+/// One guidance policy probed along the trajectory: a family plus its knobs.
+///
+/// The canonical label (`euler_jump s0=1 s1=4.5`) is the arm's identity everywhere: it is what
+/// `trajprobe import csv --arm` takes and what the database's `arms.label` holds, so two studies
+/// that probed the same policy agree on the name without coordination.
+public struct ArmSpec: Hashable, Codable, Sendable, CustomStringConvertible {
+    public var family: ArmFamily
+    /// Knob name → value, e.g. `["w": 4.5]`, `["s0": 1, "s1": 4.5]`, `["tau": 20, "w": 4.5]`.
+    public var knobs: [String: Double]
+
+    public init(family: ArmFamily, knobs: [String: Double] = [:]) {
+        self.family = family
+        self.knobs = knobs
+    }
+
+    public static func trajectory(w: Double) -> ArmSpec { ArmSpec(family: .trajectory, knobs: ["w": w]) }
+    public static func freshNoise(w: Double) -> ArmSpec { ArmSpec(family: .freshNoise, knobs: ["w": w]) }
+    public static func eulerJump(s0: Double, s1: Double) -> ArmSpec { ArmSpec(family: .eulerJump, knobs: ["s0": s0, "s1": s1]) }
+    public static func scheduledCFG(tau: Int, w: Double) -> ArmSpec { ArmSpec(family: .scheduledCFG, knobs: ["tau": Double(tau), "w": w]) }
+    public static func spatial(w: Double) -> ArmSpec { ArmSpec(family: .spatial, knobs: ["w": w]) }
+
+    /// Canonical label: the family, then the knobs sorted by name, numbers in shortest form.
+    public var label: String {
+        ([family.rawValue] + knobs.keys.sorted().map { "\($0)=\(ArmSpec.format(knobs[$0]!))" })
+            .joined(separator: " ")
+    }
+
+    public var description: String { label }
+
+    /// Parses a label such as `euler_jump s0=1 s1=4.5` or `trajectory w=4.5` (also `family(w=4.5)`
+    /// and comma separators, as hand-written configs use).
+    public init(parsing text: String) throws(ArmParseError) {
+        let cleaned = text.replacingOccurrences(of: "(", with: " ").replacingOccurrences(of: ")", with: " ")
+            .replacingOccurrences(of: ",", with: " ")
+        let parts = cleaned.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard let head = parts.first else { throw ArmParseError(text: text, problem: "empty arm") }
+        guard let family = ArmFamily(rawValue: head) else {
+            throw ArmParseError(text: text, problem: "unknown arm family '\(head)' (one of \(ArmFamily.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        var knobs: [String: Double] = [:]
+        for part in parts.dropFirst() {
+            let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, !kv[0].isEmpty, let value = Double(kv[1]), value.isFinite else {
+                throw ArmParseError(text: text, problem: "knob '\(part)' is not name=number")
+            }
+            knobs[kv[0]] = value
+        }
+        self.init(family: family, knobs: knobs)
+    }
+
+    /// Shortest decimal form that round-trips: 1 → "1", 4.5 → "4.5".
+    public static func format(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+}
+
+public struct ArmParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var text: String
+    public var problem: String
+    public var description: String { "arm '\(text)': \(problem)" }
+}
+
+/// Metric names as stored in `measurements.metric` and in the long CSV format.
+public enum MetricName {
+    public static let mse = "mse"
+    public static let psnr = "psnr"
+    public static let ssim = "ssim"
+    public static let lpips = "lpips"
+    public static let sharpness = "sharpness"
+    /// LSE-C (Sync-C): median − min of the mean distances over offsets. Higher is better.
+    public static let syncC = "sync_c"
+    /// LSE-D (Sync-D): min over offsets of the mean distance. Lower is better.
+    public static let syncD = "sync_d"
+    /// AV offset in frames at the minimum distance.
+    public static let syncOffset = "sync_offset"
+}
+
+/// Region names as stored in `measurements.region`. Sync metrics are per clip: region `face`.
+public enum RegionName {
+    public static let mouth = "mouth"
+    public static let upperFace = "upper_face"
+    public static let full = "full"
+    public static let face = "face"
+}
+
+/// The step column's value for GT rows (metrics of the reference clip itself).
+public let gtStep = -1
