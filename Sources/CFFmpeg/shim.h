@@ -17,6 +17,7 @@
 static inline int tp_averror_eof(void) { return AVERROR_EOF; }
 static inline int tp_averror_eagain(void) { return AVERROR(EAGAIN); }
 static inline int tp_averror_invaliddata(void) { return AVERROR_INVALIDDATA; }
+static inline int tp_averror_decoder_not_found(void) { return AVERROR_DECODER_NOT_FOUND; }
 static inline int64_t tp_av_nopts_value(void) { return AV_NOPTS_VALUE; }
 static inline AVRational tp_av_time_base_q(void) { return AV_TIME_BASE_Q; }
 static inline int tp_av_time_base(void) { return AV_TIME_BASE; }
