@@ -12,5 +12,5 @@ struct Trajprobe: AsyncParsableCommand {
             schedule from it.
             """,
         version: "0.1.0",
-        subcommands: [Bench.self])
+        subcommands: [DemoDataCommand.self, Bench.self])
 }
