@@ -38,7 +38,7 @@ public struct StudentConfig: Codable, Sendable, Equatable {
         public var schedule_source: String
         public var landing_step: Int
         public var window_steps: [Int]
-        /// t_list before rounding to three decimals.
+        /// t_list before rounding to three decimals (to 9 decimals, which YAML keeps exactly).
         public var t_list_exact: [Double]
         public var toolkit_version: String
         public var date: String
@@ -82,7 +82,7 @@ public struct StudentConfig: Codable, Sendable, Equatable {
                                 teacher: [study.teacher, study.modelName].filter { !$0.isEmpty }.joined(separator: " "),
                                 drop_mode: study.dropMode, schedule_source: schedule.source.rawValue,
                                 landing_step: schedule.landingStep, window_steps: [window.firstStep, window.lastStep],
-                                t_list_exact: schedule.tList, toolkit_version: study.toolkitVersion, date: date)
+                                t_list_exact: schedule.tList.map { ($0 * 1e9).rounded() / 1e9 }, toolkit_version: study.toolkitVersion, date: date)
     }
 
     public func yaml() throws(ReportError) -> String {
