@@ -46,6 +46,12 @@ public struct StudyReport: Sendable {
     public var measuredClips: Int
 
     let index: StudyIndex
+    private var comparisonIndex: [String: Int] = [:]
+    private var valueIndex: [String: Int] = [:]
+
+    private static func key(_ a: String, _ step: Int, _ metric: String, _ region: String) -> String {
+        "\(a)\u{1F}\(step)\u{1F}\(metric)\u{1F}\(region)"
+    }
 
     public init(study: StudyData, options: ReportOptions = ReportOptions()) throws(ReportError) {
         guard !study.steps.isEmpty else { throw .unreadableInput(file: study.source, problem: "the study has no probed steps") }
@@ -84,6 +90,8 @@ public struct StudyReport: Sendable {
             }
         }
         self.armValues = values
+        for (i, c) in comparisons.enumerated() { comparisonIndex[Self.key(c.pair.label, c.step, c.metric, c.region)] = i }
+        for (i, v) in values.enumerated() { valueIndex[Self.key(v.arm, v.step, v.metric, v.region)] = i }
         var gt: [String: Estimate] = [:]
         for (m, r) in metricRegions { if let e = comparator.gt(metric: m, region: r) { gt["\(m)/\(r)"] = e } }
         self.gt = gt
@@ -131,11 +139,11 @@ public struct StudyReport: Sendable {
     // MARK: - Lookups for the writers and figures
 
     public func comparison(_ pair: ArmPair, step: Int, metric: String, region: String) -> PairedComparison? {
-        comparisons.first { $0.pair == pair && $0.step == step && $0.metric == metric && $0.region == region }
+        comparisonIndex[Self.key(pair.label, step, metric, region)].map { comparisons[$0] }
     }
 
     public func value(arm: String, step: Int, metric: String, region: String) -> ArmStepValue? {
-        armValues.first { $0.arm == arm && $0.step == step && $0.metric == metric && $0.region == region }
+        valueIndex[Self.key(arm, step, metric, region)].map { armValues[$0] }
     }
 
     /// Per-clip paired differences (seeds averaged) for the step × clip heatmaps.

@@ -54,6 +54,17 @@ public enum Criterion: Codable, Sendable, Equatable {
     case belowFraction(gain: Double, threshold: Double)
     case fidelityCost(cost: Double, tolerance: Double)
 
+    /// The same as a clause of a sentence ("the gain 0.302 is below the threshold 0.600").
+    public var plain: String {
+        switch self {
+        case .notMeasured: return "the step was not measured in both arms"
+        case .noCI: return "there is no CI (fewer than 2 clips)"
+        case .notSignificant(let lower): return "the gain is not significant (CI lower bound \(Fmt.f(lower, 3)))"
+        case .belowFraction(let gain, let threshold): return "the gain \(Fmt.f(gain, 3)) is below the threshold \(Fmt.f(threshold, 3))"
+        case .fidelityCost(let cost, let tolerance): return "the fidelity cost \(Fmt.f(cost, 4)) exceeds the tolerance \(Fmt.g(tolerance))"
+        }
+    }
+
     public var text: String {
         switch self {
         case .notMeasured: return "not measured in both arms"

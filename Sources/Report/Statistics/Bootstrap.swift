@@ -32,7 +32,7 @@ public struct Bootstrap: Sendable, Equatable {
     public var level: Double
     public var seed: UInt64
 
-    public init(resamples: Int = 4000, level: Double = 0.95, seed: UInt64 = 20_260_611) throws(ReportError) {
+    public init(resamples: Int = 2000, level: Double = 0.95, seed: UInt64 = 20_260_611) throws(ReportError) {
         guard resamples >= 2000 else {
             throw .invalidOption(name: "--resamples", problem: "\(resamples) is below 2000; percentile CIs need at least 2000 resamples")
         }
