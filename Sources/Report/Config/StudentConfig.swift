@@ -1,5 +1,5 @@
 import Foundation
-import Yams
+
 
 /// A student's distillation config in the vocabulary of the Lip Forcing / Self-Forcing / CausVid
 /// training configs, with where it came from.
@@ -85,11 +85,58 @@ public struct StudentConfig: Codable, Sendable, Equatable {
                                 t_list_exact: schedule.tList.map { ($0 * 1e9).rounded() / 1e9 }, toolkit_version: study.toolkitVersion, date: date)
     }
 
+    /// YAML in block style with flow lists (`t_list: [0.999, 0.769, 0.0]`), numbers in plain
+    /// decimal: YAML 1.1 loaders (PyYAML, OmegaConf) read `5e+0` as a string, so no exponent form.
     public func yaml() throws(ReportError) -> String {
-        do {
-            return "# trajprobe schedule for study '\(provenance.study)'; CFG form \(cfg_form): \(CFGForm(rawValue: cfg_form)!.formula)\n"
-                + (try YAMLEncoder().encode(self))
-        } catch { throw .writeFailed(file: "schedule.yaml", problem: "\(error)") }
+        func num(_ x: Double) -> String {
+            guard x.isFinite else { return ".nan" }
+            if x == x.rounded(), abs(x) < 1e15 { return "\(Int64(x)).0" }
+            let s = "\(x)"
+            return s.contains("e") ? String(format: "%.12f", x).replacingOccurrences(of: "0+$", with: "", options: .regularExpression) : s
+        }
+        func list(_ xs: [Double]) -> String { "[" + xs.map(num).joined(separator: ", ") + "]" }
+        func ints(_ xs: [Int]) -> String { "[" + xs.map(String.init).joined(separator: ", ") + "]" }
+        func str(_ s: String) -> String {
+            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n") + "\""
+        }
+        func bool(_ b: Bool) -> String { b ? "true" : "false" }
+        let p = provenance
+        let lines = [
+            "# trajprobe schedule for study \(str(p.study)); CFG form \(cfg_form): \(CFGForm(rawValue: cfg_form)!.formula)",
+            "t_list: \(list(t_list))",
+            "student_sample_steps: \(student_sample_steps)",
+            "cfg_form: \(str(cfg_form))",
+            "guidance_scale: \(num(guidance_scale))",
+            "sync_window_cfg:",
+            "  enabled: \(bool(sync_window_cfg.enabled))",
+            "  t_lo: \(num(sync_window_cfg.t_lo))",
+            "  t_hi: \(num(sync_window_cfg.t_hi))",
+            "  reverse: \(bool(sync_window_cfg.reverse))",
+            "sample_t_cfg:",
+            "  time_dist_type: \(str(sample_t_cfg.time_dist_type))",
+            "  shift: \(num(sample_t_cfg.shift))",
+            "  min_t: \(num(sample_t_cfg.min_t))",
+            "  max_t: \(num(sample_t_cfg.max_t))",
+            "denoising_step_list: \(ints(denoising_step_list))",
+            "warp_denoising_step: \(bool(warp_denoising_step))",
+            "teacher_guidance:",
+            "  per_step: \(list(teacher_guidance.per_step))",
+            "  interval_steps: \(ints(teacher_guidance.interval_steps))",
+            "provenance:",
+            "  study: \(str(p.study))",
+            "  database_sha256: \(str(p.database_sha256))",
+            "  sync_model: \(str(p.sync_model))",
+            "  teacher: \(str(p.teacher))",
+            "  drop_mode: \(str(p.drop_mode))",
+            "  schedule_source: \(str(p.schedule_source))",
+            "  landing_step: \(p.landing_step)",
+            "  window_steps: \(ints(p.window_steps))",
+            "  t_list_exact: \(list(p.t_list_exact))",
+            "  toolkit_version: \(str(p.toolkit_version))",
+            "  date: \(str(p.date))",
+        ]
+        return lines.joined(separator: "\n") + "\n"
     }
 
     public func json() throws(ReportError) -> String {
