@@ -54,3 +54,13 @@ import Store
         #expect(html.contains("<div class=\"row\">"))
     }
 }
+
+@Suite struct StudyJSONTests {
+    @Test func studyJSONRoundTrips() throws {
+        let dir = ProcessInfo.processInfo.environment["TRAJPROBE_REPORT_SAMPLES"] ?? WriterTests.tempDir()
+        let s = Planted.study(clips: 4, extras: true)
+        try s.writeJSON(to: "\(dir)/planted-study.json")
+        #expect(try StudyData(jsonFile: "\(dir)/planted-study.json") == s)
+        #expect(throws: ReportError.self) { try StudyData(jsonFile: "\(dir)/missing.json") }
+    }
+}
