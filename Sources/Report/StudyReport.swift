@@ -11,12 +11,16 @@ public struct ReportOptions: Sendable, Equatable {
     public var preferFamily: ArmFamily?
     /// Fidelity gap to the no-CFG ceiling allowed at the landing step; nil = the rule's tolerance.
     public var landingTolerance: Double?
+    /// Arm that distance metrics (no GT value) are normalised against per step; nil = the
+    /// deciding pair's no-CFG arm.
+    public var baselineArm: ArmSpec?
 
     public init(bootstrap: Bootstrap? = nil, rule: WindowRule = WindowRule(), guidanceScale: Double? = nil,
-                preferFamily: ArmFamily? = nil, landingTolerance: Double? = nil) {
+                preferFamily: ArmFamily? = nil, landingTolerance: Double? = nil, baselineArm: ArmSpec? = nil) {
         self.bootstrap = bootstrap ?? (try! Bootstrap())
         self.rule = rule; self.guidanceScale = guidanceScale; self.preferFamily = preferFamily
         self.landingTolerance = landingTolerance
+        self.baselineArm = baselineArm
     }
 }
 
@@ -97,6 +101,9 @@ public struct StudyReport: Sendable {
         self.gt = gt
 
         let rule = options.rule
+        if let b = options.baselineArm, !study.arms.contains(b) {
+            throw .missingArm(file: study.source, arm: b.label, neededFor: "the per-step normalisation (--baseline)")
+        }
         if let deciding = ArmPairing.deciding(arms: study.arms, w: w, prefer: options.preferFamily) {
             self.deciding = deciding
             for arm in [deciding.pair.cfg, deciding.pair.base] {
@@ -144,6 +151,17 @@ public struct StudyReport: Sendable {
 
     public func value(arm: String, step: Int, metric: String, region: String) -> ArmStepValue? {
         valueIndex[Self.key(arm, step, metric, region)].map { armValues[$0] }
+    }
+
+    /// The arm distance metrics are normalised against: the option, else the deciding no-CFG arm.
+    public var baseline: ArmSpec? { options.baselineArm ?? deciding?.pair.base }
+
+    /// An arm's mean of a metric at a step divided by the baseline arm's mean at the same step
+    /// (1 = as close to the reference as the baseline).
+    public func normalised(arm: String, step: Int, metric: String, region: String) -> Double? {
+        guard let b = baseline, let v = value(arm: arm, step: step, metric: metric, region: region),
+              let bv = value(arm: b.label, step: step, metric: metric, region: region), bv.value.mean != 0 else { return nil }
+        return v.value.mean / bv.value.mean
     }
 
     /// Per-clip paired differences (seeds averaged) for the step × clip heatmaps.

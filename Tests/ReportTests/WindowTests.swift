@@ -103,3 +103,18 @@ import Store
         if case .missingArm? = r.scheduleProblem {} else { Issue.record("\(String(describing: r.scheduleProblem))") }
     }
 }
+
+@Suite struct NormalisationTests {
+    @Test func distanceMetricsAreNormalisedPerStepToTheBaseline() throws {
+        let r = try StudyReport(study: Planted.study(clips: 3, steps: [10, 45]),
+                                options: ReportOptions(baselineArm: .trajectory(w: 1)))
+        #expect(r.baseline == .trajectory(w: 1))
+        // fresh_noise(4.5) SSIM 0.85 at step 45 against trajectory(1) at 0.80.
+        let n = try #require(r.normalised(arm: ArmSpec.freshNoise(w: 4.5).label, step: 45, metric: MetricName.ssim, region: RegionName.full))
+        #expect(abs(n - 0.85 / 0.8) < 0.002)
+        #expect(r.normalised(arm: ArmSpec.trajectory(w: 1).label, step: 10, metric: MetricName.ssim, region: RegionName.full) == 1)
+        #expect(throws: ReportError.self) {
+            try StudyReport(study: Planted.study(clips: 3, steps: [10]), options: ReportOptions(baselineArm: .freshNoise(w: 9)))
+        }
+    }
+}

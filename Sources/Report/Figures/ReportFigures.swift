@@ -67,9 +67,12 @@ public enum ReportFigures {
             return PanelFigure.Series(label: arm.label, color: familyColor(arm.family),
                                       dash: guidanceKnob(arm) == 1 ? [3, 2] : [], points: pts)
         }
-        let legend = Legend(entries: curveArms.map { (.line(familyColor($0.family), dash: guidanceKnob($0) == 1 ? [3, 2] : []), $0.label) }
-                            + [(.line(.black, dash: [3, 2]), "GT (reference clip)"), (.box(RGB(250, 220, 120), alpha: 0.35), "sync window"),
-                               (.box(.grey, alpha: 0.25), "95% CI")])
+        func legend(gt: Bool) -> Legend {
+            Legend(entries: curveArms.map { (.line(familyColor($0.family), dash: guidanceKnob($0) == 1 ? [3, 2] : []), $0.label) }
+                   + (gt ? [(.line(.black, dash: [3, 2]), "GT (reference clip)")] : [])
+                   + (win != nil ? [(.box(RGB(250, 220, 120), alpha: 0.35), "sync window")] : [])
+                   + [(.box(.grey, alpha: 0.25), "95% CI")])
+        }
         if !curveArms.isEmpty {
             var syncPanels: [PanelFigure.Panel] = []
             for (metric, title) in [(MetricName.syncC, "Sync-C (higher = better)"), (MetricName.syncD, "Sync-D (lower = better)")] {
@@ -82,7 +85,7 @@ public enum ReportFigures {
                 out.append(Figure(name: "curves_sync.png",
                                   caption: "Sync-C and Sync-D (\(study.syncModel)) of each arm's x0 prediction per step, mean over clips with bootstrap 95% CI bands; dashed black: the reference clips (GT).",
                                   png: try PanelFigure(name: "curves_sync.png", title: "Lip sync along the trajectory\(partial)", panels: syncPanels,
-                                                       columns: 2, steps: steps, tOf: tOf, window: win, legend: legend).render()))
+                                                       columns: 2, steps: steps, tOf: tOf, window: win, legend: legend(gt: syncPanels.contains { !$0.refLines.isEmpty })).render()))
             }
             var fidPanels: [PanelFigure.Panel] = []
             for metric in [MetricName.ssim, MetricName.lpips, MetricName.psnr, MetricName.mse, MetricName.sharpness] {
@@ -99,7 +102,7 @@ public enum ReportFigures {
                 out.append(Figure(name: "curves_fidelity.png",
                                   caption: "Fidelity of each arm's x0 prediction to the reference per region and step, mean over clips with 95% CI bands.",
                                   png: try PanelFigure(name: "curves_fidelity.png", title: "Reference fidelity along the trajectory\(partial)", panels: fidPanels,
-                                                       columns: min(3, fidPanels.count), steps: steps, tOf: tOf, window: win, legend: legend).render()))
+                                                       columns: min(3, fidPanels.count), steps: steps, tOf: tOf, window: win, legend: legend(gt: fidPanels.contains { !$0.refLines.isEmpty })).render()))
             }
         }
 
@@ -124,7 +127,7 @@ public enum ReportFigures {
             ]
             let lg = Legend(entries: cells.enumerated().map { k, arm in
                 (.line(colors[k], dash: arm.knobs["s0"] == 1 ? [] : [3, 2]), "s0=\(Fmt.g(arm.knobs["s0"]!)) (step 0), s1=\(Fmt.g(arm.knobs["s1"]!)) (landing)") }
-                + [(.box(RGB(250, 220, 120), alpha: 0.35), "sync window")])
+                + (win != nil ? [(.box(RGB(250, 220, 120), alpha: 0.35), "sync window")] : []))
             out.append(Figure(name: "euler_jump_factorial.png",
                               caption: "The euler_jump 2×2 factorial: guidance at step 0 (s0) × guidance at the landing step (s1), per landing step. The dotted line marks the chosen two-step landing step.",
                               png: try PanelFigure(name: "euler_jump_factorial.png", title: "euler_jump factorial: x0 at step 0 with s0, Euler jump to step j, x0 there with s1\(partial)",
@@ -146,7 +149,7 @@ public enum ReportFigures {
                                   png: try ScatterFigure(name: "tradeoff.png", title: "Fidelity–sync tradeoff per step\(partial)",
                                                          xTitle: fidUnit, yTitle: "Sync-C gain (CFG − no-CFG)", points: pts,
                                                          colorLabel: "ODE step j", tolerance: rule.fidelityTolerance,
-                                                         note: "labels: window edges and the peak-gain step").render()))
+                                                         note: "outlined: steps in the sync window; labels: window edges and the peak-gain step").render()))
             }
         }
 
@@ -204,7 +207,7 @@ public enum ReportFigures {
                                                      xTitle: fidUnit, yTitle: "Sync-C gain (CFG − no-CFG)", points: pts, colorLabel: "audio scale",
                                                      tolerance: rule.fidelityTolerance, connect: frontIdx,
                                                      circled: front.chosen.flatMap { c in front.points.firstIndex(of: c) },
-                                                     note: "labels: (text scale, audio scale)").render()))
+                                                     note: "labels: (text scale, audio scale); outlined and dashed: Pareto front; circled: chosen").render()))
         }
         return out
     }

@@ -63,7 +63,28 @@ struct ScatterFigure {
         if let k = circled { c.circle(ax.px(points[k].x), ax.py(points[k].y), 5, fill: .white, stroke: .black, width: 0.9)
             c.circle(ax.px(points[k].x), ax.py(points[k].y), 2.6, fill: scale.color(points[k].colorValue), stroke: .black, width: 0.7) }
         c.unclip()
-        for p in points { if let l = p.label { c.text(l, ax.px(p.x) + 4.5, ax.py(p.y) - 3.5, size: Page.font - 1, v: .bottom) } }
+        // Labels: the first of eight spots around the point that overlaps no point and no
+        // earlier label (greedy; falls back to upper right).
+        let size = Page.font - 1
+        var taken: [(Double, Double, Double, Double)] = points.indices.map { k in
+            let r = k == circled ? 5.5 : 3.0
+            return (ax.px(points[k].x) - r, ax.py(points[k].y) - r, 2 * r, 2 * r)
+        }
+        func overlaps(_ r: (Double, Double, Double, Double)) -> Bool {
+            r.0 < ax.x || r.0 + r.2 > ax.x + ax.w || r.1 < ax.y || r.1 + r.3 > ax.y + ax.h ||
+                taken.contains { r.0 < $0.0 + $0.2 && $0.0 < r.0 + r.2 && r.1 < $0.1 + $0.3 && $0.1 < r.1 + r.3 }
+        }
+        for p in points {
+            guard let l = p.label else { continue }
+            let tw = c.textWidth(l, size: size), th = size * 0.9
+            let px = ax.px(p.x), py = ax.py(p.y)
+            let d = (points.firstIndex { $0.label == l && $0.x == p.x && $0.y == p.y } == circled) ? 6.0 : 4.5
+            let spots: [(Double, Double)] = [(px + d, py - 3 - th), (px + d, py + 3), (px - d - tw, py - 3 - th), (px - d - tw, py + 3),
+                                             (px - tw / 2, py - 5 - th), (px - tw / 2, py + 5), (px + 5, py - th / 2), (px - 5 - tw, py - th / 2)]
+            let spot = spots.first { !overlaps(($0.0, $0.1, tw, th)) } ?? spots[0]
+            taken.append((spot.0, spot.1, tw, th))
+            c.text(l, spot.0, spot.1 + th, size: size, v: .baseline)
+        }
         if let tol = tolerance, ax.px(tol) < ax.x + ax.w - 4 {
             c.text("tolerance \(Fmt.g(tol))", ax.px(tol) + 2, ax.y + 8, size: Page.font - 1, color: RGB(70, 70, 70))
         }

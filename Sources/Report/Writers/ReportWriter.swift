@@ -177,6 +177,22 @@ public enum ReportWriter {
             doc.add(.paragraph("Gain and cost are paired differences CFG − no-CFG over clips; cost is signed so that positive means further from the reference; \"cost vs no-CFG\" normalises it by the no-CFG arm's value at the same step."))
         }
 
+        if let base = r.baseline {
+            let arms = s.arms.filter { $0.family != .spatial && $0.knobs["st"] == nil }
+            let distance = [MetricName.lpips, MetricName.mse, MetricName.ssim].filter { m in
+                arms.contains { r.value(arm: $0.label, step: s.steps.first!.j, metric: m, region: rule.fidelityRegion) != nil }
+            }
+            if let m = distance.first {
+                doc.add(.heading(h + 1, "\(m.uppercased()) on \(rule.fidelityRegion), normalised per step to `\(base.label)`"))
+                let steps = s.steps.map(\.j).sorted()
+                let shown = steps.count <= 26 ? steps : steps.filter { $0 % 5 == 0 || $0 == steps.last! }
+                doc.add(.table(["step", "t"] + arms.map(\.label), shown.map { j in
+                    [String(j), Fmt.f(s.t(ofStep: j) ?? .nan, 3)] + arms.map { a in r.normalised(arm: a.label, step: j, metric: m, region: rule.fidelityRegion).map { Fmt.f($0, 3) } ?? "-" }
+                }))
+                doc.add(.paragraph("Each arm's mean divided by the baseline arm's mean at the same step (1.000 = the baseline); \(steps.count > 26 ? "every fifth step shown; " : "")distances to the reference have no GT value, so this is their per-step scale."))
+            }
+        }
+
         doc.add(.heading(h, "Two-step schedule"))
         if let sch = r.schedule {
             if let note = sch.note { doc.add(.callout(note)) }

@@ -31,6 +31,9 @@ struct StudyAnalysisOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Largest fidelity gap to the no-CFG ceiling at the landing step (default: --fidelity-tolerance).", valueName: "x"))
     var landingTolerance: Double?
 
+    @Option(help: ArgumentHelp("Arm that distance metrics are normalised against per step, e.g. 'fresh_noise w=1' (default: the deciding no-CFG arm).", valueName: "arm"))
+    var baseline: String?
+
     @Option(help: ArgumentHelp("Bootstrap resamples (at least 2000).", valueName: "n"))
     var resamples: Int = 2000
 
@@ -45,11 +48,16 @@ struct StudyAnalysisOptions: ParsableArguments {
             }
             prefer = f
         }
+        var base: ArmSpec?
+        if let text = baseline {
+            do { base = try ArmSpec(parsing: text) } catch { throw ValidationError("--baseline: \(error.description)") }
+        }
         do {
             return ReportOptions(bootstrap: try Bootstrap(resamples: resamples, seed: seed),
                                  rule: try WindowRule(gainFraction: gainFraction, fidelityMetric: fidelityMetric,
                                                       fidelityRegion: fidelityRegion, fidelityTolerance: fidelityTolerance),
-                                 guidanceScale: guidance, preferFamily: prefer, landingTolerance: landingTolerance)
+                                 guidanceScale: guidance, preferFamily: prefer, landingTolerance: landingTolerance,
+                                 baselineArm: base)
         } catch {
             throw ValidationError(error.description)
         }
