@@ -64,3 +64,17 @@ import Store
         #expect(throws: ReportError.self) { try StudyData(jsonFile: "\(dir)/missing.json") }
     }
 }
+
+@Suite struct SparseStudyTests {
+    @Test func oneClipStudyIsReportedWithoutCIs() throws {
+        let dir = WriterTests.tempDir()
+        let r = try StudyReport(study: Planted.study(clips: 1, steps: [0, 10, 20, 30, 40]))
+        let out = try ReportWriter.write([r], to: dir, date: "2026-11-25")
+        #expect(out.schedules.isEmpty && out.noSchedule["planted"]?.contains("no sync window") == true)
+        let md = try String(contentsOfFile: "\(dir)/report.md", encoding: .utf8)
+        #expect(md.contains("Only 1 clip measured: no confidence intervals can be computed"))
+        #expect(md.contains("(no CI)"))
+        #expect(md.contains("No sync window: fewer than 2 clips were measured"))
+        for f in try ReportFigures.render(r) { _ = try PNGCodec.decode(f.png, name: f.name) }
+    }
+}
