@@ -136,6 +136,7 @@ public struct StudyReport: Sendable {
     public func studentConfig(form: CFGForm = .uncond, minT: Double = 0, date: String,
                               allowPartial: Bool = false) throws(ReportError) -> StudentConfig {
         if partial && !allowPartial { throw .partialStudy(file: study.source, status: study.status.rawValue) }
+        if measuredClips < 2 { throw .tooFewClips(file: study.source, count: measuredClips) }
         guard let win = window?.window, let schedule else {
             throw scheduleProblem ?? .noWindow(file: study.source, reason: "no qualifying band")
         }

@@ -70,7 +70,8 @@ import Store
         let dir = WriterTests.tempDir()
         let r = try StudyReport(study: Planted.study(clips: 1, steps: [0, 10, 20, 30, 40]))
         let out = try ReportWriter.write([r], to: dir, date: "2026-11-25")
-        #expect(out.schedules.isEmpty && out.noSchedule["planted"]?.contains("no sync window") == true)
+        #expect(out.schedules.isEmpty && out.noSchedule["planted"]?.contains("1 clip(s) measured; confidence intervals need at least 2") == true)
+        #expect(throws: ReportError.tooFewClips(file: "planted.sqlite", count: 1)) { try r.studentConfig(date: "x") }
         let md = try String(contentsOfFile: "\(dir)/report.md", encoding: .utf8)
         #expect(md.contains("Only 1 clip measured: no confidence intervals can be computed"))
         #expect(md.contains("(no CI)"))

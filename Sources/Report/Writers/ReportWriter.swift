@@ -102,6 +102,10 @@ public enum ReportWriter {
             row("sync model") { "\($0.study.syncModel) \($0.study.syncPreset)" },
             row("clips") { "\($0.measuredClips)" },
             row("deciding arms") { $0.deciding?.pair.label ?? "none" },
+            row("window rule") { r in
+                let rule = r.options.rule
+                return "gain ≥ \(Fmt.g(rule.gainFraction)) × peak, \(rule.fidelityMetric.uppercased()) (\(rule.fidelityRegion)) cost ≤ \(Fmt.g(rule.fidelityTolerance))"
+            },
             row("peak Sync-C gain") { r in r.window.map { "\(Fmt.f($0.peakGain, 3)) at step \($0.peakStep.map(String.init) ?? "-")" } ?? "-" },
             row("sync window (steps)") { r in r.window?.window.map { "\($0.firstStep)..\($0.lastStep)" } ?? "none" },
             row("sync window (t)") { r in r.window?.window.map { "[\(Fmt.f($0.tLow, 3)), \(Fmt.f($0.tHigh, 3))]" } ?? "none" },
