@@ -12,12 +12,12 @@ import Store
         guard let dir = ProcessInfo.processInfo.environment["TRAJPROBE_REPORT_SAMPLES"] else { return }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for f in Self.figures { try Data(f.png).write(to: URL(fileURLWithPath: "\(dir)/\(f.name)")) }
-        #expect(Self.figures.count == 11)
+        #expect(Self.figures.count == 12)
     }
 
     @Test func everyFigureIsRenderedAndDecodes() throws {
         let names = Self.figures.map(\.name)
-        #expect(names == ["sync_gain_by_scale.png", "fidelity_cost_by_scale.png", "sync_gain_by_clip.png", "fidelity_cost_by_clip.png",
+        #expect(names == ["sync_gain_by_scale.png", "fidelity_cost_by_scale.png", "sync_by_scale.png", "sync_gain_by_clip.png", "fidelity_cost_by_clip.png",
                           "curves_sync.png", "curves_fidelity.png", "euler_jump_factorial.png", "tradeoff.png",
                           "spatial_maps.png", "sync_strips.png", "pareto.png"])
         for f in Self.figures {
@@ -77,7 +77,7 @@ import Store
     @Test func rendersAreByteIdentical() throws {
         let a = try ReportFigures.render(try StudyReport(study: Planted.study(clips: 3, steps: [5, 15, 20, 25, 30, 35, 40, 45], extras: true)))
         let b = try ReportFigures.render(try StudyReport(study: Planted.study(clips: 3, steps: [5, 15, 20, 25, 30, 35, 40, 45], extras: true)))
-        #expect(a.count == 11)
+        #expect(a.count == 12)
         #expect(a == b)
     }
 

@@ -27,7 +27,7 @@ import Store
         #expect(md.contains("| trajectory w=4.5 | sync: no face | 2 |"))
         #expect(md.contains("![Sync-C and Sync-D"))
         let html = try String(contentsOfFile: "\(dir)/report.html", encoding: .utf8)
-        #expect(html.components(separatedBy: "src=\"data:image/png;base64,").count - 1 == 11)
+        #expect(html.components(separatedBy: "src=\"data:image/png;base64,").count - 1 == 12)
         #expect(!html.contains("src=\"figures/") && !html.contains("http"))
         let yaml = try String(contentsOfFile: "\(dir)/schedule.yaml", encoding: .utf8)
         #expect(try YAMLDecoder().decode(StudentConfig.self, from: yaml).t_list == [0.999, 0.769, 0.0])
@@ -58,6 +58,7 @@ import Store
 @Suite struct StudyJSONTests {
     @Test func studyJSONRoundTrips() throws {
         let dir = ProcessInfo.processInfo.environment["TRAJPROBE_REPORT_SAMPLES"] ?? WriterTests.tempDir()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let s = Planted.study(clips: 4, extras: true)
         try s.writeJSON(to: "\(dir)/planted-study.json")
         #expect(try StudyData(jsonFile: "\(dir)/planted-study.json") == s)

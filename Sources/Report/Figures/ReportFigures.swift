@@ -35,6 +35,17 @@ public enum ReportFigures {
                                                          rowTitle: "guidance", rows: rows, steps: steps, values: cost, map: .diverging,
                                                          unit: fidUnit2, window: win, tOf: tOf).render()))
             }
+            // Magnitudes: the Sync-C value itself per step and scale, no-CFG row included (viridis).
+            let scaleArms = [deciding.pair.base] + pairs.map(\.cfg)
+            if !pairs.isEmpty {
+                let values = scaleArms.flatMap { a in steps.map { report.value(arm: a.label, step: $0, metric: rule.syncMetric, region: rule.syncRegion)?.value.mean ?? .nan } }
+                let gt = report.gt["\(rule.syncMetric)/\(rule.syncRegion)"].map { " (GT \(Fmt.f($0.mean, 2)))" } ?? ""
+                out.append(Figure(name: "sync_by_scale.png",
+                                  caption: "Sync-C of the \(family.rawValue) arms' x0 prediction per step and guidance scale (mean over clips; w = 1 is no CFG)\(gt).",
+                                  png: try HeatmapFigure(name: "sync_by_scale.png", title: "Sync-C per step and guidance scale, \(family.rawValue)\(partial)",
+                                                         rowTitle: "guidance", rows: scaleArms.map { "w = \(Fmt.g(guidanceKnob($0)))" }, steps: steps,
+                                                         values: values, map: .viridis, unit: "Sync-C\(gt)", window: win, tOf: tOf).render()))
+            }
             // Step × clip for the deciding pair.
             let clips = study.clips.sorted()
             if !clips.isEmpty {
