@@ -42,7 +42,7 @@ public struct WindowRule: Codable, Sendable, Equatable {
     }
 
     public var text: String {
-        "steps where the Sync-C gain (CFG − no-CFG, \(syncRegion)) has a 95% CI lower bound > 0 and a mean ≥ \(Fmt.g(gainFraction)) × its peak, and the \(fidelityMetric.uppercased()) cost on \(fidelityRegion) is ≤ \(Fmt.g(fidelityTolerance)); the longest-gain contiguous run of such steps"
+        "steps where the Sync-C gain (CFG − no-CFG, \(syncRegion)) has a 95% CI lower bound > 0 and a mean ≥ \(Fmt.g(gainFraction)) × its peak, and the \(fidelityMetric.uppercased()) cost on \(fidelityRegion) is ≤ \(Fmt.g(fidelityTolerance)); the window is the contiguous run of such steps with the largest summed gain"
     }
 }
 
