@@ -1,0 +1,57 @@
+import Store
+
+/// One (text, audio) scale pair of a two-scale study, summarised over the window's steps.
+public struct ScalePoint: Codable, Sendable, Equatable {
+    public var textScale: Double
+    public var audioScale: Double
+    public var arm: String
+    /// Mean over the summarised steps of the Sync-C gain and the fidelity cost (positive = worse).
+    public var gain: Double
+    public var cost: Double
+    public var onFront: Bool
+}
+
+/// The Pareto front of (text, audio) scales: no other point has a larger gain at a lower or
+/// equal cost. The chosen point is the front's largest gain within the fidelity tolerance.
+public struct ParetoFront: Codable, Sendable, Equatable {
+    public var family: ArmFamily
+    public var steps: [Int]
+    public var points: [ScalePoint]
+    public var chosen: ScalePoint?
+
+    /// Knob names of two-scale arms (InfiniteTalk-style teachers): text scale `st`, audio scale `sa`.
+    public static let textKnob = "st", audioKnob = "sa"
+
+    static func find(study: StudyData, comparator: Comparator, rule: WindowRule, steps: [Int]) -> ParetoFront? {
+        let twoScale = study.arms.filter { $0.knobs[textKnob] != nil && $0.knobs[audioKnob] != nil }
+        guard !twoScale.isEmpty else { return nil }
+        let families = Set(twoScale.map(\.family))
+        let family = [ArmFamily.freshNoise, .eulerJump, .trajectory].first { families.contains($0) } ?? twoScale[0].family
+        var points: [ScalePoint] = []
+        for arm in twoScale where arm.family == family {
+            guard let twin = ArmPairing.twin(of: arm), study.arms.contains(twin) else { continue }
+            let pair = ArmPair(cfg: arm, base: twin, kind: ArmPairing.kind(of: arm))
+            var gains: [Double] = [], costs: [Double] = []
+            for j in steps {
+                if let g = comparator.compare(pair, step: j, metric: rule.syncMetric, region: rule.syncRegion) { gains.append(g.difference.mean) }
+                if let c = comparator.compare(pair, step: j, metric: rule.fidelityMetric, region: rule.fidelityRegion) {
+                    costs.append(rule.cost(fromDifference: c.difference.mean))
+                }
+            }
+            guard !gains.isEmpty, !costs.isEmpty else { continue }
+            points.append(ScalePoint(textScale: arm.knobs[textKnob]!, audioScale: arm.knobs[audioKnob]!, arm: arm.label,
+                                     gain: gains.reduce(0, +) / Double(gains.count),
+                                     cost: costs.reduce(0, +) / Double(costs.count), onFront: false))
+        }
+        guard !points.isEmpty else { return nil }
+        points.sort { ($0.textScale, $0.audioScale) < ($1.textScale, $1.audioScale) }
+        for i in points.indices {
+            points[i].onFront = !points.indices.contains { k in
+                k != i && points[k].gain >= points[i].gain && points[k].cost <= points[i].cost
+                    && (points[k].gain > points[i].gain || points[k].cost < points[i].cost)
+            }
+        }
+        let chosen = points.filter { $0.onFront && $0.cost <= rule.fidelityTolerance }.max { $0.gain < $1.gain }
+        return ParetoFront(family: family, steps: steps, points: points, chosen: chosen)
+    }
+}

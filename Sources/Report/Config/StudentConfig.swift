@@ -1,0 +1,168 @@
+import Foundation
+
+
+/// A student's distillation config in the vocabulary of the Lip Forcing / Self-Forcing / CausVid
+/// training configs, with where it came from.
+///
+/// Keys are declared in the order they are written (Yams keeps the encoding order); JSON is written
+/// with sorted keys.
+public struct StudentConfig: Codable, Sendable, Equatable {
+    public struct SyncWindowCFG: Codable, Sendable, Equatable {
+        public var enabled: Bool
+        public var t_lo: Double
+        public var t_hi: Double
+        /// false: guidance inside [t_lo, t_hi], 1 (no CFG) outside; true: the reverse (an ablation).
+        public var reverse: Bool
+    }
+
+    public struct SampleTCFG: Codable, Sendable, Equatable {
+        public var time_dist_type: String
+        public var shift: Double
+        public var min_t: Double
+        public var max_t: Double
+    }
+
+    public struct TeacherGuidance: Codable, Sendable, Equatable {
+        /// Guidance per teacher step j = 0..N−1 (the guidance interval): w inside the window, the
+        /// form's no-CFG value outside.
+        public var per_step: [Double]
+        public var interval_steps: [Int]
+    }
+
+    public struct Provenance: Codable, Sendable, Equatable {
+        public var study: String
+        public var database_sha256: String
+        public var sync_model: String
+        public var teacher: String
+        public var drop_mode: String
+        public var schedule_source: String
+        public var landing_step: Int
+        public var window_steps: [Int]
+        /// t_list before rounding to three decimals (to 9 decimals, which YAML keeps exactly).
+        public var t_list_exact: [Double]
+        public var toolkit_version: String
+        public var date: String
+    }
+
+    public var t_list: [Double]
+    public var student_sample_steps: Int
+    public var cfg_form: String
+    public var guidance_scale: Double
+    public var sync_window_cfg: SyncWindowCFG
+    public var sample_t_cfg: SampleTCFG
+    /// Integer timesteps (0..1000) the student evaluates, as Self-Forcing / CausVid write them:
+    /// round(1000 t) for every t_list entry but the final 0, with `warp_denoising_step: false`
+    /// because the times are already shifted.
+    public var denoising_step_list: [Int]
+    public var warp_denoising_step: Bool
+    public var teacher_guidance: TeacherGuidance
+    public var provenance: Provenance
+
+    /// Builds the config from a window and schedule.
+    ///
+    /// - parameter date: ISO-8601 date written into the provenance (passed in so output bytes are
+    ///   reproducible in tests).
+    public init(study: StudyData, window: SyncWindow, schedule: TwoStepSchedule, guidanceScale w: Double,
+                form: CFGForm, minT: Double = 0, date: String) {
+        t_list = schedule.tList.map { ($0 * 1000).rounded() / 1000 }
+        student_sample_steps = schedule.tList.count - 1
+        cfg_form = form.rawValue
+        guidance_scale = form.scale(fromUncond: w)
+        sync_window_cfg = SyncWindowCFG(enabled: true, t_lo: (window.tLow * 1000).rounded() / 1000,
+                                        t_hi: (window.tHigh * 1000).rounded() / 1000, reverse: false)
+        sample_t_cfg = SampleTCFG(time_dist_type: "shifted", shift: study.shift, min_t: minT, max_t: study.maxT)
+        denoising_step_list = schedule.tList.dropLast().map(ShiftedSchedule.integerTimestep)
+        warp_denoising_step = false
+        let inside = form.scale(fromUncond: w), outside = form.scale(fromUncond: 1)
+        teacher_guidance = TeacherGuidance(
+            per_step: (0..<study.numSteps).map { $0 >= window.firstStep && $0 <= window.lastStep ? inside : outside },
+            interval_steps: [window.firstStep, window.lastStep])
+        provenance = Provenance(study: study.name, database_sha256: study.databaseSHA256,
+                                sync_model: [study.syncModel, study.syncPreset].filter { !$0.isEmpty }.joined(separator: " "),
+                                teacher: [study.teacher, study.modelName].filter { !$0.isEmpty }.joined(separator: " "),
+                                drop_mode: study.dropMode, schedule_source: schedule.source.rawValue,
+                                landing_step: schedule.landingStep, window_steps: [window.firstStep, window.lastStep],
+                                t_list_exact: schedule.tList.map { ($0 * 1e9).rounded() / 1e9 }, toolkit_version: study.toolkitVersion, date: date)
+    }
+
+    /// YAML in block style with flow lists (`t_list: [0.999, 0.769, 0.0]`), numbers in plain
+    /// decimal: YAML 1.1 loaders (PyYAML, OmegaConf) read `5e+0` as a string, so no exponent form.
+    public func yaml() throws(ReportError) -> String {
+        func num(_ x: Double) -> String {
+            guard x.isFinite else { return ".nan" }
+            if x == x.rounded(), abs(x) < 1e15 { return "\(Int64(x)).0" }
+            let s = "\(x)"
+            return s.contains("e") ? String(format: "%.12f", x).replacingOccurrences(of: "0+$", with: "", options: .regularExpression) : s
+        }
+        func list(_ xs: [Double]) -> String { "[" + xs.map(num).joined(separator: ", ") + "]" }
+        func ints(_ xs: [Int]) -> String { "[" + xs.map(String.init).joined(separator: ", ") + "]" }
+        func str(_ s: String) -> String {
+            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n") + "\""
+        }
+        func bool(_ b: Bool) -> String { b ? "true" : "false" }
+        let p = provenance
+        let lines = [
+            "# trajprobe schedule for study \(str(p.study)); CFG form \(cfg_form): \(CFGForm(rawValue: cfg_form)!.formula)",
+            "t_list: \(list(t_list))",
+            "student_sample_steps: \(student_sample_steps)",
+            "cfg_form: \(str(cfg_form))",
+            "guidance_scale: \(num(guidance_scale))",
+            "sync_window_cfg:",
+            "  enabled: \(bool(sync_window_cfg.enabled))",
+            "  t_lo: \(num(sync_window_cfg.t_lo))",
+            "  t_hi: \(num(sync_window_cfg.t_hi))",
+            "  reverse: \(bool(sync_window_cfg.reverse))",
+            "sample_t_cfg:",
+            "  time_dist_type: \(str(sample_t_cfg.time_dist_type))",
+            "  shift: \(num(sample_t_cfg.shift))",
+            "  min_t: \(num(sample_t_cfg.min_t))",
+            "  max_t: \(num(sample_t_cfg.max_t))",
+            "denoising_step_list: \(ints(denoising_step_list))",
+            "warp_denoising_step: \(bool(warp_denoising_step))",
+            "teacher_guidance:",
+            "  per_step: \(list(teacher_guidance.per_step))",
+            "  interval_steps: \(ints(teacher_guidance.interval_steps))",
+            "provenance:",
+            "  study: \(str(p.study))",
+            "  database_sha256: \(str(p.database_sha256))",
+            "  sync_model: \(str(p.sync_model))",
+            "  teacher: \(str(p.teacher))",
+            "  drop_mode: \(str(p.drop_mode))",
+            "  schedule_source: \(str(p.schedule_source))",
+            "  landing_step: \(p.landing_step)",
+            "  window_steps: \(ints(p.window_steps))",
+            "  t_list_exact: \(list(p.t_list_exact))",
+            "  toolkit_version: \(str(p.toolkit_version))",
+            "  date: \(str(p.date))",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public func json() throws(ReportError) -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        do { return String(decoding: try enc.encode(self), as: UTF8.self) + "\n" } catch {
+            throw .writeFailed(file: "schedule.json", problem: "\(error)")
+        }
+    }
+
+    /// `config.model.<key> = <value>` lines, ready to paste into a Python training config.
+    public func python(prefix: String = "config.model") -> String {
+        func list(_ xs: [Double]) -> String { "[" + xs.map(py).joined(separator: ", ") + "]" }
+        func py(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e15 ? "\(Int64(x)).0" : "\(x)" }
+        func str(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+        var lines = ["# trajprobe schedule for study \(str(provenance.study)), database sha256 \(provenance.database_sha256), sync model \(provenance.sync_model), \(provenance.date)",
+                     "# CFG form \(cfg_form): \(CFGForm(rawValue: cfg_form)!.formula)"]
+        lines.append("\(prefix).t_list = \(list(t_list))")
+        lines.append("\(prefix).student_sample_steps = \(student_sample_steps)")
+        lines.append("\(prefix).cfg_form = \(str(cfg_form))")
+        lines.append("\(prefix).guidance_scale = \(py(guidance_scale))")
+        lines.append("\(prefix).sync_window_cfg = dict(enabled=\(sync_window_cfg.enabled ? "True" : "False"), t_lo=\(py(sync_window_cfg.t_lo)), t_hi=\(py(sync_window_cfg.t_hi)), reverse=\(sync_window_cfg.reverse ? "True" : "False"))")
+        lines.append("\(prefix).sample_t_cfg = dict(time_dist_type=\(str(sample_t_cfg.time_dist_type)), shift=\(py(sample_t_cfg.shift)), min_t=\(py(sample_t_cfg.min_t)), max_t=\(py(sample_t_cfg.max_t)))")
+        lines.append("\(prefix).denoising_step_list = [\(denoising_step_list.map(String.init).joined(separator: ", "))]")
+        lines.append("\(prefix).warp_denoising_step = \(warp_denoising_step ? "True" : "False")")
+        lines.append("\(prefix).teacher_guidance_per_step = \(list(teacher_guidance.per_step))")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,13 @@
+/// A rendered figure: file name, caption and PNG bytes.
+public struct Figure: Sendable, Equatable {
+    public var name: String
+    public var caption: String
+    public var png: [UInt8]
+}
+
+/// Page geometry shared by the figures (points; 504 pt = 7 in, a full-width paper figure).
+enum Page {
+    static let fullWidth = 504.0
+    static let font = 6.5
+    static let titleFont = 8.0
+}

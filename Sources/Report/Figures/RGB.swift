@@ -1,0 +1,63 @@
+/// An opaque 8-bit colour.
+public struct RGB: Hashable, Sendable, CustomStringConvertible {
+    public var r: UInt8, g: UInt8, b: UInt8
+    public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) { self.r = r; self.g = g; self.b = b }
+    public init(hex: UInt32) { self.init(UInt8(hex >> 16 & 0xFF), UInt8(hex >> 8 & 0xFF), UInt8(hex & 0xFF)) }
+    public var description: String { "rgb(\(r),\(g),\(b))" }
+
+    static let black = RGB(0, 0, 0), white = RGB(255, 255, 255)
+    static let grey = RGB(120, 120, 120), lightGrey = RGB(225, 225, 225)
+    /// Okabe–Ito colours: distinguishable under the common colour-vision deficiencies.
+    static let series: [RGB] = [RGB(hex: 0x0072B2), RGB(hex: 0xD55E00), RGB(hex: 0x009E73), RGB(hex: 0xCC79A7),
+                                RGB(hex: 0xE69F00), RGB(hex: 0x56B4E9), RGB(hex: 0x000000), RGB(hex: 0xF0E442)]
+}
+
+/// The colour maps of the figures.
+public enum ColorMap: Sendable {
+    /// matplotlib's viridis, for magnitudes (perceptually uniform, monotone in lightness).
+    case viridis
+    /// ColorBrewer RdBu reversed, for signed differences: blue < 0, white at 0, red > 0.
+    case diverging
+
+    /// viridis(10) anchors (R viridisLite, identical to matplotlib at these points), linearly
+    /// interpolated.
+    static let viridisAnchors: [RGB] = [0x440154, 0x482878, 0x3E4A89, 0x31688E, 0x26828E,
+                                        0x1F9E89, 0x35B779, 0x6DCD59, 0xB4DE2C, 0xFDE725].map { RGB(hex: $0) }
+    static let divergingAnchors: [RGB] = [0x053061, 0x2166AC, 0x4393C3, 0x92C5DE, 0xD1E5F0, 0xF7F7F7,
+                                          0xFDDBC7, 0xF4A582, 0xD6604D, 0xB2182B, 0x67001F].map { RGB(hex: $0) }
+
+    /// Colour at position x in [0, 1] (clamped; NaN gives light grey, the "no data" colour).
+    public func color(at x: Double) -> RGB {
+        guard x.isFinite else { return RGB(200, 200, 200) }
+        let anchors = self == .viridis ? ColorMap.viridisAnchors : ColorMap.divergingAnchors
+        let p = min(max(x, 0), 1) * Double(anchors.count - 1)
+        let i = min(Int(p), anchors.count - 2)
+        let f = p - Double(i)
+        func mix(_ a: UInt8, _ b: UInt8) -> UInt8 { UInt8((Double(a) + (Double(b) - Double(a)) * f).rounded()) }
+        let a = anchors[i], b = anchors[i + 1]
+        return RGB(mix(a.r, b.r), mix(a.g, b.g), mix(a.b, b.b))
+    }
+}
+
+/// Maps data values to colours: [lo, hi] for viridis; symmetric [−m, m] around 0 for diverging.
+public struct ColorScale: Sendable {
+    public var map: ColorMap
+    public var lo: Double
+    public var hi: Double
+
+    public init(map: ColorMap, values: [Double]) {
+        self.map = map
+        let finite = values.filter(\.isFinite)
+        if map == .diverging {
+            let m = finite.map(abs).max() ?? 1
+            lo = -(m > 0 ? m : 1); hi = -lo
+        } else {
+            lo = finite.min() ?? 0; hi = finite.max() ?? 1
+            if hi <= lo { hi = lo + 1 }
+        }
+    }
+
+    public init(map: ColorMap, lo: Double, hi: Double) { self.map = map; self.lo = lo; self.hi = hi }
+
+    public func color(_ v: Double) -> RGB { map.color(at: (v - lo) / (hi - lo)) }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Store
+
+/// Everything one study's report needs, in memory.
+///
+/// The report never reads the database itself: an adapter fills this value from the Store (or a
+/// JSON file written by `StudyData.writeJSON`), so the statistics and figures can be tested on
+/// planted values and two studies from different databases compare through the same type.
+public struct StudyData: Codable, Sendable, Equatable {
+    /// The study's name (the Store's `runs` name); used in file names and headings.
+    public var name: String
+    /// Where the study came from (database path or JSON file), named in errors.
+    public var source: String
+    /// Teacher kind (`analytic`, `remote`, `imported`) and its model name.
+    public var teacher: String
+    public var modelName: String
+    /// Which conditions the negative CFG branch drops (`audio`, `text+audio`).
+    public var dropMode: String
+    /// Sync model that produced Sync-C/D (`syncnet-v2`, `facesync-cca`), its preset and weights.
+    public var syncModel: String
+    public var syncPreset: String
+    public var syncWeightsSHA256: String
+    /// sha256 of the database file, copied into the schedule's provenance.
+    public var databaseSHA256: String
+    public var toolkitVersion: String
+    public var status: StudyStatus
+    /// Sampler: number of steps N, timestep shift s, the clamp of t_0, the teacher's default CFG
+    /// scale w (uncond-based form).
+    public var numSteps: Int
+    public var shift: Double
+    public var maxT: Double
+    public var guidanceScale: Double
+    /// Free-form configuration shown in the report (sorted by key).
+    public var configuration: [String: String]
+    /// Probed steps: index j and time t.
+    public var steps: [StepTime]
+    public var clips: [String]
+    public var arms: [ArmSpec]
+    public var measurements: [MeasurementRow]
+    public var failures: [FailedUnits]
+    /// Per-window sync over time (optional).
+    public var syncSeries: [SyncSeries]
+    /// Spatial CFG maps (optional).
+    public var spatialMaps: [SpatialMap]
+
+    public init(name: String, source: String = "", teacher: String = "analytic", modelName: String = "",
+                dropMode: String = "audio", syncModel: String = "facesync-cca", syncPreset: String = "",
+                syncWeightsSHA256: String = "", databaseSHA256: String = "", toolkitVersion: String = "",
+                status: StudyStatus = .finished, numSteps: Int = 50, shift: Double = 5, maxT: Double = 0.999,
+                guidanceScale: Double = 4.5, configuration: [String: String] = [:], steps: [StepTime],
+                clips: [String], arms: [ArmSpec], measurements: [MeasurementRow],
+                failures: [FailedUnits] = [], syncSeries: [SyncSeries] = [], spatialMaps: [SpatialMap] = []) {
+        self.name = name; self.source = source; self.teacher = teacher; self.modelName = modelName
+        self.dropMode = dropMode; self.syncModel = syncModel; self.syncPreset = syncPreset
+        self.syncWeightsSHA256 = syncWeightsSHA256; self.databaseSHA256 = databaseSHA256
+        self.toolkitVersion = toolkitVersion; self.status = status; self.numSteps = numSteps
+        self.shift = shift; self.maxT = maxT; self.guidanceScale = guidanceScale
+        self.configuration = configuration; self.steps = steps; self.clips = clips; self.arms = arms
+        self.measurements = measurements; self.failures = failures; self.syncSeries = syncSeries
+        self.spatialMaps = spatialMaps
+    }
+
+    /// t of step j, from the probed steps (or nil when j was not probed).
+    public func t(ofStep j: Int) -> Double? { steps.first { $0.j == j }?.t }
+}
+
+/// Whether the study's probe finished: a running or interrupted study is reported as partial.
+public enum StudyStatus: String, Codable, Sendable, Equatable {
+    case finished, running, interrupted
+}
+
+public struct StepTime: Codable, Sendable, Equatable, Hashable {
+    public var j: Int
+    public var t: Double
+    public init(j: Int, t: Double) { self.j = j; self.t = t }
+}
+
+/// One row of the Store's `measurements` table. `step == gtStep` marks GT rows (the reference
+/// clip itself, arm label ignored).
+public struct MeasurementRow: Codable, Sendable, Equatable {
+    public var arm: String
+    public var clip: String
+    public var step: Int
+    public var seed: Int
+    public var metric: String
+    public var region: String
+    public var value: Double
+    public init(arm: String, clip: String, step: Int, seed: Int = 0, metric: String, region: String, value: Double) {
+        self.arm = arm; self.clip = clip; self.step = step; self.seed = seed
+        self.metric = metric; self.region = region; self.value = value
+    }
+}
+
+/// Units that failed (a clip that could not be scored, a teacher error), counted per arm and
+/// reason; `step` nil when the count is over all steps.
+public struct FailedUnits: Codable, Sendable, Equatable {
+    public var arm: String
+    public var step: Int?
+    public var reason: String
+    public var count: Int
+    public init(arm: String, step: Int? = nil, reason: String, count: Int) {
+        self.arm = arm; self.step = step; self.reason = reason; self.count = count
+    }
+}
+
+/// Per-window sync over time for one (arm, clip, step): window centre times in seconds.
+public struct SyncSeries: Codable, Sendable, Equatable {
+    public var arm: String
+    public var clip: String
+    public var step: Int
+    public var metric: String
+    public var times: [Double]
+    public var values: [Double]
+    public init(arm: String, clip: String, step: Int, metric: String = MetricName.syncC, times: [Double], values: [Double]) {
+        self.arm = arm; self.clip = clip; self.step = step; self.metric = metric
+        self.times = times; self.values = values
+    }
+}
+
+/// A spatial CFG map |x0(w) − x0(1)| (row-major, height × width), with its noise floor.
+public struct SpatialMap: Codable, Sendable, Equatable {
+    public var arm: String
+    public var clip: String
+    public var step: Int
+    public var width: Int
+    public var height: Int
+    public var values: [Float]
+    public var noiseFloor: Double
+    public init(arm: String, clip: String, step: Int, width: Int, height: Int, values: [Float], noiseFloor: Double = 0) {
+        self.arm = arm; self.clip = clip; self.step = step; self.width = width; self.height = height
+        self.values = values; self.noiseFloor = noiseFloor
+    }
+}
+
+extension StudyData {
+    /// Reads a study written by `writeJSON` (the interchange form the CLI accepts besides a database).
+    public init(jsonFile path: String) throws(ReportError) {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw .unreadableInput(file: path, problem: error.localizedDescription)
+        }
+        do {
+            self = try JSONDecoder().decode(StudyData.self, from: data)
+            if source.isEmpty { source = path }
+        } catch {
+            throw .unreadableInput(file: path, problem: "not a study JSON: \(error)")
+        }
+    }
+
+    /// Writes the study as sorted-key JSON (deterministic bytes).
+    public func writeJSON(to path: String) throws(ReportError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        do { try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw .writeFailed(file: path, problem: "\(error)")
+        }
+    }
+}

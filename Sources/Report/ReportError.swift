@@ -1,0 +1,46 @@
+/// Everything the report refuses, each naming the study's file (or the output file) and the problem.
+public enum ReportError: Error, Equatable, Sendable {
+    case unreadableInput(file: String, problem: String)
+    case unknownStudy(file: String, study: String, available: [String])
+    case missingArm(file: String, arm: String, neededFor: String)
+    case missingMetric(file: String, metric: String, region: String, arm: String)
+    case tooFewClips(file: String, count: Int)
+    case noWindow(file: String, reason: String)
+    case noLandingStep(file: String, reason: String)
+    case partialStudy(file: String, status: String)
+    case invalidOption(name: String, problem: String)
+    case writeFailed(file: String, problem: String)
+    case renderFailed(figure: String, problem: String)
+    case pngDecodeFailed(file: String, problem: String)
+}
+
+extension ReportError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .unreadableInput(let file, let problem):
+            return "\(file): cannot read the study: \(problem)."
+        case .unknownStudy(let file, let study, let available):
+            return "\(file): no study named '\(study)' (available: \(available.joined(separator: ", ")))."
+        case .missingArm(let file, let arm, let neededFor):
+            return "\(file): arm '\(arm)' is missing; it is needed for \(neededFor)."
+        case .missingMetric(let file, let metric, let region, let arm):
+            return "\(file): no '\(metric)' values on region '\(region)' for arm '\(arm)'."
+        case .tooFewClips(let file, let count):
+            return "\(file): \(count) clip(s) measured; confidence intervals need at least 2."
+        case .noWindow(let file, let reason):
+            return "\(file): no sync window: \(reason)."
+        case .noLandingStep(let file, let reason):
+            return "\(file): no two-step landing point: \(reason)."
+        case .partialStudy(let file, let status):
+            return "\(file): the study is \(status), not finished; rerun when it finishes or pass --allow-partial."
+        case .invalidOption(let name, let problem):
+            return "option \(name): \(problem)."
+        case .writeFailed(let file, let problem):
+            return "\(file): cannot write: \(problem)."
+        case .renderFailed(let figure, let problem):
+            return "figure \(figure): cannot render: \(problem)."
+        case .pngDecodeFailed(let file, let problem):
+            return "\(file): not a readable PNG: \(problem)."
+        }
+    }
+}

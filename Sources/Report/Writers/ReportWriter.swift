@@ -1,0 +1,290 @@
+import Foundation
+import Store
+
+/// Writes report.md, report.html (figures embedded), figures/*.png and the student configs.
+public enum ReportWriter {
+    /// What `write` produced.
+    public struct Output: Sendable, Equatable {
+        public var files: [String]
+        /// Studies with a schedule written, and those without (with the reason).
+        public var schedules: [String: String]
+        public var noSchedule: [String: String]
+    }
+
+    /// Writes one study (or several, compared side by side) into `directory`.
+    ///
+    /// Each file is written atomically (temporary file, then rename), so an interrupted run never
+    /// leaves a half-written report.
+    /// - parameter date: ISO-8601 date for the provenance and headings (passed in for reproducible bytes).
+    public static func write(_ reports: [StudyReport], to directory: String, date: String,
+                             form: CFGForm = .uncond, minT: Double = 0) throws(ReportError) -> Output {
+        precondition(!reports.isEmpty, "write needs at least one study")
+        var files: [String] = []
+        var schedules: [String: String] = [:], noSchedule: [String: String] = [:]
+        let several = reports.count > 1
+        var figureSets: [[Figure]] = []
+        for r in reports {
+            let figs = try ReportFigures.render(r)
+            figureSets.append(figs)
+            let figDir = several ? "\(directory)/figures/\(safe(r.study.name))" : "\(directory)/figures"
+            try makeDirectory(figDir)
+            for f in figs { files.append(try writeFile("\(figDir)/\(f.name)", Data(f.png))) }
+            do throws(ReportError) {
+                let config = try r.studentConfig(form: form, minT: minT, date: date)
+                let stem = several ? "schedule-\(safe(r.study.name))" : "schedule"
+                files.append(try writeFile("\(directory)/\(stem).yaml", Data(try config.yaml().utf8)))
+                files.append(try writeFile("\(directory)/\(stem).json", Data(try config.json().utf8)))
+                schedules[r.study.name] = "\(directory)/\(stem).yaml"
+            } catch {
+                noSchedule[r.study.name] = error.description
+            }
+        }
+        let doc = document(reports, figures: figureSets, date: date, form: form, minT: minT)
+        files.append(try writeFile("\(directory)/report.md", Data(doc.markdown().utf8)))
+        files.append(try writeFile("\(directory)/report.html", Data(doc.html().utf8)))
+        return Output(files: files, schedules: schedules, noSchedule: noSchedule)
+    }
+
+    static func safe(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+    }
+
+    static func makeDirectory(_ path: String) throws(ReportError) {
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw .writeFailed(file: path, problem: error.localizedDescription)
+        }
+    }
+
+    static func writeFile(_ path: String, _ data: Data) throws(ReportError) -> String {
+        do {
+            try makeDirectory((path as NSString).deletingLastPathComponent)
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch let e as ReportError { throw e } catch {
+            throw .writeFailed(file: path, problem: error.localizedDescription)
+        }
+        return path
+    }
+
+    // MARK: - Content
+
+    static func document(_ reports: [StudyReport], figures: [[Figure]], date: String, form: CFGForm, minT: Double) -> Document {
+        let several = reports.count > 1
+        var doc = Document(title: several ? "trajprobe report: \(reports.map(\.study.name).joined(separator: " vs "))"
+                                          : "trajprobe report: \(reports[0].study.name)" + (reports[0].partial ? " (PARTIAL)" : ""))
+        doc.add(.paragraph("Generated \(date) by trajprobe \(reports[0].study.toolkitVersion.isEmpty ? "" : reports[0].study.toolkitVersion + " ")from \(reports.map { "`\($0.study.source)`" }.joined(separator: ", "))."))
+        if several {
+            doc.add(.heading(2, "Studies side by side"))
+            doc.add(.table(["", ] + reports.map(\.study.name), comparisonRows(reports)))
+            let names = figures.map { Set($0.map(\.name)) }.reduce(Set(figures[0].map(\.name))) { $0.intersection($1) }
+            let ordered = figures[0].map(\.name).filter(names.contains)
+            if !ordered.isEmpty {
+                doc.add(.heading(2, "Figures side by side"))
+                for name in ordered {
+                    doc.add(.figureRow(reports.indices.map { i in
+                        (reports[i].study.name, figures[i].first { $0.name == name }!, "figures/\(safe(reports[i].study.name))/\(name)")
+                    }))
+                }
+            }
+        }
+        for (i, r) in reports.enumerated() {
+            section(&doc, r, figures: figures[i], level: several ? 2 : 1, figDir: several ? "figures/\(safe(r.study.name))" : "figures",
+                    date: date, form: form, minT: minT, embedFigures: !several)
+        }
+        return doc
+    }
+
+    static func comparisonRows(_ reports: [StudyReport]) -> [[String]] {
+        func row(_ name: String, _ f: (StudyReport) -> String) -> [String] { [name] + reports.map(f) }
+        return [
+            row("status") { $0.study.status.rawValue },
+            row("teacher") { "\($0.study.teacher) \($0.study.modelName)" },
+            row("drop mode") { $0.study.dropMode },
+            row("sync model") { "\($0.study.syncModel) \($0.study.syncPreset)" },
+            row("clips") { "\($0.measuredClips)" },
+            row("deciding arms") { $0.deciding?.pair.label ?? "none" },
+            row("window rule") { r in
+                let rule = r.options.rule
+                return "gain ≥ \(Fmt.g(rule.gainFraction)) × peak, \(rule.fidelityMetric.uppercased()) (\(rule.fidelityRegion)) cost ≤ \(Fmt.g(rule.fidelityTolerance))"
+            },
+            row("peak Sync-C gain") { r in r.window.map { "\(Fmt.f($0.peakGain, 3)) at step \($0.peakStep.map(String.init) ?? "-")" } ?? "-" },
+            row("sync window (steps)") { r in r.window?.window.map { "\($0.firstStep)..\($0.lastStep)" } ?? "none" },
+            row("sync window (t)") { r in r.window?.window.map { "[\(Fmt.f($0.tLow, 3)), \(Fmt.f($0.tHigh, 3))]" } ?? "none" },
+            row("landing step") { r in r.schedule.map { "\($0.landingStep) (t=\(Fmt.f($0.tList[1], 3)))" } ?? "none" },
+            row("t_list") { r in r.schedule.map { "[" + $0.tList.map { Fmt.f($0, 3) }.joined(separator: ", ") + "]" } ?? "none" },
+        ]
+    }
+
+    static func section(_ doc: inout Document, _ r: StudyReport, figures: [Figure], level: Int, figDir: String,
+                        date: String, form: CFGForm, minT: Double, embedFigures: Bool) {
+        let s = r.study, rule = r.options.rule, h = level + 1
+        if level > 1 { doc.add(.heading(level, "Study \(s.name)" + (r.partial ? " (PARTIAL)" : ""))) }
+        for w in r.warnings { doc.add(.callout(w)) }
+
+        doc.add(.heading(h, "Reading"))
+        doc.add(.paragraph(reading(r)))
+
+        doc.add(.heading(h, "Configuration"))
+        var cfg: [[String]] = [
+            ["study", s.name], ["status", s.status.rawValue], ["source", "`\(s.source)`"],
+            ["database sha256", s.databaseSHA256.isEmpty ? "-" : "`\(s.databaseSHA256)`"],
+            ["teacher", "\(s.teacher) \(s.modelName)"], ["negative branch drops", s.dropMode],
+            ["sync model", "\(s.syncModel) \(s.syncPreset)" + (s.syncWeightsSHA256.isEmpty ? "" : " (weights sha256 `\(s.syncWeightsSHA256.prefix(16))…`)")],
+            ["sampler", "N = \(s.numSteps) steps, shift s = \(Fmt.g(s.shift)), t_0 clamped to \(Fmt.g(s.maxT))"],
+            ["teacher CFG scale w (uncond form)", Fmt.g(s.guidanceScale)],
+            ["clips measured", "\(r.measuredClips) of \(s.clips.count)"],
+            ["probed steps", "\(s.steps.count) (\(s.steps.map(\.j).min() ?? 0)..\(s.steps.map(\.j).max() ?? 0))"],
+            ["arms", s.arms.map { "`\($0.label)`" }.joined(separator: ", ")],
+            ["bootstrap", "\(r.options.bootstrap.resamples) resamples over clips (seeds averaged within a clip), \(Int(r.options.bootstrap.level * 100))% percentile CIs, seed \(r.options.bootstrap.seed)"],
+        ]
+        for k in s.configuration.keys.sorted() { cfg.append([k, s.configuration[k]!]) }
+        doc.add(.table(["setting", "value"], cfg))
+
+        doc.add(.heading(h, "Which arms decide"))
+        if let d = r.deciding {
+            doc.add(.paragraph("The window is decided by `\(d.pair.cfg.label)` against `\(d.pair.base.label)` (\(d.pair.kind == .singlePrediction ? "single-prediction arms: the two differ only in the guidance of the one prediction measured at each step" : "compounding arms")). Trajectory arms compound the guidance of every earlier step; they are shown for context."))
+            if let note = d.note { doc.add(.callout(note)) }
+        } else {
+            doc.add(.callout("No CFG arm at w = \(Fmt.g(r.guidanceScale)) with its no-CFG twin was probed: no window can be derived."))
+        }
+
+        doc.add(.heading(h, "Sync window"))
+        doc.add(.paragraph("Rule: \(rule.text)."))
+        if let res = r.window {
+            if let win = res.window {
+                doc.add(.paragraph("**Window: steps \(win.firstStep)..\(win.lastStep), t ∈ [\(Fmt.f(win.tLow, 3)), \(Fmt.f(win.tHigh, 3))]** (peak gain \(Fmt.f(res.peakGain, 3)) at step \(res.peakStep ?? -1); threshold \(Fmt.g(rule.gainFraction)) × peak = \(Fmt.f(res.threshold, 3)))."))
+                doc.add(.list([win.lowerEdge.text, win.upperEdge.text]))
+                if !res.otherBands.isEmpty {
+                    doc.add(.paragraph("Other qualifying bands (smaller summed gain, not chosen): " + res.otherBands.map { "\($0.first!)..\($0.last!)" }.joined(separator: ", ") + "."))
+                }
+            } else {
+                doc.add(.callout("No sync window: \(res.noWindowReason ?? "no qualifying band"). No schedule is written."))
+            }
+            doc.add(.heading(h + 1, "Per-step statistics (\(res.deciding.pair.label))"))
+            let pair = res.deciding.pair
+            var rows: [[String]] = []
+            for v in res.verdicts {
+                let sd = r.comparison(pair, step: v.step, metric: MetricName.syncD, region: RegionName.face)
+                let fid = r.comparison(pair, step: v.step, metric: rule.fidelityMetric, region: rule.fidelityRegion)
+                let cfgSync = r.value(arm: pair.cfg.label, step: v.step, metric: rule.syncMetric, region: rule.syncRegion)
+                rows.append(["\(v.step)", Fmt.f(v.t, 3),
+                             cfgSync.map { Fmt.f($0.value.mean, 2) } ?? "-",
+                             v.gain.map { Fmt.estimate($0, 3) } ?? "-",
+                             sd.map { Fmt.estimate($0.difference, 3) } ?? "-",
+                             v.cost.map { Fmt.estimate($0, 4) } ?? "-",
+                             fid.map { Fmt.f(100 * rule.cost(fromDifference: $0.relative), 2) + "%" } ?? "-",
+                             "\(v.gain?.count ?? 0)",
+                             (res.window?.steps.contains(v.step) ?? false) ? "**in window**" : (v.qualifies ? "qualifies" : v.failures.map(\.text).joined(separator: "; "))])
+            }
+            let gt = r.gt["\(rule.syncMetric)/\(rule.syncRegion)"].map { " (GT \(Fmt.f($0.mean, 2)))" } ?? ""
+            doc.add(.table(["step", "t", "CFG Sync-C\(gt)", "Sync-C gain [95% CI]", "Sync-D change [95% CI]",
+                            "\(rule.fidelityMetric.uppercased()) cost, \(rule.fidelityRegion) [95% CI]", "cost vs no-CFG", "clips", "verdict"], rows))
+            doc.add(.paragraph("Gain and cost are paired differences CFG − no-CFG over clips; cost is signed so that positive means further from the reference; \"cost vs no-CFG\" normalises it by the no-CFG arm's value at the same step."))
+        }
+
+        if let base = r.baseline {
+            let arms = s.arms.filter { $0.family != .spatial && $0.knobs["st"] == nil }
+            let distance = [MetricName.lpips, MetricName.mse, MetricName.ssim].filter { m in
+                arms.contains { r.value(arm: $0.label, step: s.steps.first!.j, metric: m, region: rule.fidelityRegion) != nil }
+            }
+            if let m = distance.first {
+                doc.add(.heading(h + 1, "\(m.uppercased()) on \(rule.fidelityRegion), normalised per step to `\(base.label)`"))
+                let steps = s.steps.map(\.j).sorted()
+                let shown = steps.count <= 26 ? steps : steps.filter { $0 % 5 == 0 || $0 == steps.last! }
+                doc.add(.table(["step", "t"] + arms.map(\.label), shown.map { j in
+                    [String(j), Fmt.f(s.t(ofStep: j) ?? .nan, 3)] + arms.map { a in r.normalised(arm: a.label, step: j, metric: m, region: rule.fidelityRegion).map { Fmt.f($0, 3) } ?? "-" }
+                }))
+                doc.add(.paragraph("Each arm's mean divided by the baseline arm's mean at the same step (1.000 = the baseline); \(steps.count > 26 ? "every fifth step shown; " : "")distances to the reference have no GT value, so this is their per-step scale."))
+            }
+        }
+
+        doc.add(.heading(h, "Two-step schedule"))
+        if let sch = r.schedule {
+            if let note = sch.note { doc.add(.callout(note)) }
+            doc.add(.paragraph("Step 1 at t = \(Fmt.f(sch.tList[0], 3)) without CFG, step 2 landing at **step \(sch.landingStep), t = \(Fmt.f(sch.tList[1], 6))** with CFG w = \(Fmt.g(r.guidanceScale)): `t_list = [\(sch.tList.map { Fmt.f($0, 3) }.joined(separator: ", "))]`, `denoising_step_list = [\(sch.tList.dropLast().map { String(ShiftedSchedule.integerTimestep($0)) }.joined(separator: ", "))]`. Chosen from `\(sch.cfgArm)` as the window step whose \(sch.fidelityMetric.uppercased()) (\(sch.fidelityRegion)) is within \(Fmt.g(sch.tolerance)) of the no-CFG ceiling and whose Sync-C is highest."))
+            doc.add(.list([
+                "No-CFG fidelity ceiling: \(Fmt.f(sch.fidelityCeiling, 4)) (`\(sch.noCFGArm)` at step \(sch.fidelityCeilingStep)); landing gap \(Fmt.f(sch.fidelityGap, 4)).",
+                "CFG Sync-C ceiling: \(Fmt.f(sch.syncCeiling, 3)) (`\(sch.syncCeilingArm)` at step \(sch.syncCeilingStep)); landing Sync-C \(Fmt.estimate(sch.landing.sync, 3)), gap \(Fmt.f(sch.syncGap, 3))."
+                    + (sch.gtSync.map { " GT Sync-C \(Fmt.f($0, 3))." } ?? ""),
+            ]))
+            doc.add(.table(["landing step", "t", "Sync-C [95% CI]", "\(sch.fidelityMetric.uppercased()) [95% CI]", "gap to ceiling", "within tolerance"],
+                           sch.candidates.map { ["\($0.step)", Fmt.f($0.t, 3), Fmt.estimate($0.sync, 3), Fmt.estimate($0.fidelity, 4), Fmt.f($0.fidelityGap, 4), $0.withinTolerance ? "yes" : "no"] }))
+            let cells = [(1.0, 1.0), (1.0, r.guidanceScale), (r.guidanceScale, 1.0), (r.guidanceScale, r.guidanceScale)].map { ArmSpec.eulerJump(s0: $0.0, s1: $0.1) }
+            if cells.allSatisfy(s.arms.contains) {
+                doc.add(.heading(h + 1, "euler_jump 2×2 at the landing step"))
+                doc.add(.table(["s0 (step 0) \\ s1 (landing)", "s1 = 1", "s1 = \(Fmt.g(r.guidanceScale))"], [1.0, r.guidanceScale].map { s0 in
+                    ["s0 = \(Fmt.g(s0))"] + [1.0, r.guidanceScale].map { s1 in
+                        let a = ArmSpec.eulerJump(s0: s0, s1: s1).label
+                        let sc = r.value(arm: a, step: sch.landingStep, metric: rule.syncMetric, region: rule.syncRegion)
+                        let fi = r.value(arm: a, step: sch.landingStep, metric: rule.fidelityMetric, region: rule.fidelityRegion)
+                        return "Sync-C \(sc.map { Fmt.f($0.value.mean, 3) } ?? "-"), \(rule.fidelityMetric.uppercased()) \(fi.map { Fmt.f($0.value.mean, 4) } ?? "-")"
+                    }
+                }))
+            }
+            if let config = try? r.studentConfig(form: form, minT: minT, date: date, allowPartial: true), let yaml = try? config.yaml() {
+                doc.add(.heading(h + 1, "Student config (\(form.rawValue) CFG form)"))
+                if r.partial { doc.add(.callout("The study is partial: `trajprobe schedule` refuses to write this config without --allow-partial.")) }
+                doc.add(.code(yaml))
+                doc.add(.heading(h + 1, "Guidance interval for teachers"))
+                doc.add(.paragraph("Per-step guidance over the whole \(s.numSteps)-step trajectory: w = \(Fmt.g(config.guidance_scale)) on steps \(config.teacher_guidance.interval_steps[0])..\(config.teacher_guidance.interval_steps[1]), no CFG (\(Fmt.g(form.scale(fromUncond: 1)))) elsewhere (`teacher_guidance.per_step` in the config)."))
+            }
+        } else {
+            doc.add(.callout("No schedule: \(r.scheduleProblem?.description ?? "no window")"))
+        }
+
+        if let front = r.pareto {
+            doc.add(.heading(h, "Two-scale guidance: Pareto front"))
+            doc.add(.paragraph("Mean Sync-C gain and fidelity cost over steps \(front.steps.first ?? 0)..\(front.steps.last ?? 0) per (text, audio) scale pair of the \(front.family.rawValue) arms. " + (front.chosen.map { "Chosen: text \(Fmt.g($0.textScale)), audio \(Fmt.g($0.audioScale)) (largest gain on the front within the fidelity tolerance)." } ?? "No point on the front is within the fidelity tolerance.")))
+            doc.add(.table(["text scale", "audio scale", "Sync-C gain", "fidelity cost", "on front"],
+                           front.points.map { [Fmt.g($0.textScale), Fmt.g($0.audioScale), Fmt.f($0.gain, 3), Fmt.f($0.cost, 4), $0.onFront ? (front.chosen == $0 ? "**chosen**" : "yes") : ""] }))
+        }
+
+        doc.add(.heading(h, "Failures"))
+        let failures = r.failureSummary
+        if failures.isEmpty && !r.comparisons.contains(where: { $0.unpairedClips > 0 }) {
+            doc.add(.paragraph("No failed units."))
+        } else {
+            if !failures.isEmpty { doc.add(.table(["arm", "reason", "units"], failures.map { [$0.arm, $0.reason, "\($0.count)"] })) }
+            let unpaired = r.comparisons.filter { $0.unpairedClips > 0 }
+            if !unpaired.isEmpty {
+                doc.add(.paragraph("\(unpaired.count) (pair, step, metric, region) cells left out clips measured in only one arm (at most \(unpaired.map(\.unpairedClips).max()!) clips)."))
+            }
+        }
+
+        doc.add(.heading(h, "Figures"))
+        if embedFigures {
+            for f in figures { doc.add(.figure(f, path: "\(figDir)/\(f.name)")) }
+        } else {
+            doc.add(.list(figures.map { "`\(figDir)/\($0.name)`: \($0.caption)" }))
+        }
+    }
+
+    /// The plain-language reading of the tradeoff.
+    static func reading(_ r: StudyReport) -> String {
+        let rule = r.options.rule
+        var parts: [String] = []
+        if r.partial { parts.append("This study is \(r.study.status.rawValue); the reading below is provisional.") }
+        guard let res = r.window else {
+            return (parts + ["The study has no CFG arm paired with its no-CFG twin, so the report cannot say where guidance helps."]).joined(separator: " ")
+        }
+        let view = res.deciding.pair.cfg.family == .freshNoise ? "in the DMD view (the teacher re-noising the reference)" :
+            (res.deciding.pair.cfg.family == .eulerJump ? "when only the landing prediction is guided" : "along guided trajectories")
+        if res.peakGain.isFinite, let ps = res.peakStep {
+            parts.append("CFG at w = \(Fmt.g(r.guidanceScale)) raises Sync-C by up to \(Fmt.f(res.peakGain, 2)) \(view), at step \(ps) (t = \(Fmt.f(r.study.t(ofStep: ps) ?? .nan, 3))).")
+        }
+        if let win = res.window {
+            let costs = res.verdicts.filter { win.steps.contains($0.step) }.compactMap { $0.cost?.mean }
+            parts.append("The gain is significant and at least \(Int(rule.gainFraction * 100))% of that peak from step \(win.firstStep) to \(win.lastStep) (t from \(Fmt.f(win.tHigh, 3)) down to \(Fmt.f(win.tLow, 3))), where the \(rule.fidelityMetric.uppercased()) cost on \(rule.fidelityRegion) stays at or below \(Fmt.f(costs.max() ?? .nan, 4)) (tolerance \(Fmt.g(rule.fidelityTolerance))).")
+            let why = { (e: EdgeReason) -> String in
+                e.outsideStep.map { "(step \($0)) " + e.failures.map(\.plain).joined(separator: " and ") } ?? "the probed steps end"
+            }
+            parts.append("Just before the window \(why(win.lowerEdge)); just after it \(why(win.upperEdge)).")
+            parts.append("So guide the teacher only for t in [\(Fmt.f(win.tLow, 3)), \(Fmt.f(win.tHigh, 3))]: outside that band CFG buys little sync or costs fidelity.")
+        } else {
+            parts.append("There is no band where CFG's sync gain is both significant and large while fidelity holds: \(res.noWindowReason ?? "").")
+        }
+        if let s = r.schedule {
+            parts.append("A two-step student that skips CFG at t = \(Fmt.f(s.tList[0], 3)) and lands at t = \(Fmt.f(s.tList[1], 3)) (step \(s.landingStep)) with CFG keeps fidelity within \(Fmt.f(s.fidelityGap, 4)) of the no-CFG ceiling and Sync-C \(Fmt.f(s.syncGap, 2)) below the CFG ceiling.")
+        }
+        return parts.joined(separator: " ")
+    }
+}

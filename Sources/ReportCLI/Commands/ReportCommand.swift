@@ -1,0 +1,223 @@
+import ArgumentParser
+import Foundation
+import Report
+import Store
+
+extension CFGForm: ExpressibleByArgument {}
+
+/// Options shared by `report` and `schedule`: the window rule, the statistics and the inputs.
+struct StudyAnalysisOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Study to read when a database holds several.", valueName: "name"))
+    var study: String?
+
+    @Option(name: .customLong("guidance"), help: ArgumentHelp("CFG scale w (uncond form) whose arms decide; default: the study's teacher scale.", valueName: "w"))
+    var guidance: Double?
+
+    @Option(help: ArgumentHelp("Arm family that decides the window: fresh_noise, euler_jump or trajectory (default: fresh_noise, then euler_jump, then trajectory).", valueName: "family"))
+    var windowArms: String?
+
+    @Option(help: ArgumentHelp("A window step's Sync-C gain must be at least this fraction of the peak gain.", valueName: "f"))
+    var gainFraction: Double = 0.5
+
+    @Option(help: ArgumentHelp("Fidelity metric of the cost: ssim, lpips, mse or psnr.", valueName: "metric"))
+    var fidelityMetric: String = MetricName.ssim
+
+    @Option(help: ArgumentHelp("Region of the fidelity metric: mouth, upper_face or full.", valueName: "region"))
+    var fidelityRegion: String = RegionName.full
+
+    @Option(help: ArgumentHelp("Largest fidelity cost allowed inside the window, in the metric's units.", valueName: "x"))
+    var fidelityTolerance: Double = 0.02
+
+    @Option(help: ArgumentHelp("Largest fidelity gap to the no-CFG ceiling at the landing step (default: --fidelity-tolerance).", valueName: "x"))
+    var landingTolerance: Double?
+
+    @Option(help: ArgumentHelp("Arm that distance metrics are normalised against per step, e.g. 'fresh_noise w=1' (default: the deciding no-CFG arm).", valueName: "arm"))
+    var baseline: String?
+
+    @Option(help: ArgumentHelp("Bootstrap resamples (at least 2000).", valueName: "n"))
+    var resamples: Int = 2000
+
+    @Option(help: ArgumentHelp("Bootstrap seed (same seed, same CIs).", valueName: "n"))
+    var seed: UInt64 = 20_260_611
+
+    func reportOptions() throws -> ReportOptions {
+        var prefer: ArmFamily?
+        if let name = windowArms {
+            guard let f = ArmFamily(rawValue: name), [.freshNoise, .eulerJump, .trajectory].contains(f) else {
+                throw ValidationError("--window-arms '\(name)' is not one of fresh_noise, euler_jump, trajectory")
+            }
+            prefer = f
+        }
+        var base: ArmSpec?
+        if let text = baseline {
+            do { base = try ArmSpec(parsing: text) } catch { throw ValidationError("--baseline: \(error.description)") }
+        }
+        do {
+            return ReportOptions(bootstrap: try Bootstrap(resamples: resamples, seed: seed),
+                                 rule: try WindowRule(gainFraction: gainFraction, fidelityMetric: fidelityMetric,
+                                                      fidelityRegion: fidelityRegion, fidelityTolerance: fidelityTolerance),
+                                 guidanceScale: guidance, preferFamily: prefer, landingTolerance: landingTolerance,
+                                 baselineArm: base)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+/// Reads the studies the commands analyse.
+///
+/// A `.json` file is a `StudyData` written by `StudyData.writeJSON`; anything else is a study
+/// database, read through `database` (the Store adapter).
+struct StudyInputs: Sendable {
+    var database: @Sendable (_ path: String, _ study: String?) throws -> [StudyData]
+
+    static let standard = StudyInputs(database: { path, _ in
+        throw ReportError.unreadableInput(file: path, problem: "reading a study database needs the Store adapter, which this build does not include; pass a study JSON (StudyData) instead")
+    })
+
+    func load(_ paths: [String], study: String?) throws -> [StudyData] {
+        var out: [StudyData] = []
+        for path in paths {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ReportError.unreadableInput(file: path, problem: "no such file")
+            }
+            if path.hasSuffix(".json") {
+                let s = try StudyData(jsonFile: path)
+                if let name = study, s.name != name {
+                    throw ReportError.unknownStudy(file: path, study: name, available: [s.name])
+                }
+                out.append(s)
+            } else {
+                out.append(contentsOf: try database(path, study))
+            }
+        }
+        return out
+    }
+}
+
+/// Today's date in UTC, ISO-8601 (yyyy-MM-dd), for provenance.
+func todayUTC() -> String {
+    let f = DateFormatter()
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = TimeZone(identifier: "UTC")
+    f.dateFormat = "yyyy-MM-dd"
+    return f.string(from: Date())
+}
+
+/// Prints a one-line error (or a JSON error object) and fails.
+func fail(_ message: String, json: Bool, code: Int32 = 1) -> ExitCode {
+    if json {
+        let obj = ["error": message]
+        if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
+            print(String(decoding: data, as: UTF8.self))
+        }
+    } else {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    }
+    return ExitCode(code)
+}
+
+/// `trajprobe report`: statistics, the sync window, the schedule, figures, report.md/.html.
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a study's report: per-step statistics, the sync window, the two-step schedule and figures.",
+        discussion: """
+            Reads one or more studies and writes report.md, a single-file report.html (figures \
+            embedded), figures/*.png and, when a window and landing step exist, schedule.yaml and \
+            schedule.json. Several studies are compared side by side in one report.
+
+            The sync window is the contiguous band of steps where the CFG arm's Sync-C gain over \
+            its no-CFG twin has a 95% CI lower bound above 0 and is at least --gain-fraction of its \
+            peak, while the fidelity cost stays within --fidelity-tolerance. No band: the report \
+            says so and no schedule is written (the command still succeeds).
+
+              trajprobe report Reports/demo/study.sqlite
+              trajprobe report study.json --fidelity-metric lpips --fidelity-region mouth
+              trajprobe report drop-audio.sqlite drop-all.sqlite -o Reports/drop-modes
+
+            Exit status: 0 report written; 1 unreadable or unknown study, or an output that cannot be \
+            written; 64 invalid option.
+            """)
+
+    @Argument(help: ArgumentHelp("Study databases or study JSON files.", valueName: "study"))
+    var inputs: [String]
+
+    @OptionGroup var analysis: StudyAnalysisOptions
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Output directory (default: Reports/<study>).", valueName: "dir"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("CFG form of the written configs: uncond (neg + w (cond − neg)) or cond (cond + g (cond − neg), g = w − 1).", valueName: "form"))
+    var cfgForm: CFGForm = .uncond
+
+    @Option(help: ArgumentHelp("min_t of sample_t_cfg in the written configs.", valueName: "t"))
+    var minT: Double = 0
+
+    @Option(help: ArgumentHelp("Date written into the provenance (default: today, UTC).", valueName: "yyyy-mm-dd"))
+    var date: String?
+
+    @Flag(help: "Print a JSON summary on stdout instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give at least one study database or study JSON") }
+        guard minT >= 0, minT < 1 else { throw ValidationError("--min-t \(minT) is not in [0, 1)") }
+    }
+
+    func run() async throws {
+        try await run(inputs: .standard)
+    }
+
+    /// The command's body with its study reader passed in (the Store adapter in the shipped CLI).
+    func run(inputs reader: StudyInputs) async throws {
+        let options = try analysis.reportOptions()
+        do {
+            let studies = try reader.load(inputs, study: analysis.study)
+            let reports = try studies.map { s throws(ReportError) in try StudyReport(study: s, options: options) }
+            let dir = output ?? "Reports/" + studies.map { ReportCommand.safe($0.name) }.joined(separator: "-vs-")
+            let out = try ReportWriter.write(reports, to: dir, date: date ?? todayUTC(), form: cfgForm, minT: minT)
+            if json {
+                var summary: [[String: Any]] = []
+                for r in reports {
+                    var item: [String: Any] = ["study": r.study.name, "status": r.study.status.rawValue, "partial": r.partial,
+                                               "warnings": r.warnings]
+                    if let win = r.window?.window {
+                        item["window"] = ["first_step": win.firstStep, "last_step": win.lastStep, "t_lo": win.tLow, "t_hi": win.tHigh,
+                                          "lower_edge": win.lowerEdge.text, "upper_edge": win.upperEdge.text]
+                    } else {
+                        item["window"] = NSNull()
+                        item["no_window_reason"] = r.window?.noWindowReason ?? r.scheduleProblem?.description ?? "no deciding arms"
+                    }
+                    if let s = r.schedule { item["landing_step"] = s.landingStep; item["t_list"] = s.tList }
+                    item["schedule_file"] = out.schedules[r.study.name] ?? NSNull()
+                    summary.append(item)
+                }
+                let obj: [String: Any] = ["output": dir, "files": out.files, "studies": summary]
+                let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                for r in reports {
+                    let tag = r.partial ? " [PARTIAL: \(r.study.status.rawValue)]" : ""
+                    if let win = r.window?.window {
+                        print("\(r.study.name)\(tag): sync window steps \(win.firstStep)..\(win.lastStep), t in [\(String(format: "%.3f", win.tLow)), \(String(format: "%.3f", win.tHigh))]")
+                    } else {
+                        print("\(r.study.name)\(tag): no sync window (\(r.window?.noWindowReason ?? r.scheduleProblem?.description ?? "no deciding arms"))")
+                    }
+                    if let s = r.schedule {
+                        print("  two-step schedule: t_list [\(s.tList.map { String(format: "%.3f", $0) }.joined(separator: ", "))], landing step \(s.landingStep)")
+                    } else if let why = out.noSchedule[r.study.name] {
+                        print("  no schedule written: \(why)")
+                    }
+                }
+                print("report: \(dir)/report.html (\(out.files.count) files)")
+            }
+        } catch let error as ReportError {
+            throw fail(error.description, json: json)
+        }
+    }
+
+    static func safe(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+    }
+}
