@@ -35,7 +35,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Report",
-            dependencies: ["Store", "CCairo", "CPNG", "Yams",
+            dependencies: ["Store", "CCairo", "CPNG",
                            .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "ReportCLI",

@@ -12,5 +12,5 @@ struct Trajprobe: AsyncParsableCommand {
             schedule from it.
             """,
         version: "0.1.0",
-        subcommands: [DemoDataCommand.self, Bench.self])
+        subcommands: [ReportCommand.self, ScheduleCommand.self, DemoDataCommand.self, Bench.self])
 }
