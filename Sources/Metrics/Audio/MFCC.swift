@@ -122,11 +122,14 @@ public struct MFCC: Sendable, Equatable {
                     var energy = 0.0
                     for i in 0..<nbins { power[i] *= invN; energy += power[i] }
                     if energy == 0 { energy = eps }
-                    for j in 0..<nfilters {
-                        var s = 0.0
-                        let row = job.fb + j * nbins
-                        for i in bins[j]..<max(bins[j], bins[j + 2]) { s += power[i] * row[i] }
-                        feat[j] = log(s == 0 ? eps : s)
+                    bins.withUnsafeBufferPointer { pb in
+                        for j in 0..<nfilters {
+                            var s = 0.0
+                            let row = job.fb + j * nbins
+                            let lo = pb[j], hi = max(pb[j], pb[j + 2])
+                            for i in lo..<hi { s += power[i] * row[i] }
+                            feat[j] = log(s == 0 ? eps : s)
+                        }
                     }
                     for k in 0..<ncep {
                         var s = 0.0

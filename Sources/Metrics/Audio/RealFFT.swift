@@ -6,7 +6,8 @@ import Foundation
 struct RealFFT: Sendable {
     let n: Int
     let half: Int
-    /// Twiddles of the half-length complex FFT: `exp(-2πi k / half)`, k < half/2.
+    /// Twiddles of the half-length complex FFT per stage, contiguous: stage with half-length m
+    /// holds `exp(-2πi k / (2m))` for k < m at offset m - 1.
     let cosTable: [Double], sinTable: [Double]
     /// Twiddles of the real split: `exp(-2πi k / n)`, k ≤ half.
     let splitCos: [Double], splitSin: [Double]
@@ -17,8 +18,18 @@ struct RealFFT: Sendable {
         self.n = n
         half = n / 2
         let h = n / 2
-        cosTable = (0..<(h / 2)).map { cos(-2 * Double.pi * Double($0) / Double(h)) }
-        sinTable = (0..<(h / 2)).map { sin(-2 * Double.pi * Double($0) / Double(h)) }
+        var ct = [Double](), st = [Double]()
+        var m = 1
+        while m < h {
+            for k in 0..<m {
+                // Same angle as exp(-2πi (k h / 2m) / h), computed from the reduced index.
+                let angle = -2 * Double.pi * Double(k * (h / (2 * m))) / Double(h)
+                ct.append(cos(angle)); st.append(sin(angle))
+            }
+            m *= 2
+        }
+        cosTable = ct
+        sinTable = st
         splitCos = (0...h).map { cos(-2 * Double.pi * Double($0) / Double(n)) }
         splitSin = (0...h).map { sin(-2 * Double.pi * Double($0) / Double(n)) }
         var bits = 0
@@ -34,22 +45,58 @@ struct RealFFT: Sendable {
     /// `re`, `im` are scratch of length n/2.
     func powerSpectrum(_ input: UnsafeBufferPointer<Double>, into power: UnsafeMutablePointer<Double>,
                        re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
-        let h = half
-        for j in 0..<h {
-            let t = bitReverse[j]
-            let e = 2 * j, o = 2 * j + 1
-            re[t] = e < input.count ? input[e] : 0
-            im[t] = o < input.count ? input[o] : 0
-        }
         cosTable.withUnsafeBufferPointer { ct in
-            sinTable.withUnsafeBufferPointer { st in
-                var len = 2
-                while len <= h {
-                    let halfLen = len / 2, stride = h / len
-                    var start = 0
+        sinTable.withUnsafeBufferPointer { st in
+        splitCos.withUnsafeBufferPointer { sc in
+        splitSin.withUnsafeBufferPointer { ss in
+        bitReverse.withUnsafeBufferPointer { br in
+            let h = half
+            let count = input.count
+            for j in 0..<h {
+                let t = br[j]
+                let e = 2 * j, o = 2 * j + 1
+                re[t] = e < count ? input[e] : 0
+                im[t] = o < count ? input[o] : 0
+            }
+            // First stage: twiddle 1.
+            var i = 0
+            while i < h {
+                let ar = re[i], ai = im[i], br2 = re[i + 1], bi = im[i + 1]
+                re[i] = ar + br2; im[i] = ai + bi
+                re[i + 1] = ar - br2; im[i + 1] = ai - bi
+                i += 2
+            }
+            var halfLen = 2
+            while halfLen < h {
+                let len = 2 * halfLen
+                let tw = halfLen - 1
+                var start = 0
+                if halfLen >= 4 {
+                    typealias V = SIMD4<Double>
+                    while start < h {
+                        var k = 0
+                        while k < halfLen {
+                            let wr = UnsafeRawPointer(ct.baseAddress! + tw + k).loadUnaligned(as: V.self)
+                            let wi = UnsafeRawPointer(st.baseAddress! + tw + k).loadUnaligned(as: V.self)
+                            let i = start + k, j = i + halfLen
+                            let rj = UnsafeRawPointer(re + j).loadUnaligned(as: V.self)
+                            let ij = UnsafeRawPointer(im + j).loadUnaligned(as: V.self)
+                            let ri = UnsafeRawPointer(re + i).loadUnaligned(as: V.self)
+                            let ii = UnsafeRawPointer(im + i).loadUnaligned(as: V.self)
+                            let tr: V = rj * wr - ij * wi
+                            let ti: V = rj * wi + ij * wr
+                            UnsafeMutableRawPointer(re + j).storeBytes(of: ri - tr, as: V.self)
+                            UnsafeMutableRawPointer(im + j).storeBytes(of: ii - ti, as: V.self)
+                            UnsafeMutableRawPointer(re + i).storeBytes(of: ri + tr, as: V.self)
+                            UnsafeMutableRawPointer(im + i).storeBytes(of: ii + ti, as: V.self)
+                            k += 4
+                        }
+                        start += len
+                    }
+                } else {
                     while start < h {
                         for k in 0..<halfLen {
-                            let wr = ct[k * stride], wi = st[k * stride]
+                            let wr = ct[tw + k], wi = st[tw + k]
                             let i = start + k, j = i + halfLen
                             let tr = re[j] * wr - im[j] * wi
                             let ti = re[j] * wi + im[j] * wr
@@ -58,23 +105,23 @@ struct RealFFT: Sendable {
                         }
                         start += len
                     }
-                    len *= 2
                 }
+                halfLen *= 2
             }
-        }
-        // Split the packed spectrum: X_k = E_k + W^k O_k.
-        power[0] = (re[0] + im[0]) * (re[0] + im[0])
-        power[h] = (re[0] - im[0]) * (re[0] - im[0])
-        for k in 1..<h {
-            let zr = re[k], zi = im[k], cr = re[h - k], ci = -im[h - k]
-            let er = 0.5 * (zr + cr), ei = 0.5 * (zi + ci)
-            // (Z_k - conj Z_{h-k}) / (2i)
-            let dr = 0.5 * (zr - cr), di = 0.5 * (zi - ci)
-            let or = di, oi = -dr
-            let wr = splitCos[k], wi = splitSin[k]
-            let xr = er + (or * wr - oi * wi)
-            let xi = ei + (or * wi + oi * wr)
-            power[k] = xr * xr + xi * xi
-        }
+            // Split the packed spectrum: X_k = E_k + W^k O_k.
+            power[0] = (re[0] + im[0]) * (re[0] + im[0])
+            power[h] = (re[0] - im[0]) * (re[0] - im[0])
+            for k in 1..<h {
+                let zr = re[k], zi = im[k], cr = re[h - k], ci = -im[h - k]
+                let er = 0.5 * (zr + cr), ei = 0.5 * (zi + ci)
+                // (Z_k - conj Z_{h-k}) / (2i)
+                let dr = 0.5 * (zr - cr), di = 0.5 * (zi - ci)
+                let or = di, oi = -dr
+                let wr = sc[k], wi = ss[k]
+                let xr = er + (or * wr - oi * wi)
+                let xi = ei + (or * wi + oi * wr)
+                power[k] = xr * xr + xi * xi
+            }
+        }}}}}
     }
 }

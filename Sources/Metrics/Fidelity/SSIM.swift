@@ -137,6 +137,10 @@ func reflectIndex(_ i: Int, _ n: Int) -> Int {
 /// One worker's view of an SSIM computation: filters rows `lo..<hi` (vertical pass straight from
 /// the inputs, products on the fly, then the horizontal pass on a reflect-padded row) and reduces
 /// each row's map to three sums. Pointers are only read, except the disjoint rows written.
+///
+/// Only four fields are filtered: `x`, `y`, `x² + y²` and `xy`, because the map needs the
+/// variances only as their sum `vx + vy`. Taps are symmetric, so each pair of rows at distance d
+/// shares one multiply; blocks of four values run as `SIMD4<Double>`.
 struct _SSIMRowKernel: @unchecked Sendable {
     let a: UnsafePointer<Float>, b: UnsafePointer<Float>, taps: UnsafePointer<Double>
     let radius: Int, width: Int, height: Int, channels: Int
@@ -145,81 +149,124 @@ struct _SSIMRowKernel: @unchecked Sendable {
     let rowSums: UnsafeMutablePointer<Double>
     let map: UnsafeMutablePointer<Float>?
 
+    typealias V = SIMD4<Double>
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> V {
+        V(UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self))
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Double>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: V, _ p: UnsafeMutablePointer<Double>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
     func rows(_ range: Range<Int>) {
-        let c = channels, w = width, r = radius, nt = 2 * r + 1
+        let c = channels, w = width, r = radius
         let rowLen = w * c
-        let padded = (w + 2 * r) * c
         let off = r * c
-        // Five padded vertical accumulators, then five horizontal outputs, in one allocation.
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 5 * padded + 5 * rowLen)
+        let padded = (w + 2 * r) * c + 8
+        let blocks = rowLen / 4 * 4
+        // Four padded vertical fields and the map row, with slack for whole SIMD blocks.
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 4 * padded + rowLen + 8)
         defer { scratch.deallocate() }
-        let vx = scratch, vy = scratch + padded, vxx = scratch + 2 * padded, vyy = scratch + 3 * padded, vxy = scratch + 4 * padded
-        let hbase = scratch + 5 * padded
-        let hx = hbase, hy = hbase + rowLen, hxx = hbase + 2 * rowLen, hyy = hbase + 3 * rowLen, hxy = hbase + 4 * rowLen
+        scratch.initialize(repeating: 0, count: 4 * padded + rowLen + 8)
+        let fx = scratch, fy = scratch + padded, fq = scratch + 2 * padded, fxy = scratch + 3 * padded
+        let sRow = scratch + 4 * padded
+        let fields = [fx, fy, fq, fxy]
+        var top = [Int](repeating: 0, count: r + 1), bottom = [Int](repeating: 0, count: r + 1)
         let colLo = pad * c, colHi = (w - pad) * c
-        let vertical = [vx, vy, vxx, vyy, vxy]
+        let w0 = taps[r]
         for y in range {
-            // Vertical pass.
-            do {
-                let src = reflectIndex(y - r, height) * rowLen
-                let t = taps[0]
-                for i in 0..<rowLen {
-                    let x = Double(a[src + i]), z = Double(b[src + i])
-                    vx[off + i] = t * x; vy[off + i] = t * z
-                    vxx[off + i] = t * (x * x); vyy[off + i] = t * (z * z); vxy[off + i] = t * (x * z)
-                }
+            for d in 0...r {
+                top[d] = reflectIndex(y - d, height) * rowLen
+                bottom[d] = reflectIndex(y + d, height) * rowLen
             }
-            for k in 1..<nt {
-                let src = reflectIndex(y + k - r, height) * rowLen
-                let t = taps[k]
-                for i in 0..<rowLen {
-                    let x = Double(a[src + i]), z = Double(b[src + i])
-                    vx[off + i] += t * x; vy[off + i] += t * z
-                    vxx[off + i] += t * (x * x); vyy[off + i] += t * (z * z); vxy[off + i] += t * (x * z)
+            // Vertical pass, SIMD blocks then a scalar tail.
+            var i = 0
+            while i < blocks {
+                let x0: V = Self.load(a + top[0] + i), y0: V = Self.load(b + top[0] + i)
+                let q0: V = x0 * x0 + y0 * y0
+                var sx: V = w0 * x0, sy: V = w0 * y0
+                var sq: V = w0 * q0, sxy: V = w0 * (x0 * y0)
+                for d in 1..<(r + 1) {
+                    let t = taps[r + d]
+                    let xt: V = Self.load(a + top[d] + i), yt: V = Self.load(b + top[d] + i)
+                    let xb: V = Self.load(a + bottom[d] + i), yb: V = Self.load(b + bottom[d] + i)
+                    let px: V = xt + xb, py: V = yt + yb
+                    let qt: V = xt * xt + yt * yt
+                    let qb: V = xb * xb + yb * yb
+                    let pxy: V = xt * yt + xb * yb
+                    sx += t * px; sy += t * py
+                    sq += t * (qt + qb)
+                    sxy += t * pxy
                 }
+                Self.store(sx, fx + off + i); Self.store(sy, fy + off + i)
+                Self.store(sq, fq + off + i); Self.store(sxy, fxy + off + i)
+                i += 4
+            }
+            while i < rowLen {
+                let x0 = Double(a[top[0] + i]), y0 = Double(b[top[0] + i])
+                var sx = w0 * x0, sy = w0 * y0, sq = w0 * (x0 * x0 + y0 * y0), sxy = w0 * (x0 * y0)
+                for d in 1..<(r + 1) {
+                    let t = taps[r + d]
+                    let xt = Double(a[top[d] + i]), yt = Double(b[top[d] + i])
+                    let xb = Double(a[bottom[d] + i]), yb = Double(b[bottom[d] + i])
+                    sx += t * (xt + xb); sy += t * (yt + yb)
+                    sq += t * ((xt * xt + yt * yt) + (xb * xb + yb * yb))
+                    sxy += t * (xt * yt + xb * yb)
+                }
+                fx[off + i] = sx; fy[off + i] = sy; fq[off + i] = sq; fxy[off + i] = sxy
+                i += 1
             }
             // Reflect-pad the row ends (pixel granularity).
             for p in 0..<r {
                 let left = reflectIndex(p - r, w), right = reflectIndex(w + p, w)
-                for ch in 0..<c {
-                    for v in vertical {
-                        v[p * c + ch] = v[off + left * c + ch]
-                        v[off + (w + p) * c + ch] = v[off + right * c + ch]
+                for f in fields {
+                    for ch in 0..<c {
+                        f[p * c + ch] = f[off + left * c + ch]
+                        f[off + (w + p) * c + ch] = f[off + right * c + ch]
                     }
                 }
             }
-            // Horizontal pass.
-            do {
-                let t = taps[0]
-                for i in 0..<rowLen {
-                    hx[i] = t * vx[i]; hy[i] = t * vy[i]; hxx[i] = t * vxx[i]; hyy[i] = t * vyy[i]; hxy[i] = t * vxy[i]
+            // Horizontal pass (the padded fields have slack, so whole blocks are safe to read).
+            i = 0
+            while i < rowLen {
+                let base = off + i
+                var sx: V = w0 * Self.load(fx + base), sy: V = w0 * Self.load(fy + base)
+                var sq: V = w0 * Self.load(fq + base), sxy: V = w0 * Self.load(fxy + base)
+                for d in 1..<(r + 1) {
+                    let t = taps[r + d], l = base - d * c, h = base + d * c
+                    let px: V = Self.load(fx + l) + Self.load(fx + h)
+                    let py: V = Self.load(fy + l) + Self.load(fy + h)
+                    let pq: V = Self.load(fq + l) + Self.load(fq + h)
+                    let pxy: V = Self.load(fxy + l) + Self.load(fxy + h)
+                    sx += t * px; sy += t * py; sq += t * pq; sxy += t * pxy
                 }
-            }
-            for k in 1..<nt {
-                let t = taps[k], s = k * c
-                for i in 0..<rowLen {
-                    hx[i] += t * vx[s + i]; hy[i] += t * vy[s + i]; hxx[i] += t * vxx[s + i]
-                    hyy[i] += t * vyy[s + i]; hxy[i] += t * vxy[s + i]
-                }
-            }
-            // The map, in scikit-image's order of operations; hx is reused to hold S.
-            for i in 0..<rowLen {
-                let ux = hx[i], uy = hy[i]
-                let sx = covNorm * (hxx[i] - ux * ux)
-                let sy = covNorm * (hyy[i] - uy * uy)
-                let sxy = covNorm * (hxy[i] - ux * uy)
-                let a1 = 2 * ux * uy + c1, a2 = 2 * sxy + c2
-                let b1 = ux * ux + uy * uy + c1, b2 = sx + sy + c2
-                hx[i] = (a1 * a2) / (b1 * b2)
+                // The map, in scikit-image's order of operations (vx + vy as one term).
+                let ux: V = sx, uy: V = sy
+                let uxx: V = ux * ux, uyy: V = uy * uy, uxy: V = ux * uy
+                let vsum: V = covNorm * (sq - uxx - uyy)
+                let vxy: V = covNorm * (sxy - uxy)
+                let a1: V = 2 * uxy + c1, a2: V = 2 * vxy + c2
+                let b1: V = uxx + uyy + c1, b2: V = vsum + c2
+                let num: V = a1 * a2, den: V = b1 * b2
+                Self.store(num / den, sRow + i)
+                i += 4
             }
             var crop = 0.0, mouthSum = 0.0, upperSum = 0.0
             if y >= pad && y < height - pad {
-                for i in colLo..<colHi { crop += hx[i] }
+                for i in colLo..<colHi { crop += sRow[i] }
             }
             if let mouth {
                 for x in 0..<w {
                     var s = 0.0
-                    for ch in 0..<c { s += hx[x * c + ch] }
+                    for ch in 0..<c { s += sRow[x * c + ch] }
                     if mouth[y * w + x] != 0 { mouthSum += s } else { upperSum += s }
                 }
             }
@@ -227,7 +274,7 @@ struct _SSIMRowKernel: @unchecked Sendable {
                 let inv = 1 / Double(c)
                 for x in 0..<w {
                     var s = 0.0
-                    for ch in 0..<c { s += hx[x * c + ch] }
+                    for ch in 0..<c { s += sRow[x * c + ch] }
                     map[y * w + x] = Float(s * inv)
                 }
             }
