@@ -12,5 +12,5 @@ struct Trajprobe: AsyncParsableCommand {
             schedule from it.
             """,
         version: "0.1.0",
-        subcommands: [])
+        subcommands: [DemoDataCommand.self, Bench.self])
 }

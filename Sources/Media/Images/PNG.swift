@@ -1,0 +1,76 @@
+import CPNG
+import Foundation
+
+/// An 8-bit raster read from or written to PNG: grey (1), grey+alpha (2), RGB (3) or RGBA (4)
+/// channels, interleaved, rows top to bottom.
+public struct Raster: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var channels: Int
+    public var pixels: [UInt8]
+
+    public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
+        precondition(width > 0 && height > 0 && (1...4).contains(channels) && pixels.count == width * height * channels,
+                     "Raster: \(pixels.count) bytes for \(width)x\(height)x\(channels)")
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.pixels = pixels
+    }
+}
+
+/// PNG through libpng's simplified API: deterministic bytes for the same pixels (no time stamps,
+/// fixed compression), which is what makes report figures reproducible byte for byte.
+public enum PNG {
+    // libpng's format flags (its PNG_FORMAT_* combinations are macros Swift cannot import).
+    private static let flagAlpha = UInt32(PNG_FORMAT_FLAG_ALPHA)
+    private static let flagColor = UInt32(PNG_FORMAT_FLAG_COLOR)
+
+    public static func read(path: String) throws(MediaError) -> Raster {
+        guard FileManager.default.fileExists(atPath: path) else { throw .fileNotFound(path: path) }
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        guard png_image_begin_read_from_file(&image, path) != 0 else {
+            throw .image(path: path, detail: "not a readable PNG (\(message(image)))")
+        }
+        defer { png_image_free(&image) }
+        // Keep grey masks grey, colour as RGB; drop alpha only when the file has none.
+        let hasColor = image.format & flagColor != 0
+        let hasAlpha = image.format & flagAlpha != 0
+        image.format = (hasColor ? flagColor : 0) | (hasAlpha ? flagAlpha : 0)
+        let channels = (hasColor ? 3 : 1) + (hasAlpha ? 1 : 0)
+        let width = Int(image.width), height = Int(image.height)
+        guard width > 0, height > 0 else { throw .image(path: path, detail: "PNG has no pixels") }
+        var pixels = [UInt8](repeating: 0, count: width * height * channels)
+        let ok = pixels.withUnsafeMutableBytes { buf in
+            png_image_finish_read(&image, nil, buf.baseAddress, Int32(width * channels), nil)
+        }
+        guard ok != 0 else { throw .image(path: path, detail: "truncated or corrupt PNG (\(message(image)))") }
+        return Raster(width: width, height: height, channels: channels, pixels: pixels)
+    }
+
+    public static func write(_ raster: Raster, to path: String) throws(MediaError) {
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        image.width = UInt32(raster.width)
+        image.height = UInt32(raster.height)
+        image.format = [0, flagAlpha, flagColor, flagColor | flagAlpha][raster.channels - 1]
+        let tmp = path + ".partial"
+        let ok = raster.pixels.withUnsafeBytes { buf in
+            png_image_write_to_file(&image, tmp, 0, buf.baseAddress, Int32(raster.width * raster.channels), nil)
+        }
+        guard ok != 0 else {
+            try? FileManager.default.removeItem(atPath: tmp)
+            throw .writeFailed(path: path, detail: "libpng: \(message(image))")
+        }
+        do {
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+            try FileManager.default.moveItem(atPath: tmp, toPath: path)
+        } catch { throw .writeFailed(path: path, detail: "\(error)") }
+    }
+
+    private static func message(_ image: png_image) -> String {
+        var m = image.message
+        return withUnsafeBytes(of: &m) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+    }
+}

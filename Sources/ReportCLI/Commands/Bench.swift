@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Media
+
+/// `trajprobe bench`: benchmarks that print a ratio against a reference timed in the same run.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks: each prints a ratio against a reference tool timed in the same run.",
+        discussion: """
+            Speed is checked here, never in timed tests. Each benchmark times trajprobe and a
+            reference implementation on the same input in the same process run and prints both
+            figures and their ratio (higher is better for trajprobe).
+
+              trajprobe bench media            # decode vs the ffmpeg CLI
+            """,
+        subcommands: [BenchMedia.self])
+}
+
+struct BenchMedia: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "media",
+        abstract: "Decode a 512x512 25 fps clip to RGB frames, against `ffmpeg -f rawvideo -pix_fmt rgb24`.")
+
+    @Option(help: "Clip length in seconds.") var seconds = 10
+    @Option(help: "Frame size (square).") var size = 512
+    @Option(help: "Repetitions; the best of each side counts.") var repeats = 3
+
+    func run() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trajprobe-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("clip.mp4").path
+        let frameCount = seconds * 25
+        let writer = try VideoWriter(path: path, width: size, height: size, fps: 25,
+                                     options: VideoEncodeOptions(crf: 18, preset: "veryfast"))
+        for k in 0..<frameCount { try writer.append(BenchMedia.pattern(k, size: size)) }
+        try writer.finish()
+        guard let ffmpeg = which("ffmpeg") else {
+            throw ValidationError("the ffmpeg command is not installed: run `make bench-deps` (apt-get install ffmpeg)")
+        }
+        var ours = Double.infinity, theirs = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = Date()
+            let reader = try VideoReader(path: path)
+            var n = 0
+            while let frame = try reader.nextFrame() { n += frame.rgb.count > 0 ? 1 : 0 }
+            ours = min(ours, Date().timeIntervalSince(t0))
+            guard n == frameCount else { throw ValidationError("decoded \(n) of \(frameCount) frames") }
+            let t1 = Date()
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: ffmpeg)
+            p.arguments = ["-nostdin", "-loglevel", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", "/dev/null"]
+            try p.run()
+            p.waitUntilExit()
+            theirs = min(theirs, Date().timeIntervalSince(t1))
+        }
+        let fpsOurs = Double(frameCount) / ours, fpsTheirs = Double(frameCount) / theirs
+        print("media decode \(size)x\(size), \(frameCount) frames (H.264):")
+        print(String(format: "  trajprobe VideoReader  %8.1f frames/s  (%.3f s)", fpsOurs, ours))
+        print(String(format: "  ffmpeg CLI rawvideo    %8.1f frames/s  (%.3f s)", fpsTheirs, theirs))
+        print(String(format: "  ratio (trajprobe / ffmpeg throughput): %.2fx  (target >= 0.8x)", fpsOurs / fpsTheirs))
+    }
+
+    static func pattern(_ k: Int, size: Int) -> Frame {
+        var rgb = [UInt8](repeating: 0, count: size * size * 3)
+        for y in 0..<size {
+            for x in 0..<size {
+                let i = (y * size + x) * 3
+                rgb[i] = UInt8(truncatingIfNeeded: x + k * 3)
+                rgb[i + 1] = UInt8(truncatingIfNeeded: y * 2 - k)
+                rgb[i + 2] = UInt8(truncatingIfNeeded: (x ^ y) + k)
+            }
+        }
+        return Frame(width: size, height: size, rgb: rgb, index: k)
+    }
+}
+
+/// Full path of an executable on PATH.
+func which(_ name: String) -> String? {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let candidate = "\(dir)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+}
