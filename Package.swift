@@ -24,7 +24,7 @@ let package = Package(
             dependencies: ["CFFmpeg", "CPNG", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Metrics",
-            dependencies: ["Media", "CBLAS", "CPNG", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Media", "CBLAS", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Store",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "Yams",

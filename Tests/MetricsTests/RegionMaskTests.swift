@@ -43,3 +43,16 @@ func maskPNGRoundTripAndNearestResize(_ c: FidelityFixtures.ImageCase) throws {
     #expect(mask.mouthBox == Box(x: 2, y: 3, width: 4, height: 2))
     #expect(mask.mouth[3 * 10 + 2] == 1 && mask.mouth[3 * 10 + 1] == 0)
 }
+
+@Test func colourMaskWithAlphaReadsAsGrey() throws {
+    // RGBA: white upper half, black lower half, alpha varying (ignored).
+    var px = [UInt8]()
+    for y in 0..<4 { for _ in 0..<4 { px += y < 2 ? [255, 255, 255, 10] : [0, 0, 0, 255] } }
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("trajprobe-rgba-\(UUID().uuidString).png").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try PNG.write(Raster(width: 4, height: 4, channels: 4, pixels: px), to: path)
+    let grey = try GreyPNG(contentsOf: path)
+    #expect(grey.pixels == [UInt8](repeating: 255, count: 8) + [UInt8](repeating: 0, count: 8))
+    let mask = try RegionMask(maskPath: path, width: 8, height: 8)
+    #expect(mask.mouthBox == Box(x: 0, y: 4, width: 8, height: 4))
+}

@@ -1,10 +1,11 @@
-import CPNG
 import Foundation
+import Media
 
-/// An 8-bit grey image read from a PNG file: the one thing Metrics needs from PNG (mask images).
+/// A mask image as 8-bit grey: what region masks are made from.
 ///
-/// libpng's simplified API converts every PNG flavour (palette, 16-bit, RGB, alpha) to 8-bit grey,
-/// so a mask drawn in any editor reads the same. This is the only file that touches libpng here.
+/// Read through Media's ``PNG`` (libpng). Colour masks become grey by OpenCV's 8-bit luma
+/// (`(9798 R + 19235 G + 3735 B + 16384) >> 15`); alpha is ignored, so a mask drawn in any editor
+/// reads the same as LatentSync's black-and-white `mask.png`.
 public struct GreyPNG: Sendable, Equatable {
     public var width: Int
     public var height: Int
@@ -20,58 +21,22 @@ public struct GreyPNG: Sendable, Equatable {
 
     /// Reads `path`; a missing or undecodable file is ``MetricsError/png(source:detail:)``.
     public init(contentsOf path: String) throws(MetricsError) {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw .png(source: path, detail: "no such file")
+        let raster: Raster
+        do { raster = try PNG.read(path: path) } catch { throw .png(source: path, detail: error.description) }
+        let n = raster.width * raster.height, c = raster.channels
+        var grey = [UInt8](repeating: 0, count: n)
+        raster.pixels.withUnsafeBufferPointer { p in
+            for i in 0..<n {
+                grey[i] = c >= 3 ? UInt8(Sharpness.grey(p[i * c], p[i * c + 1], p[i * c + 2])) : p[i * c]
+            }
         }
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
-        guard png_image_begin_read_from_file(&image, path) != 0 else {
-            let message = Self.message(of: image)
-            png_image_free(&image)
-            throw .png(source: path, detail: message)
-        }
-        image.format = UInt32(PNG_FORMAT_GRAY)
-        let w = Int(image.width), h = Int(image.height)
-        guard w > 0, h > 0 else {
-            png_image_free(&image)
-            throw .png(source: path, detail: "zero-sized image")
-        }
-        var buffer = [UInt8](repeating: 0, count: w * h)
-        let ok = buffer.withUnsafeMutableBytes { raw in
-            png_image_finish_read(&image, nil, raw.baseAddress, Int32(w), nil)
-        }
-        guard ok != 0 else {
-            let message = Self.message(of: image)
-            png_image_free(&image)
-            throw .png(source: path, detail: message)
-        }
-        png_image_free(&image)
-        self.init(width: w, height: h, pixels: buffer)
+        self.init(width: raster.width, height: raster.height, pixels: grey)
     }
 
-    private static func message(of image: png_image) -> String {
-        var copy = image.message
-        return withUnsafeBytes(of: &copy) { raw in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            let end = bytes.firstIndex(of: 0) ?? bytes.count
-            return String(decoding: bytes[..<end], as: UTF8.self)
-        }
-    }
-}
-
-extension GreyPNG {
     /// Writes the image as an 8-bit grey PNG (tests and tools draw masks with it).
     public func write(to path: String) throws(MetricsError) {
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
-        image.width = UInt32(width)
-        image.height = UInt32(height)
-        image.format = UInt32(PNG_FORMAT_GRAY)
-        let ok = pixels.withUnsafeBytes { raw in
-            png_image_write_to_file(&image, path, 0, raw.baseAddress, Int32(width), nil)
+        do { try PNG.write(Raster(width: width, height: height, channels: 1, pixels: pixels), to: path) } catch {
+            throw .png(source: path, detail: error.description)
         }
-        let message = Self.message(of: image)
-        png_image_free(&image)
-        guard ok != 0 else { throw .png(source: path, detail: "write failed: \(message)") }
     }
 }
