@@ -114,30 +114,41 @@ public struct MFCC: Sendable, Equatable {
             let work = { @Sendable (chunk: Int) in
                 let lo = chunk * per, hi = min(frames, lo + per)
                 guard lo < hi else { return }
-                let scratch = UnsafeMutablePointer<Double>.allocate(capacity: nbins + nfft + nfilters)
+                // Frames in groups of four, one per SIMD lane (see RealFFT.powerSpectra4).
+                typealias V = SIMD4<Double>
+                let scratch = UnsafeMutablePointer<V>.allocate(capacity: nbins + nfft + nfilters)
                 defer { scratch.deallocate() }
                 let power = scratch, re = scratch + nbins, im = re + nfft / 2, feat = scratch + nbins + nfft
-                for f in lo..<hi {
-                    fft.powerSpectrum(UnsafeBufferPointer(start: job.signal + f * step, count: len), into: power, re: re, im: im)
-                    var energy = 0.0
+                var f = lo
+                while f < hi {
+                    let idx = (f, min(f + 1, hi - 1), min(f + 2, hi - 1), min(f + 3, hi - 1))
+                    fft.powerSpectra4((job.signal + idx.0 * step, job.signal + idx.1 * step,
+                                       job.signal + idx.2 * step, job.signal + idx.3 * step),
+                                      count: len, into: power, re: re, im: im)
+                    var energy = V()
                     for i in 0..<nbins { power[i] *= invN; energy += power[i] }
-                    if energy == 0 { energy = eps }
                     bins.withUnsafeBufferPointer { pb in
                         for j in 0..<nfilters {
-                            var s = 0.0
+                            var s = V()
                             let row = job.fb + j * nbins
                             let lo = pb[j], hi = max(pb[j], pb[j + 2])
                             for i in lo..<hi { s += power[i] * row[i] }
-                            feat[j] = log(s == 0 ? eps : s)
+                            var logs = V()
+                            for l in 0..<4 { logs[l] = log(s[l] == 0 ? eps : s[l]) }
+                            feat[j] = logs
                         }
                     }
-                    for k in 0..<ncep {
-                        var s = 0.0
-                        let row = job.dct + k * nfilters
-                        for n in 0..<nfilters { s += row[n] * feat[n] }
-                        job.out[f * ncep + k] = s
+                    for lane in 0..<min(4, hi - f) {
+                        let out = job.out + (f + lane) * ncep
+                        for k in 0..<ncep {
+                            var s = 0.0
+                            let row = job.dct + k * nfilters
+                            for n in 0..<nfilters { s += row[n] * feat[n][lane] }
+                            out[k] = s
+                        }
+                        if appendEnergy { out[0] = log(energy[lane] == 0 ? eps : energy[lane]) }
                     }
-                    if appendEnergy { job.out[f * ncep] = log(energy) }
+                    f += 4
                 }
             }
             if chunks == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
