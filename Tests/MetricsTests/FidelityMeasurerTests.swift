@@ -43,3 +43,14 @@ import Testing
     let mask = try RegionMask(box: Box(x: 1, y: 1, width: 4, height: 4), width: 20, height: 16)
     #expect(throws: MetricsError.self) { try FidelityMeasurer(regions: mask).measure(reference: [a], prediction: [a]) }
 }
+
+@Test func measurerOnFramesEqualsMeasurerOnImages() throws {
+    let c = try #require(FidelityFixtures.images.cases.first { $0.channels == 3 && $0.ssim_gaussian != nil })
+    let (fa, fb) = c.frames()
+    let (ia, ib) = c.images()
+    let m = FidelityMeasurer(regions: try c.regionMask())
+    #expect(try m.measure(reference: [fa, fb], prediction: [fb, fa]) == m.measure(reference: [ia, ib], prediction: [ib, ia]))
+    #expect(throws: MetricsError.self) {
+        try m.measure(reference: [fa], prediction: [Frame(width: c.width + 1, height: c.height, rgb: [UInt8](repeating: 0, count: (c.width + 1) * c.height * 3))])
+    }
+}

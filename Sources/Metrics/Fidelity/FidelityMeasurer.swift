@@ -34,7 +34,29 @@ public struct FidelityMeasurer: Sendable {
             try p.data.withUnsafeBufferPointer { b throws(MetricsError) in try checkFinite(b, source: "\(source) predicted frame \(i)") }
         }
         if let regions { try regions.check(width: reference[0].width, height: reference[0].height, source: source) }
-        let n = reference.count
+        return try run(count: reference.count, source: source, reference: { reference[$0] }, prediction: { prediction[$0] })
+    }
+
+    /// Same, on 8-bit frames (decoded videos), scaled to [0, 1] as `Frame.image()` does, one
+    /// frame at a time inside the workers (a clip never exists as floats all at once).
+    public func measure(reference: [Frame], prediction: [Frame], source: String = "clip") throws(MetricsError) -> FidelityReport {
+        guard !reference.isEmpty else { throw .emptyInput(source: "\(source) reference") }
+        guard reference.count == prediction.count else {
+            throw .sizeMismatch(source: source, detail: "\(reference.count) reference frames vs \(prediction.count) predicted frames")
+        }
+        for i in 0..<reference.count {
+            let r = reference[i], p = prediction[i]
+            guard r.width == p.width, r.height == p.height, r.width == reference[0].width, r.height == reference[0].height else {
+                throw .sizeMismatch(source: "\(source) frame \(i)", detail: "\(r.width)x\(r.height) vs \(p.width)x\(p.height)")
+            }
+        }
+        if let regions { try regions.check(width: reference[0].width, height: reference[0].height, source: source) }
+        return try run(count: reference.count, source: source,
+                       reference: { reference[$0].image() }, prediction: { prediction[$0].image() })
+    }
+
+    private func run(count n: Int, source: String, reference: @escaping @Sendable (Int) -> Image,
+                     prediction: @escaping @Sendable (Int) -> Image) throws(MetricsError) -> FidelityReport {
         let slots = FidelityReport.slotCount
         var values = [Double](repeating: .nan, count: n * slots)
         var errors = [MetricsError?](repeating: nil, count: n)
@@ -44,7 +66,7 @@ public struct FidelityMeasurer: Sendable {
                 let sink = _FrameSink(values: pv.baseAddress!, errors: pe.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: n) { @Sendable i in
                     do throws(MetricsError) {
-                        let row = try measurer.frame(reference: reference[i], prediction: prediction[i], source: "\(source) frame \(i)")
+                        let row = try measurer.frame(reference: reference(i), prediction: prediction(i), source: "\(source) frame \(i)")
                         for s in 0..<slots { sink.values[i * slots + s] = row[s] }
                     } catch {
                         sink.errors[i] = error
@@ -54,11 +76,6 @@ public struct FidelityMeasurer: Sendable {
         }
         if let first = errors.compactMap({ $0 }).first { throw first }
         return FidelityReport(frames: n, hasRegions: regions != nil, values: values)
-    }
-
-    /// Same, on 8-bit frames (decoded videos), scaled to [0, 1] as `Frame.image()` does.
-    public func measure(reference: [Frame], prediction: [Frame], source: String = "clip") throws(MetricsError) -> FidelityReport {
-        try measure(reference: reference.map { $0.image() }, prediction: prediction.map { $0.image() }, source: source)
     }
 
     /// One frame's slots (see ``FidelityReport/slot(_:_:)``).
