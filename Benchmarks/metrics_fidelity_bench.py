@@ -57,18 +57,18 @@ def main():
     args = ap.parse_args()
 
     inputs = [pair(p, args.size) for p in range(args.distinct)]
-    t = time.perf_counter()
+    t, tc = time.perf_counter(), time.process_time()
     scores = []
     for p in range(args.pairs):
         a, b = inputs[p % args.distinct]
         s, _ = structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
                                      data_range=1.0, channel_axis=-1, full=True)
         scores.append(s)
-    py_ssim = time.perf_counter() - t
+    py_ssim, py_ssim_cpu = time.perf_counter() - t, time.process_time() - tc
     sig = audio(int(args.seconds * 16000))
-    t = time.perf_counter()
+    t, tc = time.perf_counter(), time.process_time()
     feat = python_speech_features.mfcc(sig, samplerate=16000)
-    py_mfcc = time.perf_counter() - t
+    py_mfcc, py_mfcc_cpu = time.perf_counter() - t, time.process_time() - tc
 
     out = subprocess.run(shlex.split(args.swift), check=True, capture_output=True, text=True).stdout
     sw = json.loads(out[out.index("{"):])
@@ -78,7 +78,8 @@ def main():
           f"-> {py_ssim / sw['ssimSeconds']:.1f}x (values agree: {ok_ssim})")
     print(f"MFCC  {args.seconds:.0f} s audio: python_speech_features {py_mfcc:.3f} s, trajprobe {sw['mfccSeconds']:.4f} s "
           f"-> {py_mfcc / sw['mfccSeconds']:.1f}x (values agree: {ok_mfcc})")
-    print(f"cores seen by trajprobe: {sw['cores']}")
+    print(f"cores seen by trajprobe: {sw['cores']}; CPU-time ratios (all threads, less sensitive to a busy machine): "
+          f"SSIM {py_ssim_cpu / sw['ssimCPUSeconds']:.1f}x, MFCC {py_mfcc_cpu / sw['mfccCPUSeconds']:.1f}x")
     if not (ok_ssim and ok_mfcc):
         sys.exit(1)
 
