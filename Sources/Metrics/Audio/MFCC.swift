@@ -1,0 +1,182 @@
+import Dispatch
+import Foundation
+import Media
+
+/// MFCCs exactly as `python_speech_features.mfcc(signal, samplerate)` (0.6.1) with its defaults:
+/// pre-emphasis 0.97 (`[x0, x1 - 0.97 x0, ...]`), frames of `round_half_up(0.025 sr)` samples every
+/// `round_half_up(0.01 sr)`, the last frame zero-padded (`1 + ceil((n - len) / step)` frames, one
+/// if the signal is shorter than a frame), no window, power spectrum `|rfft(frame, 512)|^2 / 512`,
+/// 26 triangular mel filters on bins `floor((nfft + 1) mel2hz(m) / sr)`, zeros replaced by
+/// `numpy.finfo(float).eps` before the log, DCT-II (orthonormal) keeping 13, lifter 22, and c0
+/// replaced by the log of the frame energy (the sum of the power spectrum, same eps guard).
+///
+/// syncnet_python feeds it int16-scale samples: use ``compute(_:source:)`` with
+/// `Audio.int16Scaled`, as ``compute(audio:source:)`` does. Everything runs in `Double`.
+public struct MFCC: Sendable, Equatable {
+    public var sampleRate: Int = 16000
+    public var winlen: Double = 0.025
+    public var winstep: Double = 0.01
+    public var numcep: Int = 13
+    public var nfilt: Int = 26
+    public var nfft: Int = 512
+    public var lowfreq: Double = 0
+    public var highfreq: Double? = nil
+    public var preemph: Double = 0.97
+    public var ceplifter: Int = 22
+    public var appendEnergy: Bool = true
+
+    public init() {}
+
+    /// `round_half_up` of python_speech_features (Decimal ROUND_HALF_UP of the float value).
+    static func roundHalfUp(_ v: Double) -> Int { Int((v + 0.5).rounded(.down)) }
+
+    public var frameLength: Int { Self.roundHalfUp(winlen * Double(sampleRate)) }
+    public var frameStep: Int { Self.roundHalfUp(winstep * Double(sampleRate)) }
+
+    /// Number of frames python_speech_features produces for `count` samples.
+    public func frameCount(samples count: Int) -> Int {
+        let len = frameLength, step = frameStep
+        if count <= len { return 1 }
+        return 1 + Int((Double(count - len) / Double(step)).rounded(.up))
+    }
+
+    /// Filter edges in FFT bins, as numpy computes them (`linspace` then `floor`).
+    public func filterBins() -> [Int] {
+        func hz2mel(_ hz: Double) -> Double { 2595 * log10(1 + hz / 700) }
+        func mel2hz(_ mel: Double) -> Double { 700 * (pow(10, mel / 2595) - 1) }
+        let high = highfreq ?? Double(sampleRate) / 2
+        let lo = hz2mel(lowfreq), hi = hz2mel(high)
+        let div = Double(nfilt + 1)
+        let step = (hi - lo) / div
+        return (0..<(nfilt + 2)).map { i in
+            let mel = i == nfilt + 1 ? hi : lo + Double(i) * step
+            return Int((Double(nfft + 1) * mel2hz(mel) / Double(sampleRate)).rounded(.down))
+        }
+    }
+
+    /// MFCCs of mono audio on the int16 scale (how syncnet_python reads its 16-bit WAV).
+    public func compute(audio: Audio, source: String = "audio") throws(MetricsError) -> MFCCFeatures {
+        guard audio.sampleRate == sampleRate else {
+            throw .invalidArgument(source: source, detail: "audio is \(audio.sampleRate) Hz, MFCC expects \(sampleRate) Hz; resample first")
+        }
+        return try compute(audio.int16Scaled, source: source)
+    }
+
+    /// MFCCs of `signal` as given (no rescaling).
+    public func compute(_ signal: [Float], source: String = "audio") throws(MetricsError) -> MFCCFeatures {
+        guard !signal.isEmpty else { throw .emptyInput(source: source) }
+        try signal.withUnsafeBufferPointer { p throws(MetricsError) in try checkFinite(p, source: source) }
+        let len = frameLength, step = frameStep
+        guard len > 0, step > 0 else { throw .invalidArgument(source: source, detail: "frame length and step must be positive") }
+        guard nfft >= 4, nfft & (nfft - 1) == 0, nfft >= len else {
+            throw .invalidArgument(source: source, detail: "nfft \(nfft) must be a power of two ≥ the frame length \(len)")
+        }
+        guard numcep >= 1, numcep <= nfilt else { throw .invalidArgument(source: source, detail: "numcep must be in 1...nfilt") }
+        let frames = frameCount(samples: signal.count)
+        let padded = (frames - 1) * step + len
+        // Pre-emphasis, then zero padding to the frame grid.
+        var emph = [Double](repeating: 0, count: max(padded, signal.count))
+        emph[0] = Double(signal[0])
+        for i in 1..<signal.count { emph[i] = Double(signal[i]) - preemph * Double(signal[i - 1]) }
+
+        let bins = filterBins()
+        let nbins = nfft / 2 + 1
+        guard bins.last! <= nbins else { throw .invalidArgument(source: source, detail: "highfreq above the Nyquist frequency") }
+        // Filterbank as dense rows (nfilt x nbins), exactly fbank[j, i] of get_filterbanks.
+        var fb = [Double](repeating: 0, count: nfilt * nbins)
+        for j in 0..<nfilt {
+            let b0 = bins[j], b1 = bins[j + 1], b2 = bins[j + 2]
+            if b0 < b1 { for i in b0..<b1 { fb[j * nbins + i] = Double(i - b0) / Double(b1 - b0) } }
+            if b1 < b2 { for i in b1..<b2 { fb[j * nbins + i] = Double(b2 - i) / Double(b2 - b1) } }
+        }
+        // Orthonormal DCT-II rows, lifter folded in.
+        var dct = [Double](repeating: 0, count: numcep * nfilt)
+        let nf = Double(nfilt)
+        for k in 0..<numcep {
+            let scale = k == 0 ? (1 / nf).squareRoot() : (2 / nf).squareRoot()
+            let lift = ceplifter > 0 ? 1 + Double(ceplifter) / 2 * sin(Double.pi * Double(k) / Double(ceplifter)) : 1
+            for n in 0..<nfilt {
+                dct[k * nfilt + n] = lift * scale * cos(Double.pi * Double(k) * Double(2 * n + 1) / (2 * nf))
+            }
+        }
+        let fft = RealFFT(n: nfft)
+        let eps = Double.ulpOfOne
+        let invN = 1 / Double(nfft)
+        var out = [Double](repeating: 0, count: frames * numcep)
+        let ncep = numcep, nfilters = nfilt, appendEnergy = appendEnergy
+        emph.withUnsafeBufferPointer { pe in
+        fb.withUnsafeBufferPointer { pfb in
+        dct.withUnsafeBufferPointer { pdct in
+        out.withUnsafeMutableBufferPointer { po in
+            let job = _MFCCJob(signal: pe.baseAddress!, fb: pfb.baseAddress!, dct: pdct.baseAddress!, out: po.baseAddress!)
+            let chunks = frames < 64 ? 1 : min(frames / 32, ProcessInfo.processInfo.activeProcessorCount * 4)
+            let per = (frames + chunks - 1) / chunks
+            let work = { @Sendable (chunk: Int) in
+                let lo = chunk * per, hi = min(frames, lo + per)
+                guard lo < hi else { return }
+                // Frames in groups of four, one per SIMD lane (see RealFFT.powerSpectra4).
+                typealias V = SIMD4<Double>
+                let scratch = UnsafeMutablePointer<V>.allocate(capacity: nbins + nfft + nfilters)
+                defer { scratch.deallocate() }
+                let power = scratch, re = scratch + nbins, im = re + nfft / 2, feat = scratch + nbins + nfft
+                var f = lo
+                while f < hi {
+                    let idx = (f, min(f + 1, hi - 1), min(f + 2, hi - 1), min(f + 3, hi - 1))
+                    fft.powerSpectra4((job.signal + idx.0 * step, job.signal + idx.1 * step,
+                                       job.signal + idx.2 * step, job.signal + idx.3 * step),
+                                      count: len, into: power, re: re, im: im)
+                    var energy = V()
+                    for i in 0..<nbins { power[i] *= invN; energy += power[i] }
+                    bins.withUnsafeBufferPointer { pb in
+                        for j in 0..<nfilters {
+                            var s = V()
+                            let row = job.fb + j * nbins
+                            let lo = pb[j], hi = max(pb[j], pb[j + 2])
+                            for i in lo..<hi { s += power[i] * row[i] }
+                            var logs = V()
+                            for l in 0..<4 { logs[l] = log(s[l] == 0 ? eps : s[l]) }
+                            feat[j] = logs
+                        }
+                    }
+                    for lane in 0..<min(4, hi - f) {
+                        let out = job.out + (f + lane) * ncep
+                        for k in 0..<ncep {
+                            var s = 0.0
+                            let row = job.dct + k * nfilters
+                            for n in 0..<nfilters { s += row[n] * feat[n][lane] }
+                            out[k] = s
+                        }
+                        if appendEnergy { out[0] = log(energy[lane] == 0 ? eps : energy[lane]) }
+                    }
+                    f += 4
+                }
+            }
+            if chunks == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
+        }}}}
+        return MFCCFeatures(frames: frames, numcep: numcep, values: out)
+    }
+}
+
+/// Shared read-only inputs and the disjoint output rows of one MFCC computation.
+struct _MFCCJob: @unchecked Sendable {
+    let signal: UnsafePointer<Double>
+    let fb: UnsafePointer<Double>
+    let dct: UnsafePointer<Double>
+    let out: UnsafeMutablePointer<Double>
+}
+
+/// MFCC matrix, row-major `frames x numcep` (python_speech_features' layout).
+public struct MFCCFeatures: Sendable, Equatable, Codable {
+    public var frames: Int
+    public var numcep: Int
+    public var values: [Double]
+
+    public init(frames: Int, numcep: Int, values: [Double]) {
+        precondition(values.count == frames * numcep)
+        self.frames = frames
+        self.numcep = numcep
+        self.values = values
+    }
+
+    public subscript(frame: Int, coefficient: Int) -> Double { values[frame * numcep + coefficient] }
+}

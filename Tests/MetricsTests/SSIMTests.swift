@@ -1,0 +1,67 @@
+import Foundation
+import Media
+import Testing
+@testable import Metrics
+
+@Test func fixtureScaleIsTrajprobesFrameScale() {
+    // The fixture script built its float images with float32(1)/float32(255); so does Frame.image().
+    let one: Float = 1 / 255
+    #expect(one.bitPattern == FidelityFixtures.images.scale_bits)
+    #expect(FidelityFixtures.images.cases.count >= 20)
+}
+
+@Test(arguments: FidelityFixtures.images.cases)
+func ssimGaussianMatchesScikitImage(_ c: FidelityFixtures.ImageCase) throws {
+    let (a, b) = c.images()
+    let mask = try c.regionMask()
+    guard let expected = c.ssim_gaussian else {
+        // scikit-image refuses images smaller than the 11x11 window; so does trajprobe.
+        #expect(throws: MetricsError.self) { try SSIM.standard.compare(a, b, regions: mask) }
+        return
+    }
+    let result = try SSIM.standard.compare(a, b, regions: mask)
+    for region in Region.allCases {
+        let got = try #require(result.regions[region])
+        #expect(abs(got - expected[region]) <= 1e-5, "\(region): \(got) vs scikit-image \(expected[region])")
+        #expect(abs(got - expected[region]) <= 1e-9, "\(region) not float64-exact: \(got) vs \(expected[region])")
+    }
+}
+
+@Test(arguments: FidelityFixtures.images.cases)
+func ssimUniform7MatchesScikitImageDefault(_ c: FidelityFixtures.ImageCase) throws {
+    let (a, b) = c.images()
+    let result = try SSIM.uniform7.compare(a, b, regions: try c.regionMask(), parallel: false)
+    for region in Region.allCases {
+        let got = try #require(result.regions[region])
+        #expect(abs(got - c.ssim_uniform7[region]) <= 1e-9, "\(region): \(got) vs \(c.ssim_uniform7[region])")
+    }
+}
+
+@Test func ssimMapAveragesToRegions() throws {
+    let c = FidelityFixtures.images.cases.first { $0.ssim_gaussian != nil && $0.mask != nil }!
+    let (a, b) = c.images()
+    let mask = try c.regionMask()
+    let result = try SSIM.standard.compare(a, b, regions: mask, keepMap: true)
+    let map = try #require(result.map)
+    #expect(map.count == c.width * c.height)
+    var s = 0.0
+    for i in 0..<map.count where mask.mouth[i] == 1 { s += Double(map[i]) }
+    #expect(abs(s / Double(mask.mouthCount) - result.regions[.mouth]!) < 1e-6)
+    // Identical images score exactly 1 everywhere.
+    let same = try SSIM.standard.compare(a, a, regions: mask)
+    for r in Region.allCases { #expect(abs(same.regions[r]! - 1) < 1e-12) }
+}
+
+@Test func ssimRejectsBadInput() throws {
+    let a = Image(width: 16, height: 16, channels: 3, repeating: 0.5)
+    let b = Image(width: 16, height: 15, channels: 3, repeating: 0.5)
+    #expect(throws: MetricsError.self) { try SSIM.standard.compare(a, b) }
+    var nan = a
+    nan.data[100] = .nan
+    #expect(throws: MetricsError.nonFinite(source: "frame (second image)", index: 100)) { try SSIM.standard.compare(a, nan) }
+    let small = Image(width: 10, height: 40, channels: 1, repeating: 0)
+    #expect(throws: MetricsError.self) { try SSIM.standard.compare(small, small) }
+    let mask = try RegionMask(box: Box(x: 0, y: 0, width: 4, height: 4), width: 20, height: 16)
+    #expect(throws: MetricsError.self) { try SSIM.standard.compare(a, a, regions: mask) }
+    #expect(throws: MetricsError.self) { try SSIM(window: .uniform(size: 6), useSampleCovariance: true).compare(a, a) }
+}
