@@ -12,5 +12,5 @@ struct Trajprobe: AsyncParsableCommand {
             schedule from it.
             """,
         version: "0.1.0",
-        subcommands: [ReportCommand.self, ScheduleCommand.self, DemoDataCommand.self, Bench.self])
+        subcommands: [Measure.self, ReportCommand.self, ScheduleCommand.self, DemoDataCommand.self, Bench.self])
 }
