@@ -45,6 +45,7 @@ let package = Package(
 
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Store"]),
 
         // MARK: - C libraries from Debian (thin shims, no stable Swift API)
         .systemLibrary(
