@@ -45,7 +45,7 @@ let package = Package(
 
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Store"]),
+        .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Store", "Media"]),
 
         // MARK: - C libraries from Debian (thin shims, no stable Swift API)
         .systemLibrary(
