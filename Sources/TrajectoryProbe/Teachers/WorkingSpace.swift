@@ -88,24 +88,30 @@ public struct WorkingSpace: Sendable {
         var work = [Double](repeating: 0, count: Int(lwork))
         dsyev_(&jobz, &uplo, &nn, &a, &lda, &w, &work, &lwork, &info)
         guard info == 0 else { throw .lapack(routine: "dsyev_", info: Int(info)) }
-        var basis = [Float](repeating: 0, count: d * k)
         var values = [Double]()
+        // Top-k eigenvectors as the columns of a row-major (m × k) matrix, descending.
+        var top = [Double](repeating: 0, count: m * k)
         for c in 0..<k {
-            let e = m - 1 - c                      // descending
-            let lambda = max(w[e], 0)
-            values.append(lambda)
-            if useGram {
-                // v = Xcᵀ u / sqrt(n λ): unit-norm covariance eigenvector from the Gram one.
-                let scale = lambda > 0 ? 1 / (Double(n) * lambda).squareRoot() : 0
-                for j in 0..<d {
-                    var s = 0.0
-                    for i in 0..<n { s += xc[i * d + j] * a[e * m + i] }
-                    basis[j * k + c] = Float(s * scale)
-                }
-            } else {
-                for j in 0..<d { basis[j * k + c] = Float(a[e * m + j]) }
-            }
+            let e = m - 1 - c
+            values.append(max(w[e], 0))
+            for i in 0..<m { top[i * k + c] = a[e * m + i] }
         }
+        var basis64: [Double]
+        if useGram {
+            // v = Xcᵀ u / sqrt(n λ): unit-norm covariance eigenvectors from the Gram ones.
+            basis64 = [Double](repeating: 0, count: d * k)
+            xc.withUnsafeBufferPointer { x in top.withUnsafeBufferPointer { u in basis64.withUnsafeMutableBufferPointer { o in
+                cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d), Int32(k), Int32(n), 1,
+                            x.baseAddress, Int32(d), u.baseAddress, Int32(k), 0, o.baseAddress, Int32(k))
+            } } }
+            for c in 0..<k {
+                let scale = values[c] > 0 ? 1 / (Double(n) * values[c]).squareRoot() : 0
+                for j in 0..<d { basis64[j * k + c] *= scale }
+            }
+        } else {
+            basis64 = top
+        }
+        let basis = basis64.map(Float.init)
         return (basis, values)
     }
 
