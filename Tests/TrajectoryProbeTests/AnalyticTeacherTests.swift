@@ -112,6 +112,54 @@ struct AnalyticTeacherTests {
         #expect(try few.space.decode(few.space.encode(frames)).maxAbsDifference(frames) > 1e-3)
     }
 
+    /// With every principal component kept, the PCA space differs from pixels only by a row
+    /// constant (the state's part outside the bank's span), which the softmax ignores: decoded
+    /// predictions agree.
+    @Test func fullRankPCAMatchesPixels() throws {
+        let bank = try TestBanks.random(side: 4, identities: 2, clipsPerIdentity: 2, framesPerClip: 6)
+        let pixels = try AnalyticTeacher(bank: bank, configuration: .init(kappa: 3, precision: .float64))
+        let pca = try AnalyticTeacher(bank: bank, configuration: .init(kappa: 3, workingSpace: .pca(components: 23), precision: .float64))
+        let x0 = try pixels.space.encode(bank.frames(rows: [1, 14]))
+        let xt = try FlowMath.noised(x0: x0, epsilon: GaussianNoise(seed: 4).tensor(shape: x0.shape), t: 0.6)
+        let latent = try pca.space.encode(pixels.space.decode(xt))
+        let cond = Conditioning(clip: "q", identity: "id1", audioFeatures: bank.audio(rows: [2, 3]))
+        let a = try pixels.predict(states: xt, sigmas: [0.6, 0.6], conditioning: cond, branches: [.cond, .uncond])
+        let b = try pca.predict(states: latent, sigmas: [0.6, 0.6], conditioning: cond, branches: [.cond, .uncond])
+        for br in [BranchName.cond, .uncond] {
+            #expect(try pixels.space.decode(a[br]!).maxAbsDifference(pca.space.decode(b[br]!)) < 1e-4)
+        }
+    }
+
+    /// Why the float64 path exists: at small σ and large κ float32 logits are off by more than
+    /// the tolerance and the weights visibly change; float64 stays on the reference.
+    @Test func float32DriftsAtSmallSigmaLargeKappa() throws {
+        let bank = try TestBanks.random(side: 16, identities: 1, clipsPerIdentity: 2, framesPerClip: 20)
+        let f32 = try AnalyticTeacher(bank: bank, configuration: .init(kappa: 40, audioFeatureNoise: 0, precision: .float32))
+        let f64 = try AnalyticTeacher(bank: bank, configuration: .init(kappa: 40, audioFeatureNoise: 0, precision: .float64))
+        let auto = try AnalyticTeacher(bank: bank, configuration: .init(kappa: 40, audioFeatureNoise: 0))
+        // A state between two bank frames so the posterior is not collapsed.
+        let pair = try f32.space.encode(bank.frames(rows: [0, 1]))
+        let mid = pair.data[0..<pair.rowSize].indices.map { (pair.data[$0] + pair.data[pair.rowSize + $0]) / 2 }
+        // The float32 logit-error estimate here is ~10 (tolerance 0.01).
+        let sigma = 0.01
+        let xt = try Tensor(shape: [1, pair.rowSize], data: mid.map { Float(1 - sigma) * $0 })
+        let cond = Conditioning(clip: "q", identity: "id0")
+        let p32 = try f32.posterior(states: xt, sigmas: [sigma], conditioning: cond, branches: [.neg])
+        let p64 = try f64.posterior(states: xt, sigmas: [sigma], conditioning: cond, branches: [.neg])
+        #expect(try auto.posterior(states: xt, sigmas: [sigma], conditioning: cond, branches: [.neg]).usedFloat64)
+        #expect(p64.effectiveSampleSize[.neg]![0] > 1.1, "ESS \(p64.effectiveSampleSize)")
+        #expect(f32.estimatedFloat32LogitError(states: xt, sigmas: [sigma]) > AnalyticTeacher.float32LogitTolerance)
+        let drift = p32.x0[.neg]!.maxAbsDifference(p64.x0[.neg]!)
+        let scale = p64.x0[.neg]!.data.map(abs).max()!
+        print("float32 vs float64 at σ = \(sigma), κ = 40: drift \(drift), scale \(scale), ESS \(p64.effectiveSampleSize[.neg]![0])")
+        #expect(drift > 0.05 * scale, "float32 drift \(drift), scale \(scale)")
+        let d = bank.frameSize
+        let ref = bruteForce(bank: bank, kappa: 40, h: 0.7, identity: "id0", useAudio: false,
+                             state: xt.data.map(Double.init), sigma: sigma, audio: [])
+        let err = (0..<d).map { abs(Double(p64.x0[.neg]!.data[$0]) - ref[$0]) }.max()!
+        #expect(err < 1e-5 * Double(scale), "float64 error \(err)")
+    }
+
     @Test func unknownIdentityAndMissingAudioAreErrors() throws {
         let bank = try TestBanks.random()
         let teacher = try AnalyticTeacher(bank: bank)

@@ -46,4 +46,12 @@ struct QualitativeTests {
         let peak = gain.max { $0.value < $1.value }!.key
         #expect((30...40).contains(peak), "peak at step \(peak)")
     }
+
+    /// κ sets where the band sits: at κ = 1 the gain moves to the end of the trajectory
+    /// (measured: -0.011 at step 35, +0.054 at 40, +0.251 at 45), as DESIGN.md's notes say.
+    @Test func smallerKappaMovesTheBandLater() throws {
+        let rows = try Self.sweep(kappa: 1, family: .freshNoise, steps: [35, 45])
+        let gain = Dictionary(uniqueKeysWithValues: rows.map { ($0.step, $0.syncW - $0.sync1) })
+        #expect(gain[35]! < 0.05 && gain[45]! > 0.12, "\(gain)")
+    }
 }

@@ -104,9 +104,8 @@ public struct AnalyticTeacher: Teacher {
         }
         space = try WorkingSpace(kind: configuration.workingSpace, kappa: configuration.kappa,
                                  frames: sorted, count: bank.count, frameSize: d)
-        let z = try space.encode(Tensor(unchecked: [bank.count, d], sorted))
-        states32 = z.data
-        states64 = z.data.map(Double.init)
+        states64 = space.encodeDouble(sorted, count: bank.count)
+        states32 = states64.map(Float.init)
         let k = space.dimension
         var sq64 = [Double](repeating: 0, count: bank.count)
         for i in 0..<bank.count {

@@ -24,6 +24,11 @@ public struct WorkingSpace: Sendable {
     /// Eigenvalues of the bank covariance for the kept components, descending (empty for pixels).
     public let explainedVariance: [Double]
     public let frameSize: Int
+    /// Double twins of `mean` and `basis`: the bank's states are computed from these so that the
+    /// float64 kernel is not limited by Float-rounded bank states (at σ = 0.01, κ = 40 that
+    /// rounding alone moves logits by ~10).
+    let mean64: [Double]
+    let basis64: [Double]
 
     /// Dimension of one state row.
     public var dimension: Int {
@@ -42,25 +47,27 @@ public struct WorkingSpace: Sendable {
         self.frameSize = frameSize
         var mu = [Double](repeating: 0, count: frameSize)
         for i in 0..<count { for j in 0..<frameSize { mu[j] += Double(frames[i * frameSize + j]) } }
-        let meanF = mu.map { Float($0 / Double(count)) }
-        self.mean = meanF
+        mu = mu.map { $0 / Double(count) }
+        mean64 = mu
+        mean = mu.map(Float.init)
         switch kind {
         case .pixels:
-            basis = []
+            basis64 = []
             explainedVariance = []
         case .pca(let k):
             guard k >= 1, k <= min(count, frameSize) else {
                 throw .invalidBank("pca components \(k) must lie in 1...\(min(count, frameSize)) for \(count) frames of \(frameSize) values")
             }
-            (basis, explainedVariance) = try WorkingSpace.principalAxes(frames: frames, mean: meanF, count: count, d: frameSize, k: k)
+            (basis64, explainedVariance) = try WorkingSpace.principalAxes(frames: frames, mean: mu, count: count, d: frameSize, k: k)
         }
+        basis = basis64.map(Float.init)
     }
 
     /// Top-k eigenvectors of the centred bank's covariance through LAPACK `dsyev_`, on the
     /// covariance (D×D) or the Gram matrix (N×N), whichever is smaller.
-    static func principalAxes(frames: [Float], mean: [Float], count n: Int, d: Int, k: Int) throws(ProbeError) -> ([Float], [Double]) {
+    static func principalAxes(frames: [Float], mean: [Double], count n: Int, d: Int, k: Int) throws(ProbeError) -> ([Double], [Double]) {
         var xc = [Double](repeating: 0, count: n * d)
-        for i in 0..<n { for j in 0..<d { xc[i * d + j] = Double(frames[i * d + j] - mean[j]) } }
+        for i in 0..<n { for j in 0..<d { xc[i * d + j] = Double(frames[i * d + j]) - mean[j] } }
         let useGram = n < d
         let m = useGram ? n : d
         var a = [Double](repeating: 0, count: m * m)
@@ -111,8 +118,20 @@ public struct WorkingSpace: Sendable {
         } else {
             basis64 = top
         }
-        let basis = basis64.map(Float.init)
-        return (basis, values)
+        return (basis64, values)
+    }
+
+    /// Frames (`count × frameSize`) to states in Double, for the teacher's bank.
+    func encodeDouble(_ frames: [Float], count b: Int) -> [Double] {
+        var centred = [Double](repeating: 0, count: b * frameSize)
+        for i in 0..<b { for j in 0..<frameSize { centred[i * frameSize + j] = kappa * (Double(frames[i * frameSize + j]) - mean64[j]) } }
+        guard case .pca(let k) = kind else { return centred }
+        var out = [Double](repeating: 0, count: b * k)
+        centred.withUnsafeBufferPointer { x in basis64.withUnsafeBufferPointer { v in out.withUnsafeMutableBufferPointer { o in
+            Double.gemm(transB: false, m: b, n: k, k: frameSize, a: x.baseAddress!, lda: frameSize,
+                        b: v.baseAddress!, ldb: k, c: o.baseAddress!, ldc: k)
+        } } }
+        return out
     }
 
     /// Frames (`[B, frameSize]` or `[B, H, W, C]`) to states `[B, dimension]`.
