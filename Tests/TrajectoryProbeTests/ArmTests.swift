@@ -145,6 +145,22 @@ struct ArmTests {
         #expect(x(.trajectory(w: 4.5), 30) == x(.scheduledCFG(tau: 0, w: 4.5), 30))
     }
 
+    @Test func prunedPlanRunsOnlyWhatIsLeft() throws {
+        let (teacher, clip) = try analyticSetup()
+        let plan = try ProbePlan(arms: [.freshNoise(w: 1), .freshNoise(w: 4.5), .eulerJump(s0: 1, s1: 4.5), .trajectory(w: 1)],
+                                 schedule: schedule, steps: [0, 10, 20, 30])
+        var full: [ProbeUnit: Tensor] = [:]
+        try plan.run(teacher: teacher, clip: clip, seed: 2) { full[$0.unit] = $0.x0 }
+        let left = [ProbeUnit(clip: clip.id, arm: .freshNoise(w: 4.5), step: 20, seed: 2),
+                    ProbeUnit(clip: clip.id, arm: .eulerJump(s0: 1, s1: 4.5), step: 30, seed: 2)]
+        let small = try #require(try plan.pruned(to: left))
+        #expect(small.arms == [.freshNoise(w: 4.5), .eulerJump(s0: 1, s1: 4.5)] && small.steps == [20, 30])
+        #expect(small.passCount == 2 + 1 + 2)
+        try small.run(teacher: teacher, clip: clip, seed: 2) { out in #expect(out.x0 == full[out.unit]!) }
+        #expect(try plan.pruned(to: [ProbeUnit]()) == nil)
+        #expect(throws: ProbeError.self) { try plan.pruned(to: [ProbeUnit(clip: clip.id, arm: .spatial(w: 2), step: 0, seed: 2)]) }
+    }
+
     @Test func spatialMapsAndNoiseFloor() throws {
         let (teacher, clip) = try analyticSetup()
         let plan = try ProbePlan(arms: [.spatial(w: 4.5), .freshNoise(w: 1)], schedule: schedule, steps: [30])

@@ -108,17 +108,23 @@ struct ShardTests {
                 for step in [0, 10, 20, 30, 40, 49] { for seed in 0..<2 { units.append(ProbeUnit(clip: clip, arm: arm, step: step, seed: seed)) } }
             }
         }
-        for count in 1...17 {
-            var owners = [Int](repeating: 0, count: units.count)
-            var sizes = [Int](repeating: 0, count: count)
-            for i in 0..<count {
-                let shard = try Shard(index: i, count: count)
-                for (u, unit) in units.enumerated() where shard.owns(unit) { owners[u] += 1; sizes[i] += 1 }
+        for granularity in Shard.Granularity.allCases {
+            for count in 1...17 {
+                var owners = [Int](repeating: 0, count: units.count)
+                var sizes = [Int](repeating: 0, count: count)
+                for i in 0..<count {
+                    let shard = try Shard(index: i, count: count)
+                    for (u, unit) in units.enumerated() where shard.owns(unit, granularity: granularity) { owners[u] += 1; sizes[i] += 1 }
+                }
+                #expect(owners.allSatisfy { $0 == 1 }, "\(granularity) COUNT \(count)")
+                // Balanced within a loose bound (hash, not round-robin).
+                if granularity == .unit && count <= 8 { #expect(sizes.min()! > units.count / count / 2, "COUNT \(count): \(sizes)") }
             }
-            #expect(owners.allSatisfy { $0 == 1 }, "COUNT \(count)")
-            // Balanced within a loose bound (hash, not round-robin).
-            if count <= 8 { #expect(sizes.min()! > units.count / count / 2, "COUNT \(count): \(sizes)") }
         }
+        // clip-seed granularity keeps a (clip, seed) plan on one shard.
+        let shard = try Shard(index: 1, count: 3)
+        let byPlan = Dictionary(grouping: units) { "\($0.clip)|\($0.seed)" }
+        for (_, group) in byPlan { #expect(Set(group.map { shard.owns($0, granularity: .clipSeed) }).count == 1) }
         // Stable across processes: FNV-1a of the text key.
         #expect(Shard.index(ofKey: "a|trajectory w=1|0|0", count: 7) == Int(FNV1a.hash64("a|trajectory w=1|0|0") % 7))
     }

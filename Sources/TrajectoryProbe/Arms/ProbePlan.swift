@@ -188,6 +188,19 @@ public struct ProbePlan: Sendable {
         return stats
     }
 
+    /// The smallest plan (same schedule) whose run covers `units` of one (clip, seed): the arms
+    /// and steps that appear in them. Nil when `units` is empty. Used to resume (skip finished
+    /// units) and to run one shard's units; the caller's sink drops units outside the set, since
+    /// arms × steps may cover a few more.
+    public func pruned(to units: some Collection<ProbeUnit>) throws(ProbeError) -> ProbePlan? {
+        guard !units.isEmpty else { return nil }
+        let armSet = Set(units.map(\.arm)), stepSet = Set(units.map(\.step))
+        for u in units where !arms.contains(u.arm) || !steps.contains(u.step) {
+            throw .invalidArm(label: u.arm.label, problem: "unit \(u) is not in this plan")
+        }
+        return try ProbePlan(arms: arms.filter(armSet.contains), schedule: schedule, steps: steps.filter(stepSet.contains))
+    }
+
     /// Every unit this plan produces for a clip and seed, in no particular order.
     public func units(clip: String, seed: Int) -> [ProbeUnit] {
         arms.flatMap { a in steps.map { ProbeUnit(clip: clip, arm: a, step: $0, seed: seed) } }

@@ -61,7 +61,25 @@ public struct Shard: Sendable, Equatable, Hashable, CustomStringConvertible {
         Int(FNV1a.hash64(key) % UInt64(count))
     }
 
-    public func owns(_ unit: ProbeUnit) -> Bool { owns(key: unit.key) }
+    /// What the hash is taken of. Every unit lands in exactly one shard under either.
+    public enum Granularity: String, Sendable, CaseIterable, Hashable {
+        /// `clip|arm|step|seed`: the finest, best balanced split; but units of one (clip, seed)
+        /// that share teacher passes (a scale sweep, a trajectory) spread over shards, so each
+        /// shard repeats some of those passes.
+        case unit
+        /// `clip|seed`: every shard runs whole (clip, seed) plans, no pass is repeated; balance
+        /// needs many more (clip, seed) pairs than shards.
+        case clipSeed = "clip-seed"
+    }
+
+    /// The text hashed for `unit` under `granularity`.
+    public static func key(of unit: ProbeUnit, granularity: Granularity) -> String {
+        granularity == .unit ? unit.key : "\(unit.clip)|\(unit.seed)"
+    }
+
+    public func owns(_ unit: ProbeUnit, granularity: Granularity = .unit) -> Bool {
+        owns(key: Shard.key(of: unit, granularity: granularity))
+    }
     public func owns(key: String) -> Bool { Shard.index(ofKey: key, count: count) == index }
 
     public var description: String { "\(index)/\(count)" }
