@@ -5,7 +5,7 @@ struct AnalyticTeacherTests {
     /// Brute force in Double straight from DESIGN.md's formula: full squared distances (no
     /// dropped constants, no centring trick), log-sum-exp, weighted sum.
     func bruteForce(bank: FrameBank, kappa: Double, h: Double, identity: String?, useAudio: Bool,
-                    state: [Double], sigma: Double, audio: [Double]) -> [Double] {
+                    state: [Double], sigma: Double, audio: [Double], visual: ((Int) -> Double)? = nil) -> [Double] {
         let n = bank.count, d = bank.frameSize, f = bank.featureCount
         var mu = [Double](repeating: 0, count: d)
         for i in 0..<n { for j in 0..<d { mu[j] += Double(bank.frames[i * d + j]) / Double(n) } }
@@ -21,6 +21,7 @@ struct AnalyticTeacherTests {
                 d2 += (state[j] - (1 - sigma) * z) * (state[j] - (1 - sigma) * z)
             }
             var l = -d2 / (2 * sigma * sigma)
+            if let visual { l += visual(i) }
             if useAudio {
                 var a2 = 0.0
                 for c in 0..<f {
@@ -75,6 +76,42 @@ struct AnalyticTeacherTests {
             #expect(ess.allSatisfy { $0 >= 1 && $0 <= Double(bank.count) + 1e-9 })
             // At large σ the posterior spreads over several frames: the weights are exercised.
             if sigma >= 0.5 { #expect(ess.max()! > 1.5, "ESS \(ess)") }
+        }
+    }
+
+    @Test func maskedReferencePriorMatchesBruteForce() throws {
+        let full = try TestBanks.random()
+        let hr = 1.5
+        let teacher = try AnalyticTeacher(bank: full, heldOut: ["id2c1"], configuration: .init(
+            kappa: 2, audioFeatureNoise: 0, precision: .float64, identityPrior: .maskedReference(bandwidth: hr)))
+        let bank = full.excluding(clips: ["id2c1"])
+        let rows = full.rows(ofClip: "id2c1").prefix(2).map { $0 }
+        let reference = full.frames(rows: rows)
+        var mask = [Float](repeating: 1, count: 16)
+        for p in [9, 10, 13, 14] { mask[p] = 0 }                          // the "mouth"
+        let x0 = try teacher.space.encode(reference)
+        let xt = try FlowMath.noised(x0: x0, epsilon: GaussianNoise(seed: 8).tensor(shape: x0.shape), t: 0.7)
+        let audio = full.audio(rows: [0, 1])
+        let cond = Conditioning(clip: "q", identity: "unused", audioFeatures: audio, referenceFrames: reference, keepMask: mask)
+        let post = try teacher.posterior(states: xt, sigmas: [0.7, 0.7], conditioning: cond, branches: [.cond, .neg, .uncond])
+        let d = bank.frameSize
+        for r in 0..<2 {
+            let visual: (Int) -> Double = { i in
+                var s = 0.0
+                for j in 0..<d { let v = Double(reference.data[r * d + j]) - Double(bank.frames[i * d + j]); s += Double(mask[j / 3]) * v * v }
+                return -s / (2 * hr * hr)
+            }
+            for (b, useAudio) in [(BranchName.cond, true), (.neg, false), (.uncond, false)] {
+                let ref = bruteForce(bank: bank, kappa: 2, h: 0.7, identity: nil, useAudio: useAudio,
+                                     state: (0..<d).map { Double(xt.data[r * d + $0]) }, sigma: 0.7,
+                                     audio: (0..<3).map { Double(audio.data[r * 3 + $0]) }, visual: visual)
+                let err = (0..<d).map { abs(Double(post.x0[b]!.data[r * d + $0]) - ref[$0]) }.max()!
+                #expect(err < 1e-5 * max(ref.map(abs).max()!, 1), "branch \(b) row \(r): \(err)")
+            }
+            #expect(post.effectiveSampleSize[.neg]![r] > 1.2)
+        }
+        #expect(throws: ProbeError.self) {
+            try teacher.posterior(states: xt, sigmas: [0.7, 0.7], conditioning: Conditioning(clip: "q", identity: "x", audioFeatures: audio), branches: [.neg])
         }
     }
 

@@ -17,6 +17,8 @@ struct ConfigTests {
       working_space: pca
       pca_components: 64
       drop: audio-only
+      identity_prior: masked_reference
+      reference_bandwidth: 2.5
     steps: {num_steps: 50, shift: 5, subset: [40, 20, 30]}
     guidance_form: cond
     arms: ["trajectory w=3.5", "factorial w=3.5", "scheduled_cfg tau=20 w=3.5"]
@@ -41,6 +43,7 @@ struct ConfigTests {
                                         "euler_jump s0=4.5 s1=1", "euler_jump s0=4.5 s1=4.5", "scheduled_cfg tau=20 w=4.5"])
         #expect(c.seeds == [0, 1])
         #expect(c.teacher.analytic.kappa == 4)
+        #expect(c.teacher.analytic.identityPrior == .maskedReference(bandwidth: 2.5))
     }
 
     @Test(arguments: [
@@ -72,6 +75,8 @@ struct ConfigTests {
         ("teacher: {bank: b}\nsteps: {subset: [3, 50]}\n", "steps.subset"),
         ("teacher: {bank: b}\nguidance_form: both\n", "guidance_form"),
         ("teacher: [1, 2]\n", "teacher"),
+        ("teacher: {bank: b, identity_prior: face}\n", "teacher.identity_prior"),
+        ("teacher: {bank: b, reference_bandwidth: 2}\n", "teacher.reference_bandwidth"),
     ])
     func wrongTypesNameTheKey(extra: String, key: String) {
         let text = "clips: [{id: a, video: v.mp4, identity: i, box: \"1,1,2,2\"}]\narms: [\"trajectory w=1\"]\n" + extra

@@ -28,6 +28,8 @@ public enum SyncModelName: String, Sendable, Codable, CaseIterable, Hashable {
 ///   audio_feature_noise: 0.3
 ///   precision: automatic          # automatic | float32 | float64
 ///   drop: audio-only              # audio-only | text+audio
+///   identity_prior: identity      # identity | masked_reference
+///   reference_bandwidth: 3        # masked_reference kernel width (pixels in [0, 1])
 ///   url: http://gpu:8000          # remote
 ///   model: omniavatar             # remote
 ///   timeout_s: 120                # remote
@@ -50,6 +52,7 @@ public struct StudyConfig: Sendable, Equatable {
         public var audioFeatureNoise: Double = 0.3
         public var precision: AnalyticTeacher.Precision = .automatic
         public var dropMode: DropMode = .audioOnly
+        public var identityPrior: AnalyticTeacher.IdentityPrior = .identityBank
         public var url: String?
         public var model: String?
         public var timeoutSeconds: Double = 120
@@ -58,7 +61,8 @@ public struct StudyConfig: Sendable, Equatable {
         /// The analytic teacher's configuration these knobs describe.
         public var analytic: AnalyticTeacher.Configuration {
             AnalyticTeacher.Configuration(kappa: kappa, audioBandwidth: audioBandwidth, audioFeatureNoise: audioFeatureNoise,
-                                          workingSpace: workingSpace, dropMode: dropMode, precision: precision)
+                                          workingSpace: workingSpace, dropMode: dropMode, precision: precision,
+                                          identityPrior: identityPrior)
         }
     }
 
@@ -90,7 +94,8 @@ public struct StudyConfig: Sendable, Equatable {
                                     MetricName.syncC, MetricName.syncD, MetricName.syncOffset]
     static let topKeys = ["probe_set", "clips", "teacher", "steps", "guidance_form", "arms", "seeds", "metrics", "sync"]
     static let teacherKeys = ["kind", "kappa", "bank", "working_space", "resolution", "pca_components", "audio_bandwidth",
-                              "audio_feature_noise", "precision", "drop", "url", "model", "timeout_s", "directory"]
+                              "audio_feature_noise", "precision", "drop", "identity_prior", "reference_bandwidth",
+                              "url", "model", "timeout_s", "directory"]
 
     /// The schedule the steps section describes.
     public func schedule() throws(ProbeError) -> TimeSchedule {
@@ -157,6 +162,19 @@ public struct StudyConfig: Sendable, Equatable {
                 c.teacher.precision = p
             }
             if let v = try t.choice("drop", DropMode.self) { c.teacher.dropMode = v }
+            let referenceBandwidth = try t.double("reference_bandwidth")
+            switch try t.string("identity_prior") ?? "identity" {
+            case "identity":
+                if referenceBandwidth != nil {
+                    throw .invalidValue(file: file, key: "teacher.reference_bandwidth", problem: "only with identity_prior: masked_reference")
+                }
+            case "masked_reference":
+                let h = referenceBandwidth ?? 3
+                guard h > 0 else { throw .invalidValue(file: file, key: "teacher.reference_bandwidth", problem: "must be positive") }
+                c.teacher.identityPrior = .maskedReference(bandwidth: h)
+            case let other:
+                throw .invalidValue(file: file, key: "teacher.identity_prior", problem: "'\(other)' is not one of identity, masked_reference")
+            }
             c.teacher.url = try t.string("url")
             c.teacher.model = try t.string("model")
             if let v = try t.double("timeout_s") {

@@ -28,10 +28,14 @@ public struct AnalyticTeacher: Teacher {
         public var workingSpace: WorkingSpaceKind = .pixels
         public var dropMode: DropMode = .audioOnly
         public var precision: Precision = .automatic
+        /// How the reference identity enters the branches.
+        public var identityPrior: IdentityPrior = .identityBank
 
         public init(kappa: Double = 4, audioBandwidth: Double = 0.7, audioFeatureNoise: Double = 0.3,
                     noiseSeed: UInt64 = 0, workingSpace: WorkingSpaceKind = .pixels,
-                    dropMode: DropMode = .audioOnly, precision: Precision = .automatic) {
+                    dropMode: DropMode = .audioOnly, precision: Precision = .automatic,
+                    identityPrior: IdentityPrior = .identityBank) {
+            self.identityPrior = identityPrior
             self.kappa = kappa
             self.audioBandwidth = audioBandwidth
             self.audioFeatureNoise = audioFeatureNoise
@@ -47,6 +51,18 @@ public struct AnalyticTeacher: Teacher {
     /// (small σ, large κ), float32 otherwise.
     public enum Precision: String, Sendable, Equatable, Hashable, Codable {
         case automatic, float32, float64
+    }
+
+    /// The two ways DESIGN.md gives the reference identity to both CFG branches.
+    public enum IdentityPrior: Sendable, Equatable, Hashable {
+        /// The bank restricted to the clip's identity in every branch but `uncond` (default;
+        /// needs `Conditioning.identity` to name an identity of the bank).
+        case identityBank
+        /// A kernel on the mouth-masked reference frame over the whole bank, in every branch:
+        /// `log w_i += -‖m ⊙ (r - x_i)‖² / (2 h_r²)`, pixels in [0, 1], `m` = 1 outside the mouth.
+        /// Needs `Conditioning.referenceFrames` and `Conditioning.keepMask`. There is no text
+        /// here, so `uncond` equals `text` and both drop modes give the same negative branch.
+        case maskedReference(bandwidth: Double)
     }
 
     /// Largest acceptable estimated float32 logit error before `automatic` switches to float64.
@@ -71,6 +87,8 @@ public struct AnalyticTeacher: Teacher {
     let featureStd: [Double]
     let featureCount: Int
     let identityRanges: [String: Range<Int>]
+    /// Bank frames in pixels, sorted like the states (kept only for the masked-reference prior).
+    let pixelFrames: [Float]
     public let bankCount: Int
     /// The identity of each (sorted) bank row and its clip, for diagnostics.
     public let bankClips: [String]
@@ -101,6 +119,12 @@ public struct AnalyticTeacher: Teacher {
         var sorted = [Float](repeating: 0, count: bank.count * d)
         for (pos, row) in order.enumerated() {
             for j in 0..<d { sorted[pos * d + j] = bank.frames[row * d + j] }
+        }
+        if case .maskedReference(let h) = configuration.identityPrior {
+            guard h > 0 else { throw .invalidBank("masked-reference bandwidth must be positive") }
+            pixelFrames = sorted
+        } else {
+            pixelFrames = []
         }
         space = try WorkingSpace(kind: configuration.workingSpace, kappa: configuration.kappa,
                                  frames: sorted, count: bank.count, frameSize: d)
@@ -167,8 +191,16 @@ public struct AnalyticTeacher: Teacher {
         }
         for s in sigmas where !(s > 0 && s <= 1) { throw .invalidSchedule("analytic teacher evaluated at σ = \(s)") }
         for b in branches where !supportedBranches.contains(b) { throw .missingBranch(teacher: name, branch: b.rawValue) }
-        guard let idRange = identityRanges[conditioning.identity] else {
-            throw .invalidBank("identity '\(conditioning.identity)' of clip '\(conditioning.clip)' has no frames in the bank")
+        var restriction: Range<Int>?
+        var visual: [Float] = []
+        switch configuration.identityPrior {
+        case .identityBank:
+            guard let r = identityRanges[conditioning.identity] else {
+                throw .invalidBank("identity '\(conditioning.identity)' of clip '\(conditioning.clip)' has no frames in the bank")
+            }
+            restriction = r
+        case .maskedReference(let h):
+            visual = try maskedReferencePrior(conditioning: conditioning, rows: states.rows, bandwidth: h)
         }
         let kinds = branches.map(resolved)
         let needsAudio = kinds.contains(.cond)
@@ -183,7 +215,7 @@ public struct AnalyticTeacher: Teacher {
                 query[r * featureCount + c] = Float((Double(a.data[r * featureCount + c]) - featureMean[c]) / featureStd[c])
             } }
         }
-        let columns = kinds.contains(.uncond) ? 0..<bankCount : idRange
+        let columns = restriction == nil || kinds.contains(.uncond) ? 0..<bankCount : restriction!
         let useDouble: Bool
         switch configuration.precision {
         case .float32: useDouble = false
@@ -191,7 +223,7 @@ public struct AnalyticTeacher: Teacher {
         case .automatic: useDouble = estimatedFloat32LogitError(states: states, sigmas: sigmas) > AnalyticTeacher.float32LogitTolerance
         }
         var out = Posterior(x0: [:], effectiveSampleSize: [:], usedFloat64: useDouble)
-        let plan = KernelPlan(rows: states.rows, dim: k, columns: columns, identity: idRange, sigmas: sigmas,
+        let plan = KernelPlan(rows: states.rows, dim: k, columns: columns, identity: restriction, visual: visual, sigmas: sigmas,
                               query: query, featureCount: featureCount, bandwidth: configuration.audioBandwidth)
         let results: [([Float], [Double])]
         if useDouble {
@@ -203,6 +235,33 @@ public struct AnalyticTeacher: Teacher {
         for (b, r) in zip(branches, results) {
             out.x0[b] = Tensor(unchecked: states.shape, r.0)
             out.effectiveSampleSize[b] = r.1
+        }
+        return out
+    }
+
+    /// `-‖m ⊙ (r - x_i)‖² / (2h²)` for every row's reference r and bank frame i (`rows × count`),
+    /// through one sgemm with the ‖m ⊙ r‖² row constant dropped.
+    func maskedReferencePrior(conditioning c: Conditioning, rows: Int, bandwidth h: Double) throws(ProbeError) -> [Float] {
+        let d = space.frameSize, n = bankCount
+        guard let ref = c.referenceFrames, ref.rows == rows, ref.rowSize == d else {
+            throw .shapeMismatch(what: "reference frames of clip '\(c.clip)' (masked-reference prior)", expected: [rows, d],
+                                 got: c.referenceFrames?.shape ?? [0])
+        }
+        guard let mask = c.keepMask, mask.count > 0, d % mask.count == 0 else {
+            throw .shapeMismatch(what: "keep mask of clip '\(c.clip)'", expected: [d / 3], got: [c.keepMask?.count ?? 0])
+        }
+        let channels = d / mask.count
+        var masked = ref.data
+        for r in 0..<rows { for j in 0..<d { masked[r * d + j] *= mask[j / channels] } }
+        var out = [Float](repeating: 0, count: rows * n)
+        masked.withUnsafeBufferPointer { a in pixelFrames.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { o in
+            Float.gemm(transB: true, m: rows, n: n, k: d, a: a.baseAddress!, lda: d, b: b.baseAddress!, ldb: d, c: o.baseAddress!, ldc: n)
+        } } }
+        let inv = Float(1 / (2 * h * h))
+        for i in 0..<n {
+            var sq: Float = 0
+            for j in 0..<d { let v = pixelFrames[i * d + j]; sq += mask[j / channels] * v * v }
+            for r in 0..<rows { out[r * n + i] = (2 * out[r * n + i] - sq) * inv }
         }
         return out
     }
@@ -228,7 +287,10 @@ struct KernelPlan {
     let rows: Int
     let dim: Int
     let columns: Range<Int>
-    let identity: Range<Int>
+    /// Rows every branch but `uncond` is restricted to; nil for none.
+    let identity: Range<Int>?
+    /// Optional prior added to every branch, `rows × bankCount` (masked-reference kernel).
+    let visual: [Float]
     let sigmas: [Double]
     let query: [Float]
     let featureCount: Int
@@ -269,17 +331,20 @@ struct KernelPlan {
         var results: [([T], [Double])] = []
         var p = [T](repeating: 0, count: rows * n)
         for kind in kinds {
-            let restricted = kind != .uncond
-            let lo = restricted ? identity.lowerBound - c0 : 0
-            let hi = restricted ? identity.upperBound - c0 : n
+            let restricted = kind != .uncond && identity != nil
+            let lo = restricted ? identity!.lowerBound - c0 : 0
+            let hi = restricted ? identity!.upperBound - c0 : n
             let useAudio = kind == .cond
+            let useVisual = !visual.isEmpty
+            let bankCount = visual.count / max(rows, 1)
             var ess = [Double](repeating: 0, count: rows)
             g.withUnsafeBufferPointer { lg in audio.withUnsafeBufferPointer { la in p.withUnsafeMutableBufferPointer { pp in
                 for r in 0..<rows {
                     let base = r * n
                     var m = -T.infinity
                     for j in lo..<hi {
-                        let v = useAudio ? lg[base + j] + la[base + j] : lg[base + j]
+                        var v = useAudio ? lg[base + j] + la[base + j] : lg[base + j]
+                        if useVisual { v += T(visual[r * bankCount + c0 + j]) }
                         pp[base + j] = v
                         if v > m { m = v }
                     }

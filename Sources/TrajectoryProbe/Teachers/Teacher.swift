@@ -44,12 +44,20 @@ public struct Conditioning: Sendable, Equatable {
     /// Driving-audio features, one row per batch row: shape `[B, F]` (may come from another
     /// clip: dubbed probes).
     public var audioFeatures: Tensor?
+    /// Reference frames in pixels, `[B, frameSize]` in [0, 1], for teachers that condition on
+    /// the (mouth-masked) reference (the analytic teacher's masked-reference prior).
+    public var referenceFrames: Tensor?
+    /// Per-pixel weight, `H*W` values: 1 where the reference is shown to the teacher (upper
+    /// face), 0 over the mouth (LatentSync's `mask.png`: white kept, black mouth).
+    public var keepMask: [Float]?
     /// Paths for teachers that read media themselves (remote).
     public var referenceVideoPath: String?
     public var audioPath: String?
 
-    public init(clip: String, identity: String, audioFeatures: Tensor? = nil,
-                referenceVideoPath: String? = nil, audioPath: String? = nil) {
+    public init(clip: String, identity: String, audioFeatures: Tensor? = nil, referenceFrames: Tensor? = nil,
+                keepMask: [Float]? = nil, referenceVideoPath: String? = nil, audioPath: String? = nil) {
+        self.referenceFrames = referenceFrames
+        self.keepMask = keepMask
         self.clip = clip
         self.identity = identity
         self.audioFeatures = audioFeatures
