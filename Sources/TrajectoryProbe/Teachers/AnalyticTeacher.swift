@@ -4,7 +4,9 @@
 /// `x0_hat = Σ_i π_i z_i`, `log π_i = -||x_t - (1-σ) z_i||² / (2σ²) + log w_i(c)`, where the z_i
 /// are the bank's states in the working space (centred, scaled by κ). Branch priors:
 /// - every branch except `uncond` is restricted to the clip's identity (the reference identity is
-///   given to both CFG branches, as a V2V teacher sees the reference video in both);
+///   given to both CFG branches, as a V2V teacher sees the reference video in both); or, with
+///   ``IdentityPrior/maskedReference(bandwidth:)``, every branch gets a kernel on the
+///   mouth-masked reference frame over the whole bank;
 /// - `cond` adds the audio kernel `log w_i = -||a - a_i||² / (2h²)` on standardised features;
 /// - `text` (p(t,∅)) is identity only; `uncond` (p(∅,∅)) is the whole bank, uniform;
 /// - `neg` is `text` under drop mode `audio-only` and `uncond` under `text+audio`.
@@ -14,8 +16,8 @@
 public struct AnalyticTeacher: Teacher {
     public struct Configuration: Sendable, Equatable, Hashable {
         /// Effective-SNR knob: the centred bank is multiplied by κ, so the teacher depends on σ
-        /// only through κ(1-σ)/σ. κ = 4 at 32x32x3 puts the CFG band near steps 20..40 (peak ~30);
-        /// κ = 1 moves it to ~40..45.
+        /// only through κ(1-σ)/σ. κ = 4 on the synthetic 32x32x3 bank puts the CFG band of
+        /// dubbed probes at steps ~25..40 (peak ~35); κ = 1 moves it to ~40..45.
         public var kappa: Double = 4
         /// Audio kernel width h in standardised feature units.
         public var audioBandwidth: Double = 0.7

@@ -34,8 +34,8 @@ public enum DropMode: String, Sendable, Codable, CaseIterable, Hashable {
 /// A clip's conditioning as the teacher sees it, one entry per batch row where per-frame.
 ///
 /// Kept teacher-neutral: the analytic teacher reads `identity` and `audioFeatures`; a remote
-/// teacher reads the paths. The reference frames are the states' x0 in working space and are
-/// not part of the conditioning (the analytic teacher never sees the clean mouth).
+/// teacher reads the paths. The probe's clean x0 (``ProbeClip/reference``) is never handed to a
+/// teacher; only the mouth-masked reference (`referenceFrames` with `keepMask`) may be.
 public struct Conditioning: Sendable, Equatable {
     /// Clip id from the probe set.
     public var clip: String
