@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "CFFmpeg"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Yams"]),
+        .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Store", "Media"]),
 
         // MARK: - C libraries from Debian (thin shims, no stable Swift API)
         .systemLibrary(

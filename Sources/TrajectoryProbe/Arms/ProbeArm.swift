@@ -1,0 +1,86 @@
+import Store
+
+/// A probe arm with its knobs validated: the typed form of an `ArmSpec`.
+///
+/// The `ArmSpec` stays the identity (its canonical label is what the Store holds); these types
+/// only say how the arm draws on teacher passes, which is what ``ProbePlan`` groups by.
+public protocol ProbeArm: Sendable {
+    var spec: ArmSpec { get }
+}
+
+/// `trajectory(w)`: sample the whole trajectory with guidance `w`, measure x0(w) at every step.
+public struct TrajectoryArm: ProbeArm, Hashable {
+    public var w: Double
+    public var spec: ArmSpec { .trajectory(w: w) }
+    /// Guidance used at step `j`.
+    public func scale(atStep j: Int) -> Double { w }
+}
+
+/// `fresh_noise(w)`: `x_t = (1-t) x0_ref + t ε` with the clip's fixed ε; x0(w). The DMD view.
+public struct FreshNoiseArm: ProbeArm, Hashable {
+    public var w: Double
+    public var spec: ArmSpec { .freshNoise(w: w) }
+}
+
+/// `euler_jump(s0, s1)`: x0(s0) at step 0, one Euler jump to step j, teacher x0(s1) there.
+public struct EulerJumpArm: ProbeArm, Hashable {
+    public var s0: Double
+    public var s1: Double
+    public var spec: ArmSpec { .eulerJump(s0: s0, s1: s1) }
+
+    /// The 2x2 factorial s0, s1 ∈ {1, w} that picks the two-step landing point.
+    public static func factorial(w: Double) -> [EulerJumpArm] {
+        [EulerJumpArm(s0: 1, s1: 1), EulerJumpArm(s0: 1, s1: w), EulerJumpArm(s0: w, s1: 1), EulerJumpArm(s0: w, s1: w)]
+    }
+}
+
+/// `scheduled_cfg(τ, w)`: a trajectory with no CFG before step τ and `w` from τ on.
+public struct ScheduledCFGArm: ProbeArm, Hashable {
+    public var tau: Int
+    public var w: Double
+    public var spec: ArmSpec { .scheduledCFG(tau: tau, w: w) }
+    public func scale(atStep j: Int) -> Double { j < tau ? 1 : w }
+}
+
+/// `spatial(w)`: per-pixel |x0(w) - x0(1)| from the same fresh-noise x_t, plus the noise-floor
+/// control |x0(1)(x_t + 0.01 ε') - x0(1)(x_t)|: how much the map moves when the state is
+/// perturbed at σ = 0.01, the level below which a CFG difference is not distinguishable.
+public struct SpatialArm: ProbeArm, Hashable {
+    public var w: Double
+    public var spec: ArmSpec { .spatial(w: w) }
+    /// Amplitude of the noise-floor perturbation.
+    public static let floorSigma = 0.01
+}
+
+/// Builds the typed arm for a spec, refusing missing, extra or out-of-range knobs.
+public enum ProbeArms {
+    public static func make(_ spec: ArmSpec, numSteps: Int) throws(ProbeError) -> any ProbeArm {
+        func knobs(_ names: [String]) throws(ProbeError) -> [Double] {
+            let extra = Set(spec.knobs.keys).subtracting(names)
+            if let e = extra.sorted().first {
+                throw .invalidArm(label: spec.label, problem: "unknown knob '\(e)' (\(spec.family.rawValue) takes \(names.joined(separator: ", ")))")
+            }
+            var out: [Double] = []
+            for n in names {
+                guard let v = spec.knobs[n] else { throw .invalidArm(label: spec.label, problem: "missing knob '\(n)'") }
+                guard v.isFinite else { throw .invalidArm(label: spec.label, problem: "knob '\(n)' is not finite") }
+                out.append(v)
+            }
+            return out
+        }
+        switch spec.family {
+        case .trajectory: return TrajectoryArm(w: try knobs(["w"])[0])
+        case .freshNoise: return FreshNoiseArm(w: try knobs(["w"])[0])
+        case .spatial: return SpatialArm(w: try knobs(["w"])[0])
+        case .eulerJump:
+            let k = try knobs(["s0", "s1"])
+            return EulerJumpArm(s0: k[0], s1: k[1])
+        case .scheduledCFG:
+            let k = try knobs(["tau", "w"])
+            guard k[0] == k[0].rounded(), k[0] >= 0, Int(k[0]) <= numSteps else {
+                throw .invalidArm(label: spec.label, problem: "tau must be an integer step in 0...\(numSteps)")
+            }
+            return ScheduledCFGArm(tau: Int(k[0]), w: k[1])
+        }
+    }
+}

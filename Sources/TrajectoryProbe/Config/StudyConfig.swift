@@ -1,0 +1,262 @@
+import Foundation
+import Store
+
+/// Where predictions come from.
+public enum TeacherKind: String, Sendable, Codable, CaseIterable, Hashable {
+    case analytic, remote, imported
+}
+
+/// Sync models a study can name (DESIGN.md, Metrics).
+public enum SyncModelName: String, Sendable, Codable, CaseIterable, Hashable {
+    case faceSyncCCA = "facesync-cca"
+    case syncNetV2 = "syncnet-v2"
+}
+
+/// A study's configuration file (YAML). Every key is also a flag of `trajprobe probe`; the file
+/// is read strictly: unknown keys and wrong types are errors naming the key and the file.
+///
+/// ```yaml
+/// probe_set: probes.yaml          # or an inline `clips:` list (see ProbeSet)
+/// teacher:
+///   kind: analytic                # analytic | remote | imported
+///   kappa: 4
+///   bank: bank/                   # frames for the analytic bank
+///   working_space: pixels         # pixels | pca
+///   resolution: 32
+///   pca_components: 64
+///   audio_bandwidth: 0.7
+///   audio_feature_noise: 0.3
+///   precision: automatic          # automatic | float32 | float64
+///   drop: audio-only              # audio-only | text+audio
+///   identity_prior: identity      # identity | masked_reference
+///   reference_bandwidth: 3        # masked_reference kernel width (pixels in [0, 1])
+///   url: http://gpu:8000          # remote
+///   model: omniavatar             # remote
+///   timeout_s: 120                # remote
+///   directory: runs/              # imported
+/// steps: {num_steps: 50, shift: 5, subset: [0, 10, 20, 30, 40, 49]}
+/// guidance_form: neg              # how arm scales are written: neg (w) or cond (g = w - 1)
+/// arms: ["trajectory w=1", "trajectory w=4.5", "fresh_noise w=4.5", "factorial w=4.5"]
+/// seeds: [0, 1]
+/// metrics: [mse, psnr, ssim, lpips, sharpness, sync_c, sync_d, sync_offset]
+/// sync: {model: facesync-cca, weights: null, preset: null}
+/// ```
+public struct StudyConfig: Sendable, Equatable {
+    public struct TeacherSection: Sendable, Equatable {
+        public var kind: TeacherKind = .analytic
+        public var kappa: Double = 4
+        public var bank: String?
+        public var workingSpace: WorkingSpaceKind = .pixels
+        public var resolution: Int = 32
+        public var audioBandwidth: Double = 0.7
+        public var audioFeatureNoise: Double = 0.3
+        public var precision: AnalyticTeacher.Precision = .automatic
+        public var dropMode: DropMode = .audioOnly
+        public var identityPrior: AnalyticTeacher.IdentityPrior = .identityBank
+        public var url: String?
+        public var model: String?
+        public var timeoutSeconds: Double = 120
+        public var directory: String?
+
+        /// The analytic teacher's configuration these knobs describe.
+        public var analytic: AnalyticTeacher.Configuration {
+            AnalyticTeacher.Configuration(kappa: kappa, audioBandwidth: audioBandwidth, audioFeatureNoise: audioFeatureNoise,
+                                          workingSpace: workingSpace, dropMode: dropMode, precision: precision,
+                                          identityPrior: identityPrior)
+        }
+    }
+
+    public struct StepsSection: Sendable, Equatable {
+        public var numSteps: Int = 50
+        public var shift: Double = 5
+        public var maxT: Double = 0.999
+        public var subset: [Int]?
+    }
+
+    public struct SyncSection: Sendable, Equatable {
+        public var model: SyncModelName = .faceSyncCCA
+        public var weights: String?
+        public var preset: String?
+    }
+
+    public var file: String
+    public var probeSet: ProbeSet
+    public var teacher = TeacherSection()
+    public var steps = StepsSection()
+    public var guidanceForm: GuidanceForm = .negBased
+    /// Arms in trajprobe's own (neg-based) form, whatever `guidance_form` the file used.
+    public var arms: [ArmSpec] = []
+    public var seeds: [Int] = [0]
+    public var metrics: [String] = StudyConfig.allMetrics
+    public var sync = SyncSection()
+
+    public static let allMetrics = [MetricName.mse, MetricName.psnr, MetricName.ssim, MetricName.lpips, MetricName.sharpness,
+                                    MetricName.syncC, MetricName.syncD, MetricName.syncOffset]
+    static let topKeys = ["probe_set", "clips", "teacher", "steps", "guidance_form", "arms", "seeds", "metrics", "sync"]
+    static let teacherKeys = ["kind", "kappa", "bank", "working_space", "resolution", "pca_components", "audio_bandwidth",
+                              "audio_feature_noise", "precision", "drop", "identity_prior", "reference_bandwidth",
+                              "url", "model", "timeout_s", "directory"]
+
+    /// The schedule the steps section describes.
+    public func schedule() throws(ProbeError) -> TimeSchedule {
+        try TimeSchedule(numSteps: steps.numSteps, shift: steps.shift, maxT: steps.maxT)
+    }
+
+    /// Loads and validates a study file; relative paths resolve against its directory.
+    public static func load(_ url: URL) throws(ProbeError) -> StudyConfig {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw .unreadable(file: url.path, reason: "cannot read: \(error.localizedDescription)")
+        }
+        return try parse(text: text, file: url.path, baseDirectory: url.deletingLastPathComponent())
+    }
+
+    public static func parse(text: String, file: String, baseDirectory: URL) throws(ProbeError) -> StudyConfig {
+        let y = try StrictYAML.root(text: text, file: file)
+        try y.allowOnly(topKeys)
+        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : baseDirectory.appendingPathComponent(p).standardizedFileURL.path }
+
+        let probeSet: ProbeSet
+        switch (try y.string("probe_set"), y.has("clips")) {
+        case (let path?, false): probeSet = try ProbeSet.load(URL(fileURLWithPath: resolve(path)))
+        case (nil, true): probeSet = try ProbeSet.parse(clips: y, key: "clips", baseDirectory: baseDirectory)
+        case (_?, true): throw .invalidValue(file: file, key: "clips", problem: "give either probe_set or clips, not both")
+        case (nil, false): throw .missingKey(file: file, key: "probe_set")
+        }
+        var c = StudyConfig(file: file, probeSet: probeSet)
+
+        if let t = try y.map("teacher") {
+            try t.allowOnly(teacherKeys)
+            if let v = try t.choice("kind", TeacherKind.self) { c.teacher.kind = v }
+            if let v = try t.double("kappa") {
+                guard v > 0 else { throw .invalidValue(file: file, key: "teacher.kappa", problem: "must be positive") }
+                c.teacher.kappa = v
+            }
+            c.teacher.bank = try t.string("bank").map(resolve)
+            if let v = try t.int("resolution") {
+                guard v >= 4 else { throw .invalidValue(file: file, key: "teacher.resolution", problem: "must be at least 4") }
+                c.teacher.resolution = v
+            }
+            let components = try t.int("pca_components")
+            switch try t.string("working_space") ?? "pixels" {
+            case "pixels":
+                if components != nil { throw .invalidValue(file: file, key: "teacher.pca_components", problem: "only with working_space: pca") }
+            case "pca":
+                guard let k = components, k >= 1 else { throw .missingKey(file: file, key: "teacher.pca_components") }
+                c.teacher.workingSpace = .pca(components: k)
+            case let other:
+                throw .invalidValue(file: file, key: "teacher.working_space", problem: "'\(other)' is not one of pixels, pca")
+            }
+            if let v = try t.double("audio_bandwidth") {
+                guard v > 0 else { throw .invalidValue(file: file, key: "teacher.audio_bandwidth", problem: "must be positive") }
+                c.teacher.audioBandwidth = v
+            }
+            if let v = try t.double("audio_feature_noise") {
+                guard v >= 0 else { throw .invalidValue(file: file, key: "teacher.audio_feature_noise", problem: "must be non-negative") }
+                c.teacher.audioFeatureNoise = v
+            }
+            if let v = try t.string("precision") {
+                guard let p = AnalyticTeacher.Precision(rawValue: v) else {
+                    throw .invalidValue(file: file, key: "teacher.precision", problem: "'\(v)' is not one of automatic, float32, float64")
+                }
+                c.teacher.precision = p
+            }
+            if let v = try t.choice("drop", DropMode.self) { c.teacher.dropMode = v }
+            let referenceBandwidth = try t.double("reference_bandwidth")
+            switch try t.string("identity_prior") ?? "identity" {
+            case "identity":
+                if referenceBandwidth != nil {
+                    throw .invalidValue(file: file, key: "teacher.reference_bandwidth", problem: "only with identity_prior: masked_reference")
+                }
+            case "masked_reference":
+                let h = referenceBandwidth ?? 3
+                guard h > 0 else { throw .invalidValue(file: file, key: "teacher.reference_bandwidth", problem: "must be positive") }
+                c.teacher.identityPrior = .maskedReference(bandwidth: h)
+            case let other:
+                throw .invalidValue(file: file, key: "teacher.identity_prior", problem: "'\(other)' is not one of identity, masked_reference")
+            }
+            c.teacher.url = try t.string("url")
+            c.teacher.model = try t.string("model")
+            if let v = try t.double("timeout_s") {
+                guard v > 0 else { throw .invalidValue(file: file, key: "teacher.timeout_s", problem: "must be positive") }
+                c.teacher.timeoutSeconds = v
+            }
+            c.teacher.directory = try t.string("directory").map(resolve)
+        }
+        switch c.teacher.kind {
+        case .analytic where c.teacher.bank == nil: throw .missingKey(file: file, key: "teacher.bank")
+        case .remote where c.teacher.url == nil: throw .missingKey(file: file, key: "teacher.url")
+        case .imported where c.teacher.directory == nil: throw .missingKey(file: file, key: "teacher.directory")
+        default: break
+        }
+
+        if let s = try y.map("steps") {
+            try s.allowOnly(["num_steps", "shift", "max_t", "subset"])
+            if let v = try s.int("num_steps") { c.steps.numSteps = v }
+            if let v = try s.double("shift") { c.steps.shift = v }
+            if let v = try s.double("max_t") { c.steps.maxT = v }
+            c.steps.subset = try s.ints("subset")
+        }
+        let schedule: TimeSchedule
+        do { schedule = try c.schedule() } catch { throw .invalidValue(file: file, key: "steps", problem: error.description) }
+        if let subset = c.steps.subset {
+            do { c.steps.subset = try schedule.validate(steps: subset) } catch {
+                throw .invalidValue(file: file, key: "steps.subset", problem: error.description)
+            }
+        }
+
+        if let v = try y.choice("guidance_form", GuidanceForm.self) { c.guidanceForm = v }
+        guard let armLabels = try y.strings("arms") else { throw .missingKey(file: file, key: "arms") }
+        guard !armLabels.isEmpty else { throw .invalidValue(file: file, key: "arms", problem: "no arms") }
+        var arms: [ArmSpec] = []
+        for (i, label) in armLabels.enumerated() {
+            do throws(ProbeError) {
+                for spec in try StudyConfig.expand(label: label, form: c.guidanceForm) {
+                    _ = try ProbeArms.make(spec, numSteps: schedule.numSteps)
+                    if !arms.contains(spec) { arms.append(spec) }
+                }
+            } catch {
+                throw .invalidValue(file: file, key: "arms[\(i)]", problem: error.description)
+            }
+        }
+        c.arms = arms
+
+        if let seeds = try y.ints("seeds") {
+            guard !seeds.isEmpty, Set(seeds).count == seeds.count, seeds.allSatisfy({ $0 >= 0 }) else {
+                throw .invalidValue(file: file, key: "seeds", problem: "give distinct non-negative seeds")
+            }
+            c.seeds = seeds
+        }
+        if let metrics = try y.strings("metrics") {
+            for (i, m) in metrics.enumerated() where !allMetrics.contains(m) {
+                throw .invalidValue(file: file, key: "metrics[\(i)]", problem: "'\(m)' is not one of \(allMetrics.joined(separator: ", "))")
+            }
+            c.metrics = metrics
+        }
+        if let s = try y.map("sync") {
+            try s.allowOnly(["model", "weights", "preset"])
+            if let v = try s.choice("model", SyncModelName.self) { c.sync.model = v }
+            c.sync.weights = try s.string("weights").map(resolve)
+            c.sync.preset = try s.string("preset")
+            if c.sync.model == .syncNetV2 && c.sync.weights == nil { throw .missingKey(file: file, key: "sync.weights") }
+        }
+        return c
+    }
+
+    /// One arm label, or `factorial w=<w>` for the 2x2 Euler-jump factorial; scales written in
+    /// `form` are converted to trajprobe's neg-based form (`tau` is a step, never converted).
+    static func expand(label: String, form: GuidanceForm) throws(ProbeError) -> [ArmSpec] {
+        let trimmed = label.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("factorial") {
+            let rest = trimmed.dropFirst("factorial".count).trimmingCharacters(in: .whitespaces)
+            guard rest.hasPrefix("w="), let w = Double(rest.dropFirst(2)), w.isFinite else {
+                throw .invalidArm(label: label, problem: "write the factorial as 'factorial w=<scale>'")
+            }
+            return EulerJumpArm.factorial(w: form.convert(w, to: .negBased)).map(\.spec)
+        }
+        var spec: ArmSpec
+        do { spec = try ArmSpec(parsing: trimmed) } catch { throw .invalidArm(label: label, problem: error.problem) }
+        for key in ["w", "s0", "s1"] { if let v = spec.knobs[key] { spec.knobs[key] = form.convert(v, to: .negBased) } }
+        return [spec]
+    }
+}

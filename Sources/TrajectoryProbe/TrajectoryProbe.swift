@@ -1,1 +1,0 @@
-// The probe: schedules, sampler, arms, teachers and the probe driver (see DESIGN.md).
