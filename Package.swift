@@ -43,8 +43,11 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]),
 
+        .executableTarget(name: "StoreHarness", dependencies: ["Store"]),
+
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
 
         // MARK: - C libraries from Debian (thin shims, no stable Swift API)
         .systemLibrary(
