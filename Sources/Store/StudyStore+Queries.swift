@@ -67,14 +67,14 @@ extension StudyStore {
         }
     }
 
-    func measurements(_ db: Database) throws -> [Measurement] {
+    func measurements(_ db: Database) throws -> [MeasurementRow] {
         let cursor = try Row.fetchCursor(db, sql: """
             SELECT arm, clip, step, seed, metric, region, value, protocol FROM measurements WHERE run = ?
             ORDER BY arm, step, metric, region, clip, seed
             """, arguments: [runID.rawValue])
-        var out: [Measurement] = []
+        var out: [MeasurementRow] = []
         while let row = try cursor.next() {
-            out.append(Measurement(clip: ClipID(row[1]), arm: ArmID(row[0]), step: row[2], seed: row[3], metric: row[4],
+            out.append(MeasurementRow(clip: ClipID(row[1]), arm: ArmID(row[0]), step: row[2], seed: row[3], metric: row[4],
                                    region: row[5], value: (row[6] as Double?) ?? .nan, protocolName: row[7]))
         }
         return out

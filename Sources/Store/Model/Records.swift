@@ -135,7 +135,7 @@ public enum WriteOutcome: Sendable, Equatable {
 }
 
 /// One stored number with its full key, as the report reads it.
-public struct Measurement: Sendable, Hashable {
+public struct MeasurementRow: Sendable, Hashable {
     public var clip: ClipID
     public var arm: ArmID
     public var step: Int
@@ -185,7 +185,7 @@ public struct StudySnapshot: Sendable, Hashable {
     /// Sorted by j.
     public var steps: [Step]
     /// Sorted by arm, step, metric, region, clip, seed. GT rows have `step == gtStep`.
-    public var measurements: [Measurement]
+    public var measurements: [MeasurementRow]
     public var failedUnits: [FailedUnit]
     public var schedules: [SavedSchedule]
 
