@@ -27,7 +27,7 @@ let package = Package(
             dependencies: ["Media", "CBLAS", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Store",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), "Yams",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"), "Yams",
                            .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "TrajectoryProbe",

@@ -138,6 +138,8 @@ extension StudyStore {
                 outcome = try self.writeUnit(db, result, finished: Self.timestamp())
                 return .commit
             }
+            // Remembered only once committed: a rolled-back registration's id may be reused.
+            self.validated.insert(result.key)
             return outcome
         }
     }
@@ -155,15 +157,13 @@ extension StudyStore {
             }
             return .unchanged
         }
-        let insert = try db.cachedStatement(sql: """
+        let insert = RawInsert(statement: try db.cachedStatement(sql: """
             INSERT INTO measurements (run, arm, clip, step, seed, metric, region, value, protocol)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+            """))
         let run = runID.rawValue, arm = key.arm.rawValue, clip = key.clip.rawValue
         for m in measurements {
-            insert.setUncheckedArguments([run, arm, clip, key.step, key.seed, m.metric, m.region,
-                                          m.value.isNaN ? nil : m.value, m.protocolName])
-            try insert.execute()
+            try insert.insert(db, run: run, arm: arm, clip: clip, step: key.step, seed: key.seed, m)
         }
         if !result.maps.isEmpty {
             let insertMap = try db.cachedStatement(sql: """
@@ -243,13 +243,19 @@ extension StudyStore {
     // MARK: - Helpers
 
     func checkUnitKey(_ db: Database, _ key: UnitKey) throws {
-        let armOK = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM arms WHERE id = ? AND run = ?"),
-                                      arguments: [key.arm.rawValue, runID.rawValue]) ?? false
-        guard armOK else { throw StoreError.unknownReference(path: path, what: "\(key.arm)") }
-        let clipOK = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM clips WHERE id = ? AND run = ?"),
-                                       arguments: [key.clip.rawValue, runID.rawValue]) ?? false
-        guard clipOK else { throw StoreError.unknownReference(path: path, what: "\(key.clip)") }
-        if key.step != gtStep {
+        // Registrations are never deleted, so a key part checked in a committed write stays valid.
+        if validated.contains(key) { return }
+        if !validated.contains(arm: key.arm) {
+            let armOK = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM arms WHERE id = ? AND run = ?"),
+                                          arguments: [key.arm.rawValue, runID.rawValue]) ?? false
+            guard armOK else { throw StoreError.unknownReference(path: path, what: "\(key.arm)") }
+        }
+        if !validated.contains(clip: key.clip) {
+            let clipOK = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM clips WHERE id = ? AND run = ?"),
+                                           arguments: [key.clip.rawValue, runID.rawValue]) ?? false
+            guard clipOK else { throw StoreError.unknownReference(path: path, what: "\(key.clip)") }
+        }
+        if key.step != gtStep && !validated.contains(step: key.step) {
             let stepOK = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM steps WHERE run = ? AND j = ?"),
                                            arguments: [runID.rawValue, key.step]) ?? false
             guard stepOK else { throw StoreError.unknownReference(path: path, what: "step \(key.step) (register the steps first)") }
@@ -259,19 +265,17 @@ extension StudyStore {
     /// The unit's measurements with exact repeats dropped; the same (metric, region) with two
     /// values is refused.
     func uniqueMeasurements(_ result: UnitResult) throws -> [MeasurementValue] {
-        var seen: [String: MeasurementValue] = [:]
-        var out: [MeasurementValue] = []
-        out.reserveCapacity(result.measurements.count)
-        for m in result.measurements {
-            let k = m.metric + "\u{1F}" + m.region
-            if let prior = seen[k] {
-                if prior.sameAs(m) { continue }
-                throw StoreError.unitConflict(path: path, unit: "\(result.key)", problem: "\(m.metric)/\(m.region) given twice with different values")
+        // Units hold a handful of rows: a quadratic scan beats hashing concatenated keys.
+        let all = result.measurements
+        var drop: [Int] = []
+        for i in all.indices {
+            for j in all.indices where j < i && all[j].metric == all[i].metric && all[j].region == all[i].region {
+                if all[j].sameAs(all[i]) { drop.append(i); break }
+                throw StoreError.unitConflict(path: path, unit: "\(result.key)", problem: "\(all[i].metric)/\(all[i].region) given twice with different values")
             }
-            seen[k] = m
-            out.append(m)
         }
-        return out
+        if drop.isEmpty { return all }
+        return all.indices.filter { !drop.contains($0) }.map { all[$0] }
     }
 
     /// nil when the stored unit holds exactly these measurements and maps; otherwise what differs.

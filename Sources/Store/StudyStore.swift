@@ -22,6 +22,8 @@ public final class StudyStore: Sendable {
     /// The study's configuration as stored.
     public let config: StudyConfig
     let db: DatabaseQueue
+    /// Arms, clips and steps already checked to belong to this study.
+    let validated = ValidatedKeys()
 
     init(url: URL, db: DatabaseQueue, readOnly: Bool, runID: RunID, config: StudyConfig) {
         self.url = url; self.db = db; self.isReadOnly = readOnly; self.runID = runID; self.config = config

@@ -50,78 +50,81 @@ public enum LongCSV {
 
     /// Splits CSV text into records of fields, each with the line it starts on.
     static func records(_ bytes: [UInt8], path: String) throws -> [(line: Int, fields: [String])] {
+        let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t")
         var out: [(line: Int, fields: [String])] = []
-        var fields: [String] = []
-        var field: [UInt8] = []
-        var line = 1
-        var recordLine = 1
-        var i = 0
-        let n = bytes.count
-        if n >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { i = 3 }
-        var quotedField = false
-        var fieldStarted = false
+        return try bytes.withUnsafeBufferPointer { b -> [(line: Int, fields: [String])] in
+            let n = b.count
+            var i = (n >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) ? 3 : 0
+            var line = 1
+            var fields: [String] = []
+            var quoted: [UInt8] = []
 
-        func finishField() throws {
-            guard let s = String(validating: field, as: UTF8.self) else {
-                throw StoreError.malformedCSV(path: path, line: recordLine, problem: "text is not UTF-8")
+            func text(_ lo: Int, _ hi: Int, recordLine: Int) throws -> String {
+                guard let s = String(validating: UnsafeBufferPointer(rebasing: b[lo..<hi]), as: UTF8.self) else {
+                    throw StoreError.malformedCSV(path: path, line: recordLine, problem: "text is not UTF-8")
+                }
+                return s
             }
-            fields.append(quotedField ? s : s.trimmingCharacters(in: .whitespaces))
-            field.removeAll(keepingCapacity: true)
-            quotedField = false
-            fieldStarted = false
-        }
-        func finishRecord() throws {
-            try finishField()
-            if !(fields.count == 1 && fields[0].isEmpty) { out.append((recordLine, fields)) }
-            fields.removeAll(keepingCapacity: true)
-        }
 
-        while i < n {
-            let c = bytes[i]
-            if c == UInt8(ascii: "\"") && !fieldStarted {
-                // Quoted field: everything up to the closing quote, "" is a quote.
-                quotedField = true
-                fieldStarted = true
-                field.removeAll(keepingCapacity: true)
-                i += 1
-                var closed = false
-                while i < n {
-                    let q = bytes[i]
-                    if q == UInt8(ascii: "\"") {
-                        if i + 1 < n && bytes[i + 1] == UInt8(ascii: "\"") { field.append(q); i += 2; continue }
-                        closed = true; i += 1; break
+            while i < n {
+                // One record.
+                let recordLine = line
+                fields.removeAll(keepingCapacity: true)
+                var endOfRecord = false
+                while !endOfRecord {
+                    // Skip leading blanks of the field.
+                    var lo = i
+                    while lo < n && (b[lo] == space || b[lo] == tab) { lo += 1 }
+                    if lo < n && b[lo] == quote {
+                        // Quoted field: up to the closing quote, "" is a quote.
+                        quoted.removeAll(keepingCapacity: true)
+                        var j = lo + 1
+                        var closed = false
+                        while j < n {
+                            let c = b[j]
+                            if c == quote {
+                                if j + 1 < n && b[j + 1] == quote { quoted.append(quote); j += 2; continue }
+                                closed = true; j += 1; break
+                            }
+                            if c == lf || (c == cr && !(j + 1 < n && b[j + 1] == lf)) { line += 1 }
+                            quoted.append(c)
+                            j += 1
+                        }
+                        guard closed else { throw StoreError.malformedCSV(path: path, line: recordLine, problem: "unclosed quote") }
+                        while j < n && (b[j] == space || b[j] == tab) { j += 1 }
+                        if j < n && b[j] != comma && b[j] != lf && b[j] != cr {
+                            throw StoreError.malformedCSV(path: path, line: line, problem: "text after a closing quote")
+                        }
+                        guard let s = String(validating: quoted, as: UTF8.self) else {
+                            throw StoreError.malformedCSV(path: path, line: recordLine, problem: "text is not UTF-8")
+                        }
+                        fields.append(s)
+                        i = j
+                    } else {
+                        var j = lo
+                        while j < n && b[j] != comma && b[j] != lf && b[j] != cr { j += 1 }
+                        var hi = j
+                        while hi > lo && (b[hi - 1] == space || b[hi - 1] == tab) { hi -= 1 }
+                        fields.append(try text(lo, hi, recordLine: recordLine))
+                        i = j
                     }
-                    if q == UInt8(ascii: "\n") || (q == UInt8(ascii: "\r") && !(i + 1 < n && bytes[i + 1] == UInt8(ascii: "\n"))) { line += 1 }
-                    field.append(q)
-                    i += 1
+                    // Separator or end of record.
+                    if i < n && b[i] == comma {
+                        i += 1
+                    } else {
+                        endOfRecord = true
+                        if i < n {
+                            if b[i] == cr && i + 1 < n && b[i + 1] == lf { i += 1 }
+                            i += 1
+                            line += 1
+                        }
+                    }
                 }
-                guard closed else { throw StoreError.malformedCSV(path: path, line: recordLine, problem: "unclosed quote") }
-                // Only spaces may follow a closing quote before the separator.
-                while i < n && (bytes[i] == UInt8(ascii: " ") || bytes[i] == UInt8(ascii: "\t")) { i += 1 }
-                if i < n && bytes[i] != UInt8(ascii: ",") && bytes[i] != UInt8(ascii: "\n") && bytes[i] != UInt8(ascii: "\r") {
-                    throw StoreError.malformedCSV(path: path, line: line, problem: "text after a closing quote")
-                }
-                continue
+                if !(fields.count == 1 && fields[0].isEmpty) { out.append((recordLine, fields)) }
             }
-            switch c {
-            case UInt8(ascii: ","):
-                try finishField()
-                fieldStarted = false
-                i += 1
-            case UInt8(ascii: "\n"), UInt8(ascii: "\r"):
-                try finishRecord()
-                if c == UInt8(ascii: "\r") && i + 1 < n && bytes[i + 1] == UInt8(ascii: "\n") { i += 1 }
-                i += 1
-                line += 1
-                recordLine = line
-            default:
-                if c != UInt8(ascii: " ") && c != UInt8(ascii: "\t") { fieldStarted = true }
-                field.append(c)
-                i += 1
-            }
+            return out
         }
-        if !field.isEmpty || !fields.isEmpty || quotedField { try finishRecord() }
-        return out
     }
 
     /// Parses a whole long CSV file; any malformed row throws with its line number.
@@ -157,12 +160,12 @@ public enum LongCSV {
             func bad(_ problem: String) -> StoreError { .malformedCSV(path: path, line: line, problem: problem) }
             guard f.count == width else { throw bad("\(f.count) fields, the header has \(width)") }
             let stepText = f[iStep], tText = f[iT]
-            let tIsGT = tText.lowercased() == "gt"
+            let tIsGT = isGT(tText)
             var step: Int
-            if stepText.lowercased() == "gt" {
-                step = gtStep
-            } else if let s = Int(stepText) {
+            if let s = Int(stepText) {
                 step = s
+            } else if isGT(stepText) {
+                step = gtStep
             } else if let d = Double(stepText), d.isFinite, d == d.rounded(), abs(d) < 1e9 {
                 step = Int(d)
             } else {
@@ -198,8 +201,14 @@ public enum LongCSV {
         return Table(rows: rows, ignoredColumns: ignored, hasArmColumn: iArm != nil)
     }
 
+    static func isGT(_ s: String) -> Bool { s.utf8.count == 2 && s.lowercased() == "gt" }
+
     /// A value field: a float, `inf`, or one of the spellings of "missing" (→ NaN).
     static func parseValue(_ text: String) -> Double? {
+        if let v = Double(text), !v.isNaN, text.utf8.first.map({ $0 >= 0x30 && $0 <= 0x39 || $0 == 0x2D || $0 == 0x2E }) == true,
+           text.utf8.last.map({ $0 >= 0x30 && $0 <= 0x39 || $0 == 0x2E }) == true {
+            return v   // plain number: the common case, no lowercasing
+        }
         switch text.lowercased() {
         case "", "nan", "-nan", "na", "n/a", "null", "none": return .nan
         case "inf", "+inf", "infinity", "+infinity": return .infinity

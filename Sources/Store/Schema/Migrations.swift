@@ -20,9 +20,11 @@ enum Schema {
     }
 
     /// v1. Measurements are keyed by everything but the value (a WITHOUT ROWID table: the primary
-    /// key is the storage order, chosen for the report's reads "one arm, one step, one metric and
-    /// region, all clips"). Units are the probe's bookkeeping; a unit is done only when its row
-    /// says so, and that row is written in the same transaction as its measurements.
+    /// key is the storage order). The order (run, arm, step, clip, seed, metric, region) keeps a
+    /// unit's rows on one page, so a unit's transaction dirties one or two pages instead of one
+    /// per metric, while the report's read "one arm, one step, all clips" stays a key-prefix
+    /// range. Units are the probe's bookkeeping; a unit is done only when its row says so, and
+    /// that row is written in the same transaction as its measurements.
     static let v1 = """
         CREATE TABLE runs (
             id INTEGER PRIMARY KEY,
@@ -81,7 +83,7 @@ enum Schema {
             region TEXT NOT NULL,
             value REAL,
             protocol TEXT,
-            PRIMARY KEY (run, arm, step, metric, region, clip, seed)
+            PRIMARY KEY (run, arm, step, clip, seed, metric, region)
         ) WITHOUT ROWID;
         CREATE TABLE maps (
             run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -124,7 +126,6 @@ enum Schema {
             imported TEXT NOT NULL,
             source TEXT
         );
-        CREATE INDEX units_by_status ON units (run, status);
         CREATE INDEX clips_by_run ON clips (run);
         CREATE INDEX arms_by_run ON arms (run);
         """

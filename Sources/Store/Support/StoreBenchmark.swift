@@ -12,6 +12,10 @@ public struct StoreBenchmark: Sendable, CustomStringConvertible {
     public var csvRows: Int
     public var csvSeconds: Double
     public var sqliteVersion: String
+    /// CPU seconds (user + system) of the same phases: steadier than wall time on a shared machine.
+    public var apiCPUSeconds: Double
+    public var cliCPUSeconds: Double
+    public var csvCPUSeconds: Double
 
     public var apiRowsPerSecond: Double { Double(measurements) / apiSeconds }
     public var cliRowsPerSecond: Double { Double(measurements) / cliSeconds }
@@ -24,8 +28,8 @@ public struct StoreBenchmark: Sendable, CustomStringConvertible {
             store insert: \(measurements) measurements in \(units) units (one transaction each)
               Store API          \(f(apiSeconds, 2)) s  \(f(apiRowsPerSecond)) rows/s
               sqlite3 .import    \(f(cliSeconds, 2)) s  \(f(cliRowsPerSecond)) rows/s  (sqlite3 \(sqliteVersion), one transaction)
-              ratio API/CLI      \(f(ratio, 2))x  (target >= 0.5x)
-            long CSV import: \(csvRows) rows in \(f(csvSeconds, 2)) s (\(f(Double(csvRows) / csvSeconds)) rows/s, target < 2 s)
+              ratio API/CLI      \(f(ratio, 2))x wall  (target >= 0.5x); CPU \(f(apiCPUSeconds, 2)) s vs \(f(cliCPUSeconds, 2)) s: \(f(cliCPUSeconds / apiCPUSeconds, 2))x
+            long CSV import: \(csvRows) rows in \(f(csvSeconds, 2)) s wall, \(f(csvCPUSeconds, 2)) s CPU (\(f(Double(csvRows) / csvSeconds)) rows/s, target < 2 s)
             """
     }
 
@@ -53,8 +57,10 @@ public struct StoreBenchmark: Sendable, CustomStringConvertible {
             plan.append(SyntheticStudy.unit(reg, clip: clip, arm: arm, step: step, seed: seed))
         } } } }
         let start = Date()
+        let apiCPU0 = cpuSeconds(children: false)
         for unit in plan { try api.writeUnit(unit) }
         let apiSeconds = Date().timeIntervalSince(start)
+        let apiCPU = cpuSeconds(children: false) - apiCPU0
 
         // The same rows as CSV into the same schema (same ids: a fresh study registered alike).
         let cliURL = directory.appendingPathComponent("cli.sqlite")
@@ -78,7 +84,9 @@ public struct StoreBenchmark: Sendable, CustomStringConvertible {
             .mode csv
             .import '\(rowsURL.path)' measurements
             """
+        let cliCPU0 = cpuSeconds(children: true)
         let cliSeconds = try timeProcess(sqlite3, [cliURL.path], stdin: script)
+        let cliCPU = cpuSeconds(children: true) - cliCPU0
         let imported = try cli.summary().measurements
         guard imported == plan.count * pairs else {
             throw StoreError.io(path: cliURL.path, problem: "sqlite3 .import stored \(imported) rows, expected \(plan.count * pairs)")
@@ -99,12 +107,26 @@ public struct StoreBenchmark: Sendable, CustomStringConvertible {
         let csvStore = try StudyStore.create(at: directory.appendingPathComponent("csv.sqlite"),
                                              config: StudyStore.importedConfig(name: "imported", model: "synthetic", drop: "audio"))
         let csvStart = Date()
+        let csvCPU0 = cpuSeconds(children: false)
         let summary = try csvStore.importCSV(longURL, arm: .eulerJump(s0: 1, s1: 4.5))
         let csvSeconds = Date().timeIntervalSince(csvStart)
+        let csvCPU = cpuSeconds(children: false) - csvCPU0
         guard summary.rows == rows else { throw StoreError.io(path: longURL.path, problem: "imported \(summary.rows) of \(rows) rows") }
 
         return StoreBenchmark(measurements: plan.count * pairs, units: plan.count, apiSeconds: apiSeconds, cliSeconds: cliSeconds,
-                              csvRows: rows, csvSeconds: csvSeconds, sqliteVersion: version ?? "?")
+                              csvRows: rows, csvSeconds: csvSeconds, sqliteVersion: version ?? "?",
+                              apiCPUSeconds: apiCPU, cliCPUSeconds: cliCPU, csvCPUSeconds: csvCPU)
+    }
+
+    private static func cpuSeconds(children: Bool) -> Double {
+        var usage = rusage()
+        let who = children ? RUSAGE_CHILDREN : RUSAGE_SELF
+        #if canImport(Glibc)
+        getrusage(__rusage_who_t(who.rawValue), &usage)
+        #else
+        getrusage(who, &usage)
+        #endif
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     private static func timeProcess(_ executable: String, _ arguments: [String], stdin text: String) throws -> Double {
