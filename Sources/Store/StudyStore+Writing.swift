@@ -148,20 +148,31 @@ extension StudyStore {
         let key = result.key
         try checkUnitKey(db, key)
         let measurements = try uniqueMeasurements(result)
-        let status = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT status FROM units WHERE run = ? AND arm = ? AND clip = ? AND step = ? AND seed = ?"),
-            arguments: [runID.rawValue, key.arm.rawValue, key.clip.rawValue, key.step, key.seed])
-        if status == "done" {
-            if let problem = try differenceFromStored(db, key, measurements: measurements, maps: result.maps) {
-                throw StoreError.unitConflict(path: path, unit: describe(db, key), problem: problem)
+        for map in result.maps { try checkMap(db, key, map) }
+        let run = runID.rawValue, arm = key.arm.rawValue, clip = key.clip.rawValue
+        // Claim the unit first: one statement for the common case (a new unit); only when the
+        // row exists do we look at what is stored.
+        try db.cachedStatement(sql: """
+            INSERT INTO units (run, arm, clip, step, seed, status, reason, finished) VALUES (?, ?, ?, ?, ?, 'done', NULL, ?)
+            ON CONFLICT DO NOTHING
+            """).execute(arguments: [run, arm, clip, key.step, key.seed, finished])
+        if db.changesCount == 0 {
+            let status = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT status FROM units WHERE run = ? AND arm = ? AND clip = ? AND step = ? AND seed = ?"),
+                arguments: [run, arm, clip, key.step, key.seed])
+            if status == "done" {
+                if let problem = try differenceFromStored(db, key, measurements: measurements, maps: result.maps) {
+                    throw StoreError.unitConflict(path: path, unit: describe(db, key), problem: problem)
+                }
+                return .unchanged
             }
-            return .unchanged
+            try db.execute(sql: "UPDATE units SET status = 'done', reason = NULL, finished = ? WHERE run = ? AND arm = ? AND clip = ? AND step = ? AND seed = ?",
+                           arguments: [finished, run, arm, clip, key.step, key.seed])
         }
         let insert = RawInsert(statement: try db.cachedStatement(sql: """
             INSERT INTO measurements (run, arm, clip, step, seed, metric, region, value, protocol)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """))
-        let run = runID.rawValue, arm = key.arm.rawValue, clip = key.clip.rawValue
         for m in measurements {
             try insert.insert(db, run: run, arm: arm, clip: clip, step: key.step, seed: key.seed, m)
         }
@@ -170,14 +181,10 @@ extension StudyStore {
                 INSERT INTO maps (run, arm, clip, step, seed, name, shape, dtype, data) VALUES (?, ?, ?, ?, ?, ?, ?, 'f32le', ?)
                 """)
             for map in result.maps {
-                try checkMap(db, key, map)
                 try insertMap.execute(arguments: [run, arm, clip, key.step, key.seed, map.name,
                                                   Self.shapeText(map.shape), Self.blob(map.values)])
             }
         }
-        try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO units (run, arm, clip, step, seed, status, reason, finished) VALUES (?, ?, ?, ?, ?, 'done', NULL, ?)
-            """).execute(arguments: [run, arm, clip, key.step, key.seed, finished])
         return .written
     }
 

@@ -138,7 +138,13 @@ public final class StudyStore: Sendable {
         if !readOnly { configuration.journalMode = .wal }
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA cache_size = -65536")
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // The probe commits one small transaction per unit; checkpointing every 1000 WAL
+                // pages (the default) meant an fsync every ~300 units and recopying the same hot
+                // pages. 10000 pages (a 40 MB WAL at most) measured ~1.7x faster unit writes.
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
+            }
         }
         do {
             return try DatabaseQueue(path: path, configuration: configuration)

@@ -19,6 +19,16 @@ struct StoreHarness {
         case "bench":
             let measurements = args.count > 3 ? Int(args[3]) ?? 1_000_000 : 1_000_000
             print(try StoreBenchmark.run(directory: URL(fileURLWithPath: args[2]), measurements: measurements))
+        case "api-only":
+            // Profiling aid: only the Store API write phase of the benchmark.
+            let url = URL(fileURLWithPath: args[2])
+            let store = try StudyStore.create(at: url, config: SyntheticStudy.config)
+            let reg = try SyntheticStudy.register(store, clips: 25, arms: 5)
+            let units = (args.count > 3 ? Int(args[3]) ?? 1_000_000 : 1_000_000) / SyntheticStudy.pairs.count
+            let plan = (0..<units).map { i in SyntheticStudy.unit(reg, clip: (i / 50) % 25, arm: (i / 1250) % 5, step: i % 50, seed: i / 6250) }
+            let start = Date()
+            for unit in plan { try store.writeUnit(unit) }
+            print("\(units) units in \(Date().timeIntervalSince(start)) s")
         default:
             FileHandle.standardError.write(Data("unknown mode \(args[1])\n".utf8))
             exit(2)
