@@ -8,14 +8,17 @@ struct Export: AsyncParsableCommand {
         commandName: "export",
         abstract: "Export a study's measurements as long CSV files (one per arm) or JSON lines.",
         discussion: """
-            CSV files have the columns step,t,sample,metric,region,value[,protocol],arm,seed, GT rows
-            as step -1 and t gt, numbers in shortest round-trip form and missing values as nan: what
-            existing analysis scripts read, and what `trajprobe import csv` reads back unchanged.
-            The database is opened read-only.
+            CSV files have the columns
+            step,t,sample,metric,region,value[,protocol],arm,seed; GT rows are
+            step -1 and t gt, numbers are in shortest round-trip form, missing
+            values are nan: what existing analysis scripts read, and what
+            `trajprobe import csv` reads back unchanged. The database is
+            opened read-only.
 
               trajprobe export --study omni.sqlite --out exported/
-              trajprobe export --study omni.sqlite --arm 'euler_jump s0=1 s1=4.5' --out ej.csv
-              trajprobe export --study omni.sqlite --format jsonl --out - | jq .value
+              trajprobe export --study omni.sqlite \\
+                  --arm 'euler_jump s0=1 s1=4.5' --out ej.csv
+              trajprobe export --study omni.sqlite --format jsonl --out -
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable {

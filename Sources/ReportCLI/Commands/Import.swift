@@ -11,16 +11,18 @@ struct Import: AsyncParsableCommand {
             One long CSV file per arm, as existing analysis scripts write them:
 
               step,t,sample,metric,region,value[,protocol]
-              -1,gt,clip01,sync_c,face,7.91        (step -1, t gt: the reference clip itself)
+              -1,gt,clip01,sync_c,face,7.91      (GT: the reference clip)
               30,0.768935,clip01,ssim,mouth,0.8123
 
-            Each file is imported in one transaction: a malformed row is reported as FILE:LINE and
-            nothing of that file is stored. Importing the same rows again changes nothing; other
-            values for a stored unit are refused.
+            Each file is imported in one transaction: a malformed row is
+            reported as FILE:LINE and nothing of that file is stored.
+            Importing the same rows again changes nothing; other values for
+            a stored unit are refused.
 
-              trajprobe import csv results/omni_ej_1_45.csv --study omni.sqlite \\
-                  --arm 'euler_jump s0=1 s1=4.5' --model omniavatar-14b --drop text+audio
-              trajprobe import registry registry.yaml --study experiments.sqlite
+              trajprobe import csv results/omni_ej_1_45.csv \\
+                  --study omni.sqlite --arm 'euler_jump s0=1 s1=4.5' \\
+                  --model omniavatar-14b --drop text+audio
+              trajprobe import registry registry.yaml --study all.sqlite
             """,
         subcommands: [CSV.self, Registry.self])
 
@@ -29,16 +31,20 @@ struct Import: AsyncParsableCommand {
             commandName: "csv",
             abstract: "Import long CSV files of one arm into a study.",
             discussion: """
-                The study is the one named by --run (or --model); it is created when missing, with
-                teacher kind 'imported'. Without a name, a database holding one study imports into it.
-                Files exported by `trajprobe export` carry `arm` and `seed` columns and need no --arm.
+                The study is the one named by --run (or --model), created
+                when missing with teacher kind 'imported'; without a name, a
+                database holding one study imports into it. Files written by
+                `trajprobe export` carry arm and seed columns: no --arm.
 
-                Accepted without conversion: pandas' index column, CRLF, quoted fields, step as
-                30 or 30.0, t as a float or gt, value as a float, inf, or missing (empty, nan, NA).
+                Read without conversion: pandas' index column, CRLF, quoted
+                fields, step as 30 or 30.0, t as a float or gt, value as a
+                float, inf, or missing (empty, nan, NaN, NA: stored as NULL).
 
-                  trajprobe import csv ej_1_45.csv --study omni.sqlite --arm 'euler_jump s0=1 s1=4.5' \\
-                      --model omniavatar-14b --drop text+audio
-                  trajprobe import csv exported/*.csv --study copy.sqlite --run omniavatar-14b
+                  trajprobe import csv ej_1_45.csv --study omni.sqlite \\
+                      --arm 'euler_jump s0=1 s1=4.5' --model omniavatar-14b \\
+                      --drop text+audio
+                  trajprobe import csv exported/*.csv --study copy.sqlite \\
+                      --run omniavatar-14b
                 """)
 
         @Argument(help: ArgumentHelp("Long CSV files (one transaction each).", valueName: "file"))
@@ -123,20 +129,21 @@ struct Import: AsyncParsableCommand {
             commandName: "registry",
             abstract: "Import every experiment a registry YAML lists: one study per model.",
             discussion: """
-                The registry lists experiments (id, model, family, guidance or knobs, drop,
-                baseline, csv); CSV paths are relative to the YAML file. Everything is checked
-                before anything is written, and written in one transaction.
+                The registry lists experiments (id, model, family, guidance
+                or knobs, drop, baseline, csv); CSV paths are relative to the
+                YAML file. Everything is checked before anything is written,
+                and written in one transaction.
 
                   experiments:
                     - id: omni_ej_1_45
                       model: omniavatar-14b
                       family: euler_jump
-                      knobs: {s0: 1, s1: 4.5}
+                      knobs: {s0: 1, s1: 4.5}   # or guidance: [1, 4.5]
                       drop: text+audio
-                      baseline: omni_ej_1_1
+                      baseline: omni_ej_1_1     # or true
                       csv: results/omni_ej_1_45.csv
 
-                  trajprobe import registry registry.yaml --study experiments.sqlite
+                  trajprobe import registry registry.yaml --study all.sqlite
                 """)
 
         @Argument(help: ArgumentHelp("Registry YAML.", valueName: "registry.yaml"))
