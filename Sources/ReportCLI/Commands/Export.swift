@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import Store
+
+/// `trajprobe export`: a study's measurements as long CSV files (one per arm) or JSON lines.
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export a study's measurements as long CSV files (one per arm) or JSON lines.",
+        discussion: """
+            CSV files have the columns
+            step,t,sample,metric,region,value[,protocol],arm,seed; GT rows are
+            step -1 and t gt, numbers are in shortest round-trip form, missing
+            values are nan: what existing analysis scripts read, and what
+            `trajprobe import csv` reads back unchanged. The database is
+            opened read-only.
+
+              trajprobe export --study omni.sqlite --out exported/
+              trajprobe export --study omni.sqlite \\
+                  --arm 'euler_jump s0=1 s1=4.5' --out ej.csv
+              trajprobe export --study omni.sqlite --format jsonl --out -
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case csv, jsonl
+    }
+
+    @Option(help: ArgumentHelp("Study database.", valueName: "db"))
+    var study: String
+
+    @Option(help: ArgumentHelp("Study name when the database holds several.", valueName: "name"))
+    var run: String?
+
+    @Option(help: ArgumentHelp("csv (one file per arm) or jsonl.", valueName: "format"))
+    var format: Format = .csv
+
+    @Option(help: ArgumentHelp("Only this arm (CSV: --out is then the file).", valueName: "label"))
+    var arm: String?
+
+    @Option(help: ArgumentHelp("Directory for the per-arm CSV files, a file, or - for stdout.", valueName: "path"))
+    var out: String
+
+    @Flag(help: "Print the written files as JSON.")
+    var json = false
+
+    func validate() throws {
+        if let arm { do { _ = try ArmSpec(parsing: arm) } catch { throw ValidationError(error.description) } }
+        if format == .jsonl && arm != nil { throw ValidationError("--arm applies to CSV export only.") }
+    }
+
+    func run() async throws {
+        do {
+            let store = try StudyStore.open(at: URL(fileURLWithPath: study), readOnly: true, study: run)
+            var written: [String] = []
+            switch (format, arm) {
+            case (.jsonl, _):
+                try emit(try store.exportJSONLines(), to: out)
+                written.append(out)
+            case (.csv, let label?):
+                let canonical = try ArmSpec(parsing: label).label
+                guard let info = try store.arm(label: canonical) else {
+                    throw StoreError.unknownReference(path: study, what: "arm '\(canonical)' (arms: \(try store.arms().map(\.label).joined(separator: "; ")))")
+                }
+                try emit(try store.exportCSV(arm: info.id), to: out)
+                written.append(out)
+            case (.csv, nil):
+                written = try store.exportCSV(to: URL(fileURLWithPath: out)).map(\.path)
+            }
+            if out != "-" {
+                if json {
+                    print(storeJSON(["study": store.config.name, "files": written]))
+                } else {
+                    for file in written { print(file) }
+                }
+            }
+        } catch let error as StoreError {
+            try failStore(error, json: json)
+        }
+    }
+
+    private func emit(_ text: String, to path: String) throws {
+        if path == "-" {
+            FileHandle.standardOutput.write(Data(text.utf8))
+            return
+        }
+        do { try Data(text.utf8).write(to: URL(fileURLWithPath: path)) } catch {
+            throw StoreError.io(path: path, problem: "cannot write: \(error.localizedDescription)")
+        }
+    }
+}
