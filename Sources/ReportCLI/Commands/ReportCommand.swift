@@ -71,8 +71,8 @@ struct StudyAnalysisOptions: ParsableArguments {
 struct StudyInputs: Sendable {
     var database: @Sendable (_ path: String, _ study: String?) throws -> [StudyData]
 
-    static let standard = StudyInputs(database: { path, _ in
-        throw ReportError.unreadableInput(file: path, problem: "reading a study database needs the Store adapter, which this build does not include; pass a study JSON (StudyData) instead")
+    static let standard = StudyInputs(database: { path, study in
+        try StudyData.load(database: path, study: study)
     })
 
     func load(_ paths: [String], study: String?) throws -> [StudyData] {

@@ -1,0 +1,110 @@
+import Foundation
+import Store
+
+/// Map names the probe driver writes into the Store's `maps` table and the report reads back.
+public enum StoredMapName {
+    /// Spatial probe: mean over frames and channels of |x0(w) − x0(1)|, shape `[H, W]`.
+    public static let spatialDifference = "spatial_difference"
+    /// Spatial probe's noise floor (σ = 0.01 perturbation of the same state), shape `[H, W]`.
+    public static let spatialFloor = "spatial_floor"
+    /// Per-window Sync-C over time at the best offset (FaceSync/SyncNet), shape `[windows]`;
+    /// window k covers video frames k..k+4 at 25 fps.
+    public static let syncSeries = "sync_series"
+}
+
+/// Keys of the probe's configuration JSON that the report reads (the rest is shown as is).
+public enum StudyConfigKey {
+    public static let numSteps = "num_steps"
+    public static let shift = "shift"
+    public static let maxT = "max_t"
+    public static let guidanceScale = "guidance_scale"
+    public static let syncPreset = "sync_preset"
+}
+
+extension StudyData {
+    /// Every study in a database file (or the one named), read-only: reading never modifies it.
+    public static func load(database path: String, study: String? = nil) throws -> [StudyData] {
+        let url = URL(fileURLWithPath: path)
+        let names = try study.map { [$0] } ?? StudyStore.studyNames(at: url)
+        guard !names.isEmpty else { throw ReportError.unreadableInput(file: path, problem: "the database holds no study") }
+        let bytes = (try? Data(contentsOf: url)) ?? Data()
+        let digest = SHA256Digest.hex(bytes)
+        return try names.map { name in
+            let store = try StudyStore.open(at: url, readOnly: true, study: name)
+            return try StudyData(store: store, source: path, databaseSHA256: digest)
+        }
+    }
+
+    /// The report's view of one stored study.
+    public init(store: StudyStore, source: String, databaseSHA256: String) throws {
+        let snap = try store.snapshot()
+        let config = snap.run.config
+        let json = (try? JSONSerialization.jsonObject(with: Data(config.configJSON.utf8))) as? [String: Any] ?? [:]
+        func number(_ key: String, _ fallback: Double) -> Double {
+            (json[key] as? NSNumber)?.doubleValue ?? fallback
+        }
+        var configuration: [String: String] = [:]
+        for (k, v) in json {
+            if let s = v as? String { configuration[k] = s }
+            else if let n = v as? NSNumber { configuration[k] = n.stringValue }
+            else if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys]) {
+                configuration[k] = String(decoding: d, as: UTF8.self)
+            }
+        }
+        let clipNames = Dictionary(uniqueKeysWithValues: snap.clips.map { ($0.id, $0.name) })
+        let armLabels = Dictionary(uniqueKeysWithValues: snap.arms.map { ($0.id, $0.label) })
+        let rows = snap.measurements.compactMap { m -> Report.MeasurementRow? in
+            guard let clip = clipNames[m.clip], let arm = armLabels[m.arm] else { return nil }
+            return Report.MeasurementRow(arm: arm, clip: clip, step: m.step, seed: m.seed, metric: m.metric,
+                                         region: m.region, value: m.value)
+        }
+        var failureCounts: [String: [String: Int]] = [:]
+        for f in snap.failedUnits {
+            guard let arm = armLabels[f.key.arm] else { continue }
+            failureCounts[arm, default: [:]][f.reason, default: 0] += 1
+        }
+        let failures = failureCounts.keys.sorted().flatMap { arm in
+            failureCounts[arm]!.keys.sorted().map { FailedUnits(arm: arm, reason: $0, count: failureCounts[arm]![$0]!) }
+        }
+        var series: [SyncSeries] = []
+        var spatial: [SpatialMap] = []
+        for arm in snap.arms {
+            let maps = try store.maps(arm: arm.id)
+            var floors: [String: Double] = [:]
+            for m in maps where m.map.name == StoredMapName.spatialFloor {
+                let key = "\(m.key.clip)|\(m.key.step)|\(m.key.seed)"
+                floors[key] = m.map.values.isEmpty ? 0 : Double(m.map.values.reduce(0, +)) / Double(m.map.values.count)
+            }
+            for m in maps {
+                guard let clip = clipNames[m.key.clip] else { continue }
+                switch m.map.name {
+                case StoredMapName.syncSeries:
+                    let times = m.map.values.indices.map { (Double($0) + 2.5) / 25 }
+                    series.append(SyncSeries(arm: arm.label, clip: clip, step: m.key.step, times: times,
+                                             values: m.map.values.map(Double.init)))
+                case StoredMapName.spatialDifference where m.map.shape.count == 2 && m.key.seed == 0:
+                    let key = "\(m.key.clip)|\(m.key.step)|\(m.key.seed)"
+                    spatial.append(SpatialMap(arm: arm.label, clip: clip, step: m.key.step, width: m.map.shape[1],
+                                              height: m.map.shape[0], values: m.map.values, noiseFloor: floors[key] ?? 0))
+                default: break
+                }
+            }
+        }
+        let status: StudyStatus
+        switch snap.run.status {
+        case .running: status = .running
+        case .interrupted, .failed: status = .interrupted
+        case .finished, .imported, .merged: status = .finished
+        }
+        self.init(name: config.name, source: source, teacher: config.teacherKind, modelName: config.modelName,
+                  dropMode: config.dropMode, syncModel: config.syncModel,
+                  syncPreset: (json[StudyConfigKey.syncPreset] as? String) ?? "",
+                  syncWeightsSHA256: config.syncWeightsSHA256 ?? "", databaseSHA256: databaseSHA256,
+                  toolkitVersion: config.toolkitVersion, status: status,
+                  numSteps: Int(number(StudyConfigKey.numSteps, 50)), shift: number(StudyConfigKey.shift, 5),
+                  maxT: number(StudyConfigKey.maxT, 0.999), guidanceScale: number(StudyConfigKey.guidanceScale, 4.5),
+                  configuration: configuration, steps: snap.steps.map { StepTime(j: $0.j, t: $0.t) },
+                  clips: snap.clips.map(\.name), arms: snap.arms.map(\.spec), measurements: rows,
+                  failures: failures, syncSeries: series, spatialMaps: spatial)
+    }
+}
