@@ -1,0 +1,122 @@
+import Foundation
+import Media
+import Metrics
+import Store
+
+/// One clip decoded for the probe: reference frames at the teacher's resolution, the driving
+/// audio at 16 kHz, its per-frame audio features, the regions, and the GT video for the sync
+/// ceiling (the audio's own video: for a dubbed probe, the clip the audio came from).
+struct ClipData: Sendable {
+    var id: String
+    var identity: String
+    /// Reference frames, `[B]`, resized to the working resolution, 8-bit as decoded.
+    var frames: [Frame]
+    /// Driving audio, 16 kHz mono, trimmed to `frames.count` video frames.
+    var audio: Audio
+    /// Per-frame audio features `[B, AudioFrameFeatures.count]`.
+    var features: [Float]
+    var regions: RegionMask
+    /// The video whose mouth matches the driving audio, at the working resolution.
+    var gtFrames: [Frame]
+    var spec: ClipSpec
+    var isDubbed: Bool
+
+    var count: Int { frames.count }
+
+    /// Decodes one probe-set clip: video at 25 fps resized to `resolution`, audio at 16 kHz, the
+    /// mask at the working resolution. Fails with the clip's file named.
+    static func load(_ clip: ProbeSetClip, resolution: Int, gtVideo: String?) throws -> ClipData {
+        let options = VideoDecodeOptions(targetFPS: 25, size: (resolution, resolution))
+        let reader = try VideoReader(path: clip.video, options: options)
+        let frames = try reader.readAll()
+        let audioPath = clip.audio ?? clip.video
+        var audio = try AudioDecoder.decode(path: audioPath, sampleRate: 16_000)
+        let audioFrames = audio.samples.count / AudioFrameFeatures.samplesPerFrame
+        // Audio and video of different lengths: the shorter rules (a dubbed pair rarely matches).
+        let count = min(frames.count, audioFrames)
+        guard count >= AudioFrameFeatures.minimumFrames else {
+            throw DriverError.clipTooShort(clip: clip.id, frames: count, needed: AudioFrameFeatures.minimumFrames)
+        }
+        audio.samples = Array(audio.samples.prefix(count * AudioFrameFeatures.samplesPerFrame))
+        let regions: RegionMask
+        if let mask = clip.mask {
+            regions = try RegionMask(maskPath: mask, width: resolution, height: resolution)
+        } else if let box = clip.box {
+            // Boxes are given in the source video's pixels; scale to the working resolution.
+            let sx = Double(resolution) / Double(reader.info.width), sy = Double(resolution) / Double(reader.info.height)
+            let scaled = Box(x: Int((Double(box.x) * sx).rounded(.down)), y: Int((Double(box.y) * sy).rounded(.down)),
+                             width: max(1, Int((Double(box.width) * sx).rounded(.up))),
+                             height: max(1, Int((Double(box.height) * sy).rounded(.up))))
+            regions = try RegionMask(box: scaled, width: resolution, height: resolution, source: "\(clip.id) box")
+        } else {
+            throw DriverError.noRegions(clip: clip.id)
+        }
+        var gt = Array(frames.prefix(count))
+        if let gtVideo, gtVideo != clip.video {
+            let source = try VideoReader(path: gtVideo, options: options).readAll()
+            guard source.count >= count else {
+                throw DriverError.clipTooShort(clip: "\(clip.id) (audio source \(gtVideo))", frames: source.count, needed: count)
+            }
+            gt = Array(source.prefix(count))
+        }
+        let spec = ClipSpec(name: clip.id, referencePath: clip.video, audioPath: audioPath, maskPath: clip.mask,
+                            referenceSHA256: try fileSHA256(clip.video), audioSHA256: try fileSHA256(audioPath),
+                            maskSHA256: try clip.mask.map(fileSHA256), frames: count, fps: 25,
+                            mask: clip.mask == nil ? clip.box.map { "box \($0)" } : "png")
+        return ClipData(id: clip.id, identity: clip.identity, frames: Array(frames.prefix(count)), audio: audio,
+                        features: AudioFrameFeatures.compute(audio, frames: count), regions: regions,
+                        gtFrames: gt, spec: spec, isDubbed: clip.isDubbed)
+    }
+
+    /// Frames as a `[B, H*W*3]` tensor in [0, 1].
+    func pixelTensor() -> Tensor {
+        var data = [Float](); data.reserveCapacity(frames.count * frames[0].rgb.count)
+        for f in frames { data.append(contentsOf: f.rgb.lazy.map { Float($0) / 255 }) }
+        return Tensor(unchecked: [frames.count, frames[0].rgb.count], data)
+    }
+
+    /// Per-pixel keep weight (1 on the upper face, 0 on the mouth): what a lip-sync teacher sees
+    /// of the reference.
+    var keepMask: [Float] { regions.mouth.map { $0 != 0 ? 0 : 1 } }
+}
+
+func fileSHA256(_ path: String) throws -> String {
+    do { return SHA256Digest.hex(try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)) }
+    catch { throw MediaError.fileNotFound(path: path) }
+}
+
+/// The analytic teacher's audio conditioning, computed from the driving audio alone: per video
+/// frame (640 samples at 16 kHz), log energy in dB, zero-crossing rate, and the mean of MFCC c1
+/// over the frame's four MFCC rows. Low-dimensional on purpose: the teacher standardises them and
+/// adds noise, so the audio informs the mouth without determining it (DESIGN.md).
+enum AudioFrameFeatures {
+    static let count = 3
+    static let samplesPerFrame = 640
+    /// The shortest clip the sync measures can score (5-frame windows and a ±15 frame sweep).
+    static let minimumFrames = 20
+
+    static func compute(_ audio: Audio, frames: Int) -> [Float] {
+        let s = audio.samples
+        let mfcc = try? MFCC().compute(audio: audio, source: "features")
+        var out = [Float](repeating: 0, count: frames * count)
+        for k in 0..<frames {
+            let lo = k * samplesPerFrame, hi = min(s.count, lo + samplesPerFrame)
+            var energy: Float = 0, crossings = 0
+            if hi > lo {
+                for j in lo..<hi {
+                    energy += s[j] * s[j]
+                    if j > lo && (s[j] >= 0) != (s[j - 1] >= 0) { crossings += 1 }
+                }
+                energy /= Float(hi - lo)
+            }
+            out[k * count] = 10 * log10(energy + 1e-10)
+            out[k * count + 1] = Float(crossings) / Float(samplesPerFrame)
+            if let m = mfcc {
+                var c1: Double = 0, n = 0
+                for r in (4 * k)..<min(4 * k + 4, m.frames) { c1 += Double(m.values[r * m.numcep + 1]); n += 1 }
+                out[k * count + 2] = n > 0 ? Float(c1 / Double(n)) : 0
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,26 @@
+/// Why a probe run cannot start or a unit cannot be measured. Each names the clip or file.
+public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
+    case clipTooShort(clip: String, frames: Int, needed: Int)
+    case noRegions(clip: String)
+    case unsupportedTeacher(kind: String, hint: String)
+    case missingWeights(metric: String, hint: String)
+    case bankMissingIdentity(clip: String, identity: String)
+    case resolutionMismatch(clip: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .clipTooShort(clip, frames, needed):
+            return "clip '\(clip)': \(frames) usable frames, sync scoring needs at least \(needed)"
+        case let .noRegions(clip):
+            return "clip '\(clip)': give a mask or a box so the mouth region is known"
+        case let .unsupportedTeacher(kind, hint):
+            return "teacher kind '\(kind)' cannot be probed this way: \(hint)"
+        case let .missingWeights(metric, hint):
+            return "\(metric) needs weights: \(hint)"
+        case let .bankMissingIdentity(clip, identity):
+            return "clip '\(clip)': identity '\(identity)' has no frames in the teacher's bank (add clips of it to the bank manifest)"
+        case let .resolutionMismatch(clip, detail):
+            return "clip '\(clip)': \(detail)"
+        }
+    }
+}
