@@ -12,5 +12,5 @@ struct Trajprobe: AsyncParsableCommand {
             schedule from it.
             """,
         version: "0.1.0",
-        subcommands: [Measure.self, Import.self, ReportCommand.self, ScheduleCommand.self, Runs.self, Merge.self, Export.self, DemoDataCommand.self, Bench.self])
+        subcommands: [Probe.self, Measure.self, Import.self, ReportCommand.self, ScheduleCommand.self, Runs.self, Merge.self, Export.self, DemoDataCommand.self, Bench.self])
 }

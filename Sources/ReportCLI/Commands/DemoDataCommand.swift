@@ -15,7 +15,7 @@ struct DemoDataCommand: AsyncParsableCommand {
 
     @Option(name: .shortAndLong, help: "Output directory.") var output = "demo-data"
     @Option(help: "Number of identities.") var identities = 4
-    @Option(help: "Clips per identity (the last of each is held out as a probe).") var clips = 4
+    @Option(help: "Clips per identity (the last two of each are held out as probes, matched and dubbed).") var clips = 5
     @Option(help: "Frame size in pixels (square).") var size = 96
     @Option(help: "Random seed.") var seed: UInt64 = 2026
 

@@ -260,3 +260,50 @@ public struct StudyConfig: Sendable, Equatable {
         return [spec]
     }
 }
+
+extension StudyConfig {
+    /// Applies `trajprobe probe` flags on top of the file: each replaces the file's value and is
+    /// validated the same way (errors name the flag).
+    public mutating func override(arms labels: [String]? = nil, seeds: String? = nil, steps: String? = nil,
+                                  kappa: Double? = nil, resolution: Int? = nil) throws(ProbeError) {
+        let schedule = try self.schedule()
+        if let labels {
+            var out: [ArmSpec] = []
+            for label in labels {
+                do throws(ProbeError) {
+                    for spec in try StudyConfig.expand(label: label, form: guidanceForm) {
+                        _ = try ProbeArms.make(spec, numSteps: schedule.numSteps)
+                        if !out.contains(spec) { out.append(spec) }
+                    }
+                } catch { throw .invalidValue(file: "--arm", key: label, problem: error.description) }
+            }
+            arms = out
+        }
+        func ints(_ text: String, flag: String) throws(ProbeError) -> [Int] {
+            let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else {
+                throw .invalidValue(file: flag, key: text, problem: "give comma-separated integers")
+            }
+            return parts.map { $0! }
+        }
+        if let seeds {
+            let s = try ints(seeds, flag: "--seeds")
+            guard Set(s).count == s.count, s.allSatisfy({ $0 >= 0 }) else {
+                throw .invalidValue(file: "--seeds", key: seeds, problem: "give distinct non-negative seeds")
+            }
+            self.seeds = s
+        }
+        if let steps {
+            do { self.steps.subset = try schedule.validate(steps: try ints(steps, flag: "--steps")) }
+            catch { throw .invalidValue(file: "--steps", key: steps, problem: error.description) }
+        }
+        if let kappa {
+            guard kappa > 0 else { throw .invalidValue(file: "--kappa", key: "\(kappa)", problem: "must be positive") }
+            teacher.kappa = kappa
+        }
+        if let resolution {
+            guard resolution >= 4 else { throw .invalidValue(file: "--resolution", key: "\(resolution)", problem: "must be at least 4") }
+            teacher.resolution = resolution
+        }
+    }
+}

@@ -32,8 +32,10 @@ struct ClipData: Sendable {
         let audioPath = clip.audio ?? clip.video
         var audio = try AudioDecoder.decode(path: audioPath, sampleRate: 16_000)
         let audioFrames = audio.samples.count / AudioFrameFeatures.samplesPerFrame
+        var gtSource: [Frame]? = nil
+        if let gtVideo, gtVideo != clip.video { gtSource = try VideoReader(path: gtVideo, options: options).readAll() }
         // Audio and video of different lengths: the shorter rules (a dubbed pair rarely matches).
-        let count = min(frames.count, audioFrames)
+        let count = min(frames.count, audioFrames, gtSource?.count ?? Int.max)
         guard count >= AudioFrameFeatures.minimumFrames else {
             throw DriverError.clipTooShort(clip: clip.id, frames: count, needed: AudioFrameFeatures.minimumFrames)
         }
@@ -51,14 +53,7 @@ struct ClipData: Sendable {
         } else {
             throw DriverError.noRegions(clip: clip.id)
         }
-        var gt = Array(frames.prefix(count))
-        if let gtVideo, gtVideo != clip.video {
-            let source = try VideoReader(path: gtVideo, options: options).readAll()
-            guard source.count >= count else {
-                throw DriverError.clipTooShort(clip: "\(clip.id) (audio source \(gtVideo))", frames: source.count, needed: count)
-            }
-            gt = Array(source.prefix(count))
-        }
+        let gt = Array((gtSource ?? frames).prefix(count))
         let spec = ClipSpec(name: clip.id, referencePath: clip.video, audioPath: audioPath, maskPath: clip.mask,
                             referenceSHA256: try fileSHA256(clip.video), audioSHA256: try fileSHA256(audioPath),
                             maskSHA256: try clip.mask.map(fileSHA256), frames: count, fps: 25,

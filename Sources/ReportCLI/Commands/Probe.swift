@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import Store
+import TrajectoryProbe
+
+struct Probe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Probe a teacher along its trajectory, with and without CFG, into a study database.",
+        discussion: """
+            Reads a study configuration (YAML: probe set, teacher, steps, arms, seeds, metrics, sync
+            model), probes every (clip, arm, step, seed) unit and writes each unit to the study
+            database in one transaction. Killed runs resume: run the same command again and only
+            the missing units are probed.
+
+              trajprobe probe study.yaml --db runs/study.sqlite
+              trajprobe probe study.yaml --db runs/study.sqlite --arm 'fresh_noise w=1' --arm 'fresh_noise w=4.5'
+              trajprobe probe study.yaml --db shard-3.sqlite --shard 3/8      # then: trajprobe merge
+              trajprobe probe study.yaml --db shard.sqlite --shard auto       # Slurm array / k8s Indexed Job
+              trajprobe report runs/study.sqlite                               # next step
+
+            Exit status: 0 every unit stored (failed units are recorded, reported and counted);
+            1 the study could not run (bad config, unreadable clip, database error).
+            """)
+
+    @Argument(help: ArgumentHelp("Study configuration (YAML).", valueName: "study.yaml")) var config: String
+    @Option(help: ArgumentHelp("Study database to create or resume.", valueName: "file")) var db: String
+    @Option(help: ArgumentHelp("Study name inside the database (default: the config file's name).", valueName: "name")) var study: String?
+    @Option(help: ArgumentHelp("This machine's slice: INDEX/COUNT (0-based) or auto (Slurm/Kubernetes).", valueName: "i/n")) var shard: String?
+    @Option(name: .customLong("jobs"), help: "(clip, seed) pairs probed at once (default: one per core).") var jobs = 0
+    @Option(name: .customLong("arm"), help: ArgumentHelp("Replace the config's arms (repeatable), e.g. 'trajectory w=4.5', 'factorial w=4.5'.", valueName: "arm")) var arms: [String] = []
+    @Option(help: ArgumentHelp("Replace the seeds, comma-separated.", valueName: "0,1")) var seeds: String?
+    @Option(help: ArgumentHelp("Measure only these steps, comma-separated.", valueName: "0,10,20")) var steps: String?
+    @Option(help: "Analytic teacher's effective-SNR knob κ.") var kappa: Double?
+    @Option(help: "Analytic teacher's working resolution in pixels.") var resolution: Int?
+    @Flag(help: "Print the summary as JSON on stdout.") var json = false
+    @Flag(help: "No progress output.") var quiet = false
+
+    func run() async throws {
+        var cfg = try StudyConfig.load(URL(fileURLWithPath: config))
+        try cfg.override(arms: arms.isEmpty ? nil : arms, seeds: seeds, steps: steps, kappa: kappa, resolution: resolution)
+        var shardValue = Shard.all
+        if let shard { shardValue = try Shard(parsing: shard, environment: ProcessInfo.processInfo.environment) }
+        let name = study ?? URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+        let bar = ProgressBar(quiet: quiet || json)
+        let summary = try await ProbeDriver(config: cfg).run(
+            options: ProbeRunOptions(database: URL(fileURLWithPath: db), studyName: name, shard: shardValue, concurrency: jobs),
+            progress: { bar.update($0) })
+        if json {
+            let object: [String: Any] = ["database": db, "study": name, "written": summary.written, "failed": summary.failed,
+                                         "skipped": summary.skipped, "seconds": summary.seconds,
+                                         "teacher_passes": summary.teacherPasses, "failures": summary.failures]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(String(format: "study '%@' in %@: %d units written, %d failed, %d skipped (already stored), %.1f s",
+                         name, db, summary.written, summary.failed, summary.skipped, summary.seconds))
+            for line in summary.failures.prefix(10) { print("  failed: \(line)") }
+            print("next: trajprobe report \(db)")
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import TrajectoryProbe
+
+/// A progress bar with ETA and units/s on a terminal; plain progress lines otherwise (CI logs,
+/// files), at most one every few seconds.
+final class ProgressBar: @unchecked Sendable {
+    private let lock = NSLock()
+    private let isTTY = isatty(STDERR_FILENO) != 0
+    private let start = Date()
+    private var lastDraw = Date.distantPast
+    private var lastPhase = ""
+    private var probingSince: Date?
+    private let quiet: Bool
+
+    init(quiet: Bool = false) { self.quiet = quiet }
+
+    func update(_ p: ProbeProgress) {
+        guard !quiet else { return }
+        lock.lock(); defer { lock.unlock() }
+        let now = Date()
+        if p.phase != lastPhase {
+            if isTTY && !lastPhase.isEmpty { write("\n") }
+            lastPhase = p.phase
+            if p.phase == "probing" {
+                probingSince = now
+                write("probing \(p.total) units" + (p.skipped > 0 ? " (\(p.skipped) already in the database, skipped)" : "") + "\n")
+            } else {
+                write("\(p.phase)…" + (isTTY ? "" : "\n"))
+            }
+            lastDraw = now
+            return
+        }
+        guard p.phase == "probing", p.total > 0 else { return }
+        let finished = p.done + p.failed == p.total
+        let interval: TimeInterval = isTTY ? 0.1 : 5
+        guard finished || now.timeIntervalSince(lastDraw) >= interval else { return }
+        lastDraw = now
+        let elapsed = now.timeIntervalSince(probingSince ?? start)
+        let count = p.done + p.failed
+        let rate = elapsed > 0 ? Double(count) / elapsed : 0
+        let eta = rate > 0 ? Double(p.total - count) / rate : 0
+        let fraction = Double(count) / Double(p.total)
+        var line = String(format: "%3.0f%% %d/%d units  %.1f units/s  elapsed %@  ETA %@",
+                          fraction * 100, count, p.total, rate, ProgressBar.clock(elapsed), ProgressBar.clock(eta))
+        if p.failed > 0 { line += "  failed \(p.failed)" }
+        if isTTY {
+            let width = 30, filled = Int(fraction * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            write("\r\(bar) \(line)\u{1B}[K" + (finished ? "\n" : ""))
+        } else {
+            write(line + "\n")
+        }
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+
+    private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+}
