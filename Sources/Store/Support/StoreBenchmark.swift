@@ -73,7 +73,8 @@ public struct StoreBenchmark: Sendable, CustomStringConvertible {
         let reg = try SyntheticStudy.register(api, clips: clips, arms: arms, steps: steps)
         var plan: [UnitResult] = []
         plan.reserveCapacity(total)
-        for seed in 0..<seeds { for arm in 0..<arms { for clip in 0..<clips { for step in 0..<steps {
+        // The probe's order: a clip at a time, each arm's trajectory step after step, seed by seed.
+        for clip in 0..<clips { for arm in 0..<arms { for seed in 0..<seeds { for step in 0..<steps {
             plan.append(SyntheticStudy.unit(reg, clip: clip, arm: arm, step: step, seed: seed))
         } } } }
         let start = Date()
