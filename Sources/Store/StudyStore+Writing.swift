@@ -159,11 +159,11 @@ extension StudyStore {
         let run = runID.rawValue, arm = key.arm.rawValue, clip = key.clip.rawValue
         // Claim the unit first: one statement for the common case (a new unit); only when the
         // row exists do we look at what is stored.
-        try db.cachedStatement(sql: """
+        let claim = RawInsert(statement: try db.cachedStatement(sql: """
             INSERT INTO units (run, arm, clip, step, seed, status, reason, finished) VALUES (?, ?, ?, ?, ?, 'done', NULL, ?)
             ON CONFLICT DO NOTHING
-            """).execute(arguments: [run, arm, clip, key.step, key.seed, finished])
-        if db.changesCount == 0 {
+            """))
+        if try !claim.claimUnit(db, run: run, arm: arm, clip: clip, step: key.step, seed: key.seed, finished: finished) {
             let status = try String.fetchOne(
                 db.cachedStatement(sql: "SELECT status FROM units WHERE run = ? AND arm = ? AND clip = ? AND step = ? AND seed = ?"),
                 arguments: [run, arm, clip, key.step, key.seed])
