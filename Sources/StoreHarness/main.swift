@@ -1,7 +1,7 @@
 // Helper executable for the Store's tests and benchmark (not installed, not for users).
 //
 //   StoreHarness crash-writer DB            write synthetic units forever, one line per commit
-//   StoreHarness bench DIR [MEASUREMENTS]   Store API vs sqlite3 .import, and a 100k-row CSV import
+//   StoreHarness bench DIR [MEASUREMENTS [ROUNDS]]   Store API vs sqlite3 .import, 100k-row CSV import
 import Foundation
 import Store
 
@@ -10,7 +10,7 @@ struct StoreHarness {
     static func main() throws {
         let args = CommandLine.arguments
         guard args.count >= 3 else {
-            FileHandle.standardError.write(Data("usage: StoreHarness crash-writer DB | bench DIR [MEASUREMENTS]\n".utf8))
+            FileHandle.standardError.write(Data("usage: StoreHarness crash-writer DB | bench DIR [MEASUREMENTS [ROUNDS]] | api-only DB [MEASUREMENTS]\n".utf8))
             exit(2)
         }
         switch args[1] {
@@ -18,7 +18,8 @@ struct StoreHarness {
             try crashWriter(URL(fileURLWithPath: args[2]))
         case "bench":
             let measurements = args.count > 3 ? Int(args[3]) ?? 1_000_000 : 1_000_000
-            print(try StoreBenchmark.run(directory: URL(fileURLWithPath: args[2]), measurements: measurements))
+            let rounds = args.count > 4 ? Int(args[4]) ?? 3 : 3
+            print(try StoreBenchmark.run(directory: URL(fileURLWithPath: args[2]), measurements: measurements, rounds: rounds))
         case "api-only":
             // Profiling aid: only the Store API write phase of the benchmark.
             let url = URL(fileURLWithPath: args[2])

@@ -174,3 +174,40 @@ import Testing
         #expect(runs[0].doneUnits == 18 && runs[0].measurements == 18)
     }
 }
+
+@Suite struct ConcurrentHandleTests {
+    /// A report reading while the probe writes, and two writers on one file (two shards of work
+    /// on one machine): WAL lets the reader see committed units; the busy timeout serialises writers.
+    @Test func readerAndTwoWritersOnOneFile() async throws {
+        let dir = try TempDir()
+        let url = dir.file("s.sqlite")
+        let a = try StudyStore.create(at: url, config: SyntheticStudy.config)
+        let reg = try SyntheticStudy.register(a, clips: 4, arms: 2, steps: 10)
+        let b = try StudyStore.open(at: url)
+        let reader = try StudyStore.open(at: url, readOnly: true)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (store, clips) in [(a, [0, 1]), (b, [2, 3])] {
+                group.addTask {
+                    for clip in clips { for arm in 0..<2 { for step in 0..<10 {
+                        try store.writeUnit(SyntheticStudy.unit(reg, clip: clip, arm: arm, step: step, seed: 0))
+                    } } }
+                }
+            }
+            group.addTask {
+                var last = 0
+                for _ in 0..<20 {
+                    // One read transaction: units and measurements from the same commit.
+                    let snap = try reader.snapshot()
+                    let n = snap.run.doneUnits
+                    #expect(n >= last)
+                    #expect(snap.measurements.count == n * 16)
+                    #expect(snap.run.measurements == n * 16)
+                    last = n
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try reader.finishedUnits().count == 80)
+        #expect(try reader.summary().measurements == 80 * 16)
+    }
+}

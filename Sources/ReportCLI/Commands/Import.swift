@@ -120,7 +120,11 @@ struct Import: AsyncParsableCommand {
             if names.isEmpty {
                 return try StudyStore.create(at: url, config: StudyStore.importedConfig(name: "imported", model: "unknown", drop: drop ?? "unknown"))
             }
-            return try StudyStore.open(at: url)
+            let store = try StudyStore.open(at: url)
+            if let drop, store.config.dropMode != drop {
+                throw StoreError.configMismatch(path: url.path, study: store.config.name, fields: ["drop mode '\(store.config.dropMode)' vs '\(drop)'"])
+            }
+            return store
         }
     }
 

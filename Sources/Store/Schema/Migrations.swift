@@ -97,7 +97,7 @@ enum Schema {
             shape TEXT NOT NULL,
             dtype TEXT NOT NULL,
             data BLOB NOT NULL,
-            PRIMARY KEY (run, arm, clip, step, seed, name)
+            PRIMARY KEY (run, arm, clip, seed, step, name)
         ) WITHOUT ROWID;
         CREATE TABLE schedules (
             run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -116,7 +116,7 @@ enum Schema {
             status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
             reason TEXT,
             finished TEXT NOT NULL,
-            PRIMARY KEY (run, arm, clip, step, seed)
+            PRIMARY KEY (run, arm, clip, seed, step)
         ) WITHOUT ROWID;
         CREATE TABLE imports (
             id INTEGER PRIMARY KEY,

@@ -16,6 +16,8 @@ public struct StoreBenchmark: Sendable, CustomStringConvertible {
     public var apiCPUSeconds: Double
     public var cliCPUSeconds: Double
     public var csvCPUSeconds: Double
+    /// Rounds run; each figure is its side's fastest round.
+    public var rounds: Int
 
     public var apiRowsPerSecond: Double { Double(measurements) / apiSeconds }
     public var cliRowsPerSecond: Double { Double(measurements) / cliSeconds }
@@ -25,7 +27,7 @@ public struct StoreBenchmark: Sendable, CustomStringConvertible {
     public var description: String {
         func f(_ v: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", v) }
         return """
-            store insert: \(measurements) measurements in \(units) units (one transaction each)
+            store insert: \(measurements) measurements in \(units) units (one transaction each); best of \(rounds) rounds
               Store API          \(f(apiSeconds, 2)) s  \(f(apiRowsPerSecond)) rows/s
               sqlite3 .import    \(f(cliSeconds, 2)) s  \(f(cliRowsPerSecond)) rows/s  (sqlite3 \(sqliteVersion), one transaction)
               ratio API/CLI      \(f(ratio, 2))x wall  (target >= 0.5x); CPU \(f(apiCPUSeconds, 2)) s vs \(f(cliCPUSeconds, 2)) s: \(f(cliCPUSeconds / apiCPUSeconds, 2))x
@@ -33,9 +35,27 @@ public struct StoreBenchmark: Sendable, CustomStringConvertible {
             """
     }
 
-    /// Runs both measurements in `directory` (created; files left there for inspection).
+    /// Runs `rounds` rounds in `directory` (created; the last round's files are left there) and
+    /// keeps each side's fastest round: on a shared machine the minimum is the least disturbed
+    /// measurement, and both sides get the same treatment.
     /// - parameter sqlite3: the CLI to compare against.
-    public static func run(directory: URL, measurements: Int = 1_000_000, sqlite3: String = "/usr/bin/sqlite3") throws -> StoreBenchmark {
+    public static func run(directory: URL, measurements: Int = 1_000_000, rounds: Int = 3,
+                           sqlite3: String = "/usr/bin/sqlite3") throws -> StoreBenchmark {
+        var best: StoreBenchmark?
+        for _ in 0..<max(1, rounds) {
+            let r = try round(directory: directory, measurements: measurements, sqlite3: sqlite3)
+            guard var b = best else { best = r; continue }
+            if r.apiSeconds < b.apiSeconds { b.apiSeconds = r.apiSeconds; b.apiCPUSeconds = r.apiCPUSeconds }
+            if r.cliSeconds < b.cliSeconds { b.cliSeconds = r.cliSeconds; b.cliCPUSeconds = r.cliCPUSeconds }
+            if r.csvSeconds < b.csvSeconds { b.csvSeconds = r.csvSeconds; b.csvCPUSeconds = r.csvCPUSeconds }
+            b.rounds += 1
+            best = b
+        }
+        return best!
+    }
+
+    /// One round of both measurements in `directory`, on fresh files.
+    static func round(directory: URL, measurements: Int, sqlite3: String) throws -> StoreBenchmark {
         let fm = FileManager.default
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         for name in ["api.sqlite", "cli.sqlite", "csv.sqlite", "rows.csv", "long.csv"] {
@@ -53,7 +73,8 @@ public struct StoreBenchmark: Sendable, CustomStringConvertible {
         let reg = try SyntheticStudy.register(api, clips: clips, arms: arms, steps: steps)
         var plan: [UnitResult] = []
         plan.reserveCapacity(total)
-        for seed in 0..<seeds { for arm in 0..<arms { for clip in 0..<clips { for step in 0..<steps {
+        // The probe's order: a clip at a time, each arm's trajectory step after step, seed by seed.
+        for clip in 0..<clips { for arm in 0..<arms { for seed in 0..<seeds { for step in 0..<steps {
             plan.append(SyntheticStudy.unit(reg, clip: clip, arm: arm, step: step, seed: seed))
         } } } }
         let start = Date()
@@ -115,7 +136,7 @@ public struct StoreBenchmark: Sendable, CustomStringConvertible {
 
         return StoreBenchmark(measurements: plan.count * pairs, units: plan.count, apiSeconds: apiSeconds, cliSeconds: cliSeconds,
                               csvRows: rows, csvSeconds: csvSeconds, sqliteVersion: version ?? "?",
-                              apiCPUSeconds: apiCPU, cliCPUSeconds: cliCPU, csvCPUSeconds: csvCPU)
+                              apiCPUSeconds: apiCPU, cliCPUSeconds: cliCPU, csvCPUSeconds: csvCPU, rounds: 1)
     }
 
     private static func cpuSeconds(children: Bool) -> Double {
