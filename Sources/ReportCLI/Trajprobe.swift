@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import Logging
+import Store
 
 @main
 struct Trajprobe: AsyncParsableCommand {
@@ -11,6 +13,17 @@ struct Trajprobe: AsyncParsableCommand {
             everything in one SQLite study, and derives the sync window and a two-step student
             schedule from it.
             """,
-        version: "0.1.0",
-        subcommands: [Probe.self, Measure.self, Import.self, ReportCommand.self, ScheduleCommand.self, Runs.self, Merge.self, Export.self, DemoDataCommand.self, Bench.self])
+        version: Toolkit.version,
+        subcommands: [Demo.self, Probe.self, Measure.self, Import.self, ReportCommand.self, ScheduleCommand.self, Runs.self, Merge.self, Export.self, DemoDataCommand.self, Bench.self])
+
+    /// Logs go to stderr at `warning` (set TRAJPROBE_LOG=info or debug for more); results go to
+    /// stdout, so scripts can pipe them.
+    static func main() async {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["TRAJPROBE_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+            return handler
+        }
+        await Self.main(nil)
+    }
 }

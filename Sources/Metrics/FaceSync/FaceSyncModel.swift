@@ -42,10 +42,17 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
     public var audioMean: [Double], audioScale: [Double]
     /// Row-major `[videoDim x components]` and `[audioDim x components]`, weights included.
     public var videoProjection: [Double], audioProjection: [Double]
+    /// Scale every window's embedding to unit length, so distances compare the direction of the
+    /// mouth and audio variates, not their size. Why: a linear model otherwise rewards exaggerated
+    /// or blurred-but-amplified mouth motion (what strong CFG produces from a blurry x0 average)
+    /// as "more in sync" than the real mouth, which a SyncNet does not. Absent (nil) in version-1
+    /// files, which meant false.
+    public var unitEmbeddings: Bool?
 
     /// Fits the model on in-sync clips.
     public static func fit(clips: [FaceSyncClip], components: Int = 8, regularisation: Double = 0.1,
-                           features: FaceSyncFeatures = FaceSyncFeatures()) throws(MetricsError) -> FaceSyncModel {
+                           features: FaceSyncFeatures = FaceSyncFeatures(),
+                           unitEmbeddings: Bool = true) throws(MetricsError) -> FaceSyncModel {
         guard !clips.isEmpty else { throw .emptyInput(source: "FaceSync fit (no clips)") }
         guard regularisation > 0 else { throw .invalidArgument(source: "FaceSync fit", detail: "regularisation must be positive") }
         let dx = features.videoDim, dy = features.audioDim
@@ -113,7 +120,8 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
         }
         return FaceSyncModel(format: format, version: currentVersion, features: features, regularisation: regularisation,
                              trainingWindows: n, components: k, correlations: rho, videoMean: mx, videoScale: sx,
-                             audioMean: my, audioScale: sy, videoProjection: a, audioProjection: b)
+                             audioMean: my, audioScale: sy, videoProjection: a, audioProjection: b,
+                             unitEmbeddings: unitEmbeddings)
     }
 
     /// Centres and scales columns in place; returns means and scales (1 for constant columns).
@@ -144,6 +152,14 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
         for r in 0..<rows { for c in 0..<d { z[r * d + c] = (z[r * d + c] - mean[c]) / scale[c] } }
         var out = [Double](repeating: 0, count: rows * k)
         dgemm(m: rows, n: k, k: d, a: z, lda: d, b: projection, ldb: k, c: &out, ldc: k)
+        if unitEmbeddings == true {
+            for r in 0..<rows {
+                var n2 = 0.0
+                for c in 0..<k { n2 += out[r * k + c] * out[r * k + c] }
+                let scale = n2 > 0 ? 1 / n2.squareRoot() : 0
+                for c in 0..<k { out[r * k + c] *= scale }
+            }
+        }
         return out.map { Float($0) }
     }
 
@@ -188,10 +204,11 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
 
     init(format: String, version: Int, features: FaceSyncFeatures, regularisation: Double, trainingWindows: Int,
          components: Int, correlations: [Double], videoMean: [Double], videoScale: [Double], audioMean: [Double],
-         audioScale: [Double], videoProjection: [Double], audioProjection: [Double]) {
+         audioScale: [Double], videoProjection: [Double], audioProjection: [Double], unitEmbeddings: Bool? = nil) {
         self.format = format; self.version = version; self.features = features; self.regularisation = regularisation
         self.trainingWindows = trainingWindows; self.components = components; self.correlations = correlations
         self.videoMean = videoMean; self.videoScale = videoScale; self.audioMean = audioMean; self.audioScale = audioScale
         self.videoProjection = videoProjection; self.audioProjection = audioProjection
+        self.unitEmbeddings = unitEmbeddings
     }
 }

@@ -161,7 +161,9 @@ public struct ProbeDriver: Sendable {
         // Probe (clip, seed) pairs concurrently; OpenBLAS single-threaded inside each so the
         // cores are not oversubscribed.
         let lanes = options.concurrency > 0 ? options.concurrency : ProcessInfo.processInfo.activeProcessorCount
-        if lanes > 1 { openblas_set_num_threads(1) }
+        // The teacher's products are small (a clip's frames against the bank): threads inside one
+        // sgemm mostly spin; parallelism across (clip, seed) pairs is what pays.
+        openblas_set_num_threads(1)
         let measurer = UnitMeasurer(faceSync: faceSync, metrics: Set(config.metrics))
         let passes = Counter()
         let failures = FailureLog()
