@@ -3,11 +3,15 @@ import Media
 import Testing
 @testable import Metrics
 
-private func formulaSyncNet() throws -> SyncNet {
+/// Built once (13.6 M formula weights written to a temporary file and read back through the
+/// loader) and shared by the tests: an immutable lazily initialised constant.
+private let sharedSyncNet: Result<SyncNet, any Error> = Result {
     let url = try NetsFormula.weightsFile(SyncNet.tensorSpecs, name: "syncnet")
     defer { try? FileManager.default.removeItem(at: url) }
     return try SyncNet(weights: url)
 }
+
+private func formulaSyncNet() throws -> SyncNet { try sharedSyncNet.get() }
 
 /// Largest element error relative to the reference's RMS (per-element relative error is
 /// meaningless for entries near zero).
@@ -58,4 +62,53 @@ private func relativeError(_ got: [Float], _ want: [Float]) -> Float {
         try net.embedAudio(mfcc: [Float](repeating: 0, count: 19 * 13), frameCount: 19)
     }
     #expect(throws: NetsError.self) { try net.embedAudio(mfcc: [Float](repeating: 0, count: 20 * 12), frameCount: 20) }
+}
+
+@Test func cropResizeMatchesOpenCV() throws {
+    let fixture = try NetsFormula.fixture("syncnet_resize")
+    let cases = try #require(fixture["cases"] as? [[String: Any]])
+    var total = 0, exact = 0, worst = 0
+    for c in cases {
+        let h = c["height"] as! Int, w = c["width"] as! Int, oh = c["out_height"] as! Int, ow = c["out_width"] as! Int
+        let pixels = NetsFormula.unit(c["stream"] as! Int, h * w * 3).map { UInt8((($0 + 1) * Float(127.99)).rounded(.down)) }
+        let want = (c["out"] as! [Int])
+        let got = LinearResize(sourceWidth: w, sourceHeight: h, width: ow, height: oh).apply(pixels, stride: w * 3, offset: 0)
+        for (g, e) in zip(got, want) {
+            total += 1
+            if Int(g) == e { exact += 1 }
+            worst = max(worst, abs(Int(g) - e))
+        }
+    }
+    #expect(total == 7 * 9 * 3 + 29 * 31 * 3 + 24 * 24 * 3)
+    #expect(worst == 0 && exact == total, "resize: \(exact)/\(total) exact, worst \(worst)")
+}
+
+@Test func lipInputIsBGRPlanesOfTheCrop() throws {
+    // A 224x224 frame is taken as is (resize by 1 is the identity); channels come out B, G, R.
+    let size = 224
+    var rgb = [UInt8](repeating: 0, count: size * size * 3)
+    for i in rgb.indices { rgb[i] = UInt8(truncatingIfNeeded: i &* 7 &+ i / 3) }
+    let frame = Frame(width: size, height: size, rgb: rgb)
+    let input = try SyncNet.lipInput(frames: [frame, frame])
+    let plane = size * size
+    #expect(input.count == 2 * 3 * plane)
+    for p in stride(from: 0, to: plane, by: 997) {
+        #expect(input[p] == Float(rgb[p * 3 + 2]))
+        #expect(input[plane + p] == Float(rgb[p * 3 + 1]))
+        #expect(input[2 * plane + p] == Float(rgb[p * 3]))
+        #expect(input[3 * plane + p] == Float(rgb[p * 3 + 2]))
+    }
+    // A box is cropped before resizing: a 224x224 box inside a larger frame gives the same planes.
+    var big = [UInt8](repeating: 9, count: 300 * 260 * 3)
+    for y in 0..<size {
+        let row = y * size * 3, target = ((y + 20) * 300 + 30) * 3
+        for x in 0..<(size * 3) { big[target + x] = rgb[row + x] }
+    }
+    let boxed = try SyncNet.lipInput(frames: [Frame(width: 300, height: 260, rgb: big)],
+                                     crop: .box(Box(x: 30, y: 20, width: size, height: size)))
+    #expect(boxed == Array(input.prefix(3 * plane)))
+    #expect(throws: NetsError.boxOutsideFrame(box: Box(x: 100, y: 0, width: 224, height: 224), width: 300, height: 260)) {
+        try SyncNet.lipInput(frames: [Frame(width: 300, height: 260, rgb: big)], crop: .box(Box(x: 100, y: 0, width: 224, height: 224)))
+    }
+    #expect(throws: NetsError.self) { try SyncNet.lipInput(frames: [frame, frame], crop: .perFrame([Box(x: 0, y: 0, width: 9, height: 9)])) }
 }
