@@ -1,0 +1,32 @@
+#!/bin/sh
+# Neural-network metrics benchmark: PyTorch reference, then the Swift port, same weights and inputs,
+# same machine, same run. Prints speed ratios (PyTorch time / Swift time; >1 means Swift is faster).
+#   Benchmarks/metrics_nets_bench.sh [OUT_DIR]
+# Until `trajprobe bench` wires MetricsNetsBench in, the Swift half runs from a scratch package
+# that depends on this checkout (release build).
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${1:-/tmp/trajprobe-nets-bench}
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+mkdir -p "$OUT"
+"$PY" -W ignore "$ROOT/Benchmarks/metrics_nets_bench.py" "$OUT"
+PKG="$OUT/swift-bench"
+mkdir -p "$PKG/Sources/NetsBench"
+cat > "$PKG/Package.swift" <<SWIFT
+// swift-tools-version:6.1
+import PackageDescription
+let package = Package(
+    name: "NetsBench",
+    dependencies: [.package(path: "$ROOT")],
+    targets: [.executableTarget(name: "NetsBench", dependencies: [
+        .product(name: "Metrics", package: "$(basename "$ROOT")"),
+        .product(name: "Media", package: "$(basename "$ROOT")")])],
+    swiftLanguageModes: [.v6])
+SWIFT
+cp "$ROOT/Benchmarks/metrics_nets_bench.swift" "$PKG/Sources/NetsBench/MetricsNetsBench.swift"
+cat > "$PKG/Sources/NetsBench/main.swift" <<'SWIFT'
+import Foundation
+print(try MetricsNetsBench.run(directory: URL(fileURLWithPath: CommandLine.arguments[1])))
+SWIFT
+swift build -c release --package-path "$PKG" >&2
+"$PKG/.build/release/NetsBench" "$OUT"
