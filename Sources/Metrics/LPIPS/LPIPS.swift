@@ -21,6 +21,11 @@ public struct LPIPS: Sendable {
 
     let convs: [ConvLayer]
     let heads: [[Float]]
+    let file: SafeTensors
+    /// SHA-256 of the weights file, for provenance next to every score.
+    public func weightsSHA256() -> String { file.sha256() }
+    /// The converter's metadata (source files and their sha256).
+    public let weightsMetadata: [String: String]
 
     /// Loads the converted weights (see `tools/convert_lpips.py`).
     /// - throws: ``NetsError`` naming the file, or the tensor that is missing or misshapen.
@@ -37,6 +42,8 @@ public struct LPIPS: Sendable {
         }
         self.convs = convs
         self.heads = (0..<5).map { t["lin\($0).model.1.weight"]! }
+        self.file = file
+        weightsMetadata = file.metadata
     }
 
     /// torchvision `alexnet().features` indices of the five convolutions, with

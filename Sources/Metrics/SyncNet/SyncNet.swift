@@ -37,6 +37,11 @@ public struct SyncNet: Sendable {
     let audioConvs: [ConvLayer]
     let lipFC: (DenseLayer, DenseLayer)
     let audioFC: (DenseLayer, DenseLayer)
+    let file: SafeTensors
+    /// SHA-256 of the weights file, for provenance next to every score.
+    public func weightsSHA256() -> String { file.sha256() }
+    /// The converter's metadata (source file and its sha256).
+    public let weightsMetadata: [String: String]
 
     /// Loads weights converted by `tools/convert_syncnet.py` from syncnet_python's
     /// `syncnet_v2.model`.
@@ -47,6 +52,8 @@ public struct SyncNet: Sendable {
 
     package init(tensors file: SafeTensors) throws {
         let t = try file.load(Self.tensorSpecs)
+        self.file = file
+        weightsMetadata = file.metadata
         func conv(_ prefix: String, _ index: Int, in ci: Int, out co: Int, kernel: (Int, Int),
                   stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)) -> ConvLayer {
             var layer = ConvLayer(weight: t["\(prefix).\(index).weight"]!, bias: t["\(prefix).\(index).bias"]!,

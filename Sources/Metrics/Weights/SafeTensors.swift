@@ -20,7 +20,13 @@ package struct SafeTensors: Sendable {
     package let file: String
     package let entries: [String: Entry]
     package let metadata: [String: String]
-    private let payload: Data
+    /// The whole file (memory-mapped when read from disk); tensors start at `payloadStart`.
+    private let whole: Data
+    private let payloadStart: Int
+
+    /// SHA-256 of the whole file, recorded with every score the weights produce (computed on
+    /// demand: the file stays memory-mapped, and debug builds need not hash 54 MB per load).
+    package func sha256() -> String { sha256Hex(whole) }
 
     private static let dtypeSizes: [String: Int] = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8,
                                                     "I64": 8, "I32": 4, "I16": 2, "I8": 1,
@@ -63,7 +69,7 @@ package struct SafeTensors: Sendable {
         guard let header = json as? [String: Any] else {
             throw NetsError.badHeader(file: file, reason: "not a JSON object")
         }
-        let payload = data.subdata(in: headerEnd..<data.endIndex)
+        let payloadCount = data.endIndex - headerEnd
         var entries: [String: Entry] = [:]
         var metadata: [String: String] = [:]
         for (name, value) in header {
@@ -90,15 +96,16 @@ package struct SafeTensors: Sendable {
                 throw NetsError.badHeader(file: file, reason: "tensor '\(name)' spans \(entry.end - entry.begin) bytes, "
                                           + "its \(dtype) shape \(shape) needs \(entry.count * size)")
             }
-            guard entry.end <= payload.count else {
+            guard entry.end <= payloadCount else {
                 throw NetsError.truncated(file: file, detail: "tensor '\(name)' ends at byte \(entry.end) of the data "
-                                          + "but the file holds \(payload.count)")
+                                          + "but the file holds \(payloadCount)")
             }
             entries[name] = entry
         }
         self.entries = entries
         self.metadata = metadata
-        self.payload = payload
+        self.whole = data
+        self.payloadStart = headerEnd - data.startIndex
     }
 
     /// The tensor as Float (F32 as is; F16, BF16, F64 converted), after checking its shape.
@@ -111,8 +118,8 @@ package struct SafeTensors: Sendable {
         guard ["F32", "F16", "BF16", "F64"].contains(entry.dtype) else {
             throw NetsError.unsupportedDType(file: file, tensor: name, dtype: entry.dtype)
         }
-        return payload.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Float] in
-            let base = raw.baseAddress!.advanced(by: entry.begin)
+        return whole.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Float] in
+            let base = raw.baseAddress!.advanced(by: payloadStart + entry.begin)
             return [Float](unsafeUninitializedCapacity: n) { out, filled in
                 switch entry.dtype {
                 case "F32":
