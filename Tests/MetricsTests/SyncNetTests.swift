@@ -112,3 +112,20 @@ private func relativeError(_ got: [Float], _ want: [Float]) -> Float {
     }
     #expect(throws: NetsError.self) { try SyncNet.lipInput(frames: [frame, frame], crop: .perFrame([Box(x: 0, y: 0, width: 9, height: 9)])) }
 }
+
+@Test func embedVideoFromFramesEqualsPreparedInput() throws {
+    // 7 decoded 64x48 frames (whole-frame crops, upscaled to 224): the frame path, which prepares
+    // crops chunk by chunk, gives the rows of the prepared-input path.
+    let net = try formulaSyncNet()
+    let frames = (0..<7).map { f in
+        Frame(width: 64, height: 48, rgb: NetsFormula.unit(2200 + f, 64 * 48 * 3).map { UInt8((($0 + 1) * Float(127.99)).rounded(.down)) })
+    }
+    let input = try SyncNet.lipInput(frames: frames)
+    let direct = try net.embedVideo(lipInput: input, frameCount: 7)
+    let viaFrames = try net.embedVideo(frames: frames)
+    #expect(direct.count == 3 * SyncNet.embeddingSize)
+    #expect(viaFrames == direct)
+    #expect(throws: NetsError.notEnoughFrames(what: "SyncNet video (0 windows asked)", count: 4, minimum: 5)) {
+        try net.embedVideo(frames: Array(frames.prefix(4)))
+    }
+}

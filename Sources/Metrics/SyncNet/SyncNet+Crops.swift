@@ -50,9 +50,33 @@ extension SyncNet {
     }
 
     /// Lip embeddings straight from decoded frames (see ``lipInput(frames:crop:)`` and
-    /// ``embedVideo(lipInput:frameCount:windows:)``).
+    /// ``embedVideo(lipInput:frameCount:windows:)``). Crops are prepared a few dozen windows at a
+    /// time, so memory stays flat however long the clip (a 60 s clip's crops alone would be
+    /// 900 MB of floats).
     public func embedVideo(frames: [Frame], crop: Crop = .wholeFrame, windows: Int? = nil) throws -> [Float] {
-        try embedVideo(lipInput: Self.lipInput(frames: frames, crop: crop), frameCount: frames.count, windows: windows)
+        if case .perFrame(let boxes) = crop, boxes.count != frames.count {
+            throw NetsError.sizeMismatch(what: "SyncNet crops", detail: "\(boxes.count) boxes for \(frames.count) frames")
+        }
+        let available = frames.count - Self.windowFrames + 1
+        let count = windows ?? available
+        guard available >= 1, count >= 1, count <= available else {
+            throw NetsError.notEnoughFrames(what: "SyncNet video (\(count) windows asked)", count: frames.count,
+                                            minimum: max(count, 1) + Self.windowFrames - 1)
+        }
+        let chunk = 4 * Self.lipChunk
+        var out: [Float] = []
+        out.reserveCapacity(count * Self.embeddingSize)
+        var start = 0
+        while start < count {
+            let n = min(chunk, count - start)
+            let range = start..<(start + n + Self.windowFrames - 1)
+            var part = crop
+            if case .perFrame(let boxes) = crop { part = .perFrame(Array(boxes[range])) }
+            let input = try Self.lipInput(frames: Array(frames[range]), crop: part)
+            out += try embedVideo(lipInput: input, frameCount: range.count, windows: n)
+            start += n
+        }
+        return out
     }
 }
 
