@@ -24,5 +24,13 @@ struct FeatureMap: Sendable {
                   data: [Float](repeating: 0, count: channels * batch * height * width))
     }
 
+    /// Storage the caller overwrites entirely (a convolution's bias fill, a pool's every output):
+    /// skips zeroing tens of megabytes per layer.
+    init(channels: Int, batch: Int, height: Int, width: Int, uninitialized: Void) {
+        let count = channels * batch * height * width
+        self.init(channels: channels, batch: batch, height: height, width: width,
+                  data: [Float](unsafeUninitializedCapacity: count) { _, filled in filled = count })
+    }
+
     var plane: Int { height * width }
 }

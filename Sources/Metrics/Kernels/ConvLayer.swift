@@ -49,7 +49,7 @@ struct ConvLayer: Sendable {
         let (oh, ow) = outputSize(height: input.height, width: input.width)
         precondition(oh > 0 && ow > 0, "ConvLayer: input \(input.height)x\(input.width) smaller than kernel")
         let columns = input.batch * oh * ow
-        var output = FeatureMap(channels: outChannels, batch: input.batch, height: oh, width: ow)
+        var output = FeatureMap(channels: outChannels, batch: input.batch, height: oh, width: ow, uninitialized: ())
         let isPointwise = kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0
         output.data.withUnsafeMutableBufferPointer { out in
             fillBias(out.baseAddress!, rows: outChannels, columns: columns)
@@ -60,7 +60,9 @@ struct ConvLayer: Sendable {
                               b: x.baseAddress!, ldb: columns, beta: 1, c: out.baseAddress!, ldc: columns)
                         return
                     }
-                    var col = [Float](repeating: 0, count: patchSize * columns)
+                    // im2col writes every element (zeros included).
+                    let count = patchSize * columns
+                    var col = [Float](unsafeUninitializedCapacity: count) { _, filled in filled = count }
                     col.withUnsafeMutableBufferPointer { c in
                         let geometry = Im2col(channels: inChannels, batch: input.batch, height: input.height,
                                               width: input.width, kernelH: kernelH, kernelW: kernelW,

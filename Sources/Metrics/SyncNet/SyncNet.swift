@@ -27,10 +27,9 @@ public struct SyncNet: Sendable {
     static let lipChunk = 8
     static let audioChunk = 64
 
-    /// Lip stem (Conv3d 3→96, kernel 5x7x7, stride 1x2x2) rearranged as `96 x [t][c][7][7]` so
-    /// each temporal tap `t` is a contiguous `96 x 147` block: a window's stem output is the sum
-    /// over `t` of that block times the im2col of frame `i + t`, so each frame is unrolled once,
-    /// not once per window it belongs to.
+    /// Lip stem (Conv3d 3→96, kernel 5x7x7, stride 1x2x2) rearranged as `96 x [t][c][7][7]`
+    /// (t-major), so a window's patch matrix is the im2col blocks of its five frames stacked:
+    /// each frame is unrolled once, not once per window it belongs to.
     let lipStemWeight: [Float]
     let lipStemBias: [Float]
     let lipConvs: [ConvLayer]
@@ -163,23 +162,29 @@ public struct SyncNet: Sendable {
     func lipFeatures(_ input: [Float], start: Int, windows n: Int) -> FeatureMap {
         let size = Self.cropSize, plane = size * size
         let frames = n + Self.windowFrames - 1
-        let geometry = Im2col(channels: 3, batch: frames, height: size, width: size,
+        // One im2col block (147 x P) per frame, frames back to back: window i's 735 x P patch
+        // matrix is then the five consecutive blocks of frames i..<i+5, read in place with one
+        // sgemm of depth 735 per window (the weight is stored t-major to match).
+        let geometry = Im2col(channels: 3, batch: 1, height: size, width: size,
                               kernelH: 7, kernelW: 7, strideH: 2, strideW: 2, padH: 0, padW: 0)
         let oh = geometry.outHeight, ow = geometry.outWidth, p = oh * ow
-        var x = FeatureMap(channels: 96, batch: n, height: oh, width: ow)
-        var col = [Float](repeating: 0, count: geometry.rows * geometry.columns)
+        let block = geometry.rows * p
+        var x = FeatureMap(channels: 96, batch: n, height: oh, width: ow, uninitialized: ())
+        var col = [Float](unsafeUninitializedCapacity: frames * block) { _, filled in filled = frames * block }
         input.withUnsafeBufferPointer { src in
             col.withUnsafeMutableBufferPointer { c in
-                geometry.fill(c.baseAddress!, from: src.baseAddress!) { ch, f in ((start + f) * 3 + ch) * plane }
+                for f in 0..<frames {
+                    geometry.fill(c.baseAddress! + f * block, from: src.baseAddress!) { ch, _ in ((start + f) * 3 + ch) * plane }
+                }
                 lipStemWeight.withUnsafeBufferPointer { w in
                     x.data.withUnsafeMutableBufferPointer { out in
                         lipStemBias.withUnsafeBufferPointer { b in
                             for r in 0..<96 { (out.baseAddress! + r * n * p).update(repeating: b[r], count: n * p) }
                         }
-                        for t in 0..<Self.windowFrames {
-                            sgemm(m: 96, n: n * p, k: 147, a: w.baseAddress! + t * 147, lda: 735,
-                                  b: c.baseAddress! + t * p, ldb: frames * p,
-                                  beta: 1, c: out.baseAddress!, ldc: n * p)
+                        for i in 0..<n {
+                            sgemm(m: 96, n: p, k: 735, a: w.baseAddress!, lda: 735,
+                                  b: c.baseAddress! + i * block, ldb: p,
+                                  beta: 1, c: out.baseAddress! + i * p, ldc: n * p)
                         }
                         reluInPlace(out)
                     }
