@@ -25,7 +25,11 @@ struct MaxPool: Sendable {
                     let x0 = max(0, xo * strideW - padW), x1 = min(w, xo * strideW - padW + kernelW)
                     var m = row[x0]
                     var xx = x0 + 1
-                    while xx < x1 { m = max(m, row[xx]); xx += 1 }
+                    while xx < x1 {
+                        let v = row[xx]
+                        m = v > m ? v : m
+                        xx += 1
+                    }
                     line[xo] = m
                 }
             }
@@ -36,7 +40,10 @@ struct MaxPool: Sendable {
                 var yy = y0 + 1
                 while yy < y1 {
                     let line = rowMax + yy * ow
-                    for xo in 0..<ow { out[xo] = max(out[xo], line[xo]) }
+                    for xo in 0..<ow {
+                        let v = line[xo]
+                        out[xo] = v > out[xo] ? v : out[xo]
+                    }
                     yy += 1
                 }
             }

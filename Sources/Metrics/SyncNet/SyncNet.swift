@@ -211,12 +211,8 @@ public struct SyncNet: Sendable {
                             for i in 0..<n {
                                 sgemm(transB: true, m: p, n: 96, k: 735, a: patches.baseAddress! + i * 147, lda: rowStride,
                                       b: w.baseAddress!, ldb: 735, c: r.baseAddress!, ldc: 96)
-                                for c in 0..<96 {
-                                    let bias = lipStemBias[c]
-                                    let dst = out.baseAddress! + (c * n + i) * p
-                                    var q = 0
-                                    while q < p { dst[q] = max(0, r[q * 96 + c] + bias); q += 1 }
-                                }
+                                Self.transposeBiasReLU(r.baseAddress!, pixels: p, bias: lipStemBias,
+                                                       into: out.baseAddress! + i * p, channelStride: n * p)
                             }
                         }
                     }
@@ -231,6 +227,29 @@ public struct SyncNet: Sendable {
         x = lipConvs[3](x, relu: true)
         x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x)
         return lipConvs[4](x, relu: true)
+    }
+
+    /// `out[c * channelStride + q] = max(0, result[q * 96 + c] + bias[c])`, in 64-pixel tiles so
+    /// the strided reads stay in L1, the two halves of the pixels on two cores.
+    static func transposeBiasReLU(_ result: UnsafePointer<Float>, pixels: Int, bias: [Float],
+                                  into out: UnsafeMutablePointer<Float>, channelStride: Int) {
+        let channels = bias.count
+        let resultAddress = UInt(bitPattern: result), outAddress = UInt(bitPattern: out)
+        let tiles = (pixels + 63) / 64
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            let result = UnsafePointer<Float>(bitPattern: resultAddress)!
+            let out = UnsafeMutablePointer<Float>(bitPattern: outAddress)!
+            bias.withUnsafeBufferPointer { b in
+                for tile in (half * tiles / 2)..<((half + 1) * tiles / 2) {
+                    let q0 = tile * 64, q1 = min(pixels, q0 + 64)
+                    for c in 0..<channels {
+                        let dst = out + c * channelStride, beta = b[c]
+                        var q = q0
+                        while q < q1 { dst[q] = max(0, result[q * channels + c] + beta); q += 1 }
+                    }
+                }
+            }
+        }
     }
 
     // MARK: - Audio stream
