@@ -45,6 +45,14 @@ struct ConvLayer: Sendable {
 
     /// The convolution of `input` (C x N x H x W), then ReLU if asked.
     func callAsFunction(_ input: FeatureMap, relu: Bool) -> FeatureMap {
+        var scratch: [Float] = []
+        return callAsFunction(input, relu: relu, scratch: &scratch)
+    }
+
+    /// As above, with the im2col matrix in `scratch` (grown when too small): callers running
+    /// many layers or chunks pass one buffer, so tens of megabytes are not mapped and faulted
+    /// in again for every call.
+    func callAsFunction(_ input: FeatureMap, relu: Bool, scratch: inout [Float]) -> FeatureMap {
         precondition(input.channels == inChannels, "ConvLayer: \(input.channels) channels, expected \(inChannels)")
         let (oh, ow) = outputSize(height: input.height, width: input.width)
         precondition(oh > 0 && ow > 0, "ConvLayer: input \(input.height)x\(input.width) smaller than kernel")
@@ -62,8 +70,10 @@ struct ConvLayer: Sendable {
                     }
                     // im2col writes every element (zeros included).
                     let count = patchSize * columns
-                    var col = [Float](unsafeUninitializedCapacity: count) { _, filled in filled = count }
-                    col.withUnsafeMutableBufferPointer { c in
+                    if scratch.count < count {
+                        scratch = [Float](unsafeUninitializedCapacity: count) { _, filled in filled = count }
+                    }
+                    scratch.withUnsafeMutableBufferPointer { c in
                         let geometry = Im2col(channels: inChannels, batch: input.batch, height: input.height,
                                               width: input.width, kernelH: kernelH, kernelW: kernelW,
                                               strideH: strideH, strideW: strideW, padH: padH, padW: padW)

@@ -220,13 +220,13 @@ public struct SyncNet: Sendable {
             }
         }
         x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x)
-        x = lipConvs[0](x, relu: true)
+        x = lipConvs[0](x, relu: true, scratch: &scratch)
         x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1)(x)
-        x = lipConvs[1](x, relu: true)
-        x = lipConvs[2](x, relu: true)
-        x = lipConvs[3](x, relu: true)
+        x = lipConvs[1](x, relu: true, scratch: &scratch)
+        x = lipConvs[2](x, relu: true, scratch: &scratch)
+        x = lipConvs[3](x, relu: true, scratch: &scratch)
         x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x)
-        return lipConvs[4](x, relu: true)
+        return lipConvs[4](x, relu: true, scratch: &scratch)
     }
 
     /// `out[c * channelStride + q] = max(0, result[q * 96 + c] + bias[c])`, in 64-pixel tiles so
@@ -270,6 +270,7 @@ public struct SyncNet: Sendable {
         }
         guard mfcc.allSatisfy(\.isFinite) else { throw NetsError.nonFinite(what: "SyncNet MFCC input") }
         var out = [Float](repeating: 0, count: count * Self.embeddingSize)
+        var scratch: [Float] = []
         var start = 0
         while start < count {
             let n = min(Self.audioChunk, count - start)
@@ -284,14 +285,14 @@ public struct SyncNet: Sendable {
                     }
                 }
             }
-            x = audioConvs[0](x, relu: true)
-            x = audioConvs[1](x, relu: true)
+            x = audioConvs[0](x, relu: true, scratch: &scratch)
+            x = audioConvs[1](x, relu: true, scratch: &scratch)
             x = MaxPool(kernelH: 3, kernelW: 3, strideH: 1, strideW: 2)(x)
-            x = audioConvs[2](x, relu: true)
-            x = audioConvs[3](x, relu: true)
-            x = audioConvs[4](x, relu: true)
+            x = audioConvs[2](x, relu: true, scratch: &scratch)
+            x = audioConvs[3](x, relu: true, scratch: &scratch)
+            x = audioConvs[4](x, relu: true, scratch: &scratch)
             x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x)
-            x = audioConvs[5](x, relu: true)
+            x = audioConvs[5](x, relu: true, scratch: &scratch)
             let embedded = Self.dense(x, audioFC)
             out.replaceSubrange(start * Self.embeddingSize..<(start + n) * Self.embeddingSize, with: embedded)
             start += n
