@@ -2,6 +2,8 @@
 # Neural-network metrics benchmark: PyTorch reference, then the Swift port, same weights and inputs,
 # same machine, same run. Prints speed ratios (PyTorch time / Swift time; >1 means Swift is faster).
 #   Benchmarks/metrics_nets_bench.sh [OUT_DIR]
+# REPEATS (default 2) alternates the two halves that many times: on a shared machine the load
+# moves between minutes, so read the ratios of every round.
 # Until `trajprobe bench` wires MetricsNetsBench in, the Swift half runs from a scratch package
 # that depends on this checkout (release build).
 set -eu
@@ -9,7 +11,6 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-/tmp/trajprobe-nets-bench}
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 mkdir -p "$OUT"
-"$PY" -W ignore "$ROOT/Benchmarks/metrics_nets_bench.py" "$OUT"
 PKG="$OUT/swift-bench"
 mkdir -p "$PKG/Sources/NetsBench"
 cat > "$PKG/Package.swift" <<SWIFT
@@ -29,4 +30,8 @@ import Foundation
 print(try MetricsNetsBench.run(directory: URL(fileURLWithPath: CommandLine.arguments[1])))
 SWIFT
 swift build -c release --package-path "$PKG" >&2
-"$PKG/.build/release/NetsBench" "$OUT"
+for round in $(seq 1 "${REPEATS:-2}"); do
+    echo "round $round"
+    "$PY" -W ignore "$ROOT/Benchmarks/metrics_nets_bench.py" "$OUT"
+    "$PKG/.build/release/NetsBench" "$OUT"
+done

@@ -148,7 +148,7 @@ public struct SyncNet: Sendable {
         var out = [Float](repeating: 0, count: count * Self.embeddingSize)
         // One patch buffer for all chunks: a fresh 80 MB allocation per chunk costs its page
         // faults every time.
-        let patches = Self.cropStemPatches(frames: min(Self.lipChunk, count) + Self.windowFrames - 1)
+        let patches = Self.stemPatchCount(frames: min(Self.lipChunk, count) + Self.windowFrames - 1)
         var scratch = [Float](unsafeUninitializedCapacity: patches) { _, filled in filled = patches }
         var start = 0
         while start < count {
@@ -162,7 +162,7 @@ public struct SyncNet: Sendable {
     }
 
     /// Floats of the stem's patch matrix for `frames` frames (109 x 109 outputs x 147 each).
-    static func cropStemPatches(frames: Int) -> Int { 109 * 109 * frames * 147 }
+    static func stemPatchCount(frames: Int) -> Int { 109 * 109 * frames * 147 }
 
     /// `netcnnlip` for windows `start..<start+n`: `512 x n` (channel-major).
     ///
@@ -177,7 +177,7 @@ public struct SyncNet: Sendable {
         let frames = n + Self.windowFrames - 1
         let oh = (size - 7) / 2 + 1, ow = oh, p = oh * ow
         let rowStride = frames * 147
-        precondition(scratch.count >= Self.cropStemPatches(frames: frames), "SyncNet: stem scratch too small")
+        precondition(scratch.count >= Self.stemPatchCount(frames: frames), "SyncNet: stem scratch too small")
         var x = FeatureMap(channels: 96, batch: n, height: oh, width: ow, uninitialized: ())
         input.withUnsafeBufferPointer { src in
             scratch.withUnsafeMutableBufferPointer { patches in
