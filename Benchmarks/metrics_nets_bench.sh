@@ -33,5 +33,8 @@ swift build -c release --package-path "$PKG" >&2
 for round in $(seq 1 "${REPEATS:-2}"); do
     echo "round $round"
     "$PY" -W ignore "$ROOT/Benchmarks/metrics_nets_bench.py" "$OUT"
+    echo "Swift, OpenBLAS default threads:"
     "$PKG/.build/release/NetsBench" "$OUT"
+    echo "Swift, OPENBLAS_NUM_THREADS=1 (the reference also takes its faster thread setting):"
+    OPENBLAS_NUM_THREADS=1 "$PKG/.build/release/NetsBench" "$OUT"
 done

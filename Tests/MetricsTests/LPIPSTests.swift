@@ -60,6 +60,25 @@ private func formulaLPIPS() throws -> LPIPS {
     #expect(abs(try lpips.distance(a, b) - lpips.distance(b, a)) <= 1e-7)
 }
 
+@Test func batchedDistancesEqualSinglePairs() throws {
+    // Mixed sizes split the batch; 18 same-size pairs cross the 16-pair batch boundary.
+    let lpips = try formulaLPIPS()
+    var pairs = (0..<18).map { imagePair(stream: 4000 + 2 * $0, height: 33, width: 40) }
+    pairs.insert(imagePair(stream: 1010, height: 37, width: 45), at: 5)
+    let batched = try lpips.distances(pairs)
+    #expect(batched.count == pairs.count)
+    for (i, pair) in pairs.enumerated() {
+        #expect(abs(batched[i] - (try lpips.distance(pair.0, pair.1))) <= 1e-7, "pair \(i)")
+    }
+    // The fixture's value for the 37x45 case, through the batch.
+    let fixture = try NetsFormula.fixture("lpips_alex")
+    let cases = try #require(fixture["cases"] as? [[String: Any]])
+    #expect(abs(batched[5] - Float((cases[1]["lpips"] as! NSNumber).doubleValue)) <= 1e-4)
+    let box = Box(x: 5, y: 2, width: 26, height: 25)
+    let boxed = try lpips.distances(Array(pairs.prefix(3)), box: box)
+    #expect(abs(boxed[2] - (try lpips.distance(pairs[2].0, pairs[2].1, box: box))) <= 1e-7)
+}
+
 @Test func lpipsRejectsBadInput() throws {
     let lpips = try formulaLPIPS()
     let (a, b) = imagePair(stream: 1000, height: 40, width: 36)

@@ -115,35 +115,77 @@ public struct LPIPS: Sendable {
 
     /// The five per-layer terms (`retPerLayer=True` in the package); their sum is the distance.
     package func layerDistances(_ a: Image, _ b: Image) throws -> [Float] {
-        try checkPair(a, b)
-        guard a.width >= Self.minimumSide, a.height >= Self.minimumSide else {
-            throw NetsError.inputTooSmall(what: "LPIPS input", width: a.width, height: a.height, minimum: Self.minimumSide)
-        }
-        guard a.data.allSatisfy(\.isFinite), b.data.allSatisfy(\.isFinite) else {
-            throw NetsError.nonFinite(what: "LPIPS input")
-        }
-        var x = Self.networkInput(a, b)
-        var terms: [Float] = []
-        for (l, conv) in convs.enumerated() {
-            if l == 1 || l == 2 { x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x) }
-            x = conv(x, relu: true)
-            terms.append(Self.headTerm(x, head: heads[l]))
-        }
-        return terms
+        try batchLayerDistances([(a, b)])[0]
     }
 
-    /// The pair as a batch of two, channel-major, through `2x - 1` and the ScalingLayer in the
-    /// package's float32 order of operations.
-    static func networkInput(_ a: Image, _ b: Image) -> FeatureMap {
-        let plane = a.width * a.height
-        var map = FeatureMap(channels: 3, batch: 2, height: a.height, width: a.width)
+    /// LPIPS for many pairs (the frames of a clip, a set of mouth crops): runs of consecutive
+    /// same-size pairs go through the network together, up to ``batchPairs`` at a time, so each
+    /// convolution is one wide sgemm instead of many thin ones. Equal to calling
+    /// ``distance(_:_:)`` on each pair.
+    public func distances(_ pairs: [(Image, Image)]) throws -> [Float] {
+        try batchLayerDistances(pairs).map { $0.reduce(0, +) }
+    }
+
+    /// LPIPS on the same padded box of many pairs (see ``distance(_:_:box:padding:)``).
+    public func distances(_ pairs: [(Image, Image)], box: Box, padding: Int = 4) throws -> [Float] {
+        let cropped = try pairs.map { pair -> (Image, Image) in
+            try checkPair(pair.0, pair.1)
+            let crop = try Self.paddedBox(box, padding: padding, width: pair.0.width, height: pair.0.height)
+            return (Self.crop(pair.0, crop), Self.crop(pair.1, crop))
+        }
+        return try distances(cropped)
+    }
+
+    /// Pairs per network pass: wide enough that the thin late layers (a few dozen pixels per
+    /// image) fill an sgemm, small enough that the im2col buffers stay modest.
+    public static let batchPairs = 16
+
+    func batchLayerDistances(_ pairs: [(Image, Image)]) throws -> [[Float]] {
+        for (a, b) in pairs {
+            try checkPair(a, b)
+            guard a.width >= Self.minimumSide, a.height >= Self.minimumSide else {
+                throw NetsError.inputTooSmall(what: "LPIPS input", width: a.width, height: a.height, minimum: Self.minimumSide)
+            }
+            guard a.data.allSatisfy(\.isFinite), b.data.allSatisfy(\.isFinite) else {
+                throw NetsError.nonFinite(what: "LPIPS input")
+            }
+        }
+        var result: [[Float]] = []
+        var scratch: [Float] = []
+        var start = 0
+        while start < pairs.count {
+            var end = start + 1
+            while end < pairs.count, end - start < Self.batchPairs,
+                  pairs[end].0.width == pairs[start].0.width, pairs[end].0.height == pairs[start].0.height { end += 1 }
+            let group = Array(pairs[start..<end])
+            var x = Self.networkInput(group)
+            var terms = [[Float]](repeating: [], count: group.count)
+            for (l, conv) in convs.enumerated() {
+                if l == 1 || l == 2 { x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x) }
+                x = conv(x, relu: true, scratch: &scratch)
+                for (j, term) in Self.headTerms(x, head: heads[l]).enumerated() { terms[j].append(term) }
+            }
+            result += terms
+            start = end
+        }
+        return result
+    }
+
+    /// Same-size pairs as one batch `a0, b0, a1, b1, ...`, channel-major, through `2x - 1` and
+    /// the ScalingLayer in the package's float32 order of operations.
+    static func networkInput(_ pairs: [(Image, Image)]) -> FeatureMap {
+        let width = pairs[0].0.width, height = pairs[0].0.height, plane = width * height
+        let batch = 2 * pairs.count
+        var map = FeatureMap(channels: 3, batch: batch, height: height, width: width)
         map.data.withUnsafeMutableBufferPointer { out in
-            for (n, image) in [a, b].enumerated() {
-                image.data.withUnsafeBufferPointer { src in
-                    for c in 0..<3 {
-                        let dst = out.baseAddress! + (c * 2 + n) * plane
-                        let shift = Self.shift[c], scale = Self.scale[c]
-                        for p in 0..<plane { dst[p] = ((2 * src[p * 3 + c] - 1) - shift) / scale }
+            for (j, pair) in pairs.enumerated() {
+                for (k, image) in [pair.0, pair.1].enumerated() {
+                    image.data.withUnsafeBufferPointer { src in
+                        for c in 0..<3 {
+                            let dst = out.baseAddress! + (c * batch + 2 * j + k) * plane
+                            let shift = Self.shift[c], scale = Self.scale[c]
+                            for p in 0..<plane { dst[p] = ((2 * src[p * 3 + c] - 1) - shift) / scale }
+                        }
                     }
                 }
             }
@@ -151,33 +193,39 @@ public struct LPIPS: Sendable {
         return map
     }
 
-    /// `spatial_average(lin(‖f̂₀ - f̂₁‖²))` for one tap, f̂ the channel-normalised features.
-    static func headTerm(_ x: FeatureMap, head: [Float]) -> Float {
-        let plane = x.plane, channels = x.channels
+    /// `spatial_average(lin(‖f̂₀ - f̂₁‖²))` for one tap and every pair of the batch, f̂ the
+    /// channel-normalised features.
+    static func headTerms(_ x: FeatureMap, head: [Float]) -> [Float] {
+        let plane = x.plane, channels = x.channels, batch = x.batch
+        var terms: [Float] = []
         var norm0 = [Float](repeating: 0, count: plane), norm1 = norm0, acc = norm0
         x.data.withUnsafeBufferPointer { f in
-            for c in 0..<channels {
-                let p0 = f.baseAddress! + (c * 2) * plane, p1 = p0 + plane
-                for p in 0..<plane {
-                    norm0[p] += p0[p] * p0[p]
-                    norm1[p] += p1[p] * p1[p]
+            for j in 0..<(batch / 2) {
+                for p in 0..<plane { norm0[p] = 0; norm1[p] = 0; acc[p] = 0 }
+                for c in 0..<channels {
+                    let p0 = f.baseAddress! + (c * batch + 2 * j) * plane, p1 = p0 + plane
+                    for p in 0..<plane {
+                        norm0[p] += p0[p] * p0[p]
+                        norm1[p] += p1[p] * p1[p]
+                    }
                 }
-            }
-            for p in 0..<plane {
-                norm0[p] = 1 / (norm0[p].squareRoot() + 1e-10)
-                norm1[p] = 1 / (norm1[p].squareRoot() + 1e-10)
-            }
-            for c in 0..<channels {
-                let p0 = f.baseAddress! + (c * 2) * plane, p1 = p0 + plane
-                let w = head[c]
                 for p in 0..<plane {
-                    let d = p0[p] * norm0[p] - p1[p] * norm1[p]
-                    acc[p] += w * d * d
+                    norm0[p] = 1 / (norm0[p].squareRoot() + 1e-10)
+                    norm1[p] = 1 / (norm1[p].squareRoot() + 1e-10)
                 }
+                for c in 0..<channels {
+                    let p0 = f.baseAddress! + (c * batch + 2 * j) * plane, p1 = p0 + plane
+                    let w = head[c]
+                    for p in 0..<plane {
+                        let d = p0[p] * norm0[p] - p1[p] * norm1[p]
+                        acc[p] += w * d * d
+                    }
+                }
+                var sum: Double = 0
+                for v in acc { sum += Double(v) }
+                terms.append(Float(sum / Double(plane)))
             }
         }
-        var sum: Double = 0
-        for v in acc { sum += Double(v) }
-        return Float(sum / Double(plane))
+        return terms
     }
 }
