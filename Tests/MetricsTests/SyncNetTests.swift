@@ -129,3 +129,30 @@ private func relativeError(_ got: [Float], _ want: [Float]) -> Float {
         try net.embedVideo(frames: Array(frames.prefix(4)))
     }
 }
+
+@Test func lseOnSwiftEmbeddingsMatchesSyncNetPython() throws {
+    // The whole chain on the fixture clip: Swift SyncNet embeddings -> LSE.evaluate (pad mode)
+    // against calc_pdist/evaluate run by PyTorch on PyTorch's embeddings. With random weights
+    // the distances are ~27000 and PyTorch sums in float32, so LSE is compared relative to LSE-D.
+    let fixture = try NetsFormula.fixture("syncnet_v2")
+    let net = try formulaSyncNet()
+    let lip = NetsFormula.unit(2000, 9 * 3 * 224 * 224).map { ($0 + 1) * Float(127.5) }
+    let mfcc = NetsFormula.unit(2001, 36 * 13).map { $0 * Float(10) }
+    let result = try LSE.evaluate(video: try net.embedVideo(lipInput: lip, frameCount: 9),
+                                  audio: try net.embedAudio(mfcc: mfcc, frameCount: 36),
+                                  dim: SyncNet.embeddingSize, vshift: fixture["vshift"] as! Int)
+    let lseD = (fixture["lse_d"] as! NSNumber).doubleValue, lseC = (fixture["lse_c"] as! NSNumber).doubleValue
+    #expect(abs(result.lseD - lseD) <= 1e-4 * lseD, "LSE-D \(result.lseD) vs \(lseD)")
+    #expect(abs(result.lseC - lseC) <= 1e-4 * lseD, "LSE-C \(result.lseC) vs \(lseC)")
+    #expect(result.offsetFrames == fixture["offset"] as! Int)
+    let means = NetsFormula.floats(fixture["mean_dists"])
+    for (got, want) in zip(result.meanDistance, means) { #expect(abs(got - Double(want)) <= 1e-4 * lseD) }
+
+    // Embeddings with a real optimum (audio delayed by 3 windows), straight from the fixture.
+    let synthetic = try #require(fixture["lse_synthetic"] as? [String: Any])
+    let s = try LSE.evaluate(video: NetsFormula.floats(synthetic["video_embeddings"]),
+                             audio: NetsFormula.floats(synthetic["audio_embeddings"]), dim: 16, vshift: 15)
+    #expect(abs(s.lseD - (synthetic["lse_d"] as! NSNumber).doubleValue) <= 1e-4)
+    #expect(abs(s.lseC - (synthetic["lse_c"] as! NSNumber).doubleValue) <= 1e-4)
+    #expect(s.offsetFrames == synthetic["offset"] as! Int && s.offsetFrames == -3)
+}
