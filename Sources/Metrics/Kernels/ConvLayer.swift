@@ -1,0 +1,115 @@
+/// One 2-D convolution (cross-correlation, as PyTorch's `Conv2d`), with any batch-norm that
+/// follows it folded in, computed as im2col + one sgemm over the whole batch.
+///
+/// PyTorch's `Conv3d` layers whose temporal kernel is 1 (SyncNet's lip stream after its first
+/// layer, where the time axis is already 1) are this same operation with the weight's unit
+/// temporal axis dropped.
+struct ConvLayer: Sendable {
+    let outChannels: Int
+    let inChannels: Int
+    let kernelH: Int
+    let kernelW: Int
+    let strideH: Int
+    let strideW: Int
+    let padH: Int
+    let padW: Int
+    /// `outChannels x (inChannels * kernelH * kernelW)`, PyTorch's weight layout flattened.
+    var weight: [Float]
+    var bias: [Float]
+
+    init(weight: [Float], bias: [Float]?, outChannels: Int, inChannels: Int,
+         kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)) {
+        precondition(weight.count == outChannels * inChannels * kernel.0 * kernel.1, "ConvLayer: weight count")
+        self.outChannels = outChannels
+        self.inChannels = inChannels
+        (kernelH, kernelW) = kernel
+        (strideH, strideW) = stride
+        (padH, padW) = padding
+        self.weight = weight
+        self.bias = bias ?? [Float](repeating: 0, count: outChannels)
+    }
+
+    var patchSize: Int { inChannels * kernelH * kernelW }
+
+    /// Folds an eval-mode BatchNorm (`y = γ (x - μ) / sqrt(σ² + ε) + β`) into the weights and
+    /// bias, in Double so the folding adds no error of its own beyond the final rounding.
+    mutating func foldBatchNorm(gamma: [Float], beta: [Float], mean: [Float], variance: [Float],
+                                epsilon: Double = 1e-5) {
+        foldBatchNormInto(weight: &weight, bias: &bias, rows: outChannels,
+                      gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: epsilon)
+    }
+
+    func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        ((height + 2 * padH - kernelH) / strideH + 1, (width + 2 * padW - kernelW) / strideW + 1)
+    }
+
+    /// The convolution of `input` (C x N x H x W), then ReLU if asked.
+    func callAsFunction(_ input: FeatureMap, relu: Bool) -> FeatureMap {
+        var scratch: [Float] = []
+        return callAsFunction(input, relu: relu, scratch: &scratch)
+    }
+
+    /// As above, with the im2col matrix in `scratch` (grown when too small): callers running
+    /// many layers or chunks pass one buffer, so tens of megabytes are not mapped and faulted
+    /// in again for every call.
+    func callAsFunction(_ input: FeatureMap, relu: Bool, scratch: inout [Float]) -> FeatureMap {
+        precondition(input.channels == inChannels, "ConvLayer: \(input.channels) channels, expected \(inChannels)")
+        let (oh, ow) = outputSize(height: input.height, width: input.width)
+        precondition(oh > 0 && ow > 0, "ConvLayer: input \(input.height)x\(input.width) smaller than kernel")
+        let columns = input.batch * oh * ow
+        var output = FeatureMap(channels: outChannels, batch: input.batch, height: oh, width: ow, uninitialized: ())
+        let isPointwise = kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0
+        output.data.withUnsafeMutableBufferPointer { out in
+            fillBias(out.baseAddress!, rows: outChannels, columns: columns)
+            weight.withUnsafeBufferPointer { w in
+                input.data.withUnsafeBufferPointer { x in
+                    if isPointwise {
+                        sgemm(m: outChannels, n: columns, k: inChannels, a: w.baseAddress!, lda: inChannels,
+                              b: x.baseAddress!, ldb: columns, beta: 1, c: out.baseAddress!, ldc: columns)
+                        return
+                    }
+                    // im2col writes every element (zeros included).
+                    let count = patchSize * columns
+                    if scratch.count < count {
+                        scratch = [Float](unsafeUninitializedCapacity: count) { _, filled in filled = count }
+                    }
+                    scratch.withUnsafeMutableBufferPointer { c in
+                        let geometry = Im2col(channels: inChannels, batch: input.batch, height: input.height,
+                                              width: input.width, kernelH: kernelH, kernelW: kernelW,
+                                              strideH: strideH, strideW: strideW, padH: padH, padW: padW)
+                        let batch = input.batch, plane = input.plane
+                        geometry.fill(c.baseAddress!, from: x.baseAddress!) { ci, n in (ci * batch + n) * plane }
+                        sgemm(m: outChannels, n: columns, k: patchSize, a: w.baseAddress!, lda: patchSize,
+                              b: c.baseAddress!, ldb: columns, beta: 1, c: out.baseAddress!, ldc: columns)
+                    }
+                }
+            }
+            if relu { reluInPlace(out) }
+        }
+        return output
+    }
+
+    func fillBias(_ out: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        bias.withUnsafeBufferPointer { b in
+            for r in 0..<rows { (out + r * columns).update(repeating: b[r], count: columns) }
+        }
+    }
+}
+
+/// Folds batch-norm statistics into `rows x K` weights and their bias (shared by convolutions
+/// and SyncNet's fully connected layers).
+func foldBatchNormInto(weight: inout [Float], bias: inout [Float], rows: Int,
+                   gamma: [Float], beta: [Float], mean: [Float], variance: [Float], epsilon: Double) {
+    precondition(gamma.count == rows && beta.count == rows && mean.count == rows && variance.count == rows
+                 && bias.count == rows && weight.count % rows == 0, "foldBatchNorm: sizes")
+    let k = weight.count / rows
+    for r in 0..<rows {
+        let scale = Double(gamma[r]) / (Double(variance[r]) + epsilon).squareRoot()
+        for j in 0..<k { weight[r * k + j] = Float(Double(weight[r * k + j]) * scale) }
+        bias[r] = Float((Double(bias[r]) - Double(mean[r])) * scale + Double(beta[r]))
+    }
+}
+
+func reluInPlace(_ x: UnsafeMutableBufferPointer<Float>) {
+    for i in x.indices where x[i] < 0 { x[i] = 0 }
+}

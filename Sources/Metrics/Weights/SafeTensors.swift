@@ -1,0 +1,192 @@
+import Foundation
+
+/// A safetensors file held in memory: an 8-byte little-endian header length, a JSON header
+/// mapping tensor names to dtype, shape and byte range, then the raw little-endian tensors.
+///
+/// The reader is small on purpose (the format is that simple) so trajprobe needs no Python or
+/// protobuf at run time; every byte range is checked against the file once, at load, so a
+/// truncated download fails here naming the tensor rather than as garbage numbers later.
+package struct SafeTensors: Sendable {
+    package struct Entry: Sendable, Equatable {
+        package var dtype: String
+        package var shape: [Int]
+        /// Byte range inside the payload (after the header).
+        package var begin: Int
+        package var end: Int
+        package var count: Int { shape.reduce(1, *) }
+    }
+
+    /// Name used in error messages (the path, or a label for in-memory data).
+    package let file: String
+    package let entries: [String: Entry]
+    package let metadata: [String: String]
+    /// The whole file (memory-mapped when read from disk); tensors start at `payloadStart`.
+    private let whole: Data
+    private let payloadStart: Int
+
+    /// SHA-256 of the whole file, recorded with every score the weights produce (computed on
+    /// demand: the file stays memory-mapped, and debug builds need not hash 54 MB per load).
+    package func sha256() -> String { sha256Hex(whole) }
+
+    private static let dtypeSizes: [String: Int] = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8,
+                                                    "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+                                                    "U8": 1, "BOOL": 1]
+
+    /// Reads and validates the file; `converter` names the script that makes it, for the error
+    /// a missing file gets.
+    package init(contentsOf url: URL, converter: String) throws {
+        let path = url.path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw NetsError.missingWeights(file: path, converter: converter)
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: url, options: .alwaysMapped)
+        } catch {
+            throw NetsError.unreadable(file: path, reason: error.localizedDescription)
+        }
+        try self.init(data: data, file: path)
+    }
+
+    package init(data: Data, file: String) throws {
+        self.file = file
+        guard data.count >= 8 else {
+            throw NetsError.truncated(file: file, detail: "\(data.count) bytes, shorter than the 8-byte header length")
+        }
+        var headerLength: UInt64 = 0
+        for i in 0..<8 { headerLength |= UInt64(data[data.startIndex + i]) << (8 * UInt64(i)) }
+        guard headerLength <= UInt64(data.count - 8) else {
+            throw NetsError.truncated(file: file, detail: "header of \(headerLength) bytes but only \(data.count - 8) follow")
+        }
+        let headerStart = data.startIndex + 8
+        let headerEnd = headerStart + Int(headerLength)
+        let json: Any
+        do {
+            json = try JSONSerialization.jsonObject(with: data.subdata(in: headerStart..<headerEnd))
+        } catch {
+            throw NetsError.badHeader(file: file, reason: "not JSON (\(error.localizedDescription))")
+        }
+        guard let header = json as? [String: Any] else {
+            throw NetsError.badHeader(file: file, reason: "not a JSON object")
+        }
+        let payloadCount = data.endIndex - headerEnd
+        var entries: [String: Entry] = [:]
+        var metadata: [String: String] = [:]
+        for (name, value) in header {
+            if name == "__metadata__" {
+                for (k, v) in (value as? [String: Any]) ?? [:] { metadata[k] = "\(v)" }
+                continue
+            }
+            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
+                  let shapeAny = info["shape"] as? [Any], let offsetsAny = info["data_offsets"] as? [Any],
+                  offsetsAny.count == 2 else {
+                throw NetsError.badHeader(file: file, reason: "entry '\(name)' lacks dtype, shape or data_offsets")
+            }
+            let shape = shapeAny.compactMap { ($0 as? NSNumber)?.intValue }
+            let offsets = offsetsAny.compactMap { ($0 as? NSNumber)?.intValue }
+            guard shape.count == shapeAny.count, shape.allSatisfy({ $0 >= 0 }), offsets.count == 2,
+                  offsets[0] >= 0, offsets[1] >= offsets[0] else {
+                throw NetsError.badHeader(file: file, reason: "entry '\(name)' has a bad shape or data_offsets")
+            }
+            guard let size = Self.dtypeSizes[dtype] else {
+                throw NetsError.unsupportedDType(file: file, tensor: name, dtype: dtype)
+            }
+            let entry = Entry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
+            guard entry.end - entry.begin == entry.count * size else {
+                throw NetsError.badHeader(file: file, reason: "tensor '\(name)' spans \(entry.end - entry.begin) bytes, "
+                                          + "its \(dtype) shape \(shape) needs \(entry.count * size)")
+            }
+            guard entry.end <= payloadCount else {
+                throw NetsError.truncated(file: file, detail: "tensor '\(name)' ends at byte \(entry.end) of the data "
+                                          + "but the file holds \(payloadCount)")
+            }
+            entries[name] = entry
+        }
+        self.entries = entries
+        self.metadata = metadata
+        self.whole = data
+        self.payloadStart = headerEnd - data.startIndex
+    }
+
+    /// The tensor as Float (F32 as is; F16, BF16, F64 converted), after checking its shape.
+    package func floats(_ name: String, shape: [Int]) throws -> [Float] {
+        guard let entry = entries[name] else { throw NetsError.missingTensor(file: file, tensor: name) }
+        guard entry.shape == shape else {
+            throw NetsError.wrongShape(file: file, tensor: name, expected: shape, found: entry.shape)
+        }
+        let n = entry.count
+        guard ["F32", "F16", "BF16", "F64"].contains(entry.dtype) else {
+            throw NetsError.unsupportedDType(file: file, tensor: name, dtype: entry.dtype)
+        }
+        return whole.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Float] in
+            let base = raw.baseAddress!.advanced(by: payloadStart + entry.begin)
+            return [Float](unsafeUninitializedCapacity: n) { out, filled in
+                switch entry.dtype {
+                case "F32":
+                    for i in 0..<n {
+                        out[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                    }
+                case "F16":
+                    for i in 0..<n {
+                        out[i] = Self.halfToFloat(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                    }
+                case "BF16":
+                    for i in 0..<n {
+                        let bits = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                        out[i] = Float(bitPattern: UInt32(bits) << 16)
+                    }
+                case "F64":
+                    for i in 0..<n {
+                        out[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+                    }
+                default:
+                    break
+                }
+                filled = n
+            }
+        }
+    }
+
+    /// IEEE binary16 to Float, subnormals, infinities and NaN included (no Float16 type needed).
+    package static func halfToFloat(_ h: UInt16) -> Float {
+        let sign: Float = (h & 0x8000) != 0 ? -1 : 1
+        let exponent = Int((h >> 10) & 0x1f)
+        let mantissa = UInt32(h & 0x3ff)
+        if exponent == 0 { return sign * Float(mantissa) * 0x1p-24 }
+        let signBit = UInt32(h & 0x8000) << 16
+        if exponent == 31 { return Float(bitPattern: signBit | 0x7f80_0000 | (mantissa << 13)) }
+        return Float(bitPattern: signBit | (UInt32(exponent + 112) << 23) | (mantissa << 13))
+    }
+
+    /// Writes F32 tensors as a safetensors file (header padded to 8 bytes with spaces, as the
+    /// reference writer does). Used by the tests to exercise the reader on real files.
+    package static func write(_ tensors: [(name: String, shape: [Int], values: [Float])],
+                              metadata: [String: String] = [:], to url: URL) throws {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        for t in tensors {
+            precondition(t.values.count == t.shape.reduce(1, *), "SafeTensors.write: \(t.name) shape/count")
+            header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.values.count]]
+            offset += 4 * t.values.count
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var out = Data(capacity: 8 + json.count + offset)
+        var length = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
+        out.append(json)
+        for t in tensors {
+            t.values.withUnsafeBufferPointer { buf in
+                var le = [UInt32](repeating: 0, count: buf.count)
+                for i in 0..<buf.count { le[i] = buf[i].bitPattern.littleEndian }
+                le.withUnsafeBytes { out.append(contentsOf: $0) }
+            }
+        }
+        do {
+            try out.write(to: url, options: .atomic)
+        } catch {
+            throw NetsError.unreadable(file: url.path, reason: "cannot write (\(error.localizedDescription))")
+        }
+    }
+}

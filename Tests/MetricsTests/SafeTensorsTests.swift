@@ -1,0 +1,188 @@
+import Foundation
+import Testing
+@testable import Metrics
+
+/// The test-weight formula of `tools/fixtures/nets_fixtures.py` (see its header), bit for bit:
+/// splitmix64 of `(stream << 32) | element`, top 24 bits mapped to [-1, 1), then a per-role
+/// affine map in Float.
+enum NetsFormula {
+    static func unit(_ stream: Int, _ count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { out, filled in
+            for j in 0..<count {
+                var z = (UInt64(stream) << 32) | UInt64(j)
+                z = z &+ 0x9E37_79B9_7F4A_7C15
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                z = z ^ (z >> 31)
+                out[j] = Float(Double(z >> 40) / Double(1 << 23) - 1)
+            }
+            filled = count
+        }
+    }
+
+    static func values(_ spec: TensorSpec, stream: Int) -> [Float] {
+        let u = unit(stream, spec.count)
+        switch spec.role {
+        case .weight:
+            let s = Float((6.0 / Double(spec.count / spec.shape[0])).squareRoot())
+            return u.map { $0 * s }
+        case .bias, .batchNormBias, .batchNormMean: return u.map { $0 * Float(0.1) }
+        case .batchNormWeight: return u.map { $0 * Float(0.25) + 1 }
+        case .batchNormVariance: return u.map { $0 * Float(0.5) + 1 }
+        case .linearHead:
+            let s = Float(0.5 / Double(spec.shape[1]).squareRoot())
+            return u.map { $0 * s + s }
+        }
+    }
+
+    /// Writes the formula's tensors for `specs` to a temporary safetensors file, so the tests
+    /// go through the real loader.
+    static func weightsFile(_ specs: [TensorSpec], name: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("trajprobe-\(name)-\(ProcessInfo.processInfo.processIdentifier).safetensors")
+        let tensors = specs.enumerated().map { (i, spec) in (name: spec.name, shape: spec.shape, values: values(spec, stream: i)) }
+        try SafeTensors.write(tensors, metadata: ["formula": "splitmix unit"], to: url)
+        return url
+    }
+
+    static func fixture(_ name: String) throws -> [String: Any] {
+        let url = try #require(Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures"))
+        return try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+    }
+
+    static func floats(_ any: Any?) -> [Float] {
+        ((any as? [Any]) ?? []).map { Float(($0 as! NSNumber).doubleValue) }
+    }
+}
+
+private func temporaryURL(_ name: String) -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("trajprobe-st-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
+}
+
+/// A safetensors file assembled by hand, so dtypes the writer never produces can be read back.
+private func rawFile(header: String, payload: [UInt8]) -> Data {
+    var json = Array(header.utf8)
+    while json.count % 8 != 0 { json.append(0x20) }
+    var data = Data()
+    var n = UInt64(json.count).littleEndian
+    withUnsafeBytes(of: &n) { data.append(contentsOf: $0) }
+    data.append(contentsOf: json)
+    data.append(contentsOf: payload)
+    return data
+}
+
+@Test func formulaMatchesPythonValues() {
+    // Printed by nets_fixtures.unit: unit(0, 3), unit(7, 2), unit(123456, 1), unit(5, 2**20)[-1].
+    #expect(NetsFormula.unit(0, 3) == [0.7666215896606445, 0.13312304019927979, 0.1823793649673462])
+    #expect(NetsFormula.unit(7, 2) == [0.47541117668151855, -0.7949626445770264])
+    #expect(NetsFormula.unit(123456, 1) == [0.06449103355407715])
+    #expect(NetsFormula.unit(5, 1 << 20).last == -0.24323356)
+}
+
+@Test func writeThenReadRoundTrips() throws {
+    let url = temporaryURL("roundtrip")
+    defer { try? FileManager.default.removeItem(at: url) }
+    let a: [Float] = [1, -2.5, 3.25, .pi, 0, -0.0, 1e-30, 6e4]
+    try SafeTensors.write([(name: "a", shape: [2, 4], values: a), (name: "b.bias", shape: [1], values: [7])],
+                          metadata: ["k": "v"], to: url)
+    let file = try SafeTensors(contentsOf: url, converter: "tools/convert_lpips.py")
+    #expect(try file.floats("a", shape: [2, 4]) == a)
+    #expect(try file.floats("b.bias", shape: [1]) == [7])
+    #expect(file.metadata["k"] == "v")
+    #expect(file.entries["a"]?.shape == [2, 4])
+}
+
+@Test func halfAndBFloatAreDecoded() throws {
+    // F16: 1, -2.5, 65504 (largest), 2^-24 (smallest subnormal); BF16: 1, -3 (0x3F80, 0xC040).
+    let f16: [UInt16] = [0x3C00, 0xC100, 0x7BFF, 0x0001]
+    let bf16: [UInt16] = [0x3F80, 0xC040]
+    var payload: [UInt8] = []
+    for h in f16 + bf16 { payload += [UInt8(h & 0xff), UInt8(h >> 8)] }
+    let header = #"{"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}}"#
+    let file = try SafeTensors(data: rawFile(header: header, payload: payload), file: "mem")
+    #expect(try file.floats("h", shape: [4]) == [1, -2.5, 65504, 0x1p-24])
+    #expect(try file.floats("b", shape: [2]) == [1, -3])
+}
+
+@Test func wrongShapeNamesTheTensor() throws {
+    let url = temporaryURL("shape")
+    defer { try? FileManager.default.removeItem(at: url) }
+    try SafeTensors.write([(name: "features.0.weight", shape: [2, 3], values: [1, 2, 3, 4, 5, 6])], to: url)
+    let file = try SafeTensors(contentsOf: url, converter: "x")
+    #expect(throws: NetsError.wrongShape(file: url.path, tensor: "features.0.weight", expected: [3, 2], found: [2, 3])) {
+        try file.floats("features.0.weight", shape: [3, 2])
+    }
+    #expect(throws: NetsError.missingTensor(file: url.path, tensor: "features.3.weight")) {
+        try file.floats("features.3.weight", shape: [1])
+    }
+}
+
+@Test func truncatedFileNamesTheTensor() throws {
+    let url = temporaryURL("truncated")
+    defer { try? FileManager.default.removeItem(at: url) }
+    try SafeTensors.write([(name: "first", shape: [4], values: [1, 2, 3, 4]),
+                           (name: "second", shape: [4], values: [5, 6, 7, 8])], to: url)
+    let whole = try Data(contentsOf: url)
+    do {
+        _ = try SafeTensors(data: whole.prefix(whole.count - 3), file: "cut.safetensors")
+        Issue.record("a truncated file was accepted")
+    } catch let error as NetsError {
+        guard case .truncated(let file, let detail) = error else { Issue.record("got \(error)"); return }
+        #expect(file == "cut.safetensors")
+        #expect(detail.contains("'second'"))
+    }
+    #expect(throws: NetsError.self) { try SafeTensors(data: whole.prefix(5), file: "cut") }
+}
+
+@Test func badHeaderIsRejected() {
+    #expect(throws: NetsError.badHeader(file: "bad", reason: "not a JSON object")) {
+        try SafeTensors(data: rawFile(header: "[1,2]", payload: []), file: "bad")
+    }
+    #expect(throws: NetsError.self) { try SafeTensors(data: rawFile(header: "{not json", payload: []), file: "bad") }
+    let wrongSpan = #"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#
+    #expect(throws: NetsError.self) { try SafeTensors(data: rawFile(header: wrongSpan, payload: Array(repeating: 0, count: 12)), file: "bad") }
+}
+
+@Test func missingFileNamesTheConverter() {
+    let url = URL(fileURLWithPath: "/nonexistent/syncnet_v2.safetensors")
+    #expect(throws: NetsError.missingWeights(file: url.path, converter: "tools/convert_syncnet.py")) {
+        try SyncNet(weights: url)
+    }
+    #expect(throws: NetsError.missingWeights(file: url.path, converter: "tools/convert_lpips.py")) {
+        try LPIPS(weights: url)
+    }
+    let message = NetsError.missingWeights(file: url.path, converter: "tools/convert_lpips.py").description
+    #expect(message.contains("tools/convert_lpips.py") && message.contains(url.path))
+}
+
+@Test func architectureLoaderChecksShapes() throws {
+    var specs = LPIPS.tensorSpecs
+    specs[2].shape = [192, 64, 3, 3]      // features.3.weight is 5x5 in AlexNet
+    let url = try NetsFormula.weightsFile(specs, name: "lpips-badshape")
+    defer { try? FileManager.default.removeItem(at: url) }
+    #expect(throws: NetsError.wrongShape(file: url.path, tensor: "features.3.weight",
+                                         expected: [192, 64, 5, 5], found: [192, 64, 3, 3])) {
+        try LPIPS(weights: url)
+    }
+}
+
+@Test func sha256MatchesFIPSVectors() {
+    #expect(sha256Hex(Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    #expect(sha256Hex(Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    #expect(sha256Hex(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    // 1,000,000 x "a" crosses many blocks and the tail.
+    #expect(sha256Hex(Data(repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+}
+
+@Test func loadedWeightsReportTheirSHA256() throws {
+    // A small file: hashing is byte-for-byte the FIPS-checked function above, and debug builds
+    // hash about 3 MB/s.
+    let url = temporaryURL("sha")
+    defer { try? FileManager.default.removeItem(at: url) }
+    try SafeTensors.write([(name: "w", shape: [3, 5], values: NetsFormula.unit(9, 15))], metadata: ["formula": "splitmix unit"], to: url)
+    let file = try SafeTensors(contentsOf: url, converter: "x")
+    #expect(file.sha256() == sha256Hex(try Data(contentsOf: url)))
+    #expect(file.sha256().count == 64)
+    #expect(file.metadata["formula"] == "splitmix unit")
+}
