@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Media
+import Metrics
+import Store
+import TrajectoryProbe
 
 /// `trajprobe bench`: benchmarks that print a ratio against a reference timed in the same run.
 struct Bench: AsyncParsableCommand {
@@ -12,8 +15,11 @@ struct Bench: AsyncParsableCommand {
             figures and their ratio (higher is better for trajprobe).
 
               trajprobe bench media            # decode vs the ffmpeg CLI
+              trajprobe bench store            # Store API vs sqlite3 .import
+              trajprobe bench probe            # 8 scales vs 1; teacher FLOP/s vs sgemm
+              make bench                       # all of them, Python references included
             """,
-        subcommands: [BenchMedia.self])
+        subcommands: [BenchMedia.self, BenchFidelity.self, BenchStore.self, BenchProbe.self])
 }
 
 struct BenchMedia: AsyncParsableCommand {
@@ -82,4 +88,54 @@ func which(_ name: String) -> String? {
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
     }
     return nil
+}
+
+struct BenchFidelity: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fidelity",
+        abstract: "SSIM on 100 pairs of 512x512 RGB frames and MFCC of 60 s of audio (the Swift half).",
+        discussion: """
+            The reference half is scikit-image and python_speech_features on the same inputs:
+              .venv/bin/python Benchmarks/metrics_fidelity_bench.py --swift "trajprobe bench fidelity --json"
+            which prints the ratios.
+            """)
+    @Flag(help: "Print the result as JSON (what the Python driver reads).") var json = false
+
+    func run() async throws {
+        let result = try FidelityBenchmark.run()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        } else {
+            print(result)
+        }
+    }
+}
+
+struct BenchStore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "1,000,000 measurements through the Store API against the sqlite3 CLI's .import; 100k-row CSV import.")
+    @Option(help: "Measurements to write.") var measurements = 1_000_000
+
+    func run() async throws {
+        guard let sqlite3 = which("sqlite3") else {
+            throw ValidationError("the sqlite3 command is not installed: run `make bench-deps` (apt-get install sqlite3)")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trajprobe-store-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        print(try StoreBenchmark.run(directory: dir, measurements: measurements, sqlite3: sqlite3))
+    }
+}
+
+struct BenchProbe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "8 guidance scales over 1 for shared-pass arms; the analytic teacher's FLOP/s over a plain sgemm.")
+
+    func run() async throws {
+        for line in try ProbeBenchmark.run().lines { print(line) }
+    }
 }
