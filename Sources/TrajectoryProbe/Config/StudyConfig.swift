@@ -34,6 +34,7 @@ public enum SyncModelName: String, Sendable, Codable, CaseIterable, Hashable {
 ///   model: omniavatar             # remote
 ///   timeout_s: 120                # remote
 ///   directory: runs/              # imported
+///   guidance_scale: 4.5           # the teacher's CFG scale: its arms decide window and schedule
 /// steps: {num_steps: 50, shift: 5, subset: [0, 10, 20, 30, 40, 49]}
 /// guidance_form: neg              # how arm scales are written: neg (w) or cond (g = w - 1)
 /// arms: ["trajectory w=1", "trajectory w=4.5", "fresh_noise w=4.5", "factorial w=4.5"]
@@ -57,6 +58,9 @@ public struct StudyConfig: Sendable, Equatable {
         public var model: String?
         public var timeoutSeconds: Double = 120
         public var directory: String?
+        /// The teacher's own CFG scale w (uncond form): the scale whose arms decide the window and
+        /// the schedule in the report. Nil: 4.5 when probed (OmniAvatar's), else the largest.
+        public var guidanceScale: Double?
 
         /// The analytic teacher's configuration these knobs describe.
         public var analytic: AnalyticTeacher.Configuration {
@@ -95,7 +99,7 @@ public struct StudyConfig: Sendable, Equatable {
     static let topKeys = ["probe_set", "clips", "teacher", "steps", "guidance_form", "arms", "seeds", "metrics", "sync"]
     static let teacherKeys = ["kind", "kappa", "bank", "working_space", "resolution", "pca_components", "audio_bandwidth",
                               "audio_feature_noise", "precision", "drop", "identity_prior", "reference_bandwidth",
-                              "url", "model", "timeout_s", "directory"]
+                              "url", "model", "timeout_s", "directory", "guidance_scale"]
 
     /// The schedule the steps section describes.
     public func schedule() throws(ProbeError) -> TimeSchedule {
@@ -182,6 +186,10 @@ public struct StudyConfig: Sendable, Equatable {
                 c.teacher.timeoutSeconds = v
             }
             c.teacher.directory = try t.string("directory").map(resolve)
+            if let v = try t.double("guidance_scale") {
+                guard v >= 1 else { throw .invalidValue(file: file, key: "teacher.guidance_scale", problem: "must be at least 1 (1 = no CFG)") }
+                c.teacher.guidanceScale = v
+            }
         }
         switch c.teacher.kind {
         case .analytic where c.teacher.bank == nil: throw .missingKey(file: file, key: "teacher.bank")

@@ -252,7 +252,7 @@ public struct ProbeDriver: Sendable {
                                         audioFeatures: Tensor(unchecked: [clip.count, AudioFrameFeatures.count], clip.features),
                                         referenceFrames: pixels, keepMask: clip.keepMask,
                                         referenceVideoPath: clip.spec.referencePath, audioPath: clip.spec.audioPath)
-        return ProbeClip(id: clip.id, reference: try teacher.space.encode(pixels), conditioning: conditioning)
+        return ProbeClip(id: clip.id, reference: try teacher.space.encode(pixels), conditioning: try teacher.prepared(conditioning))
     }
 
     func gtMeasurements(_ clip: ClipData, faceSync: FaceSyncModel) throws -> [MeasurementValue] {
@@ -270,7 +270,7 @@ public struct ProbeDriver: Sendable {
     /// plus the keys the report reads (`num_steps`, `shift`, `max_t`, `guidance_scale`).
     func configJSON(schedule: TimeSchedule, plan: ProbePlan) -> String {
         let scales = plan.arms.compactMap { $0.knobs["w"] ?? $0.knobs["s1"] }.filter { $0 != 1 }
-        let guidance = scales.contains(4.5) ? 4.5 : (scales.max() ?? 1)
+        let guidance = config.teacher.guidanceScale ?? (scales.contains(4.5) ? 4.5 : (scales.max() ?? 1))
         let object: [String: Any] = [
             "num_steps": schedule.numSteps, "shift": config.steps.shift, "max_t": config.steps.maxT,
             "guidance_scale": guidance, "steps": plan.steps, "arms": plan.arms.map(\.label), "seeds": config.seeds,

@@ -202,7 +202,11 @@ public struct AnalyticTeacher: Teacher {
             }
             restriction = r
         case .maskedReference(let h):
-            visual = try maskedReferencePrior(conditioning: conditioning, rows: states.rows, bandwidth: h)
+            if let cached = conditioning.cachedVisualPrior, cached.count == states.rows * bankCount {
+                visual = cached
+            } else {
+                visual = try maskedReferencePrior(conditioning: conditioning, rows: states.rows, bandwidth: h)
+            }
         }
         let kinds = branches.map(resolved)
         let needsAudio = kinds.contains(.cond)
@@ -238,6 +242,15 @@ public struct AnalyticTeacher: Teacher {
             out.x0[b] = Tensor(unchecked: states.shape, r.0)
             out.effectiveSampleSize[b] = r.1
         }
+        return out
+    }
+
+    /// The conditioning with the per-clip parts of the posterior precomputed (the masked-reference
+    /// prior); the same conditioning otherwise. Predictions are identical either way.
+    public func prepared(_ c: Conditioning) throws(ProbeError) -> Conditioning {
+        guard case .maskedReference(let h) = configuration.identityPrior, let ref = c.referenceFrames else { return c }
+        var out = c
+        out.cachedVisualPrior = try maskedReferencePrior(conditioning: c, rows: ref.rows, bandwidth: h)
         return out
     }
 

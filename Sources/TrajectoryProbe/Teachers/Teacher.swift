@@ -53,6 +53,10 @@ public struct Conditioning: Sendable, Equatable {
     /// Paths for teachers that read media themselves (remote).
     public var referenceVideoPath: String?
     public var audioPath: String?
+    /// The analytic teacher's masked-reference log prior, `rows × bank` values, computed once per
+    /// clip by ``AnalyticTeacher/prepared(_:)``: it depends only on the reference, not on x_t, so
+    /// recomputing it at every pass would cost one large sgemm per pass for nothing.
+    public var cachedVisualPrior: [Float]?
 
     public init(clip: String, identity: String, audioFeatures: Tensor? = nil, referenceFrames: Tensor? = nil,
                 keepMask: [Float]? = nil, referenceVideoPath: String? = nil, audioPath: String? = nil) {
