@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 JOBS ?= $(shell nproc)
 
-.PHONY: deps bench-deps build release test demo bench fixtures venv clean
+.PHONY: deps bench-deps build release test e2e demo bench fixtures venv clean
 
 ## deps: install the Debian packages trajprobe needs (skipped when all are present)
 deps:
@@ -35,6 +35,10 @@ release: deps
 ## test: install what is needed, then run the whole test suite
 test: deps
 	$(SWIFT) test -j $(JOBS)
+
+## e2e: the end-to-end check (a quick demo through the release binary, outputs cross-checked)
+e2e: release
+	TRAJPROBE_E2E_BINARY=$$($(SWIFT) build -c release --show-bin-path)/trajprobe $(SWIFT) test -j $(JOBS) --filter EndToEndTests
 
 ## demo: build in release mode and run the end-to-end demo into Reports/demo
 demo: release

@@ -50,6 +50,8 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Yams"]),
         .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Store", "Media"]),
+        // Runs the built `trajprobe` (make e2e); skipped without TRAJPROBE_E2E_BINARY.
+        .testTarget(name: "EndToEndTests", dependencies: ["Report", "Store", "Media", "Yams"]),
 
         // MARK: - C libraries from Debian (thin shims, no stable Swift API)
         .systemLibrary(
