@@ -3,7 +3,7 @@
 #
 #   sbatch --array=0-7 examples/slurm_probe.sh study.yaml
 #   # after all tasks finish:
-#   trajprobe merge --output study.sqlite shards/study-*.sqlite
+#   trajprobe merge shards/study-*.sqlite --into study.sqlite
 #
 # `--shard auto` reads SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN) and
 # SLURM_ARRAY_TASK_COUNT: every (clip, arm, step, seed) unit lands in exactly one shard
@@ -19,5 +19,5 @@ set -euo pipefail
 
 CONFIG=${1:?usage: sbatch --array=0-N examples/slurm_probe.sh study.yaml}
 mkdir -p shards logs
-exec trajprobe probe --config "$CONFIG" --shard auto \
+exec trajprobe probe "$CONFIG" --shard auto \
     --db "shards/$(basename "$CONFIG" .yaml)-${SLURM_ARRAY_TASK_ID}.sqlite"

@@ -78,3 +78,66 @@ struct DemoEndToEndTests {
         #expect(html.contains("data:image/png;base64,"))
     }
 }
+
+/// Issue 6's crash test through the real executable: a probe killed with SIGKILL mid-run and
+/// resumed ends with exactly the numbers of an uninterrupted run.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["TRAJPROBE_E2E_BINARY"] != nil, "set TRAJPROBE_E2E_BINARY (make e2e)"))
+struct ResumeEndToEndTests {
+    let binary = ProcessInfo.processInfo.environment["TRAJPROBE_E2E_BINARY"] ?? ""
+
+    func trajprobe(_ args: [String], in dir: URL) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        p.currentDirectoryURL = dir
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    @Test func killedProbeResumesToTheSameNumbers() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("trajprobe-resume-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let gen = try trajprobe(["demo-data", "--output", "data", "--identities", "2"], in: work)
+        gen.waitUntilExit()
+        try #require(gen.terminationStatus == 0)
+        let study = ["probe", "data/study.yaml", "--study", "resume", "--quiet", "--seeds", "0,1", "--steps", "0,10,20,30,40,49",
+                     "--arm", "fresh_noise w=1", "--arm", "fresh_noise w=2", "--arm", "trajectory w=2", "--arm", "factorial w=2"]
+
+        let whole = try trajprobe(study + ["--db", "whole.sqlite"], in: work)
+        whole.waitUntilExit()
+        try #require(whole.terminationStatus == 0)
+
+        // Kill the second run once some units are stored, then resume it.
+        let db = work.appendingPathComponent("killed.sqlite")
+        let victim = try trajprobe(study + ["--db", "killed.sqlite", "--jobs", "1"], in: work)
+        var storedBeforeKill = 0
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && victim.isRunning {
+            if let run = try? StudyStore.listRuns(at: db).first, run.doneUnits >= 20 { storedBeforeKill = run.doneUnits; break }
+            usleep(20_000)
+        }
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        #expect(victim.terminationReason == .uncaughtSignal, "the probe finished before it could be killed")
+        #expect(storedBeforeKill >= 20)
+        let resumed = try trajprobe(study + ["--db", "killed.sqlite"], in: work)
+        resumed.waitUntilExit()
+        #expect(resumed.terminationStatus == 0)
+
+        let a = try StudyStore.open(at: work.appendingPathComponent("whole.sqlite"), readOnly: true).snapshot()
+        let b = try StudyStore.open(at: db, readOnly: true).snapshot()
+        #expect(b.run.status == .finished)
+        #expect(a.run.doneUnits == b.run.doneUnits)
+        func rows(_ s: StudySnapshot) -> [String] {
+            let clips = Dictionary(uniqueKeysWithValues: s.clips.map { ($0.id, $0.name) })
+            let arms = Dictionary(uniqueKeysWithValues: s.arms.map { ($0.id, $0.label) })
+            return s.measurements.map { "\(clips[$0.clip]!)|\(arms[$0.arm]!)|\($0.step)|\($0.seed)|\($0.metric)|\($0.region)|\($0.value)" }.sorted()
+        }
+        let ra = rows(a), rb = rows(b)
+        #expect(ra.count == rb.count && ra.count > 1000)
+        #expect(ra == rb, "the resumed study differs from the uninterrupted one")
+    }
+}

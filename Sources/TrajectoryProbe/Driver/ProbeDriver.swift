@@ -275,7 +275,7 @@ public struct ProbeDriver: Sendable {
             "num_steps": schedule.numSteps, "shift": config.steps.shift, "max_t": config.steps.maxT,
             "guidance_scale": guidance, "steps": plan.steps, "arms": plan.arms.map(\.label), "seeds": config.seeds,
             "metrics": config.metrics, "sync_model": config.sync.model.rawValue,
-            "sync_preset": "facesync-cca 25fps 5-frame windows, MFCC 13x20, vshift 15, pad",
+            "sync_preset": "25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings",
             "teacher": "\(config.teacher.analytic)", "resolution": config.teacher.resolution,
             "audio_features": "log energy dB, zero-crossing rate, MFCC c1 per 40 ms video frame",
             "clips": config.probeSet.clips.map { $0.isDubbed ? "\($0.id) (audio from \($0.audioFrom!))" : $0.id },
