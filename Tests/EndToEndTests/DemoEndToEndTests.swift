@@ -141,3 +141,72 @@ struct ResumeEndToEndTests {
         #expect(ra == rb, "the resumed study differs from the uninterrupted one")
     }
 }
+
+/// The imported teacher through the executable: a layout of prediction videos is checked before
+/// any work, then measured into a study whose numbers are right where they are known.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["TRAJPROBE_E2E_BINARY"] != nil, "set TRAJPROBE_E2E_BINARY (make e2e)"))
+struct ImportVideosEndToEndTests {
+    let binary = ProcessInfo.processInfo.environment["TRAJPROBE_E2E_BINARY"] ?? ""
+
+    func run(_ args: [String], in dir: URL) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        p.currentDirectoryURL = dir
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, out)
+    }
+
+    @Test func importedLayoutIsMeasured() throws {
+        let fm = FileManager.default
+        let work = fm.temporaryDirectory.appendingPathComponent("trajprobe-import-\(UUID().uuidString)")
+        try fm.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: work) }
+        try #require(try run(["demo-data", "--output", "data", "--identities", "2", "--clips", "2"], in: work).status == 0)
+        // One arm: step_000 is another clip of the same face (wrong mouth), step_001 the reference itself.
+        let arm = work.appendingPathComponent("runs/cfg")
+        for (sample, other) in [("id0_c0", "id0_c1"), ("id1_c0", "id1_c1")] {
+            let dir = arm.appendingPathComponent("videos/\(sample)")
+            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+            try fm.copyItem(atPath: work.path + "/data/clips/\(sample).mp4", toPath: dir.path + "/gt.mp4")
+            try fm.copyItem(atPath: work.path + "/data/clips/\(other).mp4", toPath: dir.path + "/step_000.mp4")
+            try fm.copyItem(atPath: work.path + "/data/clips/\(sample).mp4", toPath: dir.path + "/step_001.mp4")
+            try fm.copyItem(atPath: work.path + "/data/masks/\(sample.prefix(3)).png", toPath: dir.path + "/mask.png")
+        }
+        try #"{"t_list": [0.999, 0.5, 0.0], "num_steps": 2, "shift": 5, "guidance_scale": 4.5}"#
+            .write(to: arm.appendingPathComponent("ode_schedule.json"), atomically: true, encoding: .utf8)
+
+        // A missing prediction is named before anything is decoded or stored.
+        let missing = arm.appendingPathComponent("videos/id1_c0/step_001.mp4")
+        try fm.moveItem(at: missing, to: work.appendingPathComponent("aside.mp4"))
+        let refused = try run(["import", "videos", "runs", "--db", "refused.sqlite"], in: work)
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("videos/id1_c0/step_001.mp4"))
+        #expect(!fm.fileExists(atPath: work.path + "/refused.sqlite"))
+        try fm.moveItem(at: work.appendingPathComponent("aside.mp4"), to: missing)
+
+        let done = try run(["import", "videos", "runs", "--db", "imported.sqlite", "--model", "toy", "--drop", "text+audio"], in: work)
+        #expect(done.status == 0, "\(done.output)")
+        let snap = try StudyStore.open(at: work.appendingPathComponent("imported.sqlite"), readOnly: true).snapshot()
+        #expect(snap.run.status == .finished)
+        #expect(snap.run.config.teacherKind == "imported" && snap.run.config.dropMode == "text+audio")
+        #expect(snap.arms.map(\.label) == ["trajectory w=4.5"])
+        #expect(snap.run.doneUnits == 4 + 2)   // 2 samples x 2 steps, plus the GT rows
+        func value(_ clip: String, _ step: Int, _ metric: String, _ region: String) -> Double? {
+            guard let c = snap.clips.first(where: { $0.name == clip }) else { return nil }
+            return snap.measurements.first { $0.clip == c.id && $0.step == step && $0.metric == metric && $0.region == region }?.value
+        }
+        for sample in ["id0_c0", "id1_c0"] {
+            #expect(value(sample, 1, "ssim", "full") == 1)
+            #expect(value(sample, 1, "mse", "mouth") == 0)
+            #expect((value(sample, 0, "ssim", "mouth") ?? 1) < 0.98)
+            // The reference scored as a prediction has the GT row's sync exactly.
+            #expect(value(sample, 1, "sync_c", "face") == value(sample, gtStep, "sync_c", "face"))
+        }
+    }
+}

@@ -6,7 +6,7 @@ import Store
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import earlier results (long CSV metric tables) into a study database.",
+        abstract: "Import earlier results into a study: long CSV metric tables, or prediction videos to measure.",
         discussion: """
             One long CSV file per arm, as existing analysis scripts write them:
 
@@ -24,7 +24,7 @@ struct Import: AsyncParsableCommand {
                   --model omniavatar-14b --drop text+audio
               trajprobe import registry registry.yaml --study all.sqlite
             """,
-        subcommands: [CSV.self, Registry.self])
+        subcommands: [CSV.self, Registry.self, ImportVideos.self])
 
     struct CSV: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -26,7 +26,12 @@ struct ClipData: Sendable {
     /// Decodes one probe-set clip: video at 25 fps resized to `resolution`, audio at 16 kHz, the
     /// mask at the working resolution. Fails with the clip's file named.
     static func load(_ clip: ProbeSetClip, resolution: Int, gtVideo: String?) throws -> ClipData {
-        let options = VideoDecodeOptions(targetFPS: 25, size: (resolution, resolution))
+        try load(clip, width: resolution, height: resolution, gtVideo: gtVideo)
+    }
+
+    /// Same at any frame size (imported videos are measured at their own size).
+    static func load(_ clip: ProbeSetClip, width: Int, height: Int, gtVideo: String?) throws -> ClipData {
+        let options = VideoDecodeOptions(targetFPS: 25, size: (width, height))
         let reader = try VideoReader(path: clip.video, options: options)
         let frames = try reader.readAll()
         let audioPath = clip.audio ?? clip.video
@@ -42,14 +47,14 @@ struct ClipData: Sendable {
         audio.samples = Array(audio.samples.prefix(count * AudioFrameFeatures.samplesPerFrame))
         let regions: RegionMask
         if let mask = clip.mask {
-            regions = try RegionMask(maskPath: mask, width: resolution, height: resolution)
+            regions = try RegionMask(maskPath: mask, width: width, height: height)
         } else if let box = clip.box {
             // Boxes are given in the source video's pixels; scale to the working resolution.
-            let sx = Double(resolution) / Double(reader.info.width), sy = Double(resolution) / Double(reader.info.height)
+            let sx = Double(width) / Double(reader.info.width), sy = Double(height) / Double(reader.info.height)
             let scaled = Box(x: Int((Double(box.x) * sx).rounded(.down)), y: Int((Double(box.y) * sy).rounded(.down)),
                              width: max(1, Int((Double(box.width) * sx).rounded(.up))),
                              height: max(1, Int((Double(box.height) * sy).rounded(.up))))
-            regions = try RegionMask(box: scaled, width: resolution, height: resolution, source: "\(clip.id) box")
+            regions = try RegionMask(box: scaled, width: width, height: height, source: "\(clip.id) box")
         } else {
             throw DriverError.noRegions(clip: clip.id)
         }
@@ -63,11 +68,25 @@ struct ClipData: Sendable {
                         gtFrames: gt, spec: spec, isDubbed: clip.isDubbed)
     }
 
-    /// Frames as a `[B, H*W*3]` tensor in [0, 1].
-    func pixelTensor() -> Tensor {
-        var data = [Float](); data.reserveCapacity(frames.count * frames[0].rgb.count)
-        for f in frames { data.append(contentsOf: f.rgb.lazy.map { Float($0) / 255 }) }
-        return Tensor(unchecked: [frames.count, frames[0].rgb.count], data)
+    /// Frames as a `[B, H*W*3]` tensor in [0, 1], scaled exactly as `Frame.image()` scales them.
+    func pixelTensor() -> Tensor { ClipData.tensor(frames) }
+
+    static func tensor(_ frames: some Collection<Frame>) -> Tensor {
+        let size = frames.first!.rgb.count
+        var data = [Float](); data.reserveCapacity(frames.count * size)
+        for f in frames { data.append(contentsOf: f.rgb.lazy.map { Float($0) * (1 / 255) }) }
+        return Tensor(unchecked: [frames.count, size], data)
+    }
+
+    /// The first `n` frames with their audio and features (a prediction shorter than its
+    /// reference is measured over the frames both have).
+    func prefix(_ n: Int) -> ClipData {
+        var out = self
+        out.frames = Array(frames.prefix(n))
+        out.gtFrames = Array(gtFrames.prefix(n))
+        out.audio.samples = Array(audio.samples.prefix(n * AudioFrameFeatures.samplesPerFrame))
+        out.features = Array(features.prefix(n * AudioFrameFeatures.count))
+        return out
     }
 
     /// Per-pixel keep weight (1 on the upper face, 0 on the mouth): what a lip-sync teacher sees

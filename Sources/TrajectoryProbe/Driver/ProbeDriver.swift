@@ -151,7 +151,7 @@ public struct ProbeDriver: Sendable {
 
         // GT rows: the reference clip's own measures, the ceilings the report draws.
         for p in probes where options.shard.owns(key: "\(p.id)|gt") {
-            let values = try gtMeasurements(p, faceSync: faceSync)
+            let values = try ProbeDriver.gtMeasurements(p, faceSync: faceSync)
             for a in plan.arms {
                 let key = UnitKey(clip: clipIDs[p.id]!, arm: armIDs[a]!, step: gtStep, seed: 0)
                 if !finished.contains(key) { _ = try store.writeUnit(UnitResult(key: key, measurements: values)) }
@@ -255,7 +255,7 @@ public struct ProbeDriver: Sendable {
         return ProbeClip(id: clip.id, reference: try teacher.space.encode(pixels), conditioning: try teacher.prepared(conditioning))
     }
 
-    func gtMeasurements(_ clip: ClipData, faceSync: FaceSyncModel) throws -> [MeasurementValue] {
+    static func gtMeasurements(_ clip: ClipData, faceSync: FaceSyncModel) throws -> [MeasurementValue] {
         var out: [MeasurementValue] = []
         let sync = try faceSync.score(frames: clip.gtFrames, audio: clip.audio, mouth: clip.regions.mouthBox, source: clip.id)
         out.append(MeasurementValue(metric: MetricName.syncC, region: RegionName.face, value: sync.lseC))

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Media
+import Store
+import TrajectoryProbe
+
+/// `trajprobe import videos`: the imported teacher, prediction videos measured into a study.
+struct ImportVideos: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "videos",
+        abstract: "Measure prediction videos from your own teacher runs into a study (the imported teacher).",
+        discussion: """
+            Layout, one directory per arm (or ROOT itself is one arm):
+
+              ROOT/<arm>/ode_schedule.json          {"t_list": [...], "num_steps": 50, "shift": 5, "guidance_scale": 4.5}
+              ROOT/<arm>/videos/<sample>/gt.mp4     the reference clip, with the driving audio
+              ROOT/<arm>/videos/<sample>/step_030.mp4   decoded x0 prediction at step 30
+              ROOT/<arm>/videos/<sample>/mask.png   optional per-sample mask (else --mask or --box)
+
+            Every file is checked before any decoding; a missing one is named and nothing runs.
+            Each prediction is scored against gt.mp4 like a probe prediction (fidelity per
+            region, Sync-C/D against gt.mp4's audio with FaceSync-CCA fitted on the GT videos, or
+            --facesync MODEL). Resumable: run it again after a crash.
+
+              trajprobe import videos runs/ --db omni.sqlite --mask mask.png \\
+                  --arm 'cfg=trajectory w=4.5' --arm 'nocfg=trajectory w=1'
+              trajprobe report omni.sqlite
+            """)
+
+    @Argument(help: ArgumentHelp("Layout root.", valueName: "root")) var root: String
+    @Option(help: ArgumentHelp("Study database to create or resume.", valueName: "file")) var db: String
+    @Option(help: ArgumentHelp("Study name (default: the root directory's name).", valueName: "name")) var study: String?
+    @Option(name: .customLong("arm"), help: ArgumentHelp("Arm of a directory, DIR=LABEL (default: trajectory w=<guidance_scale>).", valueName: "dir=label"))
+    var arms: [String] = []
+    @Option(help: ArgumentHelp("Mask image for every sample (LatentSync mask.png: white upper face, black mouth).", valueName: "png")) var mask: String?
+    @Option(help: ArgumentHelp("Mouth box x,y,w,h in pixels, instead of a mask.", valueName: "x,y,w,h")) var box: String?
+    @Option(help: ArgumentHelp("Fitted FaceSync-CCA model (default: fit on the GT videos).", valueName: "model.json")) var facesync: String?
+    @Option(help: ArgumentHelp("Only these steps, comma-separated (default: all of num_steps).", valueName: "0,10,20")) var steps: String?
+    @Option(help: "Teacher model name recorded with the study.") var model = "imported"
+    @Option(help: "What the negative branch dropped: text+audio, audio-only or unknown.") var drop = "unknown"
+    @Flag(help: "Print the summary as JSON.") var json = false
+
+    func run() async throws {
+        var labels: [String: ArmSpec] = [:]
+        for a in arms {
+            let parts = a.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--arm '\(a)' is not DIR=LABEL") }
+            labels[parts[0]] = try ArmSpec(parsing: parts[1])
+        }
+        var boxValue: Box?
+        if let box {
+            guard let b = Box(parsing: box) else { throw ValidationError("--box '\(box)' is not x,y,w,h") }
+            boxValue = b
+        }
+        var stepList: [Int]?
+        if let steps {
+            let parsed = steps.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parsed.allSatisfy({ $0 != nil }) else { throw ValidationError("--steps '\(steps)' is not a comma-separated list of integers") }
+            stepList = parsed.map { $0! }
+        }
+        let name = study ?? URL(fileURLWithPath: root).standardizedFileURL.lastPathComponent
+        let bar = ProgressBar(quiet: json)
+        let summary = try ImportedVideos(root: root).run(
+            options: .init(database: URL(fileURLWithPath: db), studyName: name, armLabels: labels, mask: mask, box: boxValue,
+                           faceSyncModel: facesync, steps: stepList, modelName: model, dropMode: drop),
+            progress: { bar.update($0) })
+        if json {
+            let object: [String: Any] = ["database": db, "study": name, "written": summary.written, "failed": summary.failed,
+                                         "skipped": summary.skipped, "seconds": summary.seconds, "failures": summary.failures]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+        } else {
+            print(String(format: "study '%@' in %@: %d videos measured, %d failed, %d already stored, %.1f s",
+                         name, db, summary.written, summary.failed, summary.skipped, summary.seconds))
+            for line in summary.failures.prefix(10) { print("  failed: \(line)") }
+            print("next: trajprobe report \(db)")
+        }
+    }
+}

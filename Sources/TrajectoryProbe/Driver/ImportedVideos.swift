@@ -1,0 +1,159 @@
+import Foundation
+import Logging
+import Media
+import Metrics
+import Store
+
+/// Measures prediction videos produced with the real teacher (`ImportedLayout`) into a study:
+/// the imported teacher. Every (arm, sample, step) video is scored against the sample's `gt.mp4`
+/// exactly as probe predictions are (fidelity per region, sync against the driving audio), GT
+/// rows hold the reference's own sync and sharpness, and each unit is one transaction, so a
+/// killed import resumes.
+public struct ImportedVideos: Sendable {
+    public struct Options: Sendable {
+        public var database: URL
+        public var studyName: String
+        /// Directory name → arm; arms not named here are `trajectory w=<guidance_scale>` from the
+        /// arm's `ode_schedule.json`.
+        public var armLabels: [String: ArmSpec]
+        /// Region mask for every sample (`videos/<sample>/mask.png` wins when present), or a box.
+        public var mask: String?
+        public var box: Box?
+        /// A fitted FaceSync-CCA model; nil fits one on the layout's GT videos (in sync by
+        /// definition).
+        public var faceSyncModel: String?
+        public var steps: [Int]?
+        public var modelName: String
+        public var dropMode: String
+
+        public init(database: URL, studyName: String, armLabels: [String: ArmSpec] = [:], mask: String? = nil, box: Box? = nil,
+                    faceSyncModel: String? = nil, steps: [Int]? = nil, modelName: String = "imported", dropMode: String = "unknown") {
+            self.database = database; self.studyName = studyName; self.armLabels = armLabels; self.mask = mask; self.box = box
+            self.faceSyncModel = faceSyncModel; self.steps = steps; self.modelName = modelName; self.dropMode = dropMode
+        }
+    }
+
+    public let root: String
+    public init(root: String) { self.root = root }
+
+    public func run(options: Options, progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) throws -> ProbeSummary {
+        let started = Date()
+        let status = Status(phase: "checking the layout", progress: progress)
+        // Refuse an incomplete layout before any decoding.
+        let layout = try ImportedLayout.scan(root: root, steps: options.steps)
+        guard options.mask != nil || options.box != nil
+            || layout.arms.allSatisfy({ arm in arm.samples.allSatisfy { FileManager.default.fileExists(atPath: "\(arm.directory)/videos/\($0)/mask.png") } })
+        else { throw DriverError.noRegions(clip: "\(root): give --mask or --box, or put mask.png next to each sample's gt.mp4") }
+
+        status.set(phase: "decoding reference videos")
+        let samples = layout.arms[0].samples
+        var references: [String: ClipData] = [:]
+        for sample in samples {
+            let gtPath = layout.arms[0].groundTruth(sample: sample)
+            references[sample] = try ImportedVideos.reference(gtPath, sample: sample, mask: maskPath(layout.arms[0], sample, options), box: options.box)
+        }
+        let faceSync: FaceSyncModel
+        if let path = options.faceSyncModel {
+            faceSync = try FaceSyncModel(contentsOf: path)
+        } else {
+            status.set(phase: "fitting FaceSync-CCA on the GT videos")
+            faceSync = try FaceSyncModel.fit(clips: samples.map { s in
+                let r = references[s]!
+                return FaceSyncClip(name: s, frames: r.frames, audio: r.audio, mouth: r.regions.mouthBox)
+            })
+        }
+        let modelPath = options.faceSyncModel ?? options.database.path + ".facesync.json"
+        if options.faceSyncModel == nil { try faceSync.save(to: modelPath) }
+
+        var armSpecs: [(ImportedLayout.Arm, ArmSpec)] = []
+        for arm in layout.arms {
+            armSpecs.append((arm, options.armLabels[arm.name] ?? .trajectory(w: arm.schedule.guidanceScale)))
+        }
+        guard Set(armSpecs.map(\.1)).count == armSpecs.count else {
+            throw ProbeError.invalidArm(label: armSpecs.map(\.1.label).joined(separator: ", "),
+                                        problem: "two arm directories map to the same arm: name them with --arm DIR=LABEL")
+        }
+        let schedule = layout.arms[0].schedule
+        let config = Store.StudyConfig(
+            name: options.studyName, teacherKind: "imported",
+            teacherIdentity: "imported videos " + layout.arms.map { "\($0.name): \($0.schedule.tList.count) times" }.joined(separator: "; "),
+            modelName: options.modelName, dropMode: options.dropMode, syncModel: SyncModelName.faceSyncCCA.rawValue,
+            syncWeightsSHA256: try fileSHA256(modelPath), libavVersion: MediaLibraries.version,
+            configJSON: ImportedVideos.configJSON(schedule: schedule, arms: armSpecs.map(\.1), steps: layout.steps))
+        let store = try StudyStore.openOrCreate(at: options.database, config: config)
+        try store.registerSteps(layout.steps.map { (j: $0, t: $0 < schedule.tList.count ? schedule.tList[$0] : 0) })
+        var clipIDs: [String: ClipID] = [:]
+        for s in samples { clipIDs[s] = try store.registerClip(references[s]!.spec) }
+        var armIDs: [ArmSpec: ArmID] = [:]
+        for (_, spec) in armSpecs { armIDs[spec] = try store.registerArm(spec, isBaseline: ProbeDriver.isBaseline(spec)) }
+        try store.setStatus(.running)
+
+        let finished = try store.finishedUnits()
+        var todo: [(ImportedLayout.Arm, ArmSpec, String, Int)] = []
+        for (arm, spec) in armSpecs { for s in samples { for j in layout.steps {
+            if !finished.contains(UnitKey(clip: clipIDs[s]!, arm: armIDs[spec]!, step: j, seed: 0)) { todo.append((arm, spec, s, j)) }
+        } } }
+        let total = armSpecs.count * samples.count * layout.steps.count
+        status.start(total: todo.count, skipped: total - todo.count)
+        for s in samples {
+            let values = try ProbeDriver.gtMeasurements(references[s]!, faceSync: faceSync)
+            for (_, spec) in armSpecs {
+                let key = UnitKey(clip: clipIDs[s]!, arm: armIDs[spec]!, step: gtStep, seed: 0)
+                if !finished.contains(key) { _ = try store.writeUnit(UnitResult(key: key, measurements: values)) }
+            }
+        }
+        let measurer = UnitMeasurer(faceSync: faceSync, metrics: Set(StudyConfig.allMetrics))
+        var failures: [String] = []
+        for (arm, spec, sample, j) in todo {
+            let key = UnitKey(clip: clipIDs[sample]!, arm: armIDs[spec]!, step: j, seed: 0)
+            let path = arm.prediction(sample: sample, step: j)
+            do {
+                let full = references[sample]!
+                let frames = try VideoReader(path: path, options: VideoDecodeOptions(targetFPS: 25, size: (full.frames[0].width, full.frames[0].height))).readAll()
+                guard frames.count >= AudioFrameFeatures.minimumFrames else {
+                    throw DriverError.clipTooShort(clip: path, frames: frames.count, needed: AudioFrameFeatures.minimumFrames)
+                }
+                // A prediction shorter than its reference is measured over the frames both have.
+                let ref = frames.count < full.count ? full.prefix(frames.count) : full
+                let tensor = ClipData.tensor(frames.prefix(ref.count))
+                let output = ProbeOutput(unit: ProbeUnit(clip: sample, arm: spec, step: j, seed: 0), t: 0, x0: tensor, spatial: nil)
+                _ = try store.writeUnit(try measurer.measure(output, frames: tensor, clip: ref, key: key))
+                status.unit(failed: false)
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                try store.markFailed(key, reason: "\(error)")
+                failures.append("\(path): \(error)")
+                status.unit(failed: true)
+            }
+        }
+        let counts = status.snapshot
+        if counts.done + counts.failed == counts.total { try store.setStatus(.finished) }
+        return ProbeSummary(database: options.database, studyName: options.studyName, written: counts.done, failed: counts.failed,
+                            skipped: counts.skipped, seconds: Date().timeIntervalSince(started), teacherPasses: 0,
+                            syncModelPath: modelPath, failures: failures)
+    }
+
+    func maskPath(_ arm: ImportedLayout.Arm, _ sample: String, _ options: Options) -> String? {
+        let own = "\(arm.directory)/videos/\(sample)/mask.png"
+        return FileManager.default.fileExists(atPath: own) ? own : options.mask
+    }
+
+    /// The GT video as the reference clip: its frames at 25 fps, its own audio as the driving audio.
+    static func reference(_ path: String, sample: String, mask: String?, box: Box?) throws -> ClipData {
+        let info = try VideoReader(path: path).info
+        let clip = ProbeSetClip(id: sample, video: path, mask: mask, box: mask == nil ? box : nil, identity: sample)
+        return try ClipData.load(clip, width: info.width, height: info.height, gtVideo: nil)
+    }
+
+    static func configJSON(schedule: ODESchedule, arms: [ArmSpec], steps: [Int]) -> String {
+        let object: [String: Any] = [
+            "num_steps": schedule.numSteps, "shift": schedule.shift, "max_t": schedule.tList.first ?? 0.999,
+            "guidance_scale": schedule.guidanceScale, "steps": steps, "arms": arms.map(\.label), "t_list": schedule.tList,
+            "sync_model": SyncModelName.faceSyncCCA.rawValue,
+            "sync_preset": "25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings",
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
