@@ -9,7 +9,8 @@ struct Measure: AsyncParsableCommand {
             own scripts and trajprobe's can be compared directly.
 
               trajprobe measure fidelity --reference ref.mp4 pred.mp4 --mask mask.png
+              trajprobe measure sync clip.mp4 --syncnet syncnet_v2.safetensors
               trajprobe measure mfcc speech.wav --json
             """,
-        subcommands: [MeasureFidelity.self, MeasureMFCC.self])
+        subcommands: [MeasureFidelity.self, MeasureSync.self, MeasureMFCC.self])
 }

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import Media
+import Metrics
+import TrajectoryProbe
+
+struct MeasureSync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Lip sync of a video: LSE-C (Sync-C), LSE-D (Sync-D), AV offset, per-offset distances.",
+        discussion: """
+            With SyncNet-v2 weights (converted once by tools/convert_syncnet.py from syncnet_python's
+            syncnet_v2.model) the numbers are syncnet_python's; without weights, a FaceSync-CCA model
+            (trajprobe facesync fit) scores the same quantities from the mouth box.
+
+              trajprobe measure sync clip.mp4 --syncnet syncnet_v2.safetensors
+              trajprobe measure sync clip.mp4 --audio dub.wav --syncnet w.safetensors --preset lipforcing-reward --json
+              trajprobe measure sync clip.mp4 --facesync facesync.json --mask mask.png
+
+            Presets fix every preprocessing choice and are recorded with the score:
+              syncnet_python      25 fps, whole-frame (or box) 224x224 crop, cv2 bilinear, BGR 0..255,
+                                  int16 audio, MFCC 13x20 windows, offsets -15..15 with padded audio
+              lipforcing-reward   the same with offset mode truncate (each offset uses only the
+                                  overlapping windows), as Lip Forcing's SyncNet reward scorer
+            Offsets follow syncnet_python: offset_frames = vshift - argmin, so audio delayed by k
+            frames gives -k. Video at other rates is resampled to 25 fps (nearest frame in time);
+            audio and video of different durations are cut to the shorter (stated in the output).
+            Face detection is out of scope: frames are pre-aligned face crops, or give --box.
+            A clip that cannot be scored prints its reason code (clip_too_short, silent_audio,
+            box_outside_frame, non_finite_frames, unreadable) and exits 1.
+            """)
+
+    @Argument(help: "Video file (any container libav reads).") var video: String
+    @Option(help: "Driving audio (default: the video's own track).") var audio: String?
+    @Option(help: ArgumentHelp("SyncNet-v2 weights (safetensors from tools/convert_syncnet.py).", valueName: "file")) var syncnet: String?
+    @Option(help: ArgumentHelp("FaceSync-CCA model (trajprobe facesync fit), used without SyncNet weights.", valueName: "model.json")) var facesync: String?
+    @Option(help: ArgumentHelp("Face box x,y,w,h for SyncNet, mouth box for FaceSync.", valueName: "x,y,w,h")) var box: String?
+    @Option(help: ArgumentHelp("Mask image giving the mouth box for FaceSync (black = mouth).", valueName: "png")) var mask: String?
+    @Option(help: "Preset: syncnet_python or lipforcing-reward.") var preset = "syncnet_python"
+    @Flag(help: "Print the score as JSON.") var json = false
+
+    func run() async throws {
+        guard let p = SyncPreset.named(preset) else {
+            throw ValidationError("unknown preset '\(preset)': use \(SyncPreset.all.map(\.name).joined(separator: " or "))")
+        }
+        var boxValue: Box?
+        if let box {
+            guard let b = Box(parsing: box) else { throw ValidationError("--box '\(box)' is not x,y,w,h") }
+            boxValue = b
+        }
+        var net: SyncNet?, fs: FaceSyncModel?, mouth: Box?
+        if let syncnet {
+            net = try SyncNet(weights: URL(fileURLWithPath: syncnet))
+        } else if let facesync {
+            fs = try FaceSyncModel(contentsOf: facesync)
+            if let mask {
+                let info = try VideoReader(path: video).info
+                mouth = try RegionMask(maskPath: mask, width: info.width, height: info.height).mouthBox
+            } else if let boxValue {
+                mouth = boxValue
+            } else {
+                throw ValidationError("FaceSync needs the mouth: give --mask mask.png or --box x,y,w,h")
+            }
+        } else {
+            throw ValidationError("give --syncnet WEIGHTS (tools/convert_syncnet.py) or --facesync MODEL (trajprobe facesync fit)")
+        }
+        let score = try SyncScorer.score(video: video, audio: audio, syncNet: net, syncNetWeights: syncnet, faceSync: fs,
+                                         faceSyncPath: facesync, crop: boxValue.map { .box($0) } ?? .wholeFrame, mouth: mouth, preset: p)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(score), as: UTF8.self))
+        } else if let r = score.result {
+            print("\(video): \(score.syncModel), preset \(p.name), \(score.frames) frames (source \(String(format: "%.3f", score.originalFPS)) fps)")
+            print(String(format: "  lse_c %.4f  lse_d %.4f  offset_frames %d", r.lseC, r.lseD, r.offsetFrames))
+            print("  mean distance per offset: " + zip(r.offsets, r.meanDistance).map { "\($0):\(String(format: "%.3f", $1))" }.joined(separator: " "))
+            if let t = score.truncatedTo { print(String(format: "  warning: audio and video durations differ; both cut to %.2f s", t)) }
+        } else {
+            print("\(video): not scored: \(score.reason?.rawValue ?? "unknown") (\(score.detail ?? ""))")
+        }
+        if score.result == nil { throw ExitCode.failure }
+    }
+}
+
+struct FaceSyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "facesync",
+        abstract: "FaceSync-CCA, the sync model that needs no weights.",
+        subcommands: [Fit.self])
+
+    struct Fit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fit FaceSync-CCA on in-sync clips of a manifest (id, video, identity, mask or box).",
+            discussion: """
+                Canonical correlation between the mouth crop's low-frequency DCT (5-frame windows) and
+                13x20 MFCC windows, regularised, solved with LAPACK; window embeddings are unit length.
+
+                  trajprobe facesync fit bank.yaml -o facesync.json
+                  trajprobe measure sync clip.mp4 --facesync facesync.json --mask mask.png
+                """)
+        @Argument(help: "Manifest YAML (the probe-set format); dubbed entries are skipped.") var manifest: String
+        @Option(name: .shortAndLong, help: "Model file to write.") var output: String
+        @Option(help: "Canonical components kept.") var components = 8
+        @Option(help: "Ridge regularisation of the covariances.") var regularisation = 0.1
+
+        func run() async throws {
+            let model = try SyncScorer.fitFaceSync(manifest: URL(fileURLWithPath: manifest), components: components, regularisation: regularisation)
+            try model.save(to: output)
+            print("FaceSync-CCA fitted on \(model.trainingWindows) windows, canonical correlations "
+                  + model.correlations.map { String(format: "%.3f", $0) }.joined(separator: " ") + "; wrote \(output)")
+        }
+    }
+}
