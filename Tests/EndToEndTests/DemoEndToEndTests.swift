@@ -209,4 +209,30 @@ struct ImportVideosEndToEndTests {
             #expect(value(sample, 1, "sync_c", "face") == value(sample, gtStep, "sync_c", "face"))
         }
     }
+
+    @Test func batchSyncScoringIsStoredAndResumable() throws {
+        let fm = FileManager.default
+        let work = fm.temporaryDirectory.appendingPathComponent("trajprobe-batch-\(UUID().uuidString)")
+        try fm.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: work) }
+        try #require(try run(["demo-data", "--output", "data", "--identities", "1", "--clips", "4"], in: work).status == 0)
+        try #require(try run(["facesync", "fit", "data/bank.yaml", "-o", "fs.json"], in: work).status == 0)
+        try Data("not a video".utf8).write(to: work.appendingPathComponent("data/clips/broken.mp4"))
+        let args = ["measure", "sync", "data/clips", "--facesync", "fs.json", "--mask", "data/masks/id0.png",
+                    "--study", "scores.sqlite", "--threshold", "0.3", "--json"]
+        let first = try run(args, in: work)
+        #expect(first.status == 1)  // one file could not be scored: said, not hidden
+        let snap = try StudyStore.open(at: work.appendingPathComponent("scores.sqlite"), readOnly: true).snapshot()
+        #expect(snap.clips.count == 5)
+        #expect(snap.run.doneUnits == 4 && snap.run.failedUnits == 1)
+        #expect(snap.failedUnits.first?.reason.hasPrefix("unreadable") == true)
+        // In-sync demo clips score a positive LSE-C with offset 0.
+        let offsets = snap.measurements.filter { $0.metric == "sync_offset" }.map(\.value)
+        #expect(offsets == [0, 0, 0, 0])
+        // A rerun scores only what is missing; the filter still covers every stored file.
+        let again = try run(args, in: work)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(again.output.utf8)) as? [String: Any])
+        #expect((json["scores"] as? [Any])?.count == 1)
+        #expect((json["passing"] as? [String])?.count == snap.measurements.filter { $0.metric == "sync_c" && $0.value >= 0.3 }.count)
+    }
 }

@@ -47,13 +47,15 @@ enum ArmPairing {
             return ArmSpec(family: arm.family, knobs: k)
         case .scheduledCFG:
             return .trajectory(w: 1)
+        case .scored:
+            return nil
         }
     }
 
     static func kind(of arm: ArmSpec) -> ArmPair.Kind {
         switch arm.family {
         case .freshNoise, .eulerJump, .spatial: return .singlePrediction
-        case .trajectory, .scheduledCFG: return .compounding
+        case .trajectory, .scheduledCFG, .scored: return .compounding
         }
     }
 

@@ -234,6 +234,7 @@ public enum ReportFigures {
         case .eulerJump: return RGB.series[2]
         case .scheduledCFG: return RGB.series[3]
         case .spatial: return RGB.series[4]
+        case .scored: return RGB.series[0]
         }
     }
 }

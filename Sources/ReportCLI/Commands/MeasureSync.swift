@@ -16,6 +16,8 @@ struct MeasureSync: AsyncParsableCommand {
               trajprobe measure sync clip.mp4 --syncnet syncnet_v2.safetensors
               trajprobe measure sync clip.mp4 --audio dub.wav --syncnet w.safetensors --preset lipforcing-reward --json
               trajprobe measure sync clip.mp4 --facesync facesync.json --mask mask.png
+              trajprobe measure sync dataset/ --syncnet w.safetensors --study scores.sqlite --threshold 3
+                                  # batch: parallel over files, resumable, lists files with LSE-C >= 3
 
             Presets fix every preprocessing choice and are recorded with the score:
               syncnet_python      25 fps, whole-frame (or box) 224x224 crop, cv2 bilinear, BGR 0..255,
@@ -30,13 +32,17 @@ struct MeasureSync: AsyncParsableCommand {
             box_outside_frame, non_finite_frames, unreadable) and exits 1.
             """)
 
-    @Argument(help: "Video file (any container libav reads).") var video: String
+    @Argument(help: "Video files or directories (searched for .mp4/.mov/.mkv/.avi/.webm).") var videos: [String]
     @Option(help: "Driving audio (default: the video's own track).") var audio: String?
     @Option(help: ArgumentHelp("SyncNet-v2 weights (safetensors from tools/convert_syncnet.py).", valueName: "file")) var syncnet: String?
     @Option(help: ArgumentHelp("FaceSync-CCA model (trajprobe facesync fit), used without SyncNet weights.", valueName: "model.json")) var facesync: String?
     @Option(help: ArgumentHelp("Face box x,y,w,h for SyncNet, mouth box for FaceSync.", valueName: "x,y,w,h")) var box: String?
     @Option(help: ArgumentHelp("Mask image giving the mouth box for FaceSync (black = mouth).", valueName: "png")) var mask: String?
     @Option(help: "Preset: syncnet_python or lipforcing-reward.") var preset = "syncnet_python"
+    @Option(help: ArgumentHelp("Store every score in this study database (resumable batch scoring).", valueName: "db")) var study: String?
+    @Option(help: ArgumentHelp("Study name inside the database.", valueName: "name")) var studyName = "sync-scores"
+    @Option(help: ArgumentHelp("List the files whose LSE-C is at or above this value (dataset filtering).", valueName: "lse_c")) var threshold: Double?
+    @Option(name: .customLong("jobs"), help: "Files scored at once (default: one per core).") var jobs = 0
     @Flag(help: "Print the score as JSON.") var json = false
 
     func run() async throws {
@@ -53,9 +59,8 @@ struct MeasureSync: AsyncParsableCommand {
             net = try SyncNet(weights: URL(fileURLWithPath: syncnet))
         } else if let facesync {
             fs = try FaceSyncModel(contentsOf: facesync)
-            if let mask {
-                let info = try VideoReader(path: video).info
-                mouth = try RegionMask(maskPath: mask, width: info.width, height: info.height).mouthBox
+            if mask != nil {
+                mouth = nil  // resolved per file at its frame size
             } else if let boxValue {
                 mouth = boxValue
             } else {
@@ -64,21 +69,55 @@ struct MeasureSync: AsyncParsableCommand {
         } else {
             throw ValidationError("give --syncnet WEIGHTS (tools/convert_syncnet.py) or --facesync MODEL (trajprobe facesync fit)")
         }
-        let score = try SyncScorer.score(video: video, audio: audio, syncNet: net, syncNetWeights: syncnet, faceSync: fs,
-                                         faceSyncPath: facesync, crop: boxValue.map { .box($0) } ?? .wholeFrame, mouth: mouth, preset: p)
+        let files = SyncBatch.expand(videos)
+        guard !files.isEmpty else { throw ValidationError("no video files under \(videos.joined(separator: ", "))") }
+        let crop: SyncNet.Crop = boxValue.map { .box($0) } ?? .wholeFrame
+        var scores: [SyncScore] = []
+        var storedLSEC: [String: Double]?
+        if let study {
+            let batch = SyncBatch(files: files, audioFor: { [audio] _ in audio }, preset: p, syncNet: net, syncNetWeights: syncnet,
+                                  faceSync: fs, faceSyncPath: facesync, crop: crop, mouth: mouth, mask: mask)
+            let bar = ProgressBar(quiet: json)
+            (scores, storedLSEC) = try await batch.run(database: URL(fileURLWithPath: study), studyName: studyName, jobs: jobs,
+                                                       progress: { bar.update($0) })
+        } else {
+            for file in files {
+                scores.append(try SyncScorer.score(video: file, audio: audio, syncNet: net, syncNetWeights: syncnet, faceSync: fs,
+                                                   faceSyncPath: facesync, crop: crop, mouth: mouth, mask: mask, preset: p))
+            }
+        }
+        // With a study, the filter covers every file scored so far (earlier runs included).
+        let all = storedLSEC ?? Dictionary(uniqueKeysWithValues: scores.compactMap { s in s.result.map { (s.file, $0.lseC) } })
+        let passing = threshold.map { t in all.filter { $0.value >= t }.map(\.key).sorted() }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(score), as: UTF8.self))
-        } else if let r = score.result {
-            print("\(video): \(score.syncModel), preset \(p.name), \(score.frames) frames (source \(String(format: "%.3f", score.originalFPS)) fps)")
-            print(String(format: "  lse_c %.4f  lse_d %.4f  offset_frames %d", r.lseC, r.lseD, r.offsetFrames))
-            print("  mean distance per offset: " + zip(r.offsets, r.meanDistance).map { "\($0):\(String(format: "%.3f", $1))" }.joined(separator: " "))
-            if let t = score.truncatedTo { print(String(format: "  warning: audio and video durations differ; both cut to %.2f s", t)) }
+            if files.count == 1 && passing == nil {
+                print(String(decoding: try encoder.encode(scores[0]), as: UTF8.self))
+            } else {
+                struct Batch: Encodable { var scores: [SyncScore]; var threshold: Double?; var passing: [String]? }
+                print(String(decoding: try encoder.encode(Batch(scores: scores, threshold: threshold, passing: passing)), as: UTF8.self))
+            }
         } else {
-            print("\(video): not scored: \(score.reason?.rawValue ?? "unknown") (\(score.detail ?? ""))")
+            for score in scores {
+                if let r = score.result {
+                    print("\(score.file): \(score.syncModel), preset \(p.name), \(score.frames) frames (source \(String(format: "%.3f", score.originalFPS)) fps)")
+                    print(String(format: "  lse_c %.4f  lse_d %.4f  offset_frames %d", r.lseC, r.lseD, r.offsetFrames))
+                    if files.count == 1 {
+                        print("  mean distance per offset: " + zip(r.offsets, r.meanDistance).map { "\($0):\(String(format: "%.3f", $1))" }.joined(separator: " "))
+                    }
+                    if let t = score.truncatedTo { print(String(format: "  warning: audio and video durations differ; both cut to %.2f s", t)) }
+                } else {
+                    print("\(score.file): not scored: \(score.reason?.rawValue ?? "unknown") (\(score.detail ?? ""))")
+                }
+            }
+            if let threshold, let passing {
+                print("\(passing.count) of \(files.count) files at or above LSE-C \(threshold):")
+                for f in passing { print("  \(f)") }
+            }
+            if let study { print("stored in \(study) (study '\(studyName)'); rerun to resume") }
         }
-        if score.result == nil { throw ExitCode.failure }
+        if scores.contains(where: { $0.result == nil }) { throw ExitCode.failure }
     }
 }
 

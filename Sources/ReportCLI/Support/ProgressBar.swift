@@ -21,16 +21,16 @@ final class ProgressBar: @unchecked Sendable {
         if p.phase != lastPhase {
             if isTTY && !lastPhase.isEmpty { write("\n") }
             lastPhase = p.phase
-            if p.phase == "probing" {
+            if p.total > 0 || p.skipped > 0 {
                 probingSince = now
-                write("probing \(p.total) units" + (p.skipped > 0 ? " (\(p.skipped) already in the database, skipped)" : "") + "\n")
+                write("\(p.phase) \(p.total) units" + (p.skipped > 0 ? " (\(p.skipped) already in the database, skipped)" : "") + "\n")
             } else {
                 write("\(p.phase)…" + (isTTY ? "" : "\n"))
             }
             lastDraw = now
             return
         }
-        guard p.phase == "probing", p.total > 0 else { return }
+        guard p.total > 0 else { return }
         let finished = p.done + p.failed == p.total
         let interval: TimeInterval = isTTY ? 0.1 : 5
         guard finished || now.timeIntervalSince(lastDraw) >= interval else { return }

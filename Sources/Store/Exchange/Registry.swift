@@ -76,6 +76,7 @@ extension StudyStore {
                     switch family {
                     case .trajectory, .freshNoise, .spatial, .scheduledCFG: knobs["w"] = knobs["w"] ?? v
                     case .eulerJump: throw badEntry("euler_jump needs two scales: guidance: [s0, s1] or knobs: {s0: .., s1: ..}")
+                    case .scored: throw badEntry("scored has no guidance")
                     }
                 } else if let pair = g as? [Any], pair.count == 2, family == .eulerJump, let s0 = number(pair[0]), let s1 = number(pair[1]) {
                     knobs["s0"] = s0; knobs["s1"] = s1
@@ -91,6 +92,7 @@ extension StudyStore {
             case .trajectory, .freshNoise, .spatial: ["w"]
             case .eulerJump: ["s0", "s1"]
             case .scheduledCFG: ["tau", "w"]
+            case .scored: []
             }
             let missing = required.filter { knobs[$0] == nil }
             guard missing.isEmpty else { throw badEntry("\(family.rawValue) needs \(missing.joined(separator: ", "))") }

@@ -13,6 +13,9 @@ public enum ArmFamily: String, Codable, Sendable, CaseIterable, Hashable {
     case scheduledCFG = "scheduled_cfg"
     /// Per-pixel |x0(w) - x0(1)| from the same x_t, per region, with a noise-floor control.
     case spatial
+    /// Videos scored as they are, no teacher and no knobs (`trajprobe measure sync --study`:
+    /// batch scoring, dataset filtering at a Sync-C threshold).
+    case scored
 }
 
 /// One guidance policy probed along the trajectory: a family plus its knobs.

@@ -75,6 +75,8 @@ public enum ProbeArms {
         case .eulerJump:
             let k = try knobs(["s0", "s1"])
             return EulerJumpArm(s0: k[0], s1: k[1])
+        case .scored:
+            throw .invalidArm(label: spec.label, problem: "scored is for videos scored as they are (trajprobe measure sync --study), not a probe arm")
         case .scheduledCFG:
             let k = try knobs(["tau", "w"])
             guard k[0] == k[0].rounded(), k[0] >= 0, Int(k[0]) <= numSteps else {

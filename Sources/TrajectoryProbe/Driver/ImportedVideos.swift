@@ -94,7 +94,7 @@ public struct ImportedVideos: Sendable {
             if !finished.contains(UnitKey(clip: clipIDs[s]!, arm: armIDs[spec]!, step: j, seed: 0)) { todo.append((arm, spec, s, j)) }
         } } }
         let total = armSpecs.count * samples.count * layout.steps.count
-        status.start(total: todo.count, skipped: total - todo.count)
+        status.start(total: todo.count, skipped: total - todo.count, phase: "measuring")
         for s in samples {
             let values = try ProbeDriver.gtMeasurements(references[s]!, faceSync: faceSync)
             for (_, spec) in armSpecs {

@@ -231,6 +231,7 @@ public struct ProbeDriver: Sendable {
         case .trajectory, .freshNoise, .spatial: return arm.knobs["w"] == 1
         case .eulerJump: return arm.knobs["s0"] == 1 && arm.knobs["s1"] == 1
         case .scheduledCFG: return arm.knobs["w"] == 1
+        case .scored: return true
         }
     }
 
@@ -298,7 +299,7 @@ final class Status: @unchecked Sendable {
     }
 
     func set(phase: String) { update { $0.phase = phase } }
-    func start(total: Int, skipped: Int) { update { $0.total = total; $0.skipped = skipped; $0.phase = "probing" } }
+    func start(total: Int, skipped: Int, phase: String = "probing") { update { $0.total = total; $0.skipped = skipped; $0.phase = phase } }
     func unit(failed: Bool) { update { if failed { $0.failed += 1 } else { $0.done += 1 } } }
     var snapshot: ProbeProgress { lock.lock(); defer { lock.unlock() }; return progress }
 

@@ -65,13 +65,14 @@ public enum SyncScorer {
     /// FaceSync-CCA model. The video is resampled to 25 fps first (original rate recorded).
     public static func score(video: String, audio: String?, syncNet: SyncNet?, syncNetWeights: String?,
                              faceSync: FaceSyncModel?, faceSyncPath: String?, crop: SyncNet.Crop, mouth: Box?,
-                             preset: SyncPreset) throws -> SyncScore {
+                             mask: String? = nil, preset: SyncPreset) throws -> SyncScore {
         let reader = try VideoReader(path: video, options: VideoDecodeOptions(targetFPS: preset.fps))
         var frames = try reader.readAll()
         var sound = try AudioDecoder.decode(path: audio ?? video, sampleRate: 16_000)
         let videoSeconds = Double(frames.count) / preset.fps, audioSeconds = sound.duration
         var truncated: Double?
-        if abs(videoSeconds - audioSeconds) > 1 / preset.fps {
+        // More than 0.1 s apart (AAC priming alone is ~64 ms): cut both to the shorter and say so.
+        if abs(videoSeconds - audioSeconds) > 0.1 {
             let n = min(frames.count, sound.samples.count / 640)
             frames = Array(frames.prefix(n))
             sound.samples = Array(sound.samples.prefix(n * 640))
@@ -92,8 +93,12 @@ public enum SyncScorer {
                 let a = try net.embedAudio(mfcc: mfcc.values.map { Float($0) }, frameCount: mfcc.frames, windows: windows)
                 score.result = try LSE.evaluate(video: v, audio: a, dim: SyncNet.embeddingSize, vshift: preset.vshift,
                                                 mode: preset.offsetMode, source: video)
-            } else if let fs = faceSync, let mouth {
-                score.result = try fs.score(frames: frames, audio: sound, mouth: mouth, vshift: preset.vshift,
+            } else if let fs = faceSync {
+                guard let first = frames.first else { throw MetricsError.emptyInput(source: video) }
+                // The mask is resized to each file's frames, so one mask serves a directory of clips.
+                let box = try mouth ?? mask.map { try RegionMask(maskPath: $0, width: first.width, height: first.height).mouthBox }
+                guard let box else { throw MetricsError.invalidArgument(source: video, detail: "FaceSync needs a mouth box or mask") }
+                score.result = try fs.score(frames: frames, audio: sound, mouth: box, vshift: preset.vshift,
                                             mode: preset.offsetMode, source: video)
             }
         } catch let error as MetricsError {
@@ -130,5 +135,121 @@ public enum SyncScorer {
             clips.append(FaceSyncClip(name: c.id, frames: data.frames, audio: data.audio, mouth: data.regions.mouthBox))
         }
         return try FaceSyncModel.fit(clips: clips, components: components, regularisation: regularisation)
+    }
+}
+
+/// Batch sync scoring into a study database (dataset filtering at a Sync-C threshold): every file
+/// is a clip of the arm `scored` at step 0, each one transaction; files that cannot be scored are
+/// recorded as failed units with their reason code; a rerun skips what is stored.
+public struct SyncBatch: Sendable {
+    public var files: [String]
+    public var audioFor: @Sendable (String) -> String?
+    public var preset: SyncPreset
+    public var syncNet: SyncNet?
+    public var syncNetWeights: String?
+    public var faceSync: FaceSyncModel?
+    public var faceSyncPath: String?
+    public var crop: SyncNet.Crop
+    public var mouth: Box?
+    public var mask: String?
+
+    public init(files: [String], audioFor: @escaping @Sendable (String) -> String? = { _ in nil }, preset: SyncPreset,
+                syncNet: SyncNet?, syncNetWeights: String?, faceSync: FaceSyncModel?, faceSyncPath: String?,
+                crop: SyncNet.Crop, mouth: Box?, mask: String? = nil) {
+        self.mask = mask
+        self.files = files; self.audioFor = audioFor; self.preset = preset; self.syncNet = syncNet
+        self.syncNetWeights = syncNetWeights; self.faceSync = faceSync; self.faceSyncPath = faceSyncPath
+        self.crop = crop; self.mouth = mouth
+    }
+
+    /// Every video file under the given paths (directories are searched recursively).
+    public static func expand(_ paths: [String]) -> [String] {
+        let extensions: Set<String> = ["mp4", "mov", "mkv", "avi", "webm", "m4v"]
+        var out: [String] = []
+        for p in paths {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else { out.append(p); continue }
+            if !isDir.boolValue { out.append(p); continue }
+            let walker = FileManager.default.enumerator(atPath: p)
+            var found: [String] = []
+            while let rel = walker?.nextObject() as? String {
+                if extensions.contains((rel as NSString).pathExtension.lowercased()) { found.append(p + "/" + rel) }
+            }
+            out += found.sorted()
+        }
+        return out
+    }
+
+    /// Scores the files not yet stored; returns their scores and the LSE-C of every scored file in
+    /// the study (earlier runs included), which is what a threshold filter needs.
+    public func run(database: URL, studyName: String, jobs: Int,
+                    progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) async throws -> (scores: [SyncScore], lseC: [String: Double]) {
+        let model = syncNet != nil ? "syncnet-v2" : "facesync-cca"
+        let sha = syncNet?.weightsSHA256() ?? (faceSyncPath.map { (try? fileSHA256($0)) ?? "" } ?? "")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]  // the config must compare equal on resume
+        let presetJSON = String(decoding: try encoder.encode(preset), as: UTF8.self)
+        let config = Store.StudyConfig(name: studyName, teacherKind: "scored", teacherIdentity: "batch sync scoring",
+                                       modelName: "none", dropMode: "none", syncModel: model, syncWeightsSHA256: sha,
+                                       libavVersion: MediaLibraries.version,
+                                       configJSON: #"{"guidance_scale":1,"num_steps":1,"sync_preset":\#(presetJSON)}"#)
+        let store = try StudyStore.openOrCreate(at: database, config: config)
+        try store.registerSteps([(j: 0, t: 0)])
+        let arm = try store.registerArm(ArmSpec(family: .scored), isBaseline: true)
+        var ids: [String: ClipID] = [:]
+        for f in files { ids[f] = try store.registerClip(ClipSpec(name: f, referencePath: f, audioPath: audioFor(f) ?? f)) }
+        let clipIDs = ids
+        let finished = try store.finishedUnits()
+        let todo = files.filter { !finished.contains(UnitKey(clip: clipIDs[$0]!, arm: arm, step: 0, seed: 0)) }
+        let status = Status(phase: "scoring", progress: progress)
+        status.start(total: todo.count, skipped: files.count - todo.count, phase: "scoring")
+        let lanes = max(1, jobs > 0 ? jobs : ProcessInfo.processInfo.activeProcessorCount)
+        let scores: [SyncScore] = try await withThrowingTaskGroup(of: SyncScore.self) { group in
+            var next = 0, out: [SyncScore] = []
+            func launch() {
+                guard next < todo.count else { return }
+                let file = todo[next]
+                next += 1
+                group.addTask {
+                    let key = UnitKey(clip: clipIDs[file]!, arm: arm, step: 0, seed: 0)
+                    var score: SyncScore
+                    do {
+                        score = try SyncScorer.score(video: file, audio: audioFor(file), syncNet: syncNet, syncNetWeights: syncNetWeights,
+                                                     faceSync: faceSync, faceSyncPath: faceSyncPath, crop: crop, mouth: mouth,
+                                                     mask: mask, preset: preset)
+                    } catch let error as NetsError {
+                        throw error
+                    } catch {
+                        // An unreadable file is a reason code, not the end of the batch.
+                        score = SyncScore(file: file, audio: audioFor(file) ?? file, syncModel: model, preset: preset, weightsSHA256: sha,
+                                          originalFPS: 0, frames: 0, result: nil, reason: .unreadable, detail: "\(error)",
+                                          libav: MediaLibraries.version, toolkit: Toolkit.version, truncatedTo: nil)
+                    }
+                    if let r = score.result {
+                        _ = try store.writeUnit(UnitResult(key: key, measurements: [
+                            MeasurementValue(metric: MetricName.syncC, region: RegionName.face, value: r.lseC),
+                            MeasurementValue(metric: MetricName.syncD, region: RegionName.face, value: r.lseD),
+                            MeasurementValue(metric: MetricName.syncOffset, region: RegionName.face, value: Double(r.offsetFrames)),
+                        ]))
+                        status.unit(failed: false)
+                    } else {
+                        try store.markFailed(key, reason: "\(score.reason?.rawValue ?? "unreadable"): \(score.detail ?? "")")
+                        status.unit(failed: true)
+                    }
+                    return score
+                }
+            }
+            for _ in 0..<min(lanes, todo.count) { launch() }
+            while let s = try await group.next() { out.append(s); launch() }
+            return out
+        }
+        let counts = status.snapshot
+        if counts.done + counts.failed == counts.total { try store.setStatus(.finished) }
+        let names = Dictionary(uniqueKeysWithValues: clipIDs.map { ($1, $0) })
+        var stored: [String: Double] = [:]
+        for v in try store.values(arm: arm, step: 0, metric: MetricName.syncC, region: RegionName.face) {
+            if let name = names[v.clip] { stored[name] = v.value }
+        }
+        return (scores.sorted { $0.file < $1.file }, stored)
     }
 }
