@@ -208,3 +208,47 @@ struct ImportedLayoutTests {
         #expect(throws: ProbeError.missingKey(file: path.path, key: "guidance_scale")) { try ImportedLayout.scan(root: root.path) }
     }
 }
+
+struct ConfigOverrideTests {
+    let base = URL(fileURLWithPath: "/data/study")
+    let text = """
+    clips:
+      - {id: a1, video: clips/a1.mp4, identity: spk1, mask: masks/a1.png}
+    teacher: {kind: analytic, bank: bank.yaml}
+    arms: ["fresh_noise w=1"]
+    """
+
+    @Test func flagsReplaceTheFileValues() throws {
+        var c = try TrajectoryProbe.StudyConfig.parse(text: text, file: "study.yaml", baseDirectory: base)
+        try c.override(arms: ["factorial w=2", "trajectory w=3"], seeds: "3,1", steps: "49,0,30", kappa: 2, resolution: 48,
+                       drop: "text+audio", guidanceScale: 2, identityPrior: "masked_reference", referenceBandwidth: 0.5,
+                       pcaComponents: 32, metrics: "ssim,sync_c")
+        #expect(c.arms.count == 5)
+        #expect(c.arms.contains(.eulerJump(s0: 2, s1: 1)) && c.arms.contains(.trajectory(w: 3)))
+        #expect(c.seeds == [3, 1])
+        #expect(c.steps.subset == [0, 30, 49])
+        #expect(c.teacher.kappa == 2 && c.teacher.resolution == 48)
+        #expect(c.teacher.dropMode == .textAudio)
+        #expect(c.teacher.guidanceScale == 2)
+        #expect(c.teacher.identityPrior == .maskedReference(bandwidth: 0.5))
+        #expect(c.teacher.workingSpace == .pca(components: 32))
+        #expect(c.metrics == ["ssim", "sync_c"])
+    }
+
+    @Test(arguments: ["--seeds", "--steps", "--drop", "--metrics", "--arm"])
+    func badFlagsNameTheFlag(flag: String) throws {
+        var c = try TrajectoryProbe.StudyConfig.parse(text: text, file: "study.yaml", baseDirectory: base)
+        do {
+            switch flag {
+            case "--seeds": try c.override(seeds: "0,x")
+            case "--steps": try c.override(steps: "0,50")
+            case "--drop": try c.override(drop: "video")
+            case "--metrics": try c.override(metrics: "ssim,fid")
+            default: try c.override(arms: ["trajectory q=2"])
+            }
+            Issue.record("\(flag) accepted a bad value")
+        } catch {
+            #expect(error.description.contains(flag), "\(error.description)")
+        }
+    }
+}

@@ -32,12 +32,22 @@ struct Probe: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Measure only these steps, comma-separated.", valueName: "0,10,20")) var steps: String?
     @Option(help: "Analytic teacher's effective-SNR knob κ.") var kappa: Double?
     @Option(help: "Analytic teacher's working resolution in pixels.") var resolution: Int?
+    @Option(help: ArgumentHelp("What the negative branch drops: audio-only or text+audio.", valueName: "mode")) var drop: String?
+    @Option(help: ArgumentHelp("The teacher's CFG scale w (its arms decide window and schedule).", valueName: "w")) var guidanceScale: Double?
+    @Option(help: ArgumentHelp("Analytic teacher identity prior: identity or masked_reference.", valueName: "prior")) var identityPrior: String?
+    @Option(help: ArgumentHelp("Masked-reference kernel width (pixels in [0, 1]).", valueName: "h")) var referenceBandwidth: Double?
+    @Option(help: ArgumentHelp("Work in a PCA latent with this many components.", valueName: "k")) var pcaComponents: Int?
+    @Option(help: ArgumentHelp("Bank manifest of the analytic teacher.", valueName: "bank.yaml")) var bank: String?
+    @Option(help: ArgumentHelp("Metrics to store, comma-separated (mse, psnr, ssim, sharpness, sync_c, sync_d, sync_offset).", valueName: "list")) var metrics: String?
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
     @Flag(help: "No progress output.") var quiet = false
 
     func run() async throws {
         var cfg = try StudyConfig.load(URL(fileURLWithPath: config))
-        try cfg.override(arms: arms.isEmpty ? nil : arms, seeds: seeds, steps: steps, kappa: kappa, resolution: resolution)
+        try cfg.override(arms: arms.isEmpty ? nil : arms, seeds: seeds, steps: steps, kappa: kappa, resolution: resolution,
+                         drop: drop, guidanceScale: guidanceScale, identityPrior: identityPrior,
+                         referenceBandwidth: referenceBandwidth, pcaComponents: pcaComponents,
+                         bank: bank.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, metrics: metrics)
         var shardValue = Shard.all
         if let shard { shardValue = try Shard(parsing: shard, environment: ProcessInfo.processInfo.environment) }
         let name = study ?? URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent

@@ -273,7 +273,10 @@ extension StudyConfig {
     /// Applies `trajprobe probe` flags on top of the file: each replaces the file's value and is
     /// validated the same way (errors name the flag).
     public mutating func override(arms labels: [String]? = nil, seeds: String? = nil, steps: String? = nil,
-                                  kappa: Double? = nil, resolution: Int? = nil) throws(ProbeError) {
+                                  kappa: Double? = nil, resolution: Int? = nil, drop: String? = nil,
+                                  guidanceScale: Double? = nil, identityPrior: String? = nil,
+                                  referenceBandwidth: Double? = nil, pcaComponents: Int? = nil,
+                                  bank: String? = nil, metrics: String? = nil) throws(ProbeError) {
         let schedule = try self.schedule()
         if let labels {
             var out: [ArmSpec] = []
@@ -312,6 +315,43 @@ extension StudyConfig {
         if let resolution {
             guard resolution >= 4 else { throw .invalidValue(file: "--resolution", key: "\(resolution)", problem: "must be at least 4") }
             teacher.resolution = resolution
+        }
+        if let drop {
+            guard let d = DropMode(rawValue: drop) else {
+                throw .invalidValue(file: "--drop", key: drop, problem: "one of \(DropMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            teacher.dropMode = d
+        }
+        if let guidanceScale {
+            guard guidanceScale >= 1 else { throw .invalidValue(file: "--guidance-scale", key: "\(guidanceScale)", problem: "must be at least 1") }
+            teacher.guidanceScale = guidanceScale
+        }
+        if let identityPrior {
+            switch identityPrior {
+            case "identity": teacher.identityPrior = .identityBank
+            case "masked_reference":
+                let h = referenceBandwidth ?? 3
+                guard h > 0 else { throw .invalidValue(file: "--reference-bandwidth", key: "\(h)", problem: "must be positive") }
+                teacher.identityPrior = .maskedReference(bandwidth: h)
+            default: throw .invalidValue(file: "--identity-prior", key: identityPrior, problem: "one of identity, masked_reference")
+            }
+        } else if let referenceBandwidth {
+            guard case .maskedReference = teacher.identityPrior, referenceBandwidth > 0 else {
+                throw .invalidValue(file: "--reference-bandwidth", key: "\(referenceBandwidth)", problem: "needs identity_prior masked_reference and a positive value")
+            }
+            teacher.identityPrior = .maskedReference(bandwidth: referenceBandwidth)
+        }
+        if let pcaComponents {
+            guard pcaComponents >= 1 else { throw .invalidValue(file: "--pca-components", key: "\(pcaComponents)", problem: "must be positive") }
+            teacher.workingSpace = .pca(components: pcaComponents)
+        }
+        if let bank { teacher.bank = bank }
+        if let metrics {
+            let list = metrics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            for m in list where !StudyConfig.allMetrics.contains(m) {
+                throw .invalidValue(file: "--metrics", key: m, problem: "one of \(StudyConfig.allMetrics.joined(separator: ", "))")
+            }
+            self.metrics = list
         }
     }
 }
