@@ -9,9 +9,31 @@ struct Trajprobe: AsyncParsableCommand {
         commandName: "trajprobe",
         abstract: "Probe a lip-sync diffusion teacher along its trajectory, with and without CFG.",
         discussion: """
-            trajprobe measures reference fidelity and lip sync at every denoising step, stores
-            everything in one SQLite study, and derives the sync window and a two-step student
-            schedule from it.
+            Measures reference fidelity and lip sync at every denoising step, with
+            and without CFG, stores everything in one SQLite study, and derives the
+            sync window and a two-step student schedule from it.
+
+            Start here:
+              trajprobe demo                          # whole workflow in ~2 minutes
+
+            The workflow:
+              trajprobe probe study.yaml --db s.sqlite      # probe (resumable)
+              trajprobe report s.sqlite                     # window, figures, html
+              trajprobe schedule s.sqlite --format python   # student config lines
+
+            Real teachers and earlier results:
+              trajprobe import videos runs/ --db s.sqlite --mask mask.png
+              trajprobe import csv ej.csv --study s.sqlite --arm 'euler_jump s0=1 s1=4.5'
+              trajprobe probe study.yaml --db shard-3.sqlite --shard 3/8
+              trajprobe merge shard-*.sqlite --into s.sqlite
+
+            Single videos:
+              trajprobe measure fidelity --reference ref.mp4 pred.mp4 --mask mask.png
+              trajprobe measure sync clip.mp4 --syncnet syncnet_v2.safetensors
+
+            Logs go to stderr (TRAJPROBE_LOG=info for more); results to stdout.
+            Exit status: 0 success, 1 failure (one line says what to do),
+            64 invalid usage.
             """,
         version: Toolkit.version,
         subcommands: [Demo.self, Probe.self, Measure.self, Import.self, ReportCommand.self, ScheduleCommand.self, FaceSyncCommand.self, Runs.self, Merge.self, Export.self, DemoDataCommand.self, Bench.self])
