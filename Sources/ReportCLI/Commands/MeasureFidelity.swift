@@ -28,6 +28,7 @@ struct MeasureFidelity: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Mouth mask image (PNG, black = mouth).", valueName: "mask.png")) var mask: String?
     @Option(help: ArgumentHelp("Mouth box instead of a mask.", valueName: "x,y,w,h")) var box: String?
     @Option(help: ArgumentHelp("SSIM window: gaussian (sigma 1.5) or uniform7.", valueName: "window")) var ssim = "gaussian"
+    @Option(help: ArgumentHelp("LPIPS-AlexNet weights (safetensors from tools/convert_lpips.py): adds lpips on the full frame and on the mouth box padded by 4 px.", valueName: "file")) var lpips: String?
     @Flag(help: "Print JSON (per-frame and mean values) instead of a table.") var json = false
 
     func validate() throws {
@@ -56,6 +57,16 @@ struct MeasureFidelity: AsyncParsableCommand {
         }
         let refSharpnessMean = refSharpness.reduce(0, +) / Double(refSharpness.count)
         let sharpnessRegion = regions == nil ? Region.full.rawValue : Region.mouth.rawValue
+        // LPIPS as the lpips package computes it (inputs mapped to [-1, 1]), full frame and mouth box.
+        var lpipsValues: [String: [Double]] = [:]
+        if let lpips {
+            let net = try LPIPS(weights: URL(fileURLWithPath: lpips))
+            let pairs = zip(ref, pred).map { ($0.image(), $1.image()) }
+            lpipsValues[Region.full.rawValue] = try net.distances(pairs).map(Double.init)
+            if let box = regions?.mouthBox {
+                lpipsValues[Region.mouth.rawValue] = try net.distances(pairs, box: box, padding: 4).map(Double.init)
+            }
+        }
 
         if json {
             var metrics: [String: Any] = [:]
@@ -66,6 +77,9 @@ struct MeasureFidelity: AsyncParsableCommand {
                     "per_frame": report.perFrame(metric, region)!.map(finite),
                 ]
                 metrics[metric] = byRegion
+            }
+            if !lpipsValues.isEmpty {
+                metrics["lpips"] = lpipsValues.mapValues { v in ["mean": v.reduce(0, +) / Double(v.count), "per_frame": v] as [String: Any] }
             }
             let object: [String: Any] = [
                 "reference": reference, "video": video, "frames": report.frames,
@@ -83,6 +97,11 @@ struct MeasureFidelity: AsyncParsableCommand {
                 print(metric.padding(toLength: 12, withPad: " ", startingAt: 0)
                       + region.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
                       + String(format: "%12.6f", m))
+            }
+            for region in lpipsValues.keys.sorted() {
+                let v = lpipsValues[region]!
+                print("lpips".padding(toLength: 12, withPad: " ", startingAt: 0) + region.padding(toLength: 12, withPad: " ", startingAt: 0)
+                      + String(format: "%12.6f", v.reduce(0, +) / Double(v.count)))
             }
             print("reference sharpness (\(sharpnessRegion)): " + String(format: "%.6f", refSharpnessMean))
         }
