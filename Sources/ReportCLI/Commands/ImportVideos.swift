@@ -19,8 +19,8 @@ struct ImportVideos: AsyncParsableCommand {
 
             Every file is checked before any decoding; a missing one is named and nothing runs.
             Each prediction is scored against gt.mp4 like a probe prediction (fidelity per
-            region, Sync-C/D against gt.mp4's audio with FaceSync-CCA fitted on the GT videos, or
-            --facesync MODEL). Resumable: run it again after a crash.
+            region, Sync-C/D against gt.mp4's audio with SyncNet-v2 given --syncnet WEIGHTS, else
+            FaceSync-CCA fitted on the GT videos or --facesync MODEL). Resumable: rerun after a crash.
 
               trajprobe import videos runs/ --db omni.sqlite --mask mask.png \\
                   --arm 'cfg=trajectory w=4.5' --arm 'nocfg=trajectory w=1'
@@ -35,6 +35,8 @@ struct ImportVideos: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Mask image for every sample (LatentSync mask.png: white upper face, black mouth).", valueName: "png")) var mask: String?
     @Option(help: ArgumentHelp("Mouth box x,y,w,h in pixels, instead of a mask.", valueName: "x,y,w,h")) var box: String?
     @Option(help: ArgumentHelp("Fitted FaceSync-CCA model (default: fit on the GT videos).", valueName: "model.json")) var facesync: String?
+    @Option(help: ArgumentHelp("SyncNet-v2 weights (tools/convert_syncnet.py): score sync as syncnet_python does.", valueName: "file")) var syncnet: String?
+    @Option(help: "SyncNet preset: syncnet_python or lipforcing-reward.") var preset = "syncnet_python"
     @Option(help: ArgumentHelp("Only these steps, comma-separated (default: all of num_steps).", valueName: "0,10,20")) var steps: String?
     @Option(help: "Teacher model name recorded with the study.") var model = "imported"
     @Option(help: "What the negative branch dropped: text+audio, audio-only or unknown.") var drop = "unknown"
@@ -58,11 +60,17 @@ struct ImportVideos: AsyncParsableCommand {
             guard parsed.allSatisfy({ $0 != nil }) else { throw ValidationError("--steps '\(steps)' is not a comma-separated list of integers") }
             stepList = parsed.map { $0! }
         }
+        guard let syncPreset = SyncPreset.named(preset) else {
+            throw ValidationError("unknown preset '\(preset)': use \(SyncPreset.all.map(\.name).joined(separator: " or "))")
+        }
         let name = study ?? URL(fileURLWithPath: root).standardizedFileURL.lastPathComponent
         let bar = ProgressBar(quiet: json)
+        var options = ImportedVideos.Options(database: URL(fileURLWithPath: db), studyName: name, armLabels: labels, mask: mask,
+                                             box: boxValue, faceSyncModel: facesync, steps: stepList, modelName: model, dropMode: drop)
+        options.syncNetWeights = syncnet
+        options.syncPreset = syncPreset
         let summary = try ImportedVideos(root: root).run(
-            options: .init(database: URL(fileURLWithPath: db), studyName: name, armLabels: labels, mask: mask, box: boxValue,
-                           faceSyncModel: facesync, steps: stepList, modelName: model, dropMode: drop),
+            options: options,
             progress: { bar.update($0) })
         if json {
             let object: [String: Any] = ["database": db, "study": name, "written": summary.written, "failed": summary.failed,

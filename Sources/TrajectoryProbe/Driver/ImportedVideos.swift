@@ -22,6 +22,9 @@ public struct ImportedVideos: Sendable {
         /// A fitted FaceSync-CCA model; nil fits one on the layout's GT videos (in sync by
         /// definition).
         public var faceSyncModel: String?
+        /// SyncNet-v2 weights (safetensors): scores with syncnet_python's network and preset.
+        public var syncNetWeights: String?
+        public var syncPreset: SyncPreset = .syncnetPython
         public var steps: [Int]?
         public var modelName: String
         public var dropMode: String
@@ -52,18 +55,23 @@ public struct ImportedVideos: Sendable {
             let gtPath = layout.arms[0].groundTruth(sample: sample)
             references[sample] = try ImportedVideos.reference(gtPath, sample: sample, mask: maskPath(layout.arms[0], sample, options), box: options.box)
         }
-        let faceSync: FaceSyncModel
-        if let path = options.faceSyncModel {
-            faceSync = try FaceSyncModel(contentsOf: path)
+        let sync: ClipSyncModel, modelPath: String
+        if let weights = options.syncNetWeights {
+            sync = .syncNet(try SyncNet(weights: URL(fileURLWithPath: weights)), options.syncPreset)
+            modelPath = weights
+        } else if let path = options.faceSyncModel {
+            sync = .faceSync(try FaceSyncModel(contentsOf: path))
+            modelPath = path
         } else {
             status.set(phase: "fitting FaceSync-CCA on the GT videos")
-            faceSync = try FaceSyncModel.fit(clips: samples.map { s in
+            let fitted = try FaceSyncModel.fit(clips: samples.map { s in
                 let r = references[s]!
                 return FaceSyncClip(name: s, frames: r.frames, audio: r.audio, mouth: r.regions.mouthBox)
             })
+            modelPath = options.database.path + ".facesync.json"
+            try fitted.save(to: modelPath)
+            sync = .faceSync(fitted)
         }
-        let modelPath = options.faceSyncModel ?? options.database.path + ".facesync.json"
-        if options.faceSyncModel == nil { try faceSync.save(to: modelPath) }
 
         var armSpecs: [(ImportedLayout.Arm, ArmSpec)] = []
         for arm in layout.arms {
@@ -77,9 +85,9 @@ public struct ImportedVideos: Sendable {
         let config = Store.StudyConfig(
             name: options.studyName, teacherKind: "imported",
             teacherIdentity: "imported videos " + layout.arms.map { "\($0.name): \($0.schedule.tList.count) times" }.joined(separator: "; "),
-            modelName: options.modelName, dropMode: options.dropMode, syncModel: SyncModelName.faceSyncCCA.rawValue,
+            modelName: options.modelName, dropMode: options.dropMode, syncModel: sync.name,
             syncWeightsSHA256: try fileSHA256(modelPath), libavVersion: MediaLibraries.version,
-            configJSON: ImportedVideos.configJSON(schedule: schedule, arms: armSpecs.map(\.1), steps: layout.steps))
+            configJSON: ImportedVideos.configJSON(schedule: schedule, arms: armSpecs.map(\.1), steps: layout.steps, sync: sync))
         let store = try StudyStore.openOrCreate(at: options.database, config: config)
         try store.registerSteps(layout.steps.map { (j: $0, t: $0 < schedule.tList.count ? schedule.tList[$0] : 0) })
         var clipIDs: [String: ClipID] = [:]
@@ -96,13 +104,13 @@ public struct ImportedVideos: Sendable {
         let total = armSpecs.count * samples.count * layout.steps.count
         status.start(total: todo.count, skipped: total - todo.count, phase: "measuring")
         for s in samples {
-            let values = try ProbeDriver.gtMeasurements(references[s]!, faceSync: faceSync)
+            let values = try ProbeDriver.gtMeasurements(references[s]!, sync: sync)
             for (_, spec) in armSpecs {
                 let key = UnitKey(clip: clipIDs[s]!, arm: armIDs[spec]!, step: gtStep, seed: 0)
                 if !finished.contains(key) { _ = try store.writeUnit(UnitResult(key: key, measurements: values)) }
             }
         }
-        let measurer = UnitMeasurer(faceSync: faceSync, metrics: Set(StudyConfig.allMetrics))
+        let measurer = UnitMeasurer(sync: sync, metrics: Set(StudyConfig.allMetrics))
         var failures: [String] = []
         for (arm, spec, sample, j) in todo {
             let key = UnitKey(clip: clipIDs[sample]!, arm: armIDs[spec]!, step: j, seed: 0)
@@ -146,12 +154,13 @@ public struct ImportedVideos: Sendable {
         return try ClipData.load(clip, width: info.width, height: info.height, gtVideo: nil)
     }
 
-    static func configJSON(schedule: ODESchedule, arms: [ArmSpec], steps: [Int]) -> String {
+    static func configJSON(schedule: ODESchedule, arms: [ArmSpec], steps: [Int], sync: ClipSyncModel) -> String {
+        var preset = "25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings"
+        if case .syncNet(_, let p) = sync { preset = "\(p.name): whole-frame 224 crop, BGR 0..255, MFCC 13x20, vshift \(p.vshift), \(p.offsetMode.rawValue)" }
         let object: [String: Any] = [
             "num_steps": schedule.numSteps, "shift": schedule.shift, "max_t": schedule.tList.first ?? 0.999,
             "guidance_scale": schedule.guidanceScale, "steps": steps, "arms": arms.map(\.label), "t_list": schedule.tList,
-            "sync_model": SyncModelName.faceSyncCCA.rawValue,
-            "sync_preset": "25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings",
+            "sync_model": sync.name, "sync_preset": preset,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)

@@ -74,9 +74,6 @@ public struct ProbeDriver: Sendable {
         if config.metrics.contains(MetricName.lpips) {
             throw DriverError.missingWeights(metric: "lpips", hint: "remove lpips from `metrics:` (LPIPS on probe frames is not wired into the probe yet)")
         }
-        if config.sync.model == .syncNetV2 {
-            throw DriverError.unsupportedTeacher(kind: "sync model syncnet-v2", hint: "the probe scores sync with facesync-cca; score videos with SyncNet through `trajprobe measure sync`")
-        }
         let resolution = config.teacher.resolution
         let status = Status(phase: "decoding clips", progress: progress)
 
@@ -105,15 +102,26 @@ public struct ProbeDriver: Sendable {
         status.set(phase: "building the teacher")
         let teacher = try AnalyticTeacher(bank: bank, heldOut: heldOut, configuration: config.teacher.analytic)
 
-        // The sync model: FaceSync-CCA fitted on the bank (in-sync clips), at the same resolution.
-        status.set(phase: "fitting FaceSync-CCA")
-        let syncClips = bankClips.filter { !heldOut.contains($0.id) }.map {
-            FaceSyncClip(name: $0.id, frames: $0.frames, audio: $0.audio, mouth: $0.regions.mouthBox)
+        // The sync model: SyncNet-v2 when the config gives weights, else FaceSync-CCA fitted on the
+        // bank (in-sync clips) at the same resolution.
+        let syncModel: ClipSyncModel, syncModelPath: String, syncSHA: String
+        if config.sync.model == .syncNetV2, let weights = config.sync.weights {
+            let net = try SyncNet(weights: URL(fileURLWithPath: weights))
+            let preset = config.sync.preset.flatMap(SyncPreset.named) ?? .syncnetPython
+            syncModel = .syncNet(net, preset)
+            syncModelPath = weights
+            syncSHA = net.weightsSHA256()
+        } else {
+            status.set(phase: "fitting FaceSync-CCA")
+            let syncClips = bankClips.filter { !heldOut.contains($0.id) }.map {
+                FaceSyncClip(name: $0.id, frames: $0.frames, audio: $0.audio, mouth: $0.regions.mouthBox)
+            }
+            let faceSync = try FaceSyncModel.fit(clips: syncClips)
+            syncModelPath = options.database.path + ".facesync.json"
+            try faceSync.save(to: syncModelPath)
+            syncModel = .faceSync(faceSync)
+            syncSHA = try fileSHA256(syncModelPath)
         }
-        let faceSync = try FaceSyncModel.fit(clips: syncClips)
-        let syncModelPath = options.database.path + ".facesync.json"
-        try faceSync.save(to: syncModelPath)
-        let syncSHA = try fileSHA256(syncModelPath)
 
         // The study in the database.
         let schedule = try config.schedule()
@@ -123,7 +131,7 @@ public struct ProbeDriver: Sendable {
             name: options.studyName, teacherKind: "analytic",
             teacherIdentity: "analytic \(config.teacher.analytic) resolution=\(resolution) bank_frames=\(bank.count) bank_sha256=\(bankDigest)",
             modelName: "analytic-posterior-mean", dropMode: config.teacher.dropMode.rawValue,
-            syncModel: SyncModelName.faceSyncCCA.rawValue, syncWeightsSHA256: syncSHA,
+            syncModel: syncModel.name, syncWeightsSHA256: syncSHA,
             libavVersion: MediaLibraries.version, configJSON: configJSON(schedule: schedule, plan: plan))
         let store = try StudyStore.openOrCreate(at: options.database, config: studyConfig)
         try store.registerSteps(plan.steps.map { (j: $0, t: schedule.t($0)) })
@@ -151,7 +159,7 @@ public struct ProbeDriver: Sendable {
 
         // GT rows: the reference clip's own measures, the ceilings the report draws.
         for p in probes where options.shard.owns(key: "\(p.id)|gt") {
-            let values = try ProbeDriver.gtMeasurements(p, faceSync: faceSync)
+            let values = try ProbeDriver.gtMeasurements(p, sync: syncModel)
             for a in plan.arms {
                 let key = UnitKey(clip: clipIDs[p.id]!, arm: armIDs[a]!, step: gtStep, seed: 0)
                 if !finished.contains(key) { _ = try store.writeUnit(UnitResult(key: key, measurements: values)) }
@@ -164,7 +172,7 @@ public struct ProbeDriver: Sendable {
         // The teacher's products are small (a clip's frames against the bank): threads inside one
         // sgemm mostly spin; parallelism across (clip, seed) pairs is what pays.
         openblas_set_num_threads(1)
-        let measurer = UnitMeasurer(faceSync: faceSync, metrics: Set(config.metrics))
+        let measurer = UnitMeasurer(sync: syncModel, metrics: Set(config.metrics))
         let passes = Counter()
         let failures = FailureLog()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -256,9 +264,9 @@ public struct ProbeDriver: Sendable {
         return ProbeClip(id: clip.id, reference: try teacher.space.encode(pixels), conditioning: try teacher.prepared(conditioning))
     }
 
-    static func gtMeasurements(_ clip: ClipData, faceSync: FaceSyncModel) throws -> [MeasurementValue] {
+    static func gtMeasurements(_ clip: ClipData, sync model: ClipSyncModel) throws -> [MeasurementValue] {
         var out: [MeasurementValue] = []
-        let sync = try faceSync.score(frames: clip.gtFrames, audio: clip.audio, mouth: clip.regions.mouthBox, source: clip.id)
+        let sync = try model.score(frames: clip.gtFrames, audio: clip.audio, mouth: clip.regions.mouthBox, source: clip.id)
         out.append(MeasurementValue(metric: MetricName.syncC, region: RegionName.face, value: sync.lseC))
         out.append(MeasurementValue(metric: MetricName.syncD, region: RegionName.face, value: sync.lseD))
         out.append(MeasurementValue(metric: MetricName.syncOffset, region: RegionName.face, value: Double(sync.offsetFrames)))
@@ -276,7 +284,9 @@ public struct ProbeDriver: Sendable {
             "num_steps": schedule.numSteps, "shift": config.steps.shift, "max_t": config.steps.maxT,
             "guidance_scale": guidance, "steps": plan.steps, "arms": plan.arms.map(\.label), "seeds": config.seeds,
             "metrics": config.metrics, "sync_model": config.sync.model.rawValue,
-            "sync_preset": "25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings",
+            "sync_preset": config.sync.model == .syncNetV2
+                ? (config.sync.preset ?? SyncPreset.syncnetPython.name) + ": whole-frame 224 crop, BGR 0..255, MFCC 13x20, vshift 15"
+                : "25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings",
             "teacher": "\(config.teacher.analytic)", "resolution": config.teacher.resolution,
             "audio_features": "log energy dB, zero-crossing rate, MFCC c1 per 40 ms video frame",
             "clips": config.probeSet.clips.map { $0.isDubbed ? "\($0.id) (audio from \($0.audioFrom!))" : $0.id },

@@ -60,7 +60,43 @@ public struct SyncScore: Sendable, Codable {
     public var truncatedTo: Double?
 }
 
+/// The sync model a study scores with: SyncNet-v2 (exact, needs weights) or FaceSync-CCA.
+public enum ClipSyncModel: Sendable {
+    case faceSync(FaceSyncModel)
+    case syncNet(SyncNet, SyncPreset)
+
+    public var name: String {
+        switch self {
+        case .faceSync: return SyncModelName.faceSyncCCA.rawValue
+        case .syncNet: return SyncModelName.syncNetV2.rawValue
+        }
+    }
+
+    /// LSE of a clip: the mouth box is FaceSync's input; SyncNet takes the whole pre-aligned frame.
+    public func score(frames: [Frame], audio: Audio, mouth: Box, source: String) throws -> LSEResult {
+        switch self {
+        case .faceSync(let m):
+            return try m.score(frames: frames, audio: audio, mouth: mouth, source: source)
+        case .syncNet(let net, let preset):
+            return try SyncScorer.syncNetLSE(net, frames: frames, audio: audio, crop: .wholeFrame, preset: preset, source: source)
+        }
+    }
+}
+
 public enum SyncScorer {
+    /// syncnet_python's evaluate: windows = min(frames, samples / 640) − 5, MFCC on the int16
+    /// scale, the offset sweep of the preset.
+    public static func syncNetLSE(_ net: SyncNet, frames: [Frame], audio: Audio, crop: SyncNet.Crop, preset: SyncPreset,
+                                  source: String) throws -> LSEResult {
+        let windows = min(frames.count, audio.samples.count / 640) - SyncNet.windowFrames
+        guard windows >= 1 else { throw MetricsError.clipTooShort(source: source, windows: max(0, windows), needed: 1) }
+        guard audio.samples.contains(where: { $0 != 0 }) else { throw MetricsError.silentAudio(source: source) }
+        let v = try net.embedVideo(frames: frames, crop: crop, windows: windows)
+        let mfcc = try MFCC().compute(audio: audio, source: source)
+        let a = try net.embedAudio(mfcc: mfcc.values.map { Float($0) }, frameCount: mfcc.frames, windows: windows)
+        return try LSE.evaluate(video: v, audio: a, dim: SyncNet.embeddingSize, vshift: preset.vshift, mode: preset.offsetMode, source: source)
+    }
+
     /// Scores `video` (audio from `audio` or the video's own track) with SyncNet-v2 weights or a
     /// FaceSync-CCA model. The video is resampled to 25 fps first (original rate recorded).
     public static func score(video: String, audio: String?, syncNet: SyncNet?, syncNetWeights: String?,
@@ -85,14 +121,7 @@ public enum SyncScorer {
                               libav: MediaLibraries.version, toolkit: Toolkit.version, truncatedTo: truncated)
         do {
             if let net = syncNet {
-                let windows = min(frames.count, sound.samples.count / 640) - SyncNet.windowFrames
-                guard windows >= 1 else { throw MetricsError.clipTooShort(source: video, windows: max(0, windows), needed: 1) }
-                guard sound.samples.contains(where: { $0 != 0 }) else { throw MetricsError.silentAudio(source: video) }
-                let v = try net.embedVideo(frames: frames, crop: crop, windows: windows)
-                let mfcc = try MFCC().compute(audio: sound, source: video)
-                let a = try net.embedAudio(mfcc: mfcc.values.map { Float($0) }, frameCount: mfcc.frames, windows: windows)
-                score.result = try LSE.evaluate(video: v, audio: a, dim: SyncNet.embeddingSize, vshift: preset.vshift,
-                                                mode: preset.offsetMode, source: video)
+                score.result = try syncNetLSE(net, frames: frames, audio: sound, crop: crop, preset: preset, source: video)
             } else if let fs = faceSync {
                 guard let first = frames.first else { throw MetricsError.emptyInput(source: video) }
                 // The mask is resized to each file's frames, so one mask serves a directory of clips.

@@ -6,7 +6,7 @@ import Store
 /// Turns one prediction into the unit's stored numbers: fidelity per region against the
 /// reference, sync of the predicted clip against the driving audio, spatial maps.
 struct UnitMeasurer: Sendable {
-    var faceSync: FaceSyncModel
+    var sync: ClipSyncModel
     var metrics: Set<String>
 
     /// `frames` are the decoded predictions `[B, H*W*3]`, unclipped.
@@ -28,7 +28,7 @@ struct UnitMeasurer: Sendable {
         }
         var maps: [MapBlob] = []
         if metrics.contains(MetricName.syncC) || metrics.contains(MetricName.syncD) {
-            let sync = try faceSync.score(frames: quantised, audio: clip.audio, mouth: clip.regions.mouthBox, source: clip.id)
+            let sync = try self.sync.score(frames: quantised, audio: clip.audio, mouth: clip.regions.mouthBox, source: clip.id)
             values.append(MeasurementValue(metric: MetricName.syncC, region: RegionName.face, value: sync.lseC))
             values.append(MeasurementValue(metric: MetricName.syncD, region: RegionName.face, value: sync.lseD))
             values.append(MeasurementValue(metric: MetricName.syncOffset, region: RegionName.face, value: Double(sync.offsetFrames)))
