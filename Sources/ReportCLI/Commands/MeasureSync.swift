@@ -27,7 +27,8 @@ struct MeasureSync: AsyncParsableCommand {
             Offsets follow syncnet_python: offset_frames = vshift - argmin, so audio delayed by k
             frames gives -k. Video at other rates is resampled to 25 fps (nearest frame in time);
             audio and video of different durations are cut to the shorter (stated in the output).
-            Face detection is out of scope: frames are pre-aligned face crops, or give --box.
+            Face detection is out of scope: frames are pre-aligned face crops, or give --box, or
+            --boxes boxes.json with one [x, y, w, h] per frame from your own detector (S3FD, ...).
             A clip that cannot be scored prints its reason code (clip_too_short, silent_audio,
             box_outside_frame, non_finite_frames, unreadable) and exits 1.
             """)
@@ -38,6 +39,7 @@ struct MeasureSync: AsyncParsableCommand {
     @Option(help: ArgumentHelp("FaceSync-CCA model (trajprobe facesync fit), used without SyncNet weights.", valueName: "model.json")) var facesync: String?
     @Option(help: ArgumentHelp("Face box x,y,w,h for SyncNet, mouth box for FaceSync.", valueName: "x,y,w,h")) var box: String?
     @Option(help: ArgumentHelp("Mask image giving the mouth box for FaceSync (black = mouth).", valueName: "png")) var mask: String?
+    @Option(help: ArgumentHelp("Per-frame face boxes for SyncNet: a JSON list of [x, y, w, h], one per 25 fps frame (from your face detector).", valueName: "boxes.json")) var boxes: String?
     @Option(help: "Preset: syncnet_python or lipforcing-reward.") var preset = "syncnet_python"
     @Option(help: ArgumentHelp("Store every score in this study database (resumable batch scoring).", valueName: "db")) var study: String?
     @Option(help: ArgumentHelp("Study name inside the database.", valueName: "name")) var studyName = "sync-scores"
@@ -71,7 +73,8 @@ struct MeasureSync: AsyncParsableCommand {
         }
         let files = SyncBatch.expand(videos)
         guard !files.isEmpty else { throw ValidationError("no video files under \(videos.joined(separator: ", "))") }
-        let crop: SyncNet.Crop = boxValue.map { .box($0) } ?? .wholeFrame
+        var crop: SyncNet.Crop = boxValue.map { .box($0) } ?? .wholeFrame
+        if let boxes { crop = .perFrame(try MeasureSync.readBoxes(boxes)) }
         var scores: [SyncScore] = []
         var storedLSEC: [String: Double]?
         if let study {
@@ -118,6 +121,21 @@ struct MeasureSync: AsyncParsableCommand {
             if let study { print("stored in \(study) (study '\(studyName)'); rerun to resume") }
         }
         if scores.contains(where: { $0.result == nil }) { throw ExitCode.failure }
+    }
+}
+
+extension MeasureSync {
+    /// `[[x, y, w, h], ...]`, one box per frame after resampling to 25 fps.
+    static func readBoxes(_ path: String) throws -> [Box] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw InputError("\(path): no such file") }
+        guard let rows = (try? JSONSerialization.jsonObject(with: data)) as? [[Any]] else {
+            throw InputError("\(path): expected a JSON list of [x, y, w, h] boxes, one per frame")
+        }
+        return try rows.enumerated().map { i, row in
+            let v = row.compactMap { ($0 as? NSNumber)?.intValue }
+            guard v.count == 4, v[2] > 0, v[3] > 0 else { throw InputError("\(path): box \(i) is not [x, y, w, h] with positive size") }
+            return Box(x: v[0], y: v[1], width: v[2], height: v[3])
+        }
     }
 }
 
