@@ -141,7 +141,7 @@ struct DemoDataGenerator {
         steps:
           num_steps: 50
           shift: 5
-          subset: [0, 4, 8, 12, 16, 20, 24, 28, 30, 32, 36, 40, 44, 48, 49]
+          subset: [0, 8, 16, 20, 24, 28, 30, 32, 36, 40, 44, 49]
         arms:
           - trajectory w=1
           - trajectory w=1.5
