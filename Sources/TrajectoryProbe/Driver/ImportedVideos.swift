@@ -155,12 +155,10 @@ public struct ImportedVideos: Sendable {
     }
 
     static func configJSON(schedule: ODESchedule, arms: [ArmSpec], steps: [Int], sync: ClipSyncModel) -> String {
-        var preset = "25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings"
-        if case .syncNet(_, let p) = sync { preset = "\(p.name): whole-frame 224 crop, BGR 0..255, MFCC 13x20, vshift \(p.vshift), \(p.offsetMode.rawValue)" }
         let object: [String: Any] = [
             "num_steps": schedule.numSteps, "shift": schedule.shift, "max_t": schedule.tList.first ?? 0.999,
             "guidance_scale": schedule.guidanceScale, "steps": steps, "arms": arms.map(\.label), "t_list": schedule.tList,
-            "sync_model": sync.name, "sync_preset": preset,
+            "sync_model": sync.name, "sync_preset": sync.presetDescription,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)

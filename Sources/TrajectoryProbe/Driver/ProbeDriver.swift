@@ -132,7 +132,7 @@ public struct ProbeDriver: Sendable {
             teacherIdentity: "analytic \(config.teacher.analytic) resolution=\(resolution) bank_frames=\(bank.count) bank_sha256=\(bankDigest)",
             modelName: "analytic-posterior-mean", dropMode: config.teacher.dropMode.rawValue,
             syncModel: syncModel.name, syncWeightsSHA256: syncSHA,
-            libavVersion: MediaLibraries.version, configJSON: configJSON(schedule: schedule, plan: plan))
+            libavVersion: MediaLibraries.version, configJSON: configJSON(schedule: schedule, plan: plan, sync: syncModel))
         let store = try StudyStore.openOrCreate(at: options.database, config: studyConfig)
         try store.registerSteps(plan.steps.map { (j: $0, t: schedule.t($0)) })
         var clipIDMap: [String: ClipID] = [:], armIDMap: [ArmSpec: ArmID] = [:]
@@ -277,16 +277,14 @@ public struct ProbeDriver: Sendable {
 
     /// The configuration JSON stored with the study: every setting that changes a number, sorted,
     /// plus the keys the report reads (`num_steps`, `shift`, `max_t`, `guidance_scale`).
-    func configJSON(schedule: TimeSchedule, plan: ProbePlan) -> String {
+    func configJSON(schedule: TimeSchedule, plan: ProbePlan, sync: ClipSyncModel) -> String {
         let scales = plan.arms.compactMap { $0.knobs["w"] ?? $0.knobs["s1"] }.filter { $0 != 1 }
         let guidance = config.teacher.guidanceScale ?? (scales.contains(4.5) ? 4.5 : (scales.max() ?? 1))
         let object: [String: Any] = [
             "num_steps": schedule.numSteps, "shift": config.steps.shift, "max_t": config.steps.maxT,
             "guidance_scale": guidance, "steps": plan.steps, "arms": plan.arms.map(\.label), "seeds": config.seeds,
-            "metrics": config.metrics, "sync_model": config.sync.model.rawValue,
-            "sync_preset": config.sync.model == .syncNetV2
-                ? (config.sync.preset ?? SyncPreset.syncnetPython.name) + ": whole-frame 224 crop, BGR 0..255, MFCC 13x20, vshift 15"
-                : "25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings",
+            "metrics": config.metrics,
+            "sync_model": sync.name, "sync_preset": sync.presetDescription,
             "teacher": "\(config.teacher.analytic)", "resolution": config.teacher.resolution,
             "audio_features": "log energy dB, zero-crossing rate, MFCC c1 per 40 ms video frame",
             "clips": config.probeSet.clips.map { $0.isDubbed ? "\($0.id) (audio from \($0.audioFrom!))" : $0.id },

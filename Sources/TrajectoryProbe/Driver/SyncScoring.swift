@@ -72,6 +72,16 @@ public enum ClipSyncModel: Sendable {
         }
     }
 
+    /// Every preprocessing choice behind the scores, stored with the study (`sync_preset`).
+    public var presetDescription: String {
+        switch self {
+        case .faceSync:
+            return "25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings"
+        case .syncNet(_, let p):
+            return "\(p.name): whole-frame 224 crop, BGR 0..255, MFCC 13x20, vshift \(p.vshift), \(p.offsetMode.rawValue)"
+        }
+    }
+
     /// LSE of a clip: the mouth box is FaceSync's input; SyncNet takes the whole pre-aligned frame.
     public func score(frames: [Frame], audio: Audio, mouth: Box, source: String) throws -> LSEResult {
         switch self {
