@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 JOBS ?= $(shell nproc)
 
-.PHONY: deps bench-deps build release test e2e demo bench fixtures venv clean
+.PHONY: deps bench-deps build release test e2e demo bench fixtures venv venv-server clean
 
 ## deps: install the Debian packages trajprobe needs (skipped when all are present)
 deps:
@@ -33,12 +33,12 @@ release: deps
 	$(SWIFT) build -c release -j $(JOBS) --product trajprobe
 
 ## test: install what is needed, then run the whole test suite
-test: deps
-	$(SWIFT) test -j $(JOBS)
+test: deps venv-server
+	TRAJPROBE_REQUIRE_SERVER=1 $(SWIFT) test -j $(JOBS)
 
 ## e2e: the end-to-end check (a quick demo through the release binary, outputs cross-checked)
-e2e: release
-	TRAJPROBE_E2E_BINARY=$$($(SWIFT) build -c release --show-bin-path)/trajprobe $(SWIFT) test -j $(JOBS) --filter EndToEndTests
+e2e: release venv-server
+	TRAJPROBE_REQUIRE_SERVER=1 TRAJPROBE_E2E_BINARY=$$($(SWIFT) build -c release --show-bin-path)/trajprobe $(SWIFT) test -j $(JOBS) --filter EndToEndTests
 
 ## demo: build in release mode and run the end-to-end demo into Reports/demo
 demo: release
@@ -47,6 +47,12 @@ demo: release
 ## bench: benchmarks, each printed as a ratio against a reference timed in the same run
 bench: bench-deps release
 	./Benchmarks/run.sh
+
+## venv-server: .venv/ with numpy and flask, for the reference teacher server the remote-teacher
+## tests start (installs python3-venv first where Debian's python3 lacks ensurepip)
+venv-server:
+	@python3 -c 'import ensurepip' 2>/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y python3-venv; }
+	./tools/make_venv.sh --server
 
 ## venv: Python tools (fixtures, converters, teacher server) in .venv/ from PyPI
 venv:

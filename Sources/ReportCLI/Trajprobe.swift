@@ -36,7 +36,7 @@ struct Trajprobe: AsyncParsableCommand {
             64 invalid usage.
             """,
         version: Toolkit.version,
-        subcommands: [Demo.self, Probe.self, Measure.self, Import.self, ReportCommand.self, ScheduleCommand.self, FaceSyncCommand.self, Runs.self, Merge.self, Export.self, DemoDataCommand.self, Bench.self])
+        subcommands: [Demo.self, Probe.self, Measure.self, Import.self, ReportCommand.self, ScheduleCommand.self, FaceSyncCommand.self, Runs.self, Merge.self, Export.self, DemoDataCommand.self, Bench.self, TeacherCommand.self])
 
     /// Logs go to stderr at `warning` (set TRAJPROBE_LOG=info or debug for more); results go to
     /// stdout, so scripts can pipe them.

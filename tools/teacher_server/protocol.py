@@ -9,8 +9,13 @@ Endpoints:
 
 Tensors (inputs):  x_t FP32|FP16 [B, *state_shape]; t FP32 [B]; branch BYTES [B] ("cond", "neg",
 or a two-scale branch "text" = p(t, no audio)); cond FP32 [B, D] (the clip's conditioning, one row
-per state). Output: "x0" or "velocity" (as the model declares) [B, *state_shape], FP32 or FP16
-as requested with the output parameter "datatype" (extension), else FP32.
+per state); optional inputs a model declares in its metadata: reference FP32 [B, R] (the
+mouth-masked reference frame, pixels in [0, 1], HWC), keep_mask FP32 [1, H*W] (1 = shown, 0 =
+mouth), identity / reference_path / audio_path BYTES [B]. Output: "x0" or "velocity" (as the model declares) [B, *state_shape], FP32 or FP16
+as requested with the output parameter "datatype" (extension), else FP32. Responses carry
+"parameters": {"compute_ms": ...}, the model's own time, so clients can measure their overhead.
+Models with a VAE also serve `<name>-encode` (frames [B, R] -> states) and `<name>-decode`
+(states -> frames), named in the model metadata's parameters `encoder` and `decoder`.
 
 Binary tensor extension: the request body is a JSON header of `Inference-Header-Content-Length`
 bytes followed by the raw little-endian tensors, in input order, each input carrying
@@ -108,7 +113,7 @@ def parse_request(body, header_length):
     return req, inputs, req.get("outputs") or []
 
 
-def build_response(model_name, request_id, outputs, requested):
+def build_response(model_name, request_id, outputs, requested, parameters=None):
     """outputs: dict name -> np.ndarray. Returns (body bytes, header length or None)."""
     wanted = {o.get("name"): (o.get("parameters") or {}) for o in requested} if requested else {}
     binary_parts, out_specs = [], []
@@ -129,6 +134,8 @@ def build_response(model_name, request_id, outputs, requested):
             spec["data"] = a.astype(np.float64).ravel().tolist()
         out_specs.append(spec)
     resp = {"model_name": model_name, "outputs": out_specs}
+    if parameters:
+        resp["parameters"] = parameters
     if request_id is not None:
         resp["id"] = request_id
     header = json.dumps(resp, separators=(",", ":")).encode()

@@ -3,11 +3,12 @@
 that `RemoteTeacher` speaks (see protocol.py), wrapping any callable
 
     predict(x_t: ndarray [B, *S] float32, t: ndarray [B] float32, branch: list[str],
-            cond: ndarray [B, D] float32) -> ndarray [B, *S]
+            cond: ndarray [B, D] float32, extras: dict) -> ndarray [B, *S]
 
 Run the self-test model (the analytic teacher in NumPy, reading a bank exported by trajprobe):
 
-    .venv/bin/python tools/teacher_server/server.py --model analytic --bank bank.safetensors --port 8000
+    trajprobe teacher export study.yaml -o teacher.safetensors
+    .venv/bin/python tools/teacher_server/server.py --model analytic --state teacher.safetensors --port 8000
 
 or your own model (see adapter_wan.py for a diffusers/Wan-style skeleton):
 
@@ -31,26 +32,59 @@ from protocol import ProtocolError, build_response, parse_request
 
 
 class Model:
-    """What the server needs of a model: name, prediction kind, shapes, and predict()."""
+    """What the server needs of a model: name, prediction kind, shapes, and predict().
 
-    def __init__(self, name, predict, prediction, state_shape, cond_dim, branches=("cond", "neg")):
+    predict(x_t [B, *S] float32, t [B] float32, branch list[str], cond [B, D] float32,
+    extras dict) -> [B, *S]; `extras` holds the optional inputs the model declares in
+    `extra_inputs` (for example `reference` [B, R] mouth-masked reference frames, `keep_mask`
+    [1, H*W], `identity`, `reference_path`, `audio_path` as BYTES [B]).
+
+    encode(frames [B, H*W*C] in [0, 1]) -> states and decode(states) -> frames, when given, are
+    served as the models `<name>-encode` and `<name>-decode` (a real teacher's VAE); without them
+    the states are the frames themselves (`state_space: pixels`).
+    """
+
+    def __init__(self, name, predict, prediction, state_shape, cond_dim, branches=("cond", "neg"),
+                 extra_inputs=(), encode=None, decode=None, frame_shape=None, time_datatype="FP32"):
+        if prediction not in ("x0", "velocity"):
+            raise ValueError("prediction must be x0 or velocity, not %r" % (prediction,))
         self.name, self.predict, self.prediction = name, predict, prediction
         self.state_shape, self.cond_dim, self.branches = list(state_shape), int(cond_dim), list(branches)
+        self.extra_inputs = list(extra_inputs)
+        self.time_datatype = time_datatype  # FP64 where rounding t to float32 matters (the analytic self-test)
+        self.encode, self.decode = encode, decode
+        self.frame_shape = list(frame_shape) if frame_shape else None
+        if (encode is None) != (decode is None):
+            raise ValueError("give both encode and decode, or neither")
 
     def metadata(self):
+        params = {"prediction": self.prediction, "branches": self.branches,
+                  "state_space": "encoded" if self.encode else "pixels"}
+        if self.encode:
+            params["encoder"], params["decoder"] = self.name + "-encode", self.name + "-decode"
+        if self.frame_shape:
+            params["frame_shape"] = self.frame_shape
         return {
             "name": self.name,
             "versions": ["1"],
             "platform": "trajprobe-teacher",
             "inputs": [
                 {"name": "x_t", "datatype": "FP32", "shape": [-1] + self.state_shape},
-                {"name": "t", "datatype": "FP32", "shape": [-1]},
+                {"name": "t", "datatype": self.time_datatype, "shape": [-1]},
                 {"name": "branch", "datatype": "BYTES", "shape": [-1]},
                 {"name": "cond", "datatype": "FP32", "shape": [-1, self.cond_dim]},
-            ],
+            ] + self.extra_inputs,
             "outputs": [{"name": self.prediction, "datatype": "FP32", "shape": [-1] + self.state_shape}],
-            "parameters": {"prediction": self.prediction, "branches": self.branches},
+            "parameters": params,
         }
+
+    def codec_metadata(self, which):
+        frame = [-1, int(np.prod(self.frame_shape))] if self.frame_shape else [-1, -1]
+        state = [-1] + self.state_shape
+        src, dst = (("frames", frame), ("states", state)) if which == "encode" else (("states", state), ("frames", frame))
+        return {"name": "%s-%s" % (self.name, which), "versions": ["1"], "platform": "trajprobe-codec",
+                "inputs": [{"name": src[0], "datatype": "FP32", "shape": src[1]}],
+                "outputs": [{"name": dst[0], "datatype": "FP32", "shape": dst[1]}]}
 
 
 def create_app(model, faults):
@@ -73,24 +107,28 @@ def create_app(model, faults):
     def server_metadata():
         return jsonify({"name": "trajprobe-teacher-server", "version": "1", "extensions": ["binary_tensor_data"]})
 
+    codecs = {}
+    if model.encode:
+        codecs[model.name + "-encode"] = ("encode", model.encode, "frames", "states")
+        codecs[model.name + "-decode"] = ("decode", model.decode, "states", "frames")
+
     @app.get("/v2/models/<name>")
     @app.get("/v2/models/<name>/versions/<version>")
     def model_metadata(name, version=None):
-        if name != model.name:
-            return error(404, "unknown model %s (this server has %s)" % (name, model.name))
-        return jsonify(model.metadata())
+        if name == model.name:
+            return jsonify(model.metadata())
+        if name in codecs:
+            return jsonify(model.codec_metadata(codecs[name][0]))
+        return error(404, "unknown model %s (this server has %s)" % (name, ", ".join([model.name] + sorted(codecs))))
 
     @app.get("/v2/models/<name>/ready")
     def model_ready(name):
-        if name != model.name:
+        if name != model.name and name not in codecs:
             return error(404, "unknown model %s" % name)
         return jsonify({"name": name, "ready": True})
 
-    @app.post("/v2/models/<name>/infer")
-    @app.post("/v2/models/<name>/versions/<version>/infer")
-    def infer(name, version=None):
-        if name != model.name:
-            return error(404, "unknown model %s" % name)
+    def injected_fault():
+        """The fault injection of the command line, counted over every infer call."""
         with lock:
             state["infer_calls"] += 1
             call = state["infer_calls"]
@@ -100,8 +138,39 @@ def create_app(model, faults):
             return error(500, "injected failure %d of %d" % (call, faults.fail_first))
         if faults.malformed_every and call % faults.malformed_every == 0:
             return Response(b'{"model_name": "x", "outputs": [', status=200, mimetype="application/json")
+        return None
+
+    def respond(name, req, outputs, requested, compute_s):
+        body, header_length = build_response(name, req.get("id"), outputs, requested,
+                                             parameters={"compute_ms": round(compute_s * 1000, 4)})
+        resp = Response(body, status=200, mimetype="application/octet-stream" if header_length else "application/json")
+        if header_length is not None:
+            resp.headers["Inference-Header-Content-Length"] = str(header_length)
+        return resp
+
+    @app.post("/v2/models/<name>/infer")
+    @app.post("/v2/models/<name>/versions/<version>/infer")
+    def infer(name, version=None):
+        if name != model.name and name not in codecs:
+            return error(404, "unknown model %s" % name)
+        fault = injected_fault()
+        if fault is not None:
+            return fault
         try:
             req, inputs, requested = parse_request(request.get_data(), request.headers.get("Inference-Header-Content-Length"))
+        except ProtocolError as e:
+            return error(400, str(e))
+        if name in codecs:
+            _, fn, src, dst = codecs[name]
+            if src not in inputs:
+                return error(400, "missing input %s" % src)
+            started = time.perf_counter()
+            try:
+                out = np.asarray(fn(np.asarray(inputs[src], dtype=np.float32)), dtype=np.float32)
+            except Exception as e:
+                return error(400, "%s failed: %s" % (name, e))
+            return respond(name, req, {dst: out}, requested, time.perf_counter() - started)
+        try:
             for key in ("x_t", "t", "branch", "cond"):
                 if key not in inputs:
                     raise ProtocolError("missing input %s" % key)
@@ -109,7 +178,7 @@ def create_app(model, faults):
             batch = x_t.shape[0]
             if list(x_t.shape[1:]) != model.state_shape:
                 raise ProtocolError("x_t shape %s, model expects [B] + %s" % (list(x_t.shape), model.state_shape))
-            t = np.asarray(inputs["t"], dtype=np.float32).reshape(-1)
+            t = np.asarray(inputs["t"], dtype=np.float64 if model.time_datatype == "FP64" else np.float32).reshape(-1)
             cond = np.asarray(inputs["cond"], dtype=np.float32)
             branch = list(inputs["branch"])
             if t.size != batch or len(branch) != batch or cond.shape != (batch, model.cond_dim):
@@ -118,30 +187,35 @@ def create_app(model, faults):
             unknown = sorted(set(branch) - set(model.branches))
             if unknown:
                 raise ProtocolError("unknown branch %s (model has %s)" % (unknown, model.branches))
+            extras = {}
+            for spec in model.extra_inputs:
+                if spec["name"] not in inputs:
+                    raise ProtocolError("missing input %s" % spec["name"])
+                extras[spec["name"]] = inputs[spec["name"]]
         except ProtocolError as e:
             return error(400, str(e))
+        started = time.perf_counter()
         try:
-            out = np.asarray(model.predict(x_t, t, branch, cond), dtype=np.float32)
+            out = np.asarray(model.predict(x_t, t, branch, cond, extras), dtype=np.float32)
         except Exception as e:  # the model itself failed: a server error, retried by clients
             return error(500, "model failed: %s" % e)
+        compute = time.perf_counter() - started
         if faults.wrong_shape:
             out = out.reshape(batch, -1)[:, :-1]
         try:
-            body, header_length = build_response(model.name, req.get("id"), {model.prediction: out}, requested)
+            return respond(model.name, req, {model.prediction: out}, requested, compute)
         except ProtocolError as e:
             return error(400, str(e))
-        resp = Response(body, status=200, mimetype="application/octet-stream" if header_length else "application/json")
-        if header_length is not None:
-            resp.headers["Inference-Header-Content-Length"] = str(header_length)
-        return resp
 
     return app
 
 
 def load_model(spec, args):
     if spec == "analytic":
+        if not args.state:
+            raise SystemExit("--model analytic needs --state FILE (write it with `trajprobe teacher export`)")
         from analytic_model import make_analytic_model
-        return make_analytic_model(args.bank)
+        return make_analytic_model(args.state)
     module_name, _, factory = spec.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, factory or "make_model")()
@@ -150,7 +224,7 @@ def load_model(spec, args):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="analytic", help="'analytic' or module:factory returning a Model")
-    p.add_argument("--bank", help="bank file for the analytic model (trajprobe teacher export-bank)")
+    p.add_argument("--state", help="teacher state for the analytic model (written by `trajprobe teacher export`)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--fail-first", type=int, default=0)

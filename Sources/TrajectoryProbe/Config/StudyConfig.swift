@@ -30,9 +30,14 @@ public enum SyncModelName: String, Sendable, Codable, CaseIterable, Hashable {
 ///   drop: audio-only              # audio-only | text+audio
 ///   identity_prior: identity      # identity | masked_reference
 ///   reference_bandwidth: 3        # masked_reference kernel width (pixels in [0, 1])
-///   url: http://gpu:8000          # remote
-///   model: omniavatar             # remote
-///   timeout_s: 120                # remote
+///   url: http://gpu:8000          # remote: an Open Inference Protocol (KServe v2) server
+///   model: omniavatar             # remote: the model's name on that server
+///   timeout_s: 120                # remote: seconds per request before it is retried
+///   retries: 4                    # remote: retries on connection errors, timeouts and 5xx
+///   concurrency: 4                # remote: requests in flight at once
+///   max_batch: 64                 # remote: state rows per request
+///   transport: binary             # remote: binary (tensor extension) | json
+///   datatype: fp32                # remote: fp32 | fp16 (latents both ways)
 ///   directory: runs/              # imported
 ///   guidance_scale: 4.5           # the teacher's CFG scale: its arms decide window and schedule
 /// steps: {num_steps: 50, shift: 5, subset: [0, 10, 20, 30, 40, 49]}
@@ -57,10 +62,22 @@ public struct StudyConfig: Sendable, Equatable {
         public var url: String?
         public var model: String?
         public var timeoutSeconds: Double = 120
+        public var retries: Int = 4
+        public var concurrency: Int = 4
+        public var maxBatch: Int = 64
+        public var binaryTransport = true
+        public var datatype: WireDatatype = .fp32
         public var directory: String?
         /// The teacher's own CFG scale w (uncond form): the scale whose arms decide the window and
         /// the schedule in the report. Nil: 4.5 when probed (OmniAvatar's), else the largest.
         public var guidanceScale: Double?
+
+        /// How the probe reaches a remote teacher (kind remote); nil without url and model.
+        public var remote: RemoteTeacherOptions? {
+            guard let url, let model else { return nil }
+            return RemoteTeacherOptions(url: url, model: model, timeout: timeoutSeconds, retry: RetryPolicy(retries: retries),
+                                        concurrency: concurrency, maxBatch: maxBatch, binary: binaryTransport, datatype: datatype)
+        }
 
         /// The analytic teacher's configuration these knobs describe.
         public var analytic: AnalyticTeacher.Configuration {
@@ -99,7 +116,8 @@ public struct StudyConfig: Sendable, Equatable {
     static let topKeys = ["probe_set", "clips", "teacher", "steps", "guidance_form", "arms", "seeds", "metrics", "sync"]
     static let teacherKeys = ["kind", "kappa", "bank", "working_space", "resolution", "pca_components", "audio_bandwidth",
                               "audio_feature_noise", "precision", "drop", "identity_prior", "reference_bandwidth",
-                              "url", "model", "timeout_s", "directory", "guidance_scale"]
+                              "url", "model", "timeout_s", "retries", "concurrency", "max_batch", "transport", "datatype",
+                              "directory", "guidance_scale"]
 
     /// The schedule the steps section describes.
     public func schedule() throws(ProbeError) -> TimeSchedule {
@@ -185,6 +203,28 @@ public struct StudyConfig: Sendable, Equatable {
                 guard v > 0 else { throw .invalidValue(file: file, key: "teacher.timeout_s", problem: "must be positive") }
                 c.teacher.timeoutSeconds = v
             }
+            if let v = try t.int("retries") {
+                guard v >= 0 else { throw .invalidValue(file: file, key: "teacher.retries", problem: "must be non-negative") }
+                c.teacher.retries = v
+            }
+            if let v = try t.int("concurrency") {
+                guard v >= 1 else { throw .invalidValue(file: file, key: "teacher.concurrency", problem: "must be at least 1") }
+                c.teacher.concurrency = v
+            }
+            if let v = try t.int("max_batch") {
+                guard v >= 1 else { throw .invalidValue(file: file, key: "teacher.max_batch", problem: "must be at least 1") }
+                c.teacher.maxBatch = v
+            }
+            switch try t.string("transport") ?? "binary" {
+            case "binary": c.teacher.binaryTransport = true
+            case "json": c.teacher.binaryTransport = false
+            case let other: throw .invalidValue(file: file, key: "teacher.transport", problem: "'\(other)' is not one of binary, json")
+            }
+            switch try t.string("datatype") ?? "fp32" {
+            case "fp32": c.teacher.datatype = .fp32
+            case "fp16": c.teacher.datatype = .fp16
+            case let other: throw .invalidValue(file: file, key: "teacher.datatype", problem: "'\(other)' is not one of fp32, fp16")
+            }
             c.teacher.directory = try t.string("directory").map(resolve)
             if let v = try t.double("guidance_scale") {
                 guard v >= 1 else { throw .invalidValue(file: file, key: "teacher.guidance_scale", problem: "must be at least 1 (1 = no CFG)") }
@@ -194,6 +234,7 @@ public struct StudyConfig: Sendable, Equatable {
         switch c.teacher.kind {
         case .analytic where c.teacher.bank == nil: throw .missingKey(file: file, key: "teacher.bank")
         case .remote where c.teacher.url == nil: throw .missingKey(file: file, key: "teacher.url")
+        case .remote where c.teacher.model == nil: throw .missingKey(file: file, key: "teacher.model")
         case .imported where c.teacher.directory == nil: throw .missingKey(file: file, key: "teacher.directory")
         default: break
         }

@@ -6,6 +6,7 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingWeights(metric: String, hint: String)
     case bankMissingIdentity(clip: String, identity: String)
     case resolutionMismatch(clip: String, detail: String)
+    case syncModelNeedsBank(file: String)
 
     public var description: String {
         switch self {
@@ -21,6 +22,8 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
             return "clip '\(clip)': identity '\(identity)' has no frames in the teacher's bank (add clips of it to the bank manifest)"
         case let .resolutionMismatch(clip, detail):
             return "clip '\(clip)': \(detail)"
+        case let .syncModelNeedsBank(file):
+            return "\(file): FaceSync-CCA is fitted on in-sync clips: give teacher.bank (a clip manifest), or sync.model syncnet-v2 with weights"
         }
     }
 }

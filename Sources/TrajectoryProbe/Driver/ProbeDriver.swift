@@ -65,11 +65,8 @@ public struct ProbeDriver: Sendable {
     public func run(options: ProbeRunOptions, logger: Logger = Logger(label: "trajprobe.probe"),
                     progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) async throws -> ProbeSummary {
         let started = Date()
-        guard config.teacher.kind == .analytic else {
-            throw DriverError.unsupportedTeacher(kind: config.teacher.kind.rawValue,
-                                                 hint: config.teacher.kind == .imported
-                                                    ? "measure imported prediction videos with `trajprobe import videos`"
-                                                    : "the remote teacher client is not part of this build")
+        guard config.teacher.kind != .imported else {
+            throw DriverError.unsupportedTeacher(kind: "imported", hint: "measure imported prediction videos with `trajprobe import videos`")
         }
         if config.metrics.contains(MetricName.lpips) {
             throw DriverError.missingWeights(metric: "lpips", hint: "remove lpips from `metrics:` (LPIPS on probe frames is not wired into the probe yet)")
@@ -77,30 +74,23 @@ public struct ProbeDriver: Sendable {
         let resolution = config.teacher.resolution
         let status = Status(phase: "decoding clips", progress: progress)
 
-        // The bank and the probe clips, decoded at the working resolution.
-        guard let bankPath = config.teacher.bank else { throw ProbeError.missingKey(file: config.file, key: "teacher.bank") }
-        let bankSet = try ProbeSet.load(URL(fileURLWithPath: bankPath))
+        // The bank: the analytic teacher itself; for a remote teacher only the in-sync clips
+        // FaceSync-CCA is fitted on (optional with SyncNet).
         let probeIDs = Set(config.probeSet.clips.map(\.id))
         let heldOut = probeIDs.union(config.probeSet.clips.compactMap(\.audioFrom))
-        let bankClips = try await ProbeDriver.decode(bankSet.clips.filter { !probeIDs.contains($0.id) }, resolution: resolution, gt: { _ in nil })
+        var bankClips: [ClipData] = []
+        if let bankPath = config.teacher.bank {
+            let bankSet = try ProbeSet.load(URL(fileURLWithPath: bankPath))
+            bankClips = try await ProbeDriver.decode(bankSet.clips.filter { !probeIDs.contains($0.id) }, resolution: resolution, gt: { _ in nil })
+        } else if config.teacher.kind == .analytic {
+            throw ProbeError.missingKey(file: config.file, key: "teacher.bank")
+        }
         let probes = try await ProbeDriver.decode(config.probeSet.clips, resolution: resolution) { clip in
             clip.isDubbed ? clip.audio : nil
         }
-        var bank = try FrameBank(width: resolution, height: resolution, channels: 3, featureCount: AudioFrameFeatures.count)
-        for clip in bankClips {
-            let pixels = clip.pixelTensor()
-            for r in 0..<clip.count {
-                try bank.append(frame: Array(pixels.data[(r * pixels.rowSize)..<((r + 1) * pixels.rowSize)]),
-                                audio: Array(clip.features[(r * AudioFrameFeatures.count)..<((r + 1) * AudioFrameFeatures.count)]),
-                                identity: clip.identity, clip: clip.id)
-            }
-        }
-        let identities = Set(bank.excluding(clips: heldOut).identities)
-        for p in probes where !identities.contains(p.identity) {
-            throw DriverError.bankMissingIdentity(clip: p.id, identity: p.identity)
-        }
-        status.set(phase: "building the teacher")
-        let teacher = try AnalyticTeacher(bank: bank, heldOut: heldOut, configuration: config.teacher.analytic)
+        status.set(phase: config.teacher.kind == .remote ? "connecting to the teacher" : "building the teacher")
+        let backend = try ProbeDriver.backend(config: config, bankClips: bankClips, probes: probes, heldOut: heldOut)
+        let teacher = backend.teacher
 
         // The sync model: SyncNet-v2 when the config gives weights, else FaceSync-CCA fitted on the
         // bank (in-sync clips) at the same resolution.
@@ -112,6 +102,7 @@ public struct ProbeDriver: Sendable {
             syncModelPath = weights
             syncSHA = net.weightsSHA256()
         } else {
+            guard !bankClips.isEmpty else { throw DriverError.syncModelNeedsBank(file: config.file) }
             status.set(phase: "fitting FaceSync-CCA")
             let syncClips = bankClips.filter { !heldOut.contains($0.id) }.map {
                 FaceSyncClip(name: $0.id, frames: $0.frames, audio: $0.audio, mouth: $0.regions.mouthBox)
@@ -126,13 +117,12 @@ public struct ProbeDriver: Sendable {
         // The study in the database.
         let schedule = try config.schedule()
         let plan = try ProbePlan(arms: config.arms, schedule: schedule, steps: config.steps.subset)
-        let bankDigest = SHA256Digest.hex(bank.frames.withUnsafeBytes { Array($0) })
         let studyConfig = Store.StudyConfig(
-            name: options.studyName, teacherKind: "analytic",
-            teacherIdentity: "analytic \(config.teacher.analytic) resolution=\(resolution) bank_frames=\(bank.count) bank_sha256=\(bankDigest)",
-            modelName: "analytic-posterior-mean", dropMode: config.teacher.dropMode.rawValue,
+            name: options.studyName, teacherKind: config.teacher.kind.rawValue,
+            teacherIdentity: backend.identity,
+            modelName: backend.modelName, dropMode: config.teacher.dropMode.rawValue,
             syncModel: syncModel.name, syncWeightsSHA256: syncSHA,
-            libavVersion: MediaLibraries.version, configJSON: configJSON(schedule: schedule, plan: plan, sync: syncModel))
+            libavVersion: MediaLibraries.version, configJSON: configJSON(schedule: schedule, plan: plan, sync: syncModel, teacher: backend.description))
         let store = try StudyStore.openOrCreate(at: options.database, config: studyConfig)
         try store.registerSteps(plan.steps.map { (j: $0, t: schedule.t($0)) })
         var clipIDMap: [String: ClipID] = [:], armIDMap: [ArmSpec: ArmID] = [:]
@@ -168,7 +158,9 @@ public struct ProbeDriver: Sendable {
 
         // Probe (clip, seed) pairs concurrently; OpenBLAS single-threaded inside each so the
         // cores are not oversubscribed.
-        let lanes = options.concurrency > 0 ? options.concurrency : ProcessInfo.processInfo.activeProcessorCount
+        // A remote teacher's lanes mostly wait on the network: as many as requests may be in flight.
+        let lanes = options.concurrency > 0 ? options.concurrency
+            : config.teacher.kind == .remote ? config.teacher.concurrency : ProcessInfo.processInfo.activeProcessorCount
         // The teacher's products are small (a clip's frames against the bank): threads inside one
         // sgemm mostly spin; parallelism across (clip, seed) pairs is what pays.
         openblas_set_num_threads(1)
@@ -181,19 +173,19 @@ public struct ProbeDriver: Sendable {
                 guard next < work.count else { return }
                 let item = work[next]
                 next += 1
-                group.addTask {
+                group.addTask { try await ProbeDriver.onOwnThread {
                     let wanted = Set(item.units)
                     var written = Set<ProbeUnit>()
                     let clipID = clipIDs[item.clip.id]!
                     do {
                         guard let sub = try plan.pruned(to: item.units) else { return }
-                        let probeClip = try ProbeDriver.probeClip(item.clip, teacher: teacher)
+                        let probeClip = try backend.probeClip(item.clip)
                         let stats = try sub.run(teacher: teacher, clip: probeClip, seed: item.seed,
-                                                decode: { x throws(ProbeError) in try teacher.space.decode(x) }) { output in
+                                                decode: { x throws(ProbeError) in try backend.decodeForArms(x) }) { output in
                             guard wanted.contains(output.unit) else { return }
                             let key = UnitKey(clip: clipID, arm: armIDs[output.unit.arm]!, step: output.unit.step, seed: item.seed)
                             do {
-                                let frames = try teacher.space.decode(output.x0)
+                                let frames = try backend.decode(output.x0)
                                 let result = try measurer.measure(output, frames: frames, clip: item.clip, key: key)
                                 _ = try store.writeUnit(result)
                                 written.insert(output.unit)
@@ -220,7 +212,7 @@ public struct ProbeDriver: Sendable {
                         }
                         failures.add("\(item.clip.id) seed \(item.seed): \(error)")
                     }
-                }
+                } }
             }
             for _ in 0..<min(lanes, work.count) { launch() }
             while try await group.next() != nil { launch() }
@@ -255,15 +247,6 @@ public struct ProbeDriver: Sendable {
         }
     }
 
-    static func probeClip(_ clip: ClipData, teacher: AnalyticTeacher) throws -> ProbeClip {
-        let pixels = clip.pixelTensor()
-        let conditioning = Conditioning(clip: clip.id, identity: clip.identity,
-                                        audioFeatures: Tensor(unchecked: [clip.count, AudioFrameFeatures.count], clip.features),
-                                        referenceFrames: pixels, keepMask: clip.keepMask,
-                                        referenceVideoPath: clip.spec.referencePath, audioPath: clip.spec.audioPath)
-        return ProbeClip(id: clip.id, reference: try teacher.space.encode(pixels), conditioning: try teacher.prepared(conditioning))
-    }
-
     static func gtMeasurements(_ clip: ClipData, sync model: ClipSyncModel) throws -> [MeasurementValue] {
         var out: [MeasurementValue] = []
         let sync = try model.score(frames: clip.gtFrames, audio: clip.audio, mouth: clip.regions.mouthBox, source: clip.id)
@@ -277,7 +260,7 @@ public struct ProbeDriver: Sendable {
 
     /// The configuration JSON stored with the study: every setting that changes a number, sorted,
     /// plus the keys the report reads (`num_steps`, `shift`, `max_t`, `guidance_scale`).
-    func configJSON(schedule: TimeSchedule, plan: ProbePlan, sync: ClipSyncModel) -> String {
+    func configJSON(schedule: TimeSchedule, plan: ProbePlan, sync: ClipSyncModel, teacher: String) -> String {
         let scales = plan.arms.compactMap { $0.knobs["w"] ?? $0.knobs["s1"] }.filter { $0 != 1 }
         let guidance = config.teacher.guidanceScale ?? (scales.contains(4.5) ? 4.5 : (scales.max() ?? 1))
         let object: [String: Any] = [
@@ -285,7 +268,7 @@ public struct ProbeDriver: Sendable {
             "guidance_scale": guidance, "steps": plan.steps, "arms": plan.arms.map(\.label), "seeds": config.seeds,
             "metrics": config.metrics,
             "sync_model": sync.name, "sync_preset": sync.presetDescription,
-            "teacher": "\(config.teacher.analytic)", "resolution": config.teacher.resolution,
+            "teacher": teacher, "resolution": config.teacher.resolution,
             "audio_features": "log energy dB, zero-crossing rate, MFCC c1 per 40 ms video frame",
             "clips": config.probeSet.clips.map { $0.isDubbed ? "\($0.id) (audio from \($0.audioFrom!))" : $0.id },
         ]

@@ -91,6 +91,7 @@ public struct AnalyticTeacher: Teacher {
     let identityRanges: [String: Range<Int>]
     /// Bank frames in pixels, sorted like the states (kept only for the masked-reference prior).
     let pixelFrames: [Float]
+    let pixelFrames64: [Double]
     public let bankCount: Int
     /// The identity of each (sorted) bank row and its clip, for diagnostics.
     public let bankClips: [String]
@@ -125,8 +126,10 @@ public struct AnalyticTeacher: Teacher {
         if case .maskedReference(let h) = configuration.identityPrior {
             guard h > 0 else { throw .invalidBank("masked-reference bandwidth must be positive") }
             pixelFrames = sorted
+            pixelFrames64 = sorted.map(Double.init)
         } else {
             pixelFrames = []
+            pixelFrames64 = []
         }
         space = try WorkingSpace(kind: configuration.workingSpace, kappa: configuration.kappa,
                                  frames: sorted, count: bank.count, frameSize: d)
@@ -255,7 +258,12 @@ public struct AnalyticTeacher: Teacher {
     }
 
     /// `-‖m ⊙ (r - x_i)‖² / (2h²)` for every row's reference r and bank frame i (`rows × count`),
-    /// through one sgemm with the ‖m ⊙ r‖² row constant dropped.
+    /// through one dgemm with the ‖m ⊙ r‖² row constant dropped.
+    ///
+    /// Float64, then rounded: the terms are hundreds of units (thousands of pixels over h² = 0.25)
+    /// and a float32 sum of them is off by ~1e-4, which a sharp posterior turns into 1e-3 changes
+    /// of the prediction. Computed once per clip, so the cost does not matter; the rounded result
+    /// is also what a float64 reimplementation (tools/teacher_server) reproduces bit for bit.
     func maskedReferencePrior(conditioning c: Conditioning, rows: Int, bandwidth h: Double) throws(ProbeError) -> [Float] {
         let d = space.frameSize, n = bankCount
         guard let ref = c.referenceFrames, ref.rows == rows, ref.rowSize == d else {
@@ -266,19 +274,21 @@ public struct AnalyticTeacher: Teacher {
             throw .shapeMismatch(what: "keep mask of clip '\(c.clip)'", expected: [d / 3], got: [c.keepMask?.count ?? 0])
         }
         let channels = d / mask.count
-        var masked = ref.data
-        for r in 0..<rows { for j in 0..<d { masked[r * d + j] *= mask[j / channels] } }
-        var out = [Float](repeating: 0, count: rows * n)
-        masked.withUnsafeBufferPointer { a in pixelFrames.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { o in
-            Float.gemm(transB: true, m: rows, n: n, k: d, a: a.baseAddress!, lda: d, b: b.baseAddress!, ldb: d, c: o.baseAddress!, ldc: n)
+        var masked = [Double](repeating: 0, count: rows * d)
+        for r in 0..<rows { for j in 0..<d { masked[r * d + j] = Double(ref.data[r * d + j] * mask[j / channels]) } }
+        let pixels = pixelFrames64
+        var out = [Double](repeating: 0, count: rows * n)
+        masked.withUnsafeBufferPointer { a in pixels.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { o in
+            Double.gemm(transB: true, m: rows, n: n, k: d, a: a.baseAddress!, lda: d, b: b.baseAddress!, ldb: d, c: o.baseAddress!, ldc: n)
         } } }
-        let inv = Float(1 / (2 * h * h))
+        let inv = 1 / (2 * h * h)
+        var prior = [Float](repeating: 0, count: rows * n)
         for i in 0..<n {
-            var sq: Float = 0
-            for j in 0..<d { let v = pixelFrames[i * d + j]; sq += mask[j / channels] * v * v }
-            for r in 0..<rows { out[r * n + i] = (2 * out[r * n + i] - sq) * inv }
+            var sq = 0.0
+            for j in 0..<d { let v = pixels[i * d + j]; sq += Double(mask[j / channels]) * v * v }
+            for r in 0..<rows { prior[r * n + i] = Float((2 * out[r * n + i] - sq) * inv) }
         }
-        return out
+        return prior
     }
 
     /// `ε₃₂ (1-σ) max||x_t|| max||z_i|| / σ²`, the worst row.

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import TrajectoryProbe
+
+struct TeacherCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "teacher",
+        abstract: "Work with teachers: check a remote teacher, export the analytic teacher for the reference server.",
+        discussion: """
+            A remote teacher is any server of the Open Inference Protocol (KServe v2 REST) that
+            declares the inputs x_t, t, branch (and optionally cond, reference, keep_mask, identity,
+            reference_path, audio_path) and an output x0 or velocity; tools/teacher_server/ is the
+            reference server. Point a study at it with `teacher: {kind: remote, url: …, model: …}`.
+
+              trajprobe teacher check http://gpu-node:8000 --model wan-lipsync
+              trajprobe teacher export study.yaml -o teacher.safetensors
+              .venv/bin/python tools/teacher_server/server.py --model analytic --state teacher.safetensors --port 8000
+            """,
+        subcommands: [TeacherCheck.self, TeacherExport.self])
+}
+
+struct TeacherCheck: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Connect to a remote teacher, read its metadata and check it fits the probe.",
+        discussion: """
+            Prints the model's inputs, outputs, prediction kind, branches and state space, and
+            round-trips one request. Exit status 1 with one line naming the URL when the server is
+            unreachable or its model does not fit (shapes, inputs, branches).
+            """)
+
+    @Argument(help: ArgumentHelp("Server URL, e.g. http://127.0.0.1:8000.", valueName: "url")) var url: String
+    @Option(help: "Model name on the server.") var model: String
+    @Option(help: "Frame resolution the probe would use (checks the server's codec).") var resolution = 32
+    @Option(help: "Seconds per request.") var timeout = 30.0
+
+    func run() async throws {
+        let teacher = try RemoteTeacher(options: RemoteTeacherOptions(url: url, model: model, timeout: timeout,
+                                                                      retry: RetryPolicy(retries: 1)))
+        let m = teacher.metadata
+        print("model      \(m.name) (\(m.platform))")
+        print("prediction \(teacher.predictionKind)")
+        print("branches   \(m.branches.joined(separator: ", "))")
+        print("x_t        [-1] + \(teacher.stateShape ?? [])")
+        print("inputs     \(m.inputs.map { "\($0.name) \($0.datatype) \($0.shape)" }.joined(separator: "; "))")
+        print("states     \(m.stateSpace)\(m.encoder.map { " (encoder \($0), decoder \(m.decoder ?? "?"))" } ?? "")")
+        let codec = try RemoteCodec(teacher: teacher, frameSize: resolution * resolution * 3)
+        print("codec      fits \(resolution)x\(resolution)x3 frames")
+        _ = codec
+        print("ok")
+    }
+}
+
+struct TeacherExport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a study's analytic teacher (bank, working space, knobs) for tools/teacher_server.",
+        discussion: """
+            The reference server's `--model analytic --state FILE` serves exactly this teacher, so a
+            study probed through it (teacher kind remote) must store the numbers the in-process
+            teacher stores: the remote path's self-test.
+            """)
+
+    @Argument(help: ArgumentHelp("Study configuration with an analytic teacher.", valueName: "study.yaml")) var config: String
+    @Option(name: .shortAndLong, help: ArgumentHelp("Output file (safetensors).", valueName: "file")) var output: String
+
+    func run() async throws {
+        let cfg = try StudyConfig.load(URL(fileURLWithPath: config))
+        let (frames, dim) = try await ProbeDriver(config: cfg).exportAnalyticTeacher(to: URL(fileURLWithPath: output))
+        print("wrote \(output): \(frames) bank frames, states of \(dim) values")
+    }
+}

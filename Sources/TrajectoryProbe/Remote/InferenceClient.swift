@@ -1,0 +1,165 @@
+import Dispatch
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// How failed attempts are repeated: connection errors, timeouts and 5xx answers are retried
+/// with exponential backoff (`base · 2^(k-1)`, capped); 4xx answers and malformed bodies are not.
+public struct RetryPolicy: Sendable, Equatable {
+    /// Retries after the first attempt.
+    public var retries: Int
+    public var baseDelay: Double
+    public var maxDelay: Double
+
+    public init(retries: Int = 4, baseDelay: Double = 0.5, maxDelay: Double = 10) {
+        self.retries = retries
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+    }
+
+    /// Seconds to wait before retry `k` (1-based).
+    public func delay(beforeRetry k: Int) -> Double { min(baseDelay * pow(2, Double(k - 1)), maxDelay) }
+}
+
+/// Counters of one client, for the benchmark and the probe summary.
+public struct TransportStats: Sendable, Equatable {
+    public var requests = 0
+    public var retries = 0
+    public var bytesSent = 0
+    public var bytesReceived = 0
+    /// Wall-clock seconds inside successful infer calls, and the servers' own compute time of them.
+    public var clientSeconds = 0.0
+    public var serverSeconds = 0.0
+}
+
+/// A blocking client of the Open Inference Protocol's REST API (KServe v2) on FoundationNetworking.
+///
+/// Blocking on purpose: ``Teacher/predict(states:sigmas:conditioning:branches:)`` is synchronous
+/// and the probe runs its lanes on their own threads, so each lane simply waits for its answer.
+/// FoundationNetworking (libcurl underneath) ships with the Swift toolchain on Linux, keeps
+/// connections alive per host, and adds no package to the build; the protocol needs nothing else.
+public final class InferenceClient: @unchecked Sendable {
+    public let baseURL: URL
+    public let timeout: Double
+    public let retry: RetryPolicy
+    private let session: URLSession
+    private let lock = NSLock()
+    private var counters = TransportStats()
+
+    public init(url: String, timeout: Double, retry: RetryPolicy = RetryPolicy(), maxConnections: Int = 8) throws(RemoteError) {
+        guard let u = URL(string: url.hasSuffix("/") ? String(url.dropLast()) : url), let scheme = u.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", u.host != nil else { throw .invalidURL(url) }
+        baseURL = u
+        self.timeout = timeout
+        self.retry = retry
+        let config = URLSessionConfiguration.ephemeral
+        config.httpMaximumConnectionsPerHost = max(1, maxConnections)
+        config.timeoutIntervalForRequest = timeout
+        config.timeoutIntervalForResource = timeout
+        config.requestCachePolicy = .reloadIgnoringLocalCacheData
+        session = URLSession(configuration: config)
+    }
+
+    deinit { session.invalidateAndCancel() }
+
+    public var stats: TransportStats { lock.lock(); defer { lock.unlock() }; return counters }
+
+    /// `GET path` as JSON, with retries.
+    public func getJSON(_ path: String) throws(RemoteError) -> [String: Any] {
+        let (body, _) = try send(path: path, method: "GET", body: nil, headerLength: nil)
+        guard let object = try? JSONSerialization.jsonObject(with: body), let dict = object as? [String: Any] else {
+            throw .malformedResponse(url: url(path), problem: "GET answer is not a JSON object")
+        }
+        return dict
+    }
+
+    /// `POST /v2/models/{model}/infer`, with retries.
+    public func infer(model: String, _ request: InferenceRequest) throws(RemoteError) -> InferenceResponse {
+        let path = "/v2/models/\(model)/infer"
+        let (body, headerLength) = request.encoded()
+        let started = DispatchTime.now().uptimeNanoseconds
+        let (answer, answerHeader) = try send(path: path, method: "POST", body: body, headerLength: headerLength)
+        let response = try InferenceResponse.decode(answer, headerLength: answerHeader, url: url(path))
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        lock.lock()
+        counters.clientSeconds += seconds
+        counters.serverSeconds += (response.computeMilliseconds ?? 0) / 1000
+        lock.unlock()
+        return response
+    }
+
+    func url(_ path: String) -> String { baseURL.absoluteString + path }
+
+    /// One request with the retry policy; returns the body and its `Inference-Header-Content-Length`.
+    func send(path: String, method: String, body: Data?, headerLength: Int?) throws(RemoteError) -> (Data, Int?) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try sendOnce(path: path, method: method, body: body, headerLength: headerLength, attempt: attempt)
+            } catch {
+                guard error.isRetryable, attempt <= retry.retries else { throw error }
+                lock.lock(); counters.retries += 1; lock.unlock()
+                Thread.sleep(forTimeInterval: retry.delay(beforeRetry: attempt))
+            }
+        }
+    }
+
+    private func sendOnce(path: String, method: String, body: Data?, headerLength: Int?, attempt: Int) throws(RemoteError) -> (Data, Int?) {
+        let full = url(path)
+        var request = URLRequest(url: URL(string: full)!)
+        request.httpMethod = method
+        request.timeoutInterval = timeout
+        if let body {
+            request.httpBody = body
+            request.setValue(headerLength == nil ? "application/json" : "application/octet-stream", forHTTPHeaderField: "Content-Type")
+            if let headerLength { request.setValue(String(headerLength), forHTTPHeaderField: "Inference-Header-Content-Length") }
+        }
+        final class Box: @unchecked Sendable { var data: Data?; var response: URLResponse?; var error: Error? }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        let task = session.dataTask(with: request) { data, response, error in
+            box.data = data; box.response = response; box.error = error
+            done.signal()
+        }
+        task.resume()
+        // libcurl's own timeout is the first line; this one also bounds a stalled transfer.
+        if done.wait(timeout: .now() + timeout + 0.5) == .timedOut {
+            task.cancel()
+            _ = done.wait(timeout: .now() + 2)
+            throw .timedOut(url: full, seconds: timeout, attempts: attempt)
+        }
+        lock.lock()
+        counters.requests += 1
+        counters.bytesSent += body?.count ?? 0
+        counters.bytesReceived += box.data?.count ?? 0
+        lock.unlock()
+        if let error = box.error {
+            let code = (error as? URLError)?.code
+            if code == .timedOut { throw .timedOut(url: full, seconds: timeout, attempts: attempt) }
+            let text = (error as NSError).userInfo[NSLocalizedDescriptionKey] as? String ?? "\(error)"
+            throw .unreachable(url: full, attempts: attempt, reason: text)
+        }
+        guard let http = box.response as? HTTPURLResponse else {
+            throw .unreachable(url: full, attempts: attempt, reason: "no HTTP response")
+        }
+        let data = box.data ?? Data()
+        switch http.statusCode {
+        case 200..<300:
+            let header = http.value(forHTTPHeaderField: "Inference-Header-Content-Length").flatMap { Int($0) }
+            return (data, header)
+        case 500..<600:
+            throw .serverError(url: full, status: http.statusCode, message: InferenceClient.message(data), attempts: attempt)
+        default:
+            throw .rejected(url: full, status: http.statusCode, message: InferenceClient.message(data))
+        }
+    }
+
+    /// The server's `{"error": …}` text, else the start of the body.
+    static func message(_ data: Data) -> String {
+        if let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let e = o["error"] as? String { return e }
+        let text = String(decoding: data.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "(empty body)" : text
+    }
+}
