@@ -210,7 +210,15 @@ def create_app(model, faults):
     return app
 
 
+def make_echo_model(state_shape):
+    """x0 = x_t / 2 on any state shape: next to no compute, so a benchmark sees the transport."""
+    return Model("echo", lambda x_t, t, branch, cond, extras: x_t * np.float32(0.5), "x0", state_shape, 3,
+                 branches=["cond", "neg", "text", "uncond"])
+
+
 def load_model(spec, args):
+    if spec == "echo":
+        return make_echo_model([int(v) for v in args.state_shape.split(",")])
     if spec == "analytic":
         if not args.state:
             raise SystemExit("--model analytic needs --state FILE (write it with `trajprobe teacher export`)")
@@ -223,8 +231,10 @@ def load_model(spec, args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="analytic", help="'analytic' or module:factory returning a Model")
+    p.add_argument("--model", default="analytic",
+                   help="'analytic' (needs --state), 'echo' (transport benchmark) or module:factory returning a Model")
     p.add_argument("--state", help="teacher state for the analytic model (written by `trajprobe teacher export`)")
+    p.add_argument("--state-shape", default="64", help="state shape of --model echo, e.g. 16,5,30,52")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--fail-first", type=int, default=0)

@@ -19,7 +19,7 @@ struct Bench: AsyncParsableCommand {
               trajprobe bench probe            # 8 scales vs 1; teacher FLOP/s vs sgemm
               make bench                       # all of them, Python references included
             """,
-        subcommands: [BenchMedia.self, BenchFidelity.self, BenchStore.self, BenchProbe.self])
+        subcommands: [BenchMedia.self, BenchFidelity.self, BenchStore.self, BenchProbe.self, BenchRemote.self])
 }
 
 struct BenchMedia: AsyncParsableCommand {
@@ -137,5 +137,29 @@ struct BenchProbe: AsyncParsableCommand {
 
     func run() async throws {
         for line in try ProbeBenchmark.run().lines { print(line) }
+    }
+}
+
+struct BenchRemote: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remote",
+        abstract: "Remote teacher: requests/s and MB/s of the binary tensor extension against JSON, and the client's overhead per call.",
+        discussion: """
+            Needs a running teacher server; Benchmarks/remote_bench.sh starts the reference server's
+            echo model (next to no compute) and runs this twice: video-sized latents, then
+            probe-sized calls. The overhead is client wall time per call minus the server's own
+            compute_ms per call: request building, encoding, HTTP on loopback and decoding.
+
+              .venv/bin/python tools/teacher_server/server.py --model echo --state-shape 16,5,30,52 --port 8000 &
+              trajprobe bench remote --url http://127.0.0.1:8000 --model echo --rows 4 --calls 20
+            """)
+
+    @Option(help: "Server URL.") var url: String
+    @Option(help: "Model name on the server.") var model = "echo"
+    @Option(help: "State rows per request.") var rows = 4
+    @Option(help: "Timed calls per transport.") var calls = 20
+
+    func run() async throws {
+        for line in try RemoteBenchmark.run(url: url, model: model, rows: rows, calls: calls).lines { print(line) }
     }
 }
