@@ -30,6 +30,37 @@ typedef struct {
 /// memory could not be allocated.
 int tp_ssim_rows(const tp_ssim_job *job, int row_lo, int row_hi);
 
+/// One MFCC computation (python_speech_features.mfcc, float64 arithmetic): pre-emphasis, frames
+/// zero-padded past the end of the signal, power spectrum, filterbank, log, DCT. Read-only except
+/// the disjoint output rows.
+typedef struct {
+    /// `count` samples as given (int16 scale for SyncNet).
+    const float *signal;
+    size_t count;
+    double preemph;
+    int frames, frame_len, frame_step;
+    /// A power of two, at least 4 and at least `frame_len`.
+    int nfft;
+    int nfilt, numcep;
+    /// `nfilt + 2` filter edges in FFT bins (each at most `nfft / 2 + 1`).
+    const int *bins;
+    /// Filterbank, `nfilt x (nfft / 2 + 1)` row-major.
+    const double *fbank;
+    /// Orthonormal DCT-II rows with the lifter folded in, `numcep x nfilt` row-major.
+    const double *dct;
+    /// Replace coefficient 0 by the log frame energy.
+    int append_energy;
+    /// `frames x numcep` row-major.
+    double *out;
+} tp_mfcc_job;
+
+/// Computes output rows `frame_lo..<frame_hi`. Returns 0, or -1 for bad sizes or when scratch
+/// memory could not be allocated.
+int tp_mfcc_frames(const tp_mfcc_job *job, int frame_lo, int frame_hi);
+
+/// Index of the first NaN or infinity in `values`, or `count` when all are finite.
+size_t tp_first_nonfinite(const float *values, size_t count);
+
 /// 1 when the AVX2+FMA variants run on this CPU (set TRAJPROBE_NO_AVX2=1 to force the fallback).
 int tp_kernels_use_avx2(void);
 

@@ -112,7 +112,7 @@ public struct SSIM: Sendable, Equatable {
             // Bands of rows; each band also filters the 2 * radius rows around it, so few bands.
             let bands = parallel ? min(max(1, h / 64), ProcessInfo.processInfo.activeProcessorCount * 2) : 1
             let perBand = (h + bands - 1) / bands
-            let status = _SSIMStatus()
+            let status = _KernelStatus()
             let run = { @Sendable (band: Int) in
                 let lo = band * perBand, hi = min(h, lo + perBand)
                 if lo < hi, job.rows(lo..<hi) != 0 { status.fail() }
@@ -142,12 +142,4 @@ struct _SSIMJob: @unchecked Sendable {
     func rows(_ range: Range<Int>) -> Int32 {
         withUnsafePointer(to: job) { tp_ssim_rows($0, Int32(range.lowerBound), Int32(range.upperBound)) }
     }
-}
-
-/// Set by a band whose scratch allocation failed.
-final class _SSIMStatus: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _failed = false
-    var failed: Bool { lock.withLock { _failed } }
-    func fail() { lock.withLock { _failed = true } }
 }
