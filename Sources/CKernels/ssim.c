@@ -1,9 +1,11 @@
-// SSIM rows in float64: products once per input pixel, a horizontal pass into a ring of filtered
-// rows (stored per block of VW columns, so the rows one vertical sweep reads are contiguous), then
-// the vertical pass (two output rows per sweep, so each ring row is loaded once for both) fused
-// with the map, the channel average and the region sums. Only four fields are
-// filtered (x, y, x² + y², xy): the map needs the variances only as their sum. Taps are
-// symmetric, so each pair of rows or columns at distance d shares one multiply.
+// SSIM rows in float64, four output rows at a time. Products (x, y, x² + y², xy) are formed once
+// per input pixel into a ring of rows stored per block of four columns; the vertical pass reads
+// the 2r + 4 ring rows of a block (fixed displacements), filters the four output rows and
+// transposes them so that each vector holds one column of the four rows; the horizontal pass then
+// runs on aligned vectors, four pixels per channel at a time, and the map, the channel average
+// and the region sums follow in the same layout (one lane per row). Only four fields are
+// filtered: the map needs the variances only as their sum. Taps are symmetric, so each pair of
+// rows or columns at distance d shares one multiply.
 #include "CKernels.h"
 
 #include <stdlib.h>
@@ -15,7 +17,8 @@
 
 typedef double v4d __attribute__((vector_size(32)));
 typedef double v4du __attribute__((vector_size(32), aligned(8)));
-#define VW 4
+typedef float v4f __attribute__((vector_size(16)));
+typedef float v4fu __attribute__((vector_size(16), aligned(4)));
 #define LD(p) ((v4d)(*(const v4du *)(p)))
 #define ST(p, v) (*(v4du *)(p) = (v))
 #define SPLAT(x) ((v4d){(x), (x), (x), (x)})
@@ -27,56 +30,83 @@ static inline int reflect_index(int i, int n) {
     return m < n ? m : 2 * n - 1 - m;
 }
 
-typedef struct {
-    double *prod;   // 4 padded product rows (x, y, x² + y², xy), planar
-    double *ring;   // per block of VW values: k filtered rows, each [x y q xy] x VW
-    size_t pstride;
-    int blocks, k;
-} scratch_t;
+/// Ring rows: a power of two of at least 2r + 4 (the rows one group of four output rows reads).
+static inline int ring_rows(int r) {
+    int k = 16;
+    while (k < 2 * r + 4) k *= 2;
+    return k;
+}
 
-/// Products of input row `iy` into the padded rows, then the horizontal pass into ring row `slot`.
-/// `c` and `r` are constants in the specialised callers, so every tap is a fixed displacement.
-static inline __attribute__((always_inline)) void
-horizontal(const tp_ssim_job *job, const scratch_t *s, int iy, int slot, int r, int c) {
-    const int w = job->width, rowLen = w * c, off = r * c;
+/// Doubles between the ring rows of consecutive blocks: k rows of 16, plus one cache line so
+/// that the blocks of one ring row (written together) do not all fall into the same L1 sets.
+static inline size_t block_stride(int k) { return (size_t)k * 16 + 8; }
+
+/// Products of input row `iy` into ring row `slot`: block b holds [x y q xy] x 4 columns.
+/// Returns x * 0 + y * 0 summed over the row: NaN when the row holds a NaN or an infinity.
+static inline __attribute__((always_inline)) double
+products(const tp_ssim_job *job, double *ring, int k, int blocks, int iy, int slot, int c) {
+    const int rowLen = job->width * c;
     const float *pa = job->a + (size_t)iy * rowLen, *pb = job->b + (size_t)iy * rowLen;
-    double *px = s->prod, *py = px + s->pstride, *pq = py + s->pstride, *pxy = pq + s->pstride;
-    for (int i = 0; i < rowLen; i++) {
-        double x = pa[i], y = pb[i];
-        px[off + i] = x;
-        py[off + i] = y;
-        pq[off + i] = x * x + y * y;
-        pxy[off + i] = x * y;
+    double *o = ring + (size_t)slot * 16;
+    const size_t stride = block_stride(k);
+    int b = 0;
+    v4d finite = SPLAT(0);
+    for (; b < rowLen / 4; b++, o += stride) {
+        const v4d x = __builtin_convertvector(*(const v4fu *)(pa + 4 * b), v4d);
+        const v4d y = __builtin_convertvector(*(const v4fu *)(pb + 4 * b), v4d);
+        finite += x * 0 + y * 0;
+        ST(o, x);
+        ST(o + 4, y);
+        ST(o + 8, x * x + y * y);
+        ST(o + 12, x * y);
     }
-    for (int p = 0; p < r; p++) {
-        int left = reflect_index(p - r, w), right = reflect_index(w + p, w);
-        for (int f = 0; f < 4; f++) {
-            double *row = s->prod + f * s->pstride;
-            for (int ch = 0; ch < c; ch++) {
-                row[p * c + ch] = row[off + left * c + ch];
-                row[off + (w + p) * c + ch] = row[off + right * c + ch];
-            }
+    if (b < blocks) {  // tail block, zero beyond the row
+        double x[4] = {0, 0, 0, 0}, y[4] = {0, 0, 0, 0};
+        for (int i = 4 * b; i < rowLen; i++) {
+            x[i - 4 * b] = pa[i];
+            y[i - 4 * b] = pb[i];
+        }
+        for (int i = 0; i < 4; i++) {
+            o[i] = x[i];
+            o[4 + i] = y[i];
+            o[8 + i] = x[i] * x[i] + y[i] * y[i];
+            o[12 + i] = x[i] * y[i];
+            finite[i] += x[i] * 0 + y[i] * 0;
         }
     }
+    return (finite[0] + finite[1]) + (finite[2] + finite[3]);
+}
+
+/// Vertical pass for output rows y0 .. y0 + 3, whose window starts at ring row `s0`: writes field
+/// f of column i (one lane per row) to `tf[f * tstride + off + i]`.
+static inline __attribute__((always_inline)) void
+vertical(const tp_ssim_job *job, const double *ring, int k, int blocks, int s0, int r,
+         v4d *tf, size_t tstride, int off) {
     const double *t = job->taps + r;
-    const v4d w0 = SPLAT(t[0]);
-    const size_t blockStride = (size_t)s->k * 4 * VW;
-    double *o = s->ring + (size_t)slot * 4 * VW;
-    const double *qx = px + off, *qy = py + off, *qq = pq + off, *qxy = pxy + off;
-    for (int b = 0; b < s->blocks; b++, o += blockStride, qx += VW, qy += VW, qq += VW, qxy += VW) {
-        v4d sx = w0 * LD(qx), sy = w0 * LD(qy), sq = w0 * LD(qq), sxy = w0 * LD(qxy);
-        for (int d = 1; d <= r; d++) {
-            const v4d td = SPLAT(t[d]);
-            sx += td * (LD(qx - d * c) + LD(qx + d * c));
-            sy += td * (LD(qy - d * c) + LD(qy + d * c));
-            sq += td * (LD(qq - d * c) + LD(qq + d * c));
-            sxy += td * (LD(qxy - d * c) + LD(qxy + d * c));
+    const double *base = ring;
+    const size_t stride = block_stride(k);
+#define ROW(j, f) LD(base + (size_t)((s0 + (j)) & (k - 1)) * 16 + (f) * 4)
+    for (int b = 0; b < blocks; b++, base += stride) {
+        for (int f = 0; f < 4; f++) {
+            v4d o[4];
+            for (int q = 0; q < 4; q++) {
+                v4d a = SPLAT(t[0]) * ROW(r + q, f);
+                for (int d = 1; d <= r; d++) a += SPLAT(t[d]) * (ROW(r + q - d, f) + ROW(r + q + d, f));
+                o[q] = a;
+            }
+            // o[q] is row q at columns 4b..4b+3; store column m with one lane per row.
+            const v4d t0 = __builtin_shufflevector(o[0], o[1], 0, 4, 2, 6);
+            const v4d t1 = __builtin_shufflevector(o[0], o[1], 1, 5, 3, 7);
+            const v4d t2 = __builtin_shufflevector(o[2], o[3], 0, 4, 2, 6);
+            const v4d t3 = __builtin_shufflevector(o[2], o[3], 1, 5, 3, 7);
+            v4d *dst = tf + f * tstride + off + 4 * b;
+            dst[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+            dst[1] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+            dst[2] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+            dst[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
         }
-        ST(o, sx);
-        ST(o + VW, sy);
-        ST(o + 2 * VW, sq);
-        ST(o + 3 * VW, sxy);
     }
+#undef ROW
 }
 
 /// The map from the four filtered fields, in scikit-image's order of operations.
@@ -90,145 +120,106 @@ ssim_map(v4d ux, v4d uy, v4d fq, v4d fxy, v4d cov, v4d c1, v4d c2) {
     return (a1 * a2) / (b1 * b2);
 }
 
-/// Sum of `n` values in four interleaved partial sums (a single chain would wait on every add).
-static inline double sum4(const double *v, int n) {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += v[i];
-        s1 += v[i + 1];
-        s2 += v[i + 2];
-        s3 += v[i + 3];
-    }
-    for (; i < n; i++) s0 += v[i];
-    return (s0 + s1) + (s2 + s3);
-}
-
-/// Crop, mouth and other sums of map row `y` (`sr`, interleaved channels), and the map itself.
-/// `px` is scratch for `width` per-pixel channel sums.
-static void row_sums(const tp_ssim_job *job, int y, const double *sr, double *px) {
-    const int c = job->channels, w = job->width, pad = job->pad;
-    if (c == 3) {
-        for (int x = 0; x < w; x++) px[x] = sr[3 * x] + sr[3 * x + 1] + sr[3 * x + 2];
-    } else if (c == 1) {
-        memcpy(px, sr, (size_t)w * sizeof(double));
-    } else {
-        for (int x = 0; x < w; x++) {
-            double v = 0;
-            for (int ch = 0; ch < c; ch++) v += sr[x * c + ch];
-            px[x] = v;
-        }
-    }
-    double crop = 0, mouthSum = 0, upperSum = 0;
-    if (y >= pad && y < job->height - pad) crop = sum4(px + pad, w - 2 * pad);
-    if (job->mouth) {
-        const uint8_t *mouth = job->mouth + (size_t)y * w;
-        double m[4] = {0, 0, 0, 0}, u[4] = {0, 0, 0, 0};
-        for (int x = 0; x < w; x++) {
-            const double v = px[x];
-            const int in = mouth[x] != 0;
-            m[x & 3] += in ? v : 0;
-            u[x & 3] += in ? 0 : v;
-        }
-        mouthSum = (m[0] + m[1]) + (m[2] + m[3]);
-        upperSum = (u[0] + u[1]) + (u[2] + u[3]);
-    }
-    if (job->map) {
-        float *map = job->map + (size_t)y * w;
-        const double inv = 1.0 / c;
-        for (int x = 0; x < w; x++) map[x] = (float)(px[x] * inv);
-    }
-    job->row_sums[3 * y] = crop;
-    job->row_sums[3 * y + 1] = mouthSum;
-    job->row_sums[3 * y + 2] = upperSum;
-}
-
-/// Vertical pass and map for `rows` (1 or 2) output rows whose window starts at ring row `s0`
-/// (the ring holds k = 2r + 2 rows; with constant r and s0 every load is a fixed displacement).
+/// Horizontal pass, map and sums for output rows y0 .. y0 + nrows - 1 (one lane per row).
 static inline __attribute__((always_inline)) void
-vertical(const tp_ssim_job *job, const scratch_t *s, int s0, int r, int rows, double *sr0, double *sr1) {
-    const int k = s->k;
+horizontal(const tp_ssim_job *job, const v4d *tf, size_t tstride, int y0, int nrows, int r, int c) {
+    const int w = job->width, pad = job->pad, off = r * c;
     const double *t = job->taps + r;
     const v4d cov = SPLAT(job->cov_norm), c1 = SPLAT(job->c1), c2 = SPLAT(job->c2);
-    const size_t blockStride = (size_t)k * 4 * VW;
-    const double *base = s->ring;
-#define ROW(j, f) LD(base + (size_t)((s0 + (j)) % k) * 4 * VW + (f) * VW)
-    if (rows == 2) {
-        for (int b = 0; b < s->blocks; b++, base += blockStride) {
-            v4d o0[4], o1[4];
+    const double inv = 1.0 / c;
+    v4d crop = SPLAT(0), inMouth = SPLAT(0), outMouth = SPLAT(0);
+    v4d mouthLane[4];
+    for (int p0 = 0; p0 < w; p0 += 4) {
+        const int np = w - p0 < 4 ? w - p0 : 4;
+        v4d ps[4] = {SPLAT(0), SPLAT(0), SPLAT(0), SPLAT(0)};
+        for (int ch = 0; ch < c; ch++) {
+            v4d out[4][4];
             for (int f = 0; f < 4; f++) {
-                // Ring rows s0 .. s0 + 2r + 1: output 0 centres on r, output 1 on r + 1.
-                v4d a0 = SPLAT(t[0]) * ROW(r, f), a1 = SPLAT(t[0]) * ROW(r + 1, f);
-                for (int d = 1; d <= r; d++) {
-                    const v4d td = SPLAT(t[d]);
-                    a0 += td * (ROW(r - d, f) + ROW(r + d, f));
-                    a1 += td * (ROW(r + 1 - d, f) + ROW(r + 1 + d, f));
+                // Columns (p0 + m - r) c + ch for m = 0 .. 2r + 3; output q centres on m = r + q.
+                const v4d *col = tf + f * tstride + off + (p0 - r) * c + ch;
+                for (int q = 0; q < 4; q++) {
+                    v4d a = SPLAT(t[0]) * col[(r + q) * c];
+                    for (int d = 1; d <= r; d++) a += SPLAT(t[d]) * (col[(r + q - d) * c] + col[(r + q + d) * c]);
+                    out[f][q] = a;
                 }
-                o0[f] = a0;
-                o1[f] = a1;
             }
-            ST(sr0 + b * VW, ssim_map(o0[0], o0[1], o0[2], o0[3], cov, c1, c2));
-            ST(sr1 + b * VW, ssim_map(o1[0], o1[1], o1[2], o1[3], cov, c1, c2));
+            for (int q = 0; q < 4; q++) ps[q] += ssim_map(out[0][q], out[1][q], out[2][q], out[3][q], cov, c1, c2);
         }
-    } else {
-        for (int b = 0; b < s->blocks; b++, base += blockStride) {
-            v4d o0[4];
-            for (int f = 0; f < 4; f++) {
-                v4d a0 = SPLAT(t[0]) * ROW(r, f);
-                for (int d = 1; d <= r; d++) a0 += SPLAT(t[d]) * (ROW(r - d, f) + ROW(r + d, f));
-                o0[f] = a0;
+        for (int q = 0; q < np; q++) {
+            const int x = p0 + q;
+            if (x >= pad && x < w - pad) crop += ps[q];
+            if (job->mouth) {
+                for (int l = 0; l < 4; l++) mouthLane[q][l] = l < nrows && job->mouth[(size_t)(y0 + l) * w + x] ? 1.0 : 0.0;
+                inMouth += ps[q] * mouthLane[q];
+                outMouth += ps[q] * (1.0 - mouthLane[q]);
             }
-            ST(sr0 + b * VW, ssim_map(o0[0], o0[1], o0[2], o0[3], cov, c1, c2));
+            if (job->map)
+                for (int l = 0; l < nrows; l++) job->map[(size_t)(y0 + l) * w + x] = (float)(ps[q][l] * inv);
         }
     }
-#undef ROW
+    for (int l = 0; l < nrows; l++) {
+        const int y = y0 + l;
+        job->row_sums[3 * y] = y >= pad && y < job->height - pad ? crop[l] : 0;
+        job->row_sums[3 * y + 1] = job->mouth ? inMouth[l] : 0;
+        job->row_sums[3 * y + 2] = job->mouth ? outMouth[l] : 0;
+    }
+}
+
+/// Reflect-pads the transposed fields (pixel granularity) at both row ends.
+static void pad_columns(v4d *tf, size_t tstride, int w, int r, int c) {
+    const int off = r * c;
+    for (int f = 0; f < 4; f++) {
+        v4d *row = tf + f * tstride;
+        for (int p = 0; p < r; p++) {
+            const int left = reflect_index(p - r, w), right = reflect_index(w + p, w);
+            for (int ch = 0; ch < c; ch++) {
+                row[p * c + ch] = row[off + left * c + ch];
+                row[off + (w + p) * c + ch] = row[off + right * c + ch];
+            }
+        }
+    }
 }
 
 static inline __attribute__((always_inline)) int
 ssim_rows_body(const tp_ssim_job *job, int row_lo, int row_hi, int r, int c) {
     const int w = job->width, hgt = job->height, rowLen = w * c;
-    scratch_t s;
-    s.blocks = (rowLen + VW - 1) / VW;
-    s.k = 2 * r + 2;
-    s.pstride = (size_t)(rowLen + 2 * r * c + 2 * VW);
-    const size_t ringSize = (size_t)s.blocks * s.k * 4 * VW;
-    const size_t total = 4 * s.pstride + ringSize + 2 * (size_t)s.blocks * VW + (size_t)w;
-    double *mem = calloc(total, sizeof(double));
-    if (!mem) return -1;
-    s.prod = mem;
-    s.ring = mem + 4 * s.pstride;
-    double *sr0 = s.ring + ringSize, *sr1 = sr0 + (size_t)s.blocks * VW, *px = sr1 + (size_t)s.blocks * VW;
-
-    // Extended row e (row_lo - r <= e < row_hi + r, reflected into the image) lives in ring row
-    // (e - row_lo + r) % k.
-#define SLOT(e) (((e) - row_lo + r) % s.k)
-    for (int e = row_lo - r; e < row_lo + r; e++) horizontal(job, &s, reflect_index(e, hgt), SLOT(e), r, c);
-    int y = row_lo;
-    for (; y + 1 < row_hi; y += 2) {
-        horizontal(job, &s, reflect_index(y + r, hgt), SLOT(y + r), r, c);
-        horizontal(job, &s, reflect_index(y + r + 1, hgt), SLOT(y + r + 1), r, c);
-        const int s0 = SLOT(y - r);
-        // s0 is even (k is even and y advances by 2): one specialised loop per value.
-        switch (s0) {
-        case 0: vertical(job, &s, 0, r, 2, sr0, sr1); break;
-        case 2: vertical(job, &s, 2, r, 2, sr0, sr1); break;
-        case 4: vertical(job, &s, 4, r, 2, sr0, sr1); break;
-        case 6: vertical(job, &s, 6, r, 2, sr0, sr1); break;
-        case 8: vertical(job, &s, 8, r, 2, sr0, sr1); break;
-        case 10: vertical(job, &s, 10, r, 2, sr0, sr1); break;
-        default: vertical(job, &s, s0, r, 2, sr0, sr1); break;
+    const int blocks = (rowLen + 3) / 4, k = ring_rows(r);
+    // Transposed fields: r pixels of reflection on each side, slack for whole groups of four
+    // pixels on the right and for whole blocks of four columns.
+    const size_t tstride = (size_t)(w + 2 * r + 8) * c + 8;
+    double *ring = aligned_alloc(64, (size_t)blocks * block_stride(k) * sizeof(double));
+    v4d *tf = aligned_alloc(64, 4 * tstride * sizeof(v4d));
+    if (!ring || !tf) {
+        free(ring);
+        free(tf);
+        return -1;
+    }
+    memset(tf, 0, 4 * tstride * sizeof(v4d));
+    // Extended row e (reflected into the image) lives in ring row (e - row_lo + r) & (k - 1).
+    int next = row_lo - r;
+    double finite = 0;
+    for (int y0 = row_lo; y0 < row_hi; y0 += 4) {
+        for (; next < y0 + 4 + r; next++)
+            finite += products(job, ring, k, blocks, reflect_index(next, hgt), (next - row_lo + r) & (k - 1), c);
+        // s0 = (y0 - row_lo) & (k - 1) is a multiple of 4: one specialised sweep per value for k = 16.
+        const int s0 = (y0 - row_lo) & (k - 1);
+        if (k == 16) {
+            switch (s0) {
+            case 0: vertical(job, ring, 16, blocks, 0, r, tf, tstride, r * c); break;
+            case 4: vertical(job, ring, 16, blocks, 4, r, tf, tstride, r * c); break;
+            case 8: vertical(job, ring, 16, blocks, 8, r, tf, tstride, r * c); break;
+            default: vertical(job, ring, 16, blocks, 12, r, tf, tstride, r * c); break;
+            }
+        } else {
+            vertical(job, ring, k, blocks, s0, r, tf, tstride, r * c);
         }
-        row_sums(job, y, sr0, px);
-        row_sums(job, y + 1, sr1, px);
+        pad_columns(tf, tstride, w, r, c);
+        const int nrows = row_hi - y0 < 4 ? row_hi - y0 : 4;
+        horizontal(job, tf, tstride, y0, nrows, r, c);
     }
-    if (y < row_hi) {
-        horizontal(job, &s, reflect_index(y + r, hgt), SLOT(y + r), r, c);
-        vertical(job, &s, SLOT(y - r), r, 1, sr0, sr1);
-        row_sums(job, y, sr0, px);
-    }
-#undef SLOT
-    free(mem);
-    return 0;
+    free(ring);
+    free(tf);
+    return finite == 0 ? 0 : 1;
 }
 
 static inline __attribute__((always_inline)) int ssim_dispatch(const tp_ssim_job *job, int lo, int hi) {
@@ -250,7 +241,8 @@ static int ssim_rows_avx2(const tp_ssim_job *job, int lo, int hi) { return ssim_
 static int ssim_rows_generic(const tp_ssim_job *job, int lo, int hi) { return ssim_dispatch(job, lo, hi); }
 
 int tp_ssim_rows(const tp_ssim_job *job, int row_lo, int row_hi) {
-    if (job->radius < 0 || row_lo < 0 || row_hi > job->height || row_lo >= row_hi) return row_lo == row_hi ? 0 : -1;
+    if (job->radius < 0 || job->channels < 1 || row_lo < 0 || row_hi > job->height || row_lo > row_hi) return -1;
+    if (row_lo == row_hi) return 0;
 #if defined(__x86_64__) || defined(__i386__)
     if (tp_kernels_use_avx2()) return ssim_rows_avx2(job, row_lo, row_hi);
 #endif

@@ -26,8 +26,9 @@ typedef struct {
     float *map;
 } tp_ssim_job;
 
-/// Computes rows `row_lo..<row_hi` of the SSIM map and their sums. Returns 0, or -1 when scratch
-/// memory could not be allocated.
+/// Computes rows `row_lo..<row_hi` of the SSIM map and their sums. Returns 0; 1 when an input
+/// row it read holds a NaN or an infinity (the outputs are then meaningless); -1 for bad sizes or
+/// when scratch memory could not be allocated.
 int tp_ssim_rows(const tp_ssim_job *job, int row_lo, int row_hi);
 
 /// One MFCC computation (python_speech_features.mfcc, float64 arithmetic): pre-emphasis, frames

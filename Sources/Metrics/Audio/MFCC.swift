@@ -115,7 +115,7 @@ public struct MFCC: Sendable, Equatable {
             let status = _KernelStatus()
             let work = { @Sendable (chunk: Int) in
                 let lo = chunk * per, hi = min(frames, lo + per)
-                if lo < hi, job.frames(lo..<hi) != 0 { status.fail() }
+                if lo < hi { status.record(job.frames(lo..<hi)) }
             }
             if chunks == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
             failed = status.failed

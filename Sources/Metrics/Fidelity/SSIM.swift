@@ -82,8 +82,6 @@ public struct SSIM: Sendable, Equatable {
         guard a.width >= winSize, a.height >= winSize else {
             throw .tooSmall(source: source, detail: "\(a.width)x\(a.height) is smaller than the \(winSize)x\(winSize) window")
         }
-        try a.data.withUnsafeBufferPointer { p throws(MetricsError) in try checkFinite(p, source: "\(source) (first image)") }
-        try b.data.withUnsafeBufferPointer { p throws(MetricsError) in try checkFinite(p, source: "\(source) (second image)") }
 
         let w = a.width, h = a.height, c = a.channels
         let np = Double(winSize * winSize)
@@ -95,7 +93,7 @@ public struct SSIM: Sendable, Equatable {
         var rowSums = [Double](repeating: 0, count: 3 * h)
         var map: [Float] = keepMap ? [Float](repeating: 0, count: w * h) : []
         let mouth = mask?.mouth ?? []
-        var failed = false
+        var status: Int32 = 0
 
         a.data.withUnsafeBufferPointer { pa in
         b.data.withUnsafeBufferPointer { pb in
@@ -112,15 +110,20 @@ public struct SSIM: Sendable, Equatable {
             // Bands of rows; each band also filters the 2 * radius rows around it, so few bands.
             let bands = parallel ? min(max(1, h / 64), ProcessInfo.processInfo.activeProcessorCount * 2) : 1
             let perBand = (h + bands - 1) / bands
-            let status = _KernelStatus()
+            let worst = _KernelStatus()
             let run = { @Sendable (band: Int) in
                 let lo = band * perBand, hi = min(h, lo + perBand)
-                if lo < hi, job.rows(lo..<hi) != 0 { status.fail() }
+                if lo < hi { worst.record(job.rows(lo..<hi)) }
             }
             if bands == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: bands, execute: run) }
-            failed = status.failed
+            status = worst.code
         }}}}}}
-        if failed { throw .invalidArgument(source: source, detail: "SSIM could not allocate its scratch rows") }
+        if status == 1 {
+            // The kernel saw a NaN or an infinity while forming its products: name the first one.
+            try a.data.withUnsafeBufferPointer { p throws(MetricsError) in try checkFinite(p, source: "\(source) (first image)") }
+            try b.data.withUnsafeBufferPointer { p throws(MetricsError) in try checkFinite(p, source: "\(source) (second image)") }
+        }
+        if status != 0 { throw .invalidArgument(source: source, detail: "SSIM kernel failed (status \(status))") }
 
         var crop = 0.0, mouthSum = 0.0, upperSum = 0.0
         for y in 0..<h {
