@@ -24,7 +24,7 @@ let package = Package(
             dependencies: ["CFFmpeg", "CPNG", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Metrics",
-            dependencies: ["Media", "CBLAS", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Media", "CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Store",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"), "Yams",
@@ -52,6 +52,9 @@ let package = Package(
         .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Store", "Media"]),
         // Runs the built `trajprobe` (make e2e); skipped without TRAJPROBE_E2E_BINARY.
         .testTarget(name: "EndToEndTests", dependencies: ["Report", "Store", "Media", "Yams"]),
+
+        // MARK: - C kernels (AVX2/FMA chosen at run time, no stable Swift API)
+        .target(name: "CKernels"),
 
         // MARK: - C libraries from Debian (thin shims, no stable Swift API)
         .systemLibrary(

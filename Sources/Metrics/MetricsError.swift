@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Everything that can go wrong computing a metric. Each case names its source (a file path, or
@@ -56,7 +57,7 @@ extension MetricsError: CustomStringConvertible, LocalizedError {
 /// Throws ``MetricsError/nonFinite(source:index:)`` at the first NaN or infinity.
 
 func checkFinite(_ values: UnsafeBufferPointer<Float>, source: @autoclosure () -> String) throws(MetricsError) {
-    for i in 0..<values.count where !values[i].isFinite {
-        throw .nonFinite(source: source(), index: i)
-    }
+    guard let base = values.baseAddress else { return }
+    let i = tp_first_nonfinite(base, values.count)
+    if i < values.count { throw .nonFinite(source: source(), index: i) }
 }

@@ -65,3 +65,33 @@ func ssimUniform7MatchesScikitImageDefault(_ c: FidelityFixtures.ImageCase) thro
     #expect(throws: MetricsError.self) { try SSIM.standard.compare(a, a, regions: mask) }
     #expect(throws: MetricsError.self) { try SSIM(window: .uniform(size: 6), useSampleCovariance: true).compare(a, a) }
 }
+
+@Test func ssimNamesTheFirstNonFiniteValueOfEitherImage() throws {
+    // The kernel notices NaN or infinity while forming its products; the error still names the
+    // first bad element of the image it is in, at any position (first row, last row, a tail).
+    let w = 37, h = 23
+    let a = Image(width: w, height: h, channels: 3, repeating: 0.5)
+    for index in [0, 5, w * h * 3 / 2, w * h * 3 - 1] {
+        var bad = a
+        bad.data[index] = .infinity
+        #expect(throws: MetricsError.nonFinite(source: "frame (first image)", index: index)) { try SSIM.standard.compare(bad, a) }
+        bad.data[index] = .nan
+        #expect(throws: MetricsError.nonFinite(source: "frame (second image)", index: index)) { try SSIM.standard.compare(a, bad, parallel: false) }
+    }
+    #expect(try SSIM.standard.compare(a, a).regions[.full] == 1)
+}
+
+@Test func ssimBandsAreInvisible() throws {
+    // 4 bands of rows in parallel vs one serial pass: every row is computed the same way, so the
+    // values are identical, map included, for RGB and grey, with and without regions.
+    let (a, b) = FidelityBenchmark.pair(3, size: 203)
+    let mask = try RegionMask(box: Box(x: 50, y: 120, width: 90, height: 40), width: 203, height: 203)
+    for ssim in [SSIM.standard, SSIM.uniform7] {
+        let serial = try ssim.compare(a, b, regions: mask, keepMap: true, parallel: false)
+        let banded = try ssim.compare(a, b, regions: mask, keepMap: true, parallel: true)
+        #expect(serial == banded)
+    }
+    let grey = Image(width: 203, height: 203, channels: 1, data: Array(a.data.prefix(203 * 203)))
+    let grey2 = Image(width: 203, height: 203, channels: 1, data: Array(b.data.prefix(203 * 203)))
+    #expect(try SSIM.standard.compare(grey, grey2, parallel: false) == SSIM.standard.compare(grey, grey2))
+}

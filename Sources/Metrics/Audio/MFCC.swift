@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 import Media
@@ -11,7 +12,8 @@ import Media
 /// replaced by the log of the frame energy (the sum of the power spectrum, same eps guard).
 ///
 /// syncnet_python feeds it int16-scale samples: use ``compute(_:source:)`` with
-/// `Audio.int16Scaled`, as ``compute(audio:source:)`` does. Everything runs in `Double`.
+/// `Audio.int16Scaled`, as ``compute(audio:source:)`` does. Everything runs in `Double`; the frames
+/// run in the C kernel `tp_mfcc_frames` (AVX2/FMA when the CPU has it), in chunks across cores.
 public struct MFCC: Sendable, Equatable {
     public var sampleRate: Int = 16000
     public var winlen: Double = 0.025
@@ -73,15 +75,11 @@ public struct MFCC: Sendable, Equatable {
         }
         guard numcep >= 1, numcep <= nfilt else { throw .invalidArgument(source: source, detail: "numcep must be in 1...nfilt") }
         let frames = frameCount(samples: signal.count)
-        let padded = (frames - 1) * step + len
-        // Pre-emphasis, then zero padding to the frame grid.
-        var emph = [Double](repeating: 0, count: max(padded, signal.count))
-        emph[0] = Double(signal[0])
-        for i in 1..<signal.count { emph[i] = Double(signal[i]) - preemph * Double(signal[i - 1]) }
-
         let bins = filterBins()
         let nbins = nfft / 2 + 1
         guard bins.last! <= nbins else { throw .invalidArgument(source: source, detail: "highfreq above the Nyquist frequency") }
+        guard bins.first! >= 0 else { throw .invalidArgument(source: source, detail: "lowfreq below 0 Hz") }
+        let bins32 = bins.map { Int32($0) }
         // Filterbank as dense rows (nfilt x nbins), exactly fbank[j, i] of get_filterbanks.
         var fb = [Double](repeating: 0, count: nfilt * nbins)
         for j in 0..<nfilt {
@@ -99,70 +97,41 @@ public struct MFCC: Sendable, Equatable {
                 dct[k * nfilt + n] = lift * scale * cos(Double.pi * Double(k) * Double(2 * n + 1) / (2 * nf))
             }
         }
-        let fft = RealFFT(n: nfft)
-        let eps = Double.ulpOfOne
-        let invN = 1 / Double(nfft)
         var out = [Double](repeating: 0, count: frames * numcep)
-        let ncep = numcep, nfilters = nfilt, appendEnergy = appendEnergy
-        emph.withUnsafeBufferPointer { pe in
+        var failed = false
+        signal.withUnsafeBufferPointer { ps in
+        bins32.withUnsafeBufferPointer { pb in
         fb.withUnsafeBufferPointer { pfb in
         dct.withUnsafeBufferPointer { pdct in
         out.withUnsafeMutableBufferPointer { po in
-            let job = _MFCCJob(signal: pe.baseAddress!, fb: pfb.baseAddress!, dct: pdct.baseAddress!, out: po.baseAddress!)
-            let chunks = frames < 64 ? 1 : min(frames / 32, ProcessInfo.processInfo.activeProcessorCount * 4)
-            let per = (frames + chunks - 1) / chunks
+            let job = _MFCCJob(job: tp_mfcc_job(
+                signal: ps.baseAddress!, count: ps.count, preemph: preemph, frames: Int32(frames), frame_len: Int32(len), frame_step: Int32(step),
+                nfft: Int32(nfft), nfilt: Int32(nfilt), numcep: Int32(numcep), bins: pb.baseAddress!,
+                fbank: pfb.baseAddress!, dct: pdct.baseAddress!, append_energy: appendEnergy ? 1 : 0,
+                out: po.baseAddress!))
+            // Chunks of whole groups of four frames (the kernel's vector lanes).
+            let chunks = frames < 256 ? 1 : min(frames / 128, ProcessInfo.processInfo.activeProcessorCount * 4)
+            let per = ((frames + chunks - 1) / chunks + 3) / 4 * 4
+            let status = _KernelStatus()
             let work = { @Sendable (chunk: Int) in
                 let lo = chunk * per, hi = min(frames, lo + per)
-                guard lo < hi else { return }
-                // Frames in groups of four, one per SIMD lane (see RealFFT.powerSpectra4).
-                typealias V = SIMD4<Double>
-                let scratch = UnsafeMutablePointer<V>.allocate(capacity: nbins + nfft + nfilters)
-                defer { scratch.deallocate() }
-                let power = scratch, re = scratch + nbins, im = re + nfft / 2, feat = scratch + nbins + nfft
-                var f = lo
-                while f < hi {
-                    let idx = (f, min(f + 1, hi - 1), min(f + 2, hi - 1), min(f + 3, hi - 1))
-                    fft.powerSpectra4((job.signal + idx.0 * step, job.signal + idx.1 * step,
-                                       job.signal + idx.2 * step, job.signal + idx.3 * step),
-                                      count: len, into: power, re: re, im: im)
-                    var energy = V()
-                    for i in 0..<nbins { power[i] *= invN; energy += power[i] }
-                    bins.withUnsafeBufferPointer { pb in
-                        for j in 0..<nfilters {
-                            var s = V()
-                            let row = job.fb + j * nbins
-                            let lo = pb[j], hi = max(pb[j], pb[j + 2])
-                            for i in lo..<hi { s += power[i] * row[i] }
-                            var logs = V()
-                            for l in 0..<4 { logs[l] = log(s[l] == 0 ? eps : s[l]) }
-                            feat[j] = logs
-                        }
-                    }
-                    for lane in 0..<min(4, hi - f) {
-                        let out = job.out + (f + lane) * ncep
-                        for k in 0..<ncep {
-                            var s = 0.0
-                            let row = job.dct + k * nfilters
-                            for n in 0..<nfilters { s += row[n] * feat[n][lane] }
-                            out[k] = s
-                        }
-                        if appendEnergy { out[0] = log(energy[lane] == 0 ? eps : energy[lane]) }
-                    }
-                    f += 4
-                }
+                if lo < hi { status.record(job.frames(lo..<hi)) }
             }
             if chunks == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: work) }
-        }}}}
+            failed = status.failed
+        }}}}}
+        if failed { throw .invalidArgument(source: source, detail: "MFCC kernel refused nfft \(nfft) / numcep \(numcep) or could not allocate") }
         return MFCCFeatures(frames: frames, numcep: numcep, values: out)
     }
 }
 
-/// Shared read-only inputs and the disjoint output rows of one MFCC computation.
+/// The C kernel's job: pointers only read, except the disjoint output rows each chunk writes.
 struct _MFCCJob: @unchecked Sendable {
-    let signal: UnsafePointer<Double>
-    let fb: UnsafePointer<Double>
-    let dct: UnsafePointer<Double>
-    let out: UnsafeMutablePointer<Double>
+    var job: tp_mfcc_job
+
+    func frames(_ range: Range<Int>) -> Int32 {
+        withUnsafePointer(to: job) { tp_mfcc_frames($0, Int32(range.lowerBound), Int32(range.upperBound)) }
+    }
 }
 
 /// MFCC matrix, row-major `frames x numcep` (python_speech_features' layout).

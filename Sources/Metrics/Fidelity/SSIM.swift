@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 import Media
@@ -15,7 +16,8 @@ import Media
 ///
 /// Filtering and the map run in `Double` (inputs are `Float` in [0, 1]) so that the values agree
 /// with scikit-image on float64 inputs to about 1e-12; a region's value is the map averaged over
-/// its pixels (and channels), the `full` region's is scikit-image's cropped mean.
+/// its pixels (and channels), the `full` region's is scikit-image's cropped mean. The rows run in
+/// the C kernel `tp_ssim_rows` (AVX2/FMA when the CPU has it), in bands of rows across cores.
 public struct SSIM: Sendable, Equatable {
     public enum Window: Sendable, Equatable {
         case gaussian(sigma: Double)
@@ -80,8 +82,6 @@ public struct SSIM: Sendable, Equatable {
         guard a.width >= winSize, a.height >= winSize else {
             throw .tooSmall(source: source, detail: "\(a.width)x\(a.height) is smaller than the \(winSize)x\(winSize) window")
         }
-        try a.data.withUnsafeBufferPointer { p throws(MetricsError) in try checkFinite(p, source: "\(source) (first image)") }
-        try b.data.withUnsafeBufferPointer { p throws(MetricsError) in try checkFinite(p, source: "\(source) (second image)") }
 
         let w = a.width, h = a.height, c = a.channels
         let np = Double(winSize * winSize)
@@ -93,6 +93,7 @@ public struct SSIM: Sendable, Equatable {
         var rowSums = [Double](repeating: 0, count: 3 * h)
         var map: [Float] = keepMap ? [Float](repeating: 0, count: w * h) : []
         let mouth = mask?.mouth ?? []
+        var status: Int32 = 0
 
         a.data.withUnsafeBufferPointer { pa in
         b.data.withUnsafeBufferPointer { pb in
@@ -100,18 +101,29 @@ public struct SSIM: Sendable, Equatable {
         mouth.withUnsafeBufferPointer { pm in
         rowSums.withUnsafeMutableBufferPointer { ps in
         map.withUnsafeMutableBufferPointer { pmap in
-            let kernel = _SSIMRowKernel(a: pa.baseAddress!, b: pb.baseAddress!, taps: pt.baseAddress!, radius: radius,
-                                        width: w, height: h, channels: c, covNorm: covNorm, c1: c1, c2: c2, pad: pad,
-                                        mouth: mask == nil ? nil : pm.baseAddress, rowSums: ps.baseAddress!,
-                                        map: keepMap ? pmap.baseAddress : nil)
-            let chunks = parallel ? min(h, max(1, ProcessInfo.processInfo.activeProcessorCount * 4)) : 1
-            let perChunk = (h + chunks - 1) / chunks
-            let run = { @Sendable (chunk: Int) in
-                let lo = chunk * perChunk, hi = min(h, lo + perChunk)
-                if lo < hi { kernel.rows(lo..<hi) }
+            let job = _SSIMJob(job: tp_ssim_job(
+                a: pa.baseAddress!, b: pb.baseAddress!, taps: pt.baseAddress!,
+                width: Int32(w), height: Int32(h), channels: Int32(c), radius: Int32(radius), pad: Int32(pad),
+                cov_norm: covNorm, c1: c1, c2: c2,
+                mouth: mask == nil ? nil : pm.baseAddress, row_sums: ps.baseAddress!,
+                map: keepMap ? pmap.baseAddress : nil))
+            // Bands of rows; each band also filters the 2 * radius rows around it, so few bands.
+            let bands = parallel ? min(max(1, h / 64), ProcessInfo.processInfo.activeProcessorCount * 2) : 1
+            let perBand = (h + bands - 1) / bands
+            let worst = _KernelStatus()
+            let run = { @Sendable (band: Int) in
+                let lo = band * perBand, hi = min(h, lo + perBand)
+                if lo < hi { worst.record(job.rows(lo..<hi)) }
             }
-            if chunks == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: run) }
+            if bands == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: bands, execute: run) }
+            status = worst.code
         }}}}}}
+        if status == 1 {
+            // The kernel saw a NaN or an infinity while forming its products: name the first one.
+            try a.data.withUnsafeBufferPointer { p throws(MetricsError) in try checkFinite(p, source: "\(source) (first image)") }
+            try b.data.withUnsafeBufferPointer { p throws(MetricsError) in try checkFinite(p, source: "\(source) (second image)") }
+        }
+        if status != 0 { throw .invalidArgument(source: source, detail: "SSIM kernel failed (status \(status))") }
 
         var crop = 0.0, mouthSum = 0.0, upperSum = 0.0
         for y in 0..<h {
@@ -126,159 +138,11 @@ public struct SSIM: Sendable, Equatable {
     }
 }
 
-/// scipy.ndimage `mode='reflect'` index: half-sample symmetric, periodic with period 2n.
-@inline(__always)
-func reflectIndex(_ i: Int, _ n: Int) -> Int {
-    var m = i % (2 * n)
-    if m < 0 { m += 2 * n }
-    return m < n ? m : 2 * n - 1 - m
-}
+/// The C kernel's job: pointers only read, except the disjoint rows each band writes.
+struct _SSIMJob: @unchecked Sendable {
+    var job: tp_ssim_job
 
-/// One worker's view of an SSIM computation: filters rows `lo..<hi` (vertical pass straight from
-/// the inputs, products on the fly, then the horizontal pass on a reflect-padded row) and reduces
-/// each row's map to three sums. Pointers are only read, except the disjoint rows written.
-///
-/// Only four fields are filtered: `x`, `y`, `x² + y²` and `xy`, because the map needs the
-/// variances only as their sum `vx + vy`. Taps are symmetric, so each pair of rows at distance d
-/// shares one multiply; blocks of four values run as `SIMD4<Double>`.
-struct _SSIMRowKernel: @unchecked Sendable {
-    let a: UnsafePointer<Float>, b: UnsafePointer<Float>, taps: UnsafePointer<Double>
-    let radius: Int, width: Int, height: Int, channels: Int
-    let covNorm: Double, c1: Double, c2: Double, pad: Int
-    let mouth: UnsafePointer<UInt8>?
-    let rowSums: UnsafeMutablePointer<Double>
-    let map: UnsafeMutablePointer<Float>?
-
-    typealias V = SIMD4<Double>
-
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>) -> V {
-        V(UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self))
-    }
-
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Double>) -> V {
-        UnsafeRawPointer(p).loadUnaligned(as: V.self)
-    }
-
-    @inline(__always)
-    static func store(_ v: V, _ p: UnsafeMutablePointer<Double>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
-    }
-
-    func rows(_ range: Range<Int>) {
-        let c = channels, w = width, r = radius
-        let rowLen = w * c
-        let off = r * c
-        let padded = (w + 2 * r) * c + 8
-        let blocks = rowLen / 4 * 4
-        // Four padded vertical fields and the map row, with slack for whole SIMD blocks.
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 4 * padded + rowLen + 8)
-        defer { scratch.deallocate() }
-        scratch.initialize(repeating: 0, count: 4 * padded + rowLen + 8)
-        let fx = scratch, fy = scratch + padded, fq = scratch + 2 * padded, fxy = scratch + 3 * padded
-        let sRow = scratch + 4 * padded
-        let fields = [fx, fy, fq, fxy]
-        var top = [Int](repeating: 0, count: r + 1), bottom = [Int](repeating: 0, count: r + 1)
-        let colLo = pad * c, colHi = (w - pad) * c
-        let w0 = taps[r]
-        for y in range {
-            for d in 0...r {
-                top[d] = reflectIndex(y - d, height) * rowLen
-                bottom[d] = reflectIndex(y + d, height) * rowLen
-            }
-            // Vertical pass, SIMD blocks then a scalar tail.
-            var i = 0
-            while i < blocks {
-                let x0: V = Self.load(a + top[0] + i), y0: V = Self.load(b + top[0] + i)
-                let q0: V = x0 * x0 + y0 * y0
-                var sx: V = w0 * x0, sy: V = w0 * y0
-                var sq: V = w0 * q0, sxy: V = w0 * (x0 * y0)
-                for d in 1..<(r + 1) {
-                    let t = taps[r + d]
-                    let xt: V = Self.load(a + top[d] + i), yt: V = Self.load(b + top[d] + i)
-                    let xb: V = Self.load(a + bottom[d] + i), yb: V = Self.load(b + bottom[d] + i)
-                    let px: V = xt + xb, py: V = yt + yb
-                    let qt: V = xt * xt + yt * yt
-                    let qb: V = xb * xb + yb * yb
-                    let pxy: V = xt * yt + xb * yb
-                    sx += t * px; sy += t * py
-                    sq += t * (qt + qb)
-                    sxy += t * pxy
-                }
-                Self.store(sx, fx + off + i); Self.store(sy, fy + off + i)
-                Self.store(sq, fq + off + i); Self.store(sxy, fxy + off + i)
-                i += 4
-            }
-            while i < rowLen {
-                let x0 = Double(a[top[0] + i]), y0 = Double(b[top[0] + i])
-                var sx = w0 * x0, sy = w0 * y0, sq = w0 * (x0 * x0 + y0 * y0), sxy = w0 * (x0 * y0)
-                for d in 1..<(r + 1) {
-                    let t = taps[r + d]
-                    let xt = Double(a[top[d] + i]), yt = Double(b[top[d] + i])
-                    let xb = Double(a[bottom[d] + i]), yb = Double(b[bottom[d] + i])
-                    sx += t * (xt + xb); sy += t * (yt + yb)
-                    sq += t * ((xt * xt + yt * yt) + (xb * xb + yb * yb))
-                    sxy += t * (xt * yt + xb * yb)
-                }
-                fx[off + i] = sx; fy[off + i] = sy; fq[off + i] = sq; fxy[off + i] = sxy
-                i += 1
-            }
-            // Reflect-pad the row ends (pixel granularity).
-            for p in 0..<r {
-                let left = reflectIndex(p - r, w), right = reflectIndex(w + p, w)
-                for f in fields {
-                    for ch in 0..<c {
-                        f[p * c + ch] = f[off + left * c + ch]
-                        f[off + (w + p) * c + ch] = f[off + right * c + ch]
-                    }
-                }
-            }
-            // Horizontal pass (the padded fields have slack, so whole blocks are safe to read).
-            i = 0
-            while i < rowLen {
-                let base = off + i
-                var sx: V = w0 * Self.load(fx + base), sy: V = w0 * Self.load(fy + base)
-                var sq: V = w0 * Self.load(fq + base), sxy: V = w0 * Self.load(fxy + base)
-                for d in 1..<(r + 1) {
-                    let t = taps[r + d], l = base - d * c, h = base + d * c
-                    let px: V = Self.load(fx + l) + Self.load(fx + h)
-                    let py: V = Self.load(fy + l) + Self.load(fy + h)
-                    let pq: V = Self.load(fq + l) + Self.load(fq + h)
-                    let pxy: V = Self.load(fxy + l) + Self.load(fxy + h)
-                    sx += t * px; sy += t * py; sq += t * pq; sxy += t * pxy
-                }
-                // The map, in scikit-image's order of operations (vx + vy as one term).
-                let ux: V = sx, uy: V = sy
-                let uxx: V = ux * ux, uyy: V = uy * uy, uxy: V = ux * uy
-                let vsum: V = covNorm * (sq - uxx - uyy)
-                let vxy: V = covNorm * (sxy - uxy)
-                let a1: V = 2 * uxy + c1, a2: V = 2 * vxy + c2
-                let b1: V = uxx + uyy + c1, b2: V = vsum + c2
-                let num: V = a1 * a2, den: V = b1 * b2
-                Self.store(num / den, sRow + i)
-                i += 4
-            }
-            var crop = 0.0, mouthSum = 0.0, upperSum = 0.0
-            if y >= pad && y < height - pad {
-                for i in colLo..<colHi { crop += sRow[i] }
-            }
-            if let mouth {
-                for x in 0..<w {
-                    var s = 0.0
-                    for ch in 0..<c { s += sRow[x * c + ch] }
-                    if mouth[y * w + x] != 0 { mouthSum += s } else { upperSum += s }
-                }
-            }
-            if let map {
-                let inv = 1 / Double(c)
-                for x in 0..<w {
-                    var s = 0.0
-                    for ch in 0..<c { s += sRow[x * c + ch] }
-                    map[y * w + x] = Float(s * inv)
-                }
-            }
-            rowSums[3 * y] = crop; rowSums[3 * y + 1] = mouthSum; rowSums[3 * y + 2] = upperSum
-        }
+    func rows(_ range: Range<Int>) -> Int32 {
+        withUnsafePointer(to: job) { tp_ssim_rows($0, Int32(range.lowerBound), Int32(range.upperBound)) }
     }
 }
