@@ -20,6 +20,7 @@ Fault injection for tests: --fail-first N (HTTP 500 for the first N infer calls)
 """
 import argparse
 import importlib
+import logging
 import sys
 import threading
 import time
@@ -241,7 +242,10 @@ def main(argv=None):
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument("--malformed-every", type=int, default=0)
     p.add_argument("--wrong-shape", action="store_true")
+    p.add_argument("--access-log", action="store_true", help="print a line per request (werkzeug's log)")
     args = p.parse_args(argv)
+    if not args.access_log:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     model = load_model(args.model, args)
     app = create_app(model, args)
     server = make_server(args.host, args.port, app, threaded=True)

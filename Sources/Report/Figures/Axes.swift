@@ -60,17 +60,28 @@ struct Axes {
     func stepAxis(_ c: Canvas, steps: [Int], tOf: (Int) -> Double?, size: Double = 6.5, title: Bool = true, tAxis: Bool = true) {
         let span = Double(steps.max()! - steps.min()!)
         let every = span <= 12 ? 1 : (span <= 30 ? 5 : 10)
+        // Probed steps bunch up around the window: a label that would touch the previous one is
+        // left out (its tick stays), so the axis never prints "283032".
+        var lastStepEdge = -Double.infinity, lastTEdge = -Double.infinity
         for j in steps where j % every == 0 || steps.count <= 12 {
             let xx = px(Double(j))
             c.polyline([(xx, y + h), (xx, y + h + 2.5)], .black, width: 0.6)
-            c.text("\(j)", xx, y + h + 4, size: size, h: .center, v: .top)
+            let label = "\(j)", half = c.textWidth(label, size: size) / 2
+            if xx - half >= lastStepEdge + 2 {
+                c.text(label, xx, y + h + 4, size: size, h: .center, v: .top)
+                lastStepEdge = xx + half
+            }
             if tAxis, let t = tOf(j) {
                 c.polyline([(xx, y), (xx, y - 2.5)], .black, width: 0.6)
-                c.text(Axes.tLabel(t), xx, y - 4, size: size - 0.5, h: .center, v: .bottom, color: RGB(60, 60, 60))
+                let tl = Axes.tLabel(t), th = c.textWidth(tl, size: size - 0.5) / 2
+                if xx - th >= lastTEdge + 3 {
+                    c.text(tl, xx, y - 4, size: size - 0.5, h: .center, v: .bottom, color: RGB(60, 60, 60))
+                    lastTEdge = xx + th
+                }
             }
         }
         if title { c.text("ODE step j", x + w / 2, y + h + 4 + size + 4, size: size + 0.5, h: .center, v: .top) }
-        if tAxis { c.text("t", x + w + 3, y - 4, size: size, h: .left, v: .bottom, color: RGB(60, 60, 60)) }
+        if tAxis { c.text("t", max(x + w + 3, lastTEdge + 2), y - 4, size: size, h: .left, v: .bottom, color: RGB(60, 60, 60)) }
     }
 }
 
