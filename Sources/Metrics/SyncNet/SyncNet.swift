@@ -204,22 +204,22 @@ public struct SyncNet: Sendable {
                         }
                     }
                 }
-                var result = [Float](unsafeUninitializedCapacity: p * 96) { _, filled in filled = p * 96 }
                 lipStemWeight.withUnsafeBufferPointer { w in
-                    result.withUnsafeMutableBufferPointer { r in
-                        x.data.withUnsafeMutableBufferPointer { out in
-                            for i in 0..<n {
-                                sgemm(transB: true, m: p, n: 96, k: 735, a: patches.baseAddress! + i * 147, lda: rowStride,
-                                      b: w.baseAddress!, ldb: 735, c: r.baseAddress!, ldc: 96)
-                                Self.transposeBiasReLU(r.baseAddress!, pixels: p, bias: lipStemBias,
-                                                       into: out.baseAddress! + i * p, channelStride: n * p)
-                            }
+                    x.data.withUnsafeMutableBufferPointer { out in
+                        lipStemBias.withUnsafeBufferPointer { b in
+                            for c in 0..<96 { (out.baseAddress! + c * n * p).update(repeating: b[c], count: n * p) }
+                        }
+                        for i in 0..<n {
+                            sgemm(transB: true, m: 96, n: p, k: 735, a: w.baseAddress!, lda: 735,
+                                  b: patches.baseAddress! + i * 147, ldb: rowStride, beta: 1,
+                                  c: out.baseAddress! + i * p, ldc: n * p)
                         }
                     }
                 }
             }
         }
         x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x)
+        x.data.withUnsafeMutableBufferPointer { reluInPlace($0) }
         x = lipConvs[0](x, relu: true, scratch: &scratch)
         x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1)(x)
         x = lipConvs[1](x, relu: true, scratch: &scratch)
