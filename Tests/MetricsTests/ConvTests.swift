@@ -30,6 +30,13 @@ struct ConvCase: Sendable, CustomTestStringConvertible {
     ConvCase(inC: 4, outC: 5, batch: 2, h: 5, w: 4, kernel: (5, 4), stride: (1, 1), pad: (0, 0)),
     ConvCase(inC: 7, outC: 2, batch: 2, h: 6, w: 5, kernel: (1, 1), stride: (1, 1), pad: (0, 0)),
     ConvCase(inC: 3, outC: 3, batch: 1, h: 12, w: 12, kernel: (5, 5), stride: (2, 2), pad: (1, 1)),
+    // Winograd F(2x2, 3x3) (16+ input channels), odd and even output sides; 5x5 stays im2col.
+    ConvCase(inC: 16, outC: 5, batch: 2, h: 13, w: 20, kernel: (3, 3), stride: (1, 1), pad: (1, 1)),
+    ConvCase(inC: 19, outC: 4, batch: 3, h: 5, w: 9, kernel: (3, 3), stride: (1, 1), pad: (1, 1)),
+    ConvCase(inC: 17, outC: 3, batch: 2, h: 11, w: 19, kernel: (5, 5), stride: (1, 1), pad: (2, 2)),
+    // Stride-2 5x5 as F(2x2, 3x3) over the four polyphase components.
+    ConvCase(inC: 16, outC: 3, batch: 2, h: 15, w: 14, kernel: (5, 5), stride: (2, 2), pad: (1, 1)),
+    ConvCase(inC: 16, outC: 2, batch: 1, h: 12, w: 13, kernel: (5, 5), stride: (2, 2), pad: (0, 0)),
 ])
 func im2colConvolutionEqualsDirect(_ c: ConvCase) {
     let weight = NetsFormula.unit(1, c.outC * c.inC * c.kernel.0 * c.kernel.1)
@@ -44,6 +51,21 @@ func im2colConvolutionEqualsDirect(_ c: ConvCase) {
     for (g, e) in zip(got.data, want) { #expect(abs(Double(g) - e) <= 1e-5 * max(1, abs(e))) }
     let relu = layer(x, relu: true)
     #expect(relu.data == got.data.map { max(0, $0) })
+}
+
+@Test(arguments: [9, 18, 19, 33, 34, 41])
+func maxPoolStrideTwoMatchesDefinition(width: Int) {
+    // The vectorised 3-wide stride-2 path and its scalar tail.
+    let h = 7, data = NetsFormula.unit(5, 2 * h * width)
+    let x = FeatureMap(channels: 2, batch: 1, height: h, width: width, data: data)
+    let y = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x)
+    let ow = (width - 3) / 2 + 1
+    #expect(y.height == 3 && y.width == ow)
+    for p in 0..<2 { for oy in 0..<3 { for ox in 0..<ow {
+        var m = -Float.infinity
+        for iy in (oy * 2)..<(oy * 2 + 3) { for ix in (ox * 2)..<(ox * 2 + 3) { m = max(m, data[(p * h + iy) * width + ix]) } }
+        #expect(y.data[(p * 3 + oy) * ow + ox] == m)
+    } } }
 }
 
 @Test func maxPoolMatchesDefinitionWithPadding() {

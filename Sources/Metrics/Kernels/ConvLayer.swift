@@ -14,8 +14,17 @@ struct ConvLayer: Sendable {
     let padH: Int
     let padW: Int
     /// `outChannels x (inChannels * kernelH * kernelW)`, PyTorch's weight layout flattened.
-    var weight: [Float]
-    var bias: [Float]
+    private(set) var weight: [Float]
+    private(set) var bias: [Float]
+    /// The Winograd form of stride-1 3x3 layers, and of stride-2 5x5 layers as a 3x3
+    /// layer over the input's four polyphase components (``isPolyphase``), when there are enough
+    /// input channels for the transforms to pay (see ``WinogradConv``); nil for the rest, which
+    /// run as im2col + sgemm.
+    private(set) var winograd: WinogradConv?
+    /// The stride-2 layer `y = Σ w[i][j] x[2Y+i][2X+j]` is run as the stride-1 3x3 layer
+    /// `Σ w[2a+p][2b+q] x_pq[Y+a][X+b]` over the components `x_pq[u][v] = x[2u+p][2v+q]`
+    /// (`4 Cin` channels, taps past the 5x5 kernel zero).
+    var isPolyphase: Bool { strideH == 2 }
 
     init(weight: [Float], bias: [Float]?, outChannels: Int, inChannels: Int,
          kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)) {
@@ -27,6 +36,58 @@ struct ConvLayer: Sendable {
         (padH, padW) = padding
         self.weight = weight
         self.bias = bias ?? [Float](repeating: 0, count: outChannels)
+        winograd = makeWinograd()
+    }
+
+    func makeWinograd() -> WinogradConv? {
+        guard kernelH == kernelW, strideH == strideW, padH == padW, inChannels >= 16 else { return nil }
+        if strideH == 1 && kernelH == 3 {
+            return WinogradConv(weight: weight, outChannels: outChannels, inChannels: inChannels, kernel: kernelH, pad: padH)
+        }
+        guard strideH == 2 && kernelH == 5 else { return nil }
+        let k = kernelH, cin = inChannels
+        var phased = [Float](repeating: 0, count: outChannels * 4 * cin * 9)
+        for o in 0..<outChannels {
+            for phase in 0..<4 {
+                let p = phase / 2, q = phase % 2
+                for c in 0..<cin {
+                    for a in 0..<3 where 2 * a + p < k {
+                        for b in 0..<3 where 2 * b + q < k {
+                            phased[((o * 4 + phase) * cin + c) * 9 + a * 3 + b] = weight[((o * cin + c) * k + 2 * a + p) * k + 2 * b + q]
+                        }
+                    }
+                }
+            }
+        }
+        return WinogradConv(weight: phased, outChannels: outChannels, inChannels: 4 * cin, kernel: 3, pad: 0)
+    }
+
+    /// The four polyphase components of the zero-padded input, `4 Cin` channels (phase-major)
+    /// of `(oh + 2) x (ow + 2)` (see ``isPolyphase``).
+    func polyphase(_ input: FeatureMap, oh: Int, ow: Int) -> FeatureMap {
+        let ph = oh + 2, pw = ow + 2, h = input.height, w = input.width, pad = padH
+        let planes = input.channels * input.batch
+        var phases = FeatureMap(channels: 4 * input.channels, batch: input.batch, height: ph, width: pw)
+        input.data.withUnsafeBufferPointer { x in
+            phases.data.withUnsafeMutableBufferPointer { out in
+                for phase in 0..<4 {
+                    let p = phase / 2, q = phase % 2
+                    for plane in 0..<planes {
+                        let src = x.baseAddress! + plane * h * w
+                        let dst = out.baseAddress! + (phase * planes + plane) * ph * pw
+                        for u in 0..<ph {
+                            let y = 2 * u + p - pad
+                            if y < 0 || y >= h { continue }
+                            for v in 0..<pw {
+                                let xx = 2 * v + q - pad
+                                if xx >= 0 && xx < w { dst[u * pw + v] = src[y * w + xx] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return phases
     }
 
     var patchSize: Int { inChannels * kernelH * kernelW }
@@ -37,6 +98,7 @@ struct ConvLayer: Sendable {
                                 epsilon: Double = 1e-5) {
         foldBatchNormInto(weight: &weight, bias: &bias, rows: outChannels,
                       gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: epsilon)
+        winograd = makeWinograd()
     }
 
     func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
@@ -56,6 +118,10 @@ struct ConvLayer: Sendable {
         precondition(input.channels == inChannels, "ConvLayer: \(input.channels) channels, expected \(inChannels)")
         let (oh, ow) = outputSize(height: input.height, width: input.width)
         precondition(oh > 0 && ow > 0, "ConvLayer: input \(input.height)x\(input.width) smaller than kernel")
+        if let winograd {
+            let x = isPolyphase ? polyphase(input, oh: oh, ow: ow) : input
+            return winograd.apply(x, bias: bias, relu: relu, scratch: &scratch)
+        }
         let columns = input.batch * oh * ow
         var output = FeatureMap(channels: outChannels, batch: input.batch, height: oh, width: ow, uninitialized: ())
         let isPointwise = kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0

@@ -19,9 +19,21 @@ struct MaxPool: Sendable {
         let h = input.height, w = input.width, planes = input.channels * input.batch
         // Separable: the max over the kernel's columns for every input row, then over its rows.
         let pool: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void = { src, dst, rowMax in
+            // The common 3-wide, stride-2, unpadded window, 8 outputs at a time:
+            // max(x[2o], x[2o+1], x[2o+2]) from the even and odd halves of two 16-float loads.
+            let fast = kernelW == 3 && strideW == 2 && padW == 0
+            let vectorOutputs = fast && w >= 18 ? ((w - 18) / 16 + 1) * 8 : 0
             for y in 0..<h {
                 let row = src + y * w, line = rowMax + y * ow
-                for xo in 0..<ow {
+                var xo = 0
+                while xo < vectorOutputs {
+                    let a = UnsafeRawPointer(row + 2 * xo).loadUnaligned(as: SIMD16<Float>.self)
+                    let b = UnsafeRawPointer(row + 2 * xo + 2).loadUnaligned(as: SIMD16<Float>.self)
+                    let m = Self.larger(Self.larger(a.evenHalf, a.oddHalf), b.evenHalf)
+                    UnsafeMutableRawPointer(line + xo).storeBytes(of: m, as: SIMD8<Float>.self)
+                    xo += 8
+                }
+                for xo in xo..<ow {
                     let x0 = max(0, xo * strideW - padW), x1 = min(w, xo * strideW - padW + kernelW)
                     var m = row[x0]
                     var xx = x0 + 1
@@ -40,7 +52,14 @@ struct MaxPool: Sendable {
                 var yy = y0 + 1
                 while yy < y1 {
                     let line = rowMax + yy * ow
-                    for xo in 0..<ow {
+                    var xo = 0
+                    while xo + 8 <= ow {
+                        let v = UnsafeRawPointer(line + xo).loadUnaligned(as: SIMD8<Float>.self)
+                        let o = UnsafeRawPointer(out + xo).loadUnaligned(as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(out + xo).storeBytes(of: Self.larger(v, o), as: SIMD8<Float>.self)
+                        xo += 8
+                    }
+                    for xo in xo..<ow {
                         let v = line[xo]
                         out[xo] = v > out[xo] ? v : out[xo]
                     }
@@ -64,5 +83,11 @@ struct MaxPool: Sendable {
             }
         }
         return output
+    }
+
+    /// Lane-wise max as compare and select (the generic `pointwiseMax` is not inlined).
+    @inline(__always)
+    static func larger(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        a.replacing(with: b, where: b .> a)
     }
 }

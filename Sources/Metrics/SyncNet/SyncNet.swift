@@ -169,9 +169,9 @@ public struct SyncNet: Sendable {
     /// The stem is computed pixel-major: `patches[p][f][c,kh,kw]` holds frame `f`'s 7x7x3 patch
     /// for output pixel `p`, frames side by side, so window `i`'s `P x 735` patch matrix is the
     /// strided view starting at frame `i` (row stride `frames * 147`): every frame is unrolled
-    /// once, and each window is one sgemm `P x 735 x 96`, the orientation OpenBLAS runs about
-    /// 1.5x faster than `96 x 735 x P`. Bias and ReLU are applied while transposing the result
-    /// into the channel-major layout of the later layers.
+    /// once, and each window is one sgemm `96 x 735 x P` (the view transposed) written straight
+    /// into the channel-major layout of the later layers over the bias; the ReLU comes after the
+    /// first max-pool (they commute), on a quarter of the values.
     func lipFeatures(_ input: [Float], start: Int, windows n: Int, scratch: inout [Float]) -> FeatureMap {
         let size = Self.cropSize, plane = size * size
         let frames = n + Self.windowFrames - 1
@@ -204,22 +204,22 @@ public struct SyncNet: Sendable {
                         }
                     }
                 }
-                var result = [Float](unsafeUninitializedCapacity: p * 96) { _, filled in filled = p * 96 }
                 lipStemWeight.withUnsafeBufferPointer { w in
-                    result.withUnsafeMutableBufferPointer { r in
-                        x.data.withUnsafeMutableBufferPointer { out in
-                            for i in 0..<n {
-                                sgemm(transB: true, m: p, n: 96, k: 735, a: patches.baseAddress! + i * 147, lda: rowStride,
-                                      b: w.baseAddress!, ldb: 735, c: r.baseAddress!, ldc: 96)
-                                Self.transposeBiasReLU(r.baseAddress!, pixels: p, bias: lipStemBias,
-                                                       into: out.baseAddress! + i * p, channelStride: n * p)
-                            }
+                    x.data.withUnsafeMutableBufferPointer { out in
+                        lipStemBias.withUnsafeBufferPointer { b in
+                            for c in 0..<96 { (out.baseAddress! + c * n * p).update(repeating: b[c], count: n * p) }
+                        }
+                        for i in 0..<n {
+                            sgemm(transB: true, m: 96, n: p, k: 735, a: w.baseAddress!, lda: 735,
+                                  b: patches.baseAddress! + i * 147, ldb: rowStride, beta: 1,
+                                  c: out.baseAddress! + i * p, ldc: n * p)
                         }
                     }
                 }
             }
         }
         x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x)
+        x.data.withUnsafeMutableBufferPointer { reluInPlace($0) }
         x = lipConvs[0](x, relu: true, scratch: &scratch)
         x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1)(x)
         x = lipConvs[1](x, relu: true, scratch: &scratch)
@@ -227,29 +227,6 @@ public struct SyncNet: Sendable {
         x = lipConvs[3](x, relu: true, scratch: &scratch)
         x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x)
         return lipConvs[4](x, relu: true, scratch: &scratch)
-    }
-
-    /// `out[c * channelStride + q] = max(0, result[q * 96 + c] + bias[c])`, in 64-pixel tiles so
-    /// the strided reads stay in L1, the two halves of the pixels on two cores.
-    static func transposeBiasReLU(_ result: UnsafePointer<Float>, pixels: Int, bias: [Float],
-                                  into out: UnsafeMutablePointer<Float>, channelStride: Int) {
-        let channels = bias.count
-        let resultAddress = UInt(bitPattern: result), outAddress = UInt(bitPattern: out)
-        let tiles = (pixels + 63) / 64
-        DispatchQueue.concurrentPerform(iterations: 2) { half in
-            let result = UnsafePointer<Float>(bitPattern: resultAddress)!
-            let out = UnsafeMutablePointer<Float>(bitPattern: outAddress)!
-            bias.withUnsafeBufferPointer { b in
-                for tile in (half * tiles / 2)..<((half + 1) * tiles / 2) {
-                    let q0 = tile * 64, q1 = min(pixels, q0 + 64)
-                    for c in 0..<channels {
-                        let dst = out + c * channelStride, beta = b[c]
-                        var q = q0
-                        while q < q1 { dst[q] = max(0, result[q * channels + c] + beta); q += 1 }
-                    }
-                }
-            }
-        }
     }
 
     // MARK: - Audio stream
