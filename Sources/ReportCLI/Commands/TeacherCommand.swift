@@ -24,9 +24,10 @@ struct TeacherCheck: AsyncParsableCommand {
         commandName: "check",
         abstract: "Connect to a remote teacher, read its metadata and check it fits the probe.",
         discussion: """
-            Prints the model's inputs, outputs, prediction kind, branches and state space, and
-            round-trips one request. Exit status 1 with one line naming the URL when the server is
-            unreachable or its model does not fit (shapes, inputs, branches).
+            Prints the model's inputs, outputs, prediction kind, branches and state space, then
+            round-trips one request (a grey frame encoded, noised to t = 0.5, predicted on every
+            branch, decoded). Exit status 1 with one line naming the URL when the server is
+            unreachable, its model does not fit (shapes, inputs, branches) or it answers NaN.
             """)
 
     @Argument(help: ArgumentHelp("Server URL, e.g. http://127.0.0.1:8000.", valueName: "url")) var url: String
@@ -46,7 +47,21 @@ struct TeacherCheck: AsyncParsableCommand {
         print("states     \(m.stateSpace)\(m.encoder.map { " (encoder \($0), decoder \(m.decoder ?? "?"))" } ?? "")")
         let codec = try RemoteCodec(teacher: teacher, frameSize: resolution * resolution * 3)
         print("codec      fits \(resolution)x\(resolution)x3 frames")
-        _ = codec
+        // One real round trip: a grey frame encoded, noised to t = 0.5, predicted on every
+        // declared branch, the prediction decoded; everything must come back finite.
+        let frame = Tensor(zeros: [1, resolution * resolution * 3], value: 0.5)
+        let x0 = try codec.encode(frame)
+        let xt = x0.combined(0.5, GaussianNoise(key: "teacher check").tensor(shape: x0.shape), 0.5)
+        let width = max(teacher.conditioningWidth, 1)
+        let conditioning = Conditioning(clip: "check", identity: "check", audioFeatures: Tensor(zeros: [1, width]),
+                                        referenceFrames: frame, keepMask: [Float](repeating: 1, count: resolution * resolution))
+        let branches = m.branches.map { BranchName($0) }
+        let started = Date()
+        let pass = try TeacherPass(teacher: teacher, states: xt, sigmas: [0.5], conditioning: conditioning, branches: branches)
+        let seconds = Date().timeIntervalSince(started)
+        for b in branches { _ = try codec.decode(pass[b]!) }
+        print(String(format: "round trip %d branch%@ at t = 0.5 in %.3f s: finite, shapes match", branches.count,
+                     branches.count == 1 ? "" : "es", seconds))
         print("ok")
     }
 }
