@@ -19,23 +19,24 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
+        .target(name: "Digest"),
         .target(
             name: "Media",
             dependencies: ["CFFmpeg", "CPNG", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Metrics",
-            dependencies: ["Media", "CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Media", "Digest", "CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Store",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"), "Yams",
+            dependencies: ["Digest", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"), "Yams",
                            .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "TrajectoryProbe",
-            dependencies: ["Media", "Metrics", "Store", "CBLAS", "Yams",
+            dependencies: ["Media", "Metrics", "Store", "Digest", "CBLAS", "Yams",
                            .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Report",
-            dependencies: ["Store", "CCairo", "CPNG",
+            dependencies: ["Store", "Digest", "CCairo", "CPNG",
                            .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "ReportCLI",
@@ -45,9 +46,10 @@ let package = Package(
 
         .executableTarget(name: "StoreHarness", dependencies: ["Store"]),
 
+        .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "CFFmpeg"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Digest", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Yams"]),
         .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Store", "Media"]),
         // Runs the built `trajprobe` (make e2e); skipped without TRAJPROBE_E2E_BINARY.

@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 
 /// A safetensors file held in memory: an 8-byte little-endian header length, a JSON header
@@ -26,7 +27,7 @@ package struct SafeTensors: Sendable {
 
     /// SHA-256 of the whole file, recorded with every score the weights produce (computed on
     /// demand: the file stays memory-mapped, and debug builds need not hash 54 MB per load).
-    package func sha256() -> String { sha256Hex(whole) }
+    package func sha256() -> String { SHA256Digest.hex(whole) }
 
     private static let dtypeSizes: [String: Int] = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8,
                                                     "I64": 8, "I32": 4, "I16": 2, "I8": 1,
@@ -162,31 +163,9 @@ package struct SafeTensors: Sendable {
     /// reference writer does). Used by the tests to exercise the reader on real files.
     package static func write(_ tensors: [(name: String, shape: [Int], values: [Float])],
                               metadata: [String: String] = [:], to url: URL) throws {
-        var header: [String: Any] = [:]
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var offset = 0
-        for t in tensors {
-            precondition(t.values.count == t.shape.reduce(1, *), "SafeTensors.write: \(t.name) shape/count")
-            header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.values.count]]
-            offset += 4 * t.values.count
-        }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        while json.count % 8 != 0 { json.append(0x20) }
-        var out = Data(capacity: 8 + json.count + offset)
-        var length = UInt64(json.count).littleEndian
-        withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
-        out.append(json)
-        for t in tensors {
-            t.values.withUnsafeBufferPointer { buf in
-                var le = [UInt32](repeating: 0, count: buf.count)
-                for i in 0..<buf.count { le[i] = buf[i].bitPattern.littleEndian }
-                le.withUnsafeBytes { out.append(contentsOf: $0) }
-            }
-        }
-        do {
-            try out.write(to: url, options: .atomic)
-        } catch {
-            throw NetsError.unreadable(file: url.path, reason: "cannot write (\(error.localizedDescription))")
-        }
+        try write(mixed: tensors.map { ($0.name, $0.shape, Values.f32($0.values)) }, metadata: metadata, to: url)
     }
 }
+
+/// SHA-256 of a byte buffer as lowercase hex (provenance of weights files).
+package func sha256Hex(_ data: Data) -> String { SHA256Digest.hex(data) }

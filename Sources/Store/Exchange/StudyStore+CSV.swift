@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 import GRDB
 
@@ -226,7 +227,8 @@ extension StudyStore {
         }
     }
 
-    static func jsonString(_ s: String) -> String {
+    /// `s` as a JSON string literal (also the remote teacher's request writer).
+    package static func jsonString(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

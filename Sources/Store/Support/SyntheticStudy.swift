@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 
 /// A deterministic fake study for the Store's tests, crash child and benchmark: every value is a

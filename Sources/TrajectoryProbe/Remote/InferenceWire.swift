@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 /// Datatypes of the Open Inference Protocol that trajprobe sends and reads.
 public enum WireDatatype: String, Sendable, Codable, CaseIterable {
@@ -113,21 +114,7 @@ public struct WireTensor: Sendable, Equatable {
 }
 
 /// `s` as a JSON string literal.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
-}
+func jsonString(_ s: String) -> String { StudyStore.jsonString(s) }
 
 /// A `POST …/infer` body, JSON or binary.
 public struct InferenceRequest: Sendable {
