@@ -18,6 +18,11 @@ struct Probe: AsyncParsableCommand {
               trajprobe probe study.yaml --db shard.sqlite --shard auto       # Slurm array / k8s Indexed Job
               trajprobe report runs/study.sqlite                               # next step
 
+            The teacher is the embedded analytic teacher (teacher.kind analytic) or a model on a GPU
+            machine behind an Open Inference Protocol server (teacher.kind remote, with url and
+            model; check it first with `trajprobe teacher check URL --model NAME`). A remote server
+            that stays down fails the units in flight; rerun the command to redo them.
+
             Exit status: 0 every unit stored (failed units are recorded, reported and counted);
             1 the study could not run (bad config, unreadable clip, database error).
             """)

@@ -39,6 +39,7 @@ struct TeacherCheck: AsyncParsableCommand {
         let teacher = try RemoteTeacher(options: RemoteTeacherOptions(url: url, model: model, timeout: timeout,
                                                                       retry: RetryPolicy(retries: 1)))
         let m = teacher.metadata
+        print("server     \(teacher.serverDescription) (extensions: \(teacher.serverExtensions.joined(separator: ", ")))")
         print("model      \(m.name) (\(m.platform))")
         print("prediction \(teacher.predictionKind)")
         print("branches   \(m.branches.joined(separator: ", "))")

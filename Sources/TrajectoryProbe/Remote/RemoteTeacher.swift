@@ -109,6 +109,9 @@ public struct RemoteTeacher: Teacher {
     public let stateShape: [Int]?
     let client: InferenceClient
     let gate: RequestGate
+    /// `GET /v2`: the server's name and version, and the protocol extensions it lists.
+    public let serverDescription: String
+    public let serverExtensions: [String]
     let outputName: String
     /// Feature count the model's `cond` input declares.
     public let conditioningWidth: Int
@@ -124,6 +127,15 @@ public struct RemoteTeacher: Teacher {
                                      maxConnections: options.concurrency)
         gate = RequestGate(options.concurrency)
         let url = client.url("/v2/models/\(options.model)")
+        // Server first (readiness, the extensions it speaks), then the model.
+        let serverReady = try client.getJSON("/v2/health/ready")
+        guard serverReady["ready"] as? Bool != false else { throw .incompatibleModel(url: client.url("/v2/health/ready"), problem: "server is not ready") }
+        let server = try client.getJSON("/v2")
+        serverDescription = "\(server["name"] as? String ?? "?") \(server["version"] as? String ?? "")"
+        serverExtensions = server["extensions"] as? [String] ?? []
+        if options.binary, let extensions = server["extensions"] as? [String], !extensions.contains("binary_tensor_data") {
+            throw .incompatibleModel(url: client.url("/v2"), problem: "the server does not list the binary_tensor_data extension (extensions: \(extensions)); use transport: json")
+        }
         let ready = try client.getJSON("/v2/models/\(options.model)/ready")
         guard ready["ready"] as? Bool == true else { throw .incompatibleModel(url: url, problem: "model is not ready") }
         let meta = try RemoteModelMetadata.parse(try client.getJSON("/v2/models/\(options.model)"), url: url)
