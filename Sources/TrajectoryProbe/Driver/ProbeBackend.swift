@@ -106,13 +106,8 @@ extension ProbeDriver {
         guard config.teacher.kind == .analytic else {
             throw DriverError.unsupportedTeacher(kind: config.teacher.kind.rawValue, hint: "only an analytic teacher can be exported")
         }
-        guard let bankPath = config.teacher.bank else { throw ProbeError.missingKey(file: config.file, key: "teacher.bank") }
         let resolution = config.teacher.resolution
-        let probeIDs = Set(config.probeSet.clips.map(\.id))
-        let heldOut = probeIDs.union(config.probeSet.clips.compactMap(\.audioFrom))
-        let bankSet = try ProbeSet.load(URL(fileURLWithPath: bankPath))
-        let bankClips = try await ProbeDriver.decode(bankSet.clips.filter { !probeIDs.contains($0.id) }, resolution: resolution, gt: { _ in nil })
-        let probes = try await ProbeDriver.decode(config.probeSet.clips, resolution: resolution) { _ in nil }
+        let (bankClips, probes, heldOut) = try await loadClips()
         let backend = try ProbeDriver.backend(config: config, bankClips: bankClips, probes: probes, heldOut: heldOut)
         let teacher = backend.teacher as! AnalyticTeacher
         try teacher.exportState(to: url, frameShape: [resolution, resolution, 3])

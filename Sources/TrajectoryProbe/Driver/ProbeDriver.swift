@@ -71,23 +71,9 @@ public struct ProbeDriver: Sendable {
         if config.metrics.contains(MetricName.lpips) {
             throw DriverError.missingWeights(metric: "lpips", hint: "remove lpips from `metrics:` (LPIPS on probe frames is not wired into the probe yet)")
         }
-        let resolution = config.teacher.resolution
         let status = Status(phase: "decoding clips", progress: progress)
 
-        // The bank: the analytic teacher itself; for a remote teacher only the in-sync clips
-        // FaceSync-CCA is fitted on (optional with SyncNet).
-        let probeIDs = Set(config.probeSet.clips.map(\.id))
-        let heldOut = probeIDs.union(config.probeSet.clips.compactMap(\.audioFrom))
-        var bankClips: [ClipData] = []
-        if let bankPath = config.teacher.bank {
-            let bankSet = try ProbeSet.load(URL(fileURLWithPath: bankPath))
-            bankClips = try await ProbeDriver.decode(bankSet.clips.filter { !probeIDs.contains($0.id) }, resolution: resolution, gt: { _ in nil })
-        } else if config.teacher.kind == .analytic {
-            throw ProbeError.missingKey(file: config.file, key: "teacher.bank")
-        }
-        let probes = try await ProbeDriver.decode(config.probeSet.clips, resolution: resolution) { clip in
-            clip.isDubbed ? clip.audio : nil
-        }
+        let (bankClips, probes, heldOut) = try await loadClips()
         status.set(phase: config.teacher.kind == .remote ? "connecting to the teacher" : "building the teacher")
         let backend = try ProbeDriver.backend(config: config, bankClips: bankClips, probes: probes, heldOut: heldOut)
         let teacher = backend.teacher
@@ -223,6 +209,26 @@ public struct ProbeDriver: Sendable {
         return ProbeSummary(database: options.database, studyName: options.studyName, written: counts.done,
                             failed: counts.failed, skipped: skipped, seconds: Date().timeIntervalSince(started),
                             teacherPasses: passes.value, syncModelPath: syncModelPath, failures: failures.lines)
+    }
+
+    /// The bank (the analytic teacher itself; for a remote teacher only the in-sync clips
+    /// FaceSync-CCA is fitted on, optional with SyncNet), the probe clips, and the clips held out
+    /// of the bank (probes and the sources of their dubbed audio).
+    func loadClips() async throws -> (bank: [ClipData], probes: [ClipData], heldOut: Set<String>) {
+        let resolution = config.teacher.resolution
+        let probeIDs = Set(config.probeSet.clips.map(\.id))
+        let heldOut = probeIDs.union(config.probeSet.clips.compactMap(\.audioFrom))
+        var bankClips: [ClipData] = []
+        if let bankPath = config.teacher.bank {
+            let bankSet = try ProbeSet.load(URL(fileURLWithPath: bankPath))
+            bankClips = try await ProbeDriver.decode(bankSet.clips.filter { !probeIDs.contains($0.id) }, resolution: resolution, gt: { _ in nil })
+        } else if config.teacher.kind == .analytic {
+            throw ProbeError.missingKey(file: config.file, key: "teacher.bank")
+        }
+        let probes = try await ProbeDriver.decode(config.probeSet.clips, resolution: resolution) { clip in
+            clip.isDubbed ? clip.audio : nil
+        }
+        return (bankClips, probes, heldOut)
     }
 
     /// No-CFG arms are the baselines the report normalises against.
