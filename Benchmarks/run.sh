@@ -2,6 +2,7 @@
 # All benchmarks, each printing a ratio against a reference timed in the same run (`make bench`).
 # The Python references (scikit-image, python_speech_features, lpips, PyTorch) need
 # `tools/make_venv.sh --torch` first; those benchmarks are skipped with a note when .venv lacks them.
+# The remote-teacher benchmark makes the small server venv itself (numpy, flask).
 set -u
 cd "$(dirname "$0")/.."
 BIN=$(swift build -c release --show-bin-path)/trajprobe
@@ -23,3 +24,5 @@ if [ -x .venv/bin/python ] && .venv/bin/python -c "import torch, lpips" 2>/dev/n
 else
   echo "== nets (LPIPS, SyncNet): skipped, run tools/make_venv.sh --torch first"
 fi
+echo "== remote teacher: binary tensors vs JSON (req/s, MB/s), client overhead per call"
+Benchmarks/remote_bench.sh "$BIN"
