@@ -51,6 +51,30 @@ func im2colConvolutionEqualsDirect(_ c: ConvCase) {
     for (g, e) in zip(got.data, want) { #expect(abs(Double(g) - e) <= 1e-5 * max(1, abs(e))) }
     let relu = layer(x, relu: true)
     #expect(relu.data == got.data.map { max(0, $0) })
+    // The serial path (one batch per core, the caller's threads) computes the same layer.
+    var scratch: [Float] = []
+    let serial = layer(x, relu: false, scratch: &scratch, parallel: false)
+    for (g, e) in zip(serial.data, want) { #expect(abs(Double(g) - e) <= 1e-5 * max(1, abs(e))) }
+}
+
+@Test func serialConvolutionUnrollsAFewImagesAtATime() {
+    // LPIPS's stem on four mouth-crop-sized images: the patch matrix of the batch is over the
+    // serial budget, so the layer runs image by image into the strided output.
+    let c = ConvCase(inC: 3, outC: 4, batch: 4, h: 96, w: 160, kernel: (11, 11), stride: (4, 4), pad: (2, 2))
+    let layer = ConvLayer(weight: NetsFormula.unit(11, c.outC * c.inC * 121), bias: NetsFormula.unit(12, c.outC),
+                          outChannels: c.outC, inChannels: c.inC, kernel: c.kernel, stride: c.stride, padding: c.pad)
+    let x = FeatureMap(channels: c.inC, batch: c.batch, height: c.h, width: c.w,
+                       data: NetsFormula.unit(13, c.inC * c.batch * c.h * c.w))
+    let (oh, ow) = layer.outputSize(height: c.h, width: c.w)
+    #expect(layer.patchSize * oh * ow * c.batch > ConvLayer.serialPatchBudget)
+    var scratch: [Float] = []
+    let got = layer(x, relu: true, scratch: &scratch, parallel: false)
+    #expect(scratch.count < layer.patchSize * oh * ow * c.batch)
+    let want = naiveConv(x, layer).map { max(0, $0) }
+    #expect(got.data.count == want.count)
+    var worst = 0.0
+    for (g, e) in zip(got.data, want) { worst = max(worst, abs(Double(g) - e) / max(1, abs(e))) }
+    #expect(worst <= 1e-5)
 }
 
 @Test(arguments: [9, 18, 19, 33, 34, 41])
@@ -59,6 +83,7 @@ func maxPoolStrideTwoMatchesDefinition(width: Int) {
     let h = 7, data = NetsFormula.unit(5, 2 * h * width)
     let x = FeatureMap(channels: 2, batch: 1, height: h, width: width, data: data)
     let y = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x)
+    #expect(MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x, parallel: false).data == y.data)
     let ow = (width - 3) / 2 + 1
     #expect(y.height == 3 && y.width == ow)
     for p in 0..<2 { for oy in 0..<3 { for ox in 0..<ow {

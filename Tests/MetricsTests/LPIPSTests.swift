@@ -61,9 +61,10 @@ private func formulaLPIPS() throws -> LPIPS {
 }
 
 @Test func batchedDistancesEqualSinglePairs() throws {
-    // Mixed sizes split the batch; 18 same-size pairs cross the 16-pair batch boundary.
+    // Mixed sizes split the batch; the 35 same-size pairs after the odd one are cut into
+    // batches that run side by side on the cores.
     let lpips = try formulaLPIPS()
-    var pairs = (0..<18).map { imagePair(stream: 4000 + 2 * $0, height: 33, width: 40) }
+    var pairs = (0..<40).map { imagePair(stream: 4000 + 2 * $0, height: 33, width: 40) }
     pairs.insert(imagePair(stream: 1010, height: 37, width: 45), at: 5)
     let batched = try lpips.distances(pairs)
     #expect(batched.count == pairs.count)
@@ -77,6 +78,16 @@ private func formulaLPIPS() throws -> LPIPS {
     let box = Box(x: 5, y: 2, width: 26, height: 25)
     let boxed = try lpips.distances(Array(pairs.prefix(3)), box: box)
     #expect(abs(boxed[2] - (try lpips.distance(pairs[2].0, pairs[2].1, box: box))) <= 1e-7)
+}
+
+@Test func batchesAreSameSizeRunsCutEvenlyOverTheCores() {
+    let a = (33, 40), b = (37, 45)
+    let sizes = Array(repeating: a, count: 5) + [b] + Array(repeating: a, count: 40) + Array(repeating: b, count: 16)
+    // 40 pairs > 16: cut into ceil(40 / 32) * 2 = 4 batches of 10; 16 pairs stay one batch.
+    #expect(LPIPS.batches(sizes: sizes, cores: 2) == [0..<5, 5..<6, 6..<16, 16..<26, 26..<36, 36..<46, 46..<62])
+    #expect(LPIPS.batches(sizes: Array(repeating: a, count: 17), cores: 1) == [0..<8, 8..<17])
+    #expect(LPIPS.batches(sizes: Array(repeating: a, count: 100), cores: 2).map(\.count) == [12, 13, 12, 13, 12, 13, 12, 13])
+    #expect(LPIPS.batches(sizes: [], cores: 2).isEmpty)
 }
 
 @Test func lpipsRejectsBadInput() throws {

@@ -25,7 +25,7 @@ struct Im2col: Sendable {
     /// stream reads its 5-frame windows straight out of the frame sequence without copying).
     /// Rows are split over the cores: for the large first layers im2col is memory-bound work
     /// that would otherwise sit beside an idle core.
-    func fill(_ col: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>,
+    func fill(_ col: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, parallel: Bool = true,
               planeOffset: (Int, Int) -> Int) {
         let oh = outHeight, ow = outWidth, rowLength = columns
         let rows = self.rows
@@ -62,7 +62,7 @@ struct Im2col: Sendable {
                 }
             }
         }
-        if rows * rowLength >= 1 << 20 {
+        if parallel && rows * rowLength >= 1 << 20 {
             let chunks = min(rows, 16)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 var row = c * rows / chunks

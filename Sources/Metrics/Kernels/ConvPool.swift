@@ -11,7 +11,7 @@ struct MaxPool: Sendable {
     var padH: Int = 0
     var padW: Int = 0
 
-    func callAsFunction(_ input: FeatureMap) -> FeatureMap {
+    func callAsFunction(_ input: FeatureMap, parallel: Bool = true) -> FeatureMap {
         let oh = (input.height + 2 * padH - kernelH) / strideH + 1
         let ow = (input.width + 2 * padW - kernelW) / strideW + 1
         precondition(oh > 0 && ow > 0, "MaxPool: input \(input.height)x\(input.width) smaller than kernel")
@@ -70,7 +70,7 @@ struct MaxPool: Sendable {
         input.data.withUnsafeBufferPointer { x in
             output.data.withUnsafeMutableBufferPointer { out in
                 let xAddress = UInt(bitPattern: x.baseAddress!), outAddress = UInt(bitPattern: out.baseAddress!)
-                let chunks = planes * h * w >= 1 << 18 ? min(planes, 8) : 1
+                let chunks = parallel && planes * h * w >= 1 << 18 ? min(planes, 8) : 1
                 DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                     let src = UnsafePointer<Float>(bitPattern: xAddress)!
                     let dst = UnsafeMutablePointer<Float>(bitPattern: outAddress)!

@@ -128,8 +128,8 @@ struct WinogradConv: Sendable {
 
     /// The convolution of `input` plus `bias`, then ReLU if asked. `scratch` holds the
     /// transformed input and the products (grown when too small).
-    func apply(_ input: FeatureMap, bias: [Float], relu: Bool, scratch: inout [Float]) -> FeatureMap {
-        apply(input, bias: bias, relu: relu, scratch: &scratch, alpha: 4)
+    func apply(_ input: FeatureMap, bias: [Float], relu: Bool, scratch: inout [Float], parallel: Bool = true) -> FeatureMap {
+        apply(input, bias: bias, relu: relu, scratch: &scratch, alpha: 4, parallel: parallel)
     }
 
     /// Lanes of tiles transformed together (`SIMD8`: two SSE registers on baseline x86_64).
@@ -137,7 +137,7 @@ struct WinogradConv: Sendable {
 
     /// Inlined with a constant `alpha`, so the small transform loops unroll.
     @inline(__always)
-    func apply(_ input: FeatureMap, bias: [Float], relu: Bool, scratch: inout [Float], alpha: Int) -> FeatureMap {
+    func apply(_ input: FeatureMap, bias: [Float], relu: Bool, scratch: inout [Float], alpha: Int, parallel: Bool) -> FeatureMap {
         precondition(alpha == transform.alpha && input.channels == inChannels && bias.count == outChannels, "Winograd: sizes")
         let r = transform.r, a2 = alpha * alpha, lanes = Lanes.scalarCount
         let h = input.height, w = input.width, batch = input.batch
@@ -173,7 +173,7 @@ struct WinogradConv: Sendable {
                     // Input transform V[ξ][ci][tile] = (Bᵀ d B)_ξ, one (channel, image) plane at a
                     // time, `lanes` tiles of a tile row at once.
                     let planes = cin * batch
-                    let chunks = vCount >= 1 << 16 ? min(planes, 8) : 1
+                    let chunks = parallel && vCount >= 1 << 16 ? min(planes, 8) : 1
                     DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                         let v = UnsafeMutablePointer<Float>(bitPattern: vAddress)!
                         let x = UnsafePointer<Float>(bitPattern: xAddress)!
@@ -247,7 +247,7 @@ struct WinogradConv: Sendable {
                         let rightAddress = UInt(bitPattern: rightBuffer.baseAddress!), belowAddress = UInt(bitPattern: belowBuffer.baseAddress!)
                         let outAddress = UInt(bitPattern: out.baseAddress!), biasAddress = UInt(bitPattern: biasBuffer.baseAddress!)
                         let atAddress = UInt(bitPattern: atBuffer.baseAddress!)
-                        let chunks = mCount >= 1 << 16 ? min(cout, 8) : 1
+                        let chunks = parallel && mCount >= 1 << 16 ? min(cout, 8) : 1
                         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                             let m = UnsafePointer<Float>(bitPattern: mAddress)!
                             let out = UnsafeMutablePointer<Float>(bitPattern: outAddress)!

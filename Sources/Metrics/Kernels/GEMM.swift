@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Row-major single-precision matrix product through OpenBLAS: `C = alpha * op(A) * op(B) + beta * C`.
 ///
@@ -31,4 +32,43 @@ package func dgemm(
                 transA ? CblasTrans : CblasNoTrans,
                 transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Runs `body` with OpenBLAS single-threaded, for callers that put one batch on each core
+/// themselves: OpenBLAS's idle workers spin (`sched_yield`) on the very cores those batches
+/// need, and its threads split mid-size products (a Winograd layer's 16 thin sgemms) poorly.
+///
+/// OpenBLAS's thread count is one setting for the whole process, so overlapping callers share
+/// one count of who is inside: the first in sets one thread, the last out restores the count it
+/// found.
+package func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
+    BLASThreadGate.shared.enter()
+    defer { BLASThreadGate.shared.leave() }
+    return try body()
+}
+
+/// The bookkeeping behind ``withSingleThreadedBLAS(_:)``: it mirrors OpenBLAS's own
+/// process-wide state, so it is process-wide too.
+private final class BLASThreadGate: @unchecked Sendable {
+    static let shared = BLASThreadGate()
+    private let lock = NSLock()
+    private var inside = 0
+    private var saved: Int32 = 1
+
+    func enter() {
+        lock.lock()
+        defer { lock.unlock() }
+        if inside == 0 {
+            saved = openblas_get_num_threads()
+            if saved != 1 { openblas_set_num_threads(1) }
+        }
+        inside += 1
+    }
+
+    func leave() {
+        lock.lock()
+        defer { lock.unlock() }
+        inside -= 1
+        if inside == 0 && saved != 1 { openblas_set_num_threads(saved) }
+    }
 }

@@ -136,8 +136,8 @@ public struct LPIPS: Sendable {
         return try distances(cropped)
     }
 
-    /// Pairs per network pass: wide enough that the thin late layers (a few dozen pixels per
-    /// image) fill an sgemm, small enough that the im2col buffers stay modest.
+    /// Pairs per network pass at most: wide enough that the thin late layers (a few dozen
+    /// pixels per image) fill an sgemm, small enough that the im2col buffers stay modest.
     public static let batchPairs = 16
 
     func batchLayerDistances(_ pairs: [(Image, Image)]) throws -> [[Float]] {
@@ -150,25 +150,57 @@ public struct LPIPS: Sendable {
                 throw NetsError.nonFinite(what: "LPIPS input")
             }
         }
-        var result: [[Float]] = []
-        var scratch: [Float] = []
-        var start = 0
-        while start < pairs.count {
-            var end = start + 1
-            while end < pairs.count, end - start < Self.batchPairs,
-                  pairs[end].0.width == pairs[start].0.width, pairs[end].0.height == pairs[start].0.height { end += 1 }
-            let group = Array(pairs[start..<end])
-            var x = Self.networkInput(group)
-            var terms = [[Float]](repeating: [], count: group.count)
-            for (l, conv) in convs.enumerated() {
-                if l == 1 || l == 2 { x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x) }
-                x = conv(x, relu: true, scratch: &scratch)
-                for (j, term) in Self.headTerms(x, head: heads[l]).enumerated() { terms[j].append(term) }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let groups = Self.batches(sizes: pairs.map { ($0.0.width, $0.0.height) }, cores: cores)
+        guard groups.count > 1 && cores > 1 else {
+            var scratch: [Float] = []
+            return groups.flatMap { layerTerms(Array(pairs[$0]), scratch: &scratch, parallel: true) }
+        }
+        // One batch per core, each on single-threaded BLAS: the cores then never wait on each
+        // other inside a layer. Each core keeps its scratch from batch to batch: tens of
+        // megabytes mapped and faulted in afresh per batch cost more than the layer loops.
+        let slots = BatchSlots(groups.count)
+        let net = self, workers = min(cores, groups.count)
+        withSingleThreadedBLAS {
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var scratch: [Float] = []
+                for g in stride(from: worker, to: groups.count, by: workers) {
+                    slots.set(g, net.layerTerms(Array(pairs[groups[g]]), scratch: &scratch, parallel: false))
+                }
             }
-            result += terms
+        }
+        return slots.values.flatMap { $0 }
+    }
+
+    /// Runs of consecutive same-size pairs (one network pass needs one size), cut into batches
+    /// of at most ``batchPairs``; a run that is cut is cut into a multiple of `cores` equal
+    /// batches, so the cores finish together.
+    static func batches(sizes: [(Int, Int)], cores: Int) -> [Range<Int>] {
+        var batches: [Range<Int>] = []
+        var start = 0
+        while start < sizes.count {
+            var end = start + 1
+            while end < sizes.count, sizes[end] == sizes[start] { end += 1 }
+            let n = end - start
+            let count = n <= batchPairs ? 1 : (n + cores * batchPairs - 1) / (cores * batchPairs) * cores
+            for k in 0..<count where start + k * n / count < start + (k + 1) * n / count {
+                batches.append((start + k * n / count)..<(start + (k + 1) * n / count))
+            }
             start = end
         }
-        return result
+        return batches
+    }
+
+    /// The five layer terms of every pair of one same-size batch.
+    func layerTerms(_ group: [(Image, Image)], scratch: inout [Float], parallel: Bool) -> [[Float]] {
+        var x = Self.networkInput(group)
+        var terms = [[Float]](repeating: [], count: group.count)
+        for (l, conv) in convs.enumerated() {
+            if l == 1 || l == 2 { x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x, parallel: parallel) }
+            x = conv(x, relu: true, scratch: &scratch, parallel: parallel)
+            for (j, term) in Self.headTerms(x, head: heads[l]).enumerated() { terms[j].append(term) }
+        }
+        return terms
     }
 
     /// Same-size pairs as one batch `a0, b0, a1, b1, ...`, channel-major, through `2x - 1` and
@@ -228,4 +260,14 @@ public struct LPIPS: Sendable {
         }
         return terms
     }
+}
+
+/// Per-batch results of ``LPIPS``, written by concurrent batches and read once all have
+/// returned.
+final class BatchSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [[[Float]]]
+    init(_ count: Int) { slots = Array(repeating: [], count: count) }
+    func set(_ index: Int, _ terms: [[Float]]) { lock.withLock { slots[index] = terms } }
+    var values: [[[Float]]] { lock.withLock { slots } }
 }
