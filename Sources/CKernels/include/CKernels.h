@@ -59,6 +59,38 @@ typedef struct {
 /// memory could not be allocated.
 int tp_mfcc_frames(const tp_mfcc_job *job, int frame_lo, int frame_hi);
 
+/// The input transform of a Winograd F(2x2, 3x3) convolution (Metrics' WinogradConv):
+/// `V[ξ][ci][tile] = (Bᵀ d B)_ξ` for the 4x4 patch `d` of each tile of the zero-padded planes.
+typedef struct {
+    /// `channels x batch` planes (channel-major) of `height x width`.
+    const float *x;
+    int channels, batch, height, width, pad;
+    /// Tiles per image: `tile_rows x tile_cols`, 2x2 outputs each.
+    int tile_rows, tile_cols;
+    /// `16 x channels x tiles`; tile `n * tile_rows * tile_cols + ty * tile_cols + tx`.
+    float *v;
+    size_t tiles;
+} tp_winograd_input_job;
+
+/// Transforms planes `plane_lo..<plane_hi` (plane = channel * batch + image). Returns 0, or -1
+/// for bad sizes or when scratch memory could not be allocated.
+int tp_winograd_input(const tp_winograd_input_job *job, int plane_lo, int plane_hi);
+
+/// The output transform: `y = Aᵀ M A + bias` per tile, ReLU if asked, cropped to the output.
+typedef struct {
+    /// `16 x channels x tiles` products.
+    const float *m;
+    const float *bias;
+    int channels, batch, out_height, out_width, tile_rows, tile_cols, relu;
+    size_t tiles;
+    /// `channels x batch x out_height x out_width`.
+    float *out;
+} tp_winograd_output_job;
+
+/// Writes output channels `channel_lo..<channel_hi`. Returns 0, or -1 for bad sizes or when
+/// scratch memory could not be allocated.
+int tp_winograd_output(const tp_winograd_output_job *job, int channel_lo, int channel_hi);
+
 /// Index of the first NaN or infinity in `values`, or `count` when all are finite.
 size_t tp_first_nonfinite(const float *values, size_t count);
 

@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 
 /// Winograd minimal filtering `F(2x2, 3x3)` (Lavin & Gray 2016) for stride-1 3x3
@@ -127,195 +128,66 @@ struct WinogradConv: Sendable {
     }
 
     /// The convolution of `input` plus `bias`, then ReLU if asked. `scratch` holds the
-    /// transformed input and the products (grown when too small).
+    /// transformed input and the products (grown when too small). `parallel: false` keeps the
+    /// transforms on the calling thread (callers running one batch per core).
     func apply(_ input: FeatureMap, bias: [Float], relu: Bool, scratch: inout [Float], parallel: Bool = true) -> FeatureMap {
-        apply(input, bias: bias, relu: relu, scratch: &scratch, alpha: 4, parallel: parallel)
-    }
-
-    /// Lanes of tiles transformed together (`SIMD8`: two SSE registers on baseline x86_64).
-    typealias Lanes = SIMD8<Float>
-
-    /// Inlined with a constant `alpha`, so the small transform loops unroll.
-    @inline(__always)
-    func apply(_ input: FeatureMap, bias: [Float], relu: Bool, scratch: inout [Float], alpha: Int, parallel: Bool) -> FeatureMap {
-        precondition(alpha == transform.alpha && input.channels == inChannels && bias.count == outChannels, "Winograd: sizes")
-        let r = transform.r, a2 = alpha * alpha, lanes = Lanes.scalarCount
+        precondition(transform.alpha == 4 && input.channels == inChannels && bias.count == outChannels, "Winograd: sizes")
+        let r = transform.r, a2 = 16
         let h = input.height, w = input.width, batch = input.batch
         let oh = h + 2 * pad - r + 1, ow = w + 2 * pad - r + 1
-        let th = (oh + 1) / 2, tw = (ow + 1) / 2, tilesPerImage = th * tw
-        let tiles = batch * tilesPerImage
+        let th = (oh + 1) / 2, tw = (ow + 1) / 2
+        let tiles = batch * th * tw
         let cin = inChannels, cout = outChannels
-        // The zero-padded plane every tile row reads from, wide enough for whole lane groups.
-        let paddedW = 2 * tw + alpha, paddedH = 2 * th + alpha
-        // Per tile of a plane (padded to whole lane groups): where its α x α patch starts in
-        // the padded plane, and where its 2x2 outputs start in an output plane.
-        let groups = (tilesPerImage + lanes - 1) / lanes * lanes
-        var patchOffset = [Int](repeating: 0, count: groups), outOffset = patchOffset
-        for tile in 0..<tilesPerImage {
-            let ty = tile / tw, tx = tile % tw
-            patchOffset[tile] = 2 * ty * paddedW + 2 * tx
-            outOffset[tile] = 2 * ty * ow + 2 * tx
-        }
-        let right = (0..<tilesPerImage).map { 2 * ($0 % tw) + 1 < ow }, below = (0..<tilesPerImage).map { 2 * ($0 / tw) + 1 < oh }
         let vCount = a2 * cin * tiles, mCount = a2 * cout * tiles
         if scratch.count < vCount + mCount {
             scratch = [Float](unsafeUninitializedCapacity: vCount + mCount) { _, filled in filled = vCount + mCount }
         }
         var output = FeatureMap(channels: cout, batch: batch, height: oh, width: ow, uninitialized: ())
-        let pad = self.pad
+        let status = _KernelStatus()
         scratch.withUnsafeMutableBufferPointer { s in
-            let vAddress = UInt(bitPattern: s.baseAddress!), mAddress = UInt(bitPattern: s.baseAddress! + vCount)
+            let v = s.baseAddress!, m = s.baseAddress! + vCount
             input.data.withUnsafeBufferPointer { x in
-                transform.bt.withUnsafeBufferPointer { btBuffer in
-                  patchOffset.withUnsafeBufferPointer { offsetBuffer in
-                    let xAddress = UInt(bitPattern: x.baseAddress!), btAddress = UInt(bitPattern: btBuffer.baseAddress!)
-                    let offsetAddress = UInt(bitPattern: offsetBuffer.baseAddress!)
-                    // Input transform V[ξ][ci][tile] = (Bᵀ d B)_ξ, one (channel, image) plane at a
-                    // time, `lanes` tiles of a tile row at once.
-                    let planes = cin * batch
-                    let chunks = parallel && vCount >= 1 << 16 ? min(planes, 8) : 1
+                // Input transform, (channel, image) planes split over the cores.
+                let job = tp_winograd_input_job(x: x.baseAddress!, channels: Int32(cin), batch: Int32(batch),
+                                                height: Int32(h), width: Int32(w), pad: Int32(pad),
+                                                tile_rows: Int32(th), tile_cols: Int32(tw), v: v, tiles: tiles)
+                let planes = cin * batch
+                let chunks = parallel && vCount >= 1 << 16 ? min(planes, 8) : 1
+                withUnsafePointer(to: job) { job in
+                    let address = UInt(bitPattern: job)
                     DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                        let v = UnsafeMutablePointer<Float>(bitPattern: vAddress)!
-                        let x = UnsafePointer<Float>(bitPattern: xAddress)!
-                        let bt = UnsafePointer<Float>(bitPattern: btAddress)!
-                        let offsets = UnsafePointer<Int>(bitPattern: offsetAddress)!
-                        withUnsafeTemporaryAllocation(of: Float.self, capacity: paddedW * paddedH) { paddedBuffer in
-                        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 2 * a2) { buffer in
-                            let padded = paddedBuffer.baseAddress!
-                            padded.initialize(repeating: 0, count: paddedW * paddedH)
-                            let d = buffer.baseAddress!, t = d + a2
-                            for plane in (chunk * planes / chunks)..<((chunk + 1) * planes / chunks) {
-                                let ci = plane / batch, n = plane % batch
-                                let src = x + plane * h * w
-                                for y in 0..<h { (padded + (y + pad) * paddedW + pad).update(from: src + y * w, count: w) }
-                                // Tiles of the plane in lane groups (a group may span tile rows).
-                                var t0 = 0
-                                while t0 < tilesPerImage {
-                                    let count = min(lanes, tilesPerImage - t0)
-                                    let o = offsets + t0
-                                    for a in 0..<alpha {
-                                        for b in 0..<alpha {
-                                            let q = padded + a * paddedW + b
-                                            d[a * alpha + b] = Lanes(q[o[0]], q[o[1]], q[o[2]], q[o[3]], q[o[4]], q[o[5]], q[o[6]], q[o[7]])
-                                        }
-                                    }
-                                    for i in 0..<alpha {
-                                        for j in 0..<alpha {
-                                            var acc = Lanes()
-                                            for k in 0..<alpha { acc += bt[i * alpha + k] * d[k * alpha + j] }
-                                            t[i * alpha + j] = acc
-                                        }
-                                    }
-                                    let tile = n * tilesPerImage + t0
-                                    for i in 0..<alpha {
-                                        for j in 0..<alpha {
-                                            var acc = Lanes()
-                                            for k in 0..<alpha { acc += t[i * alpha + k] * bt[j * alpha + k] }
-                                            let dst = v + ((i * alpha + j) * cin + ci) * tiles + tile
-                                            if count == lanes {
-                                                UnsafeMutableRawPointer(dst).storeBytes(of: acc, as: Lanes.self)
-                                            } else {
-                                                for l in 0..<count { dst[l] = acc[l] }
-                                            }
-                                        }
-                                    }
-                                    t0 += lanes
-                                }
-                            }
-                        }
-                        }
+                        let job = UnsafePointer<tp_winograd_input_job>(bitPattern: address)!
+                        status.record(tp_winograd_input(job, Int32(chunk * planes / chunks), Int32((chunk + 1) * planes / chunks)))
                     }
-                  }
                 }
             }
-            let v = s.baseAddress!, m = s.baseAddress! + vCount
             u.withUnsafeBufferPointer { uw in
                 for xi in 0..<a2 {
                     sgemm(m: cout, n: tiles, k: cin, a: uw.baseAddress! + xi * cout * cin, lda: cin,
                           b: v + xi * cin * tiles, ldb: tiles, c: m + xi * cout * tiles, ldc: tiles)
                 }
             }
-            // Output transform Aᵀ m A, bias, ReLU, cropped to the output size; `lanes`
-            // consecutive tiles at once.
+            // Output transform, bias and ReLU, output channels split over the cores.
             output.data.withUnsafeMutableBufferPointer { out in
-                bias.withUnsafeBufferPointer { biasBuffer in
-                    transform.at.withUnsafeBufferPointer { atBuffer in
-                      outOffset.withUnsafeBufferPointer { outOffsetBuffer in
-                      right.withUnsafeBufferPointer { rightBuffer in
-                      below.withUnsafeBufferPointer { belowBuffer in
-                        let outOffsetAddress = UInt(bitPattern: outOffsetBuffer.baseAddress!)
-                        let rightAddress = UInt(bitPattern: rightBuffer.baseAddress!), belowAddress = UInt(bitPattern: belowBuffer.baseAddress!)
-                        let outAddress = UInt(bitPattern: out.baseAddress!), biasAddress = UInt(bitPattern: biasBuffer.baseAddress!)
-                        let atAddress = UInt(bitPattern: atBuffer.baseAddress!)
-                        let chunks = parallel && mCount >= 1 << 16 ? min(cout, 8) : 1
+                bias.withUnsafeBufferPointer { b in
+                    let job = tp_winograd_output_job(m: m, bias: b.baseAddress!, channels: Int32(cout), batch: Int32(batch),
+                                                     out_height: Int32(oh), out_width: Int32(ow),
+                                                     tile_rows: Int32(th), tile_cols: Int32(tw), relu: relu ? 1 : 0,
+                                                     tiles: tiles, out: out.baseAddress!)
+                    let chunks = parallel && mCount >= 1 << 16 ? min(cout, 8) : 1
+                    withUnsafePointer(to: job) { job in
+                        let address = UInt(bitPattern: job)
                         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                            let m = UnsafePointer<Float>(bitPattern: mAddress)!
-                            let out = UnsafeMutablePointer<Float>(bitPattern: outAddress)!
-                            let bias = UnsafePointer<Float>(bitPattern: biasAddress)!
-                            let at = UnsafePointer<Float>(bitPattern: atAddress)!
-                            let outOffset = UnsafePointer<Int>(bitPattern: outOffsetAddress)!
-                            let rightOK = UnsafePointer<Bool>(bitPattern: rightAddress)!, belowOK = UnsafePointer<Bool>(bitPattern: belowAddress)!
-                            withUnsafeTemporaryAllocation(of: Lanes.self, capacity: a2 + 2 * alpha) { buffer in
-                                let p = buffer.baseAddress!, t = p + a2
-                                for co in (chunk * cout / chunks)..<((chunk + 1) * cout / chunks) {
-                                    let beta = Lanes(repeating: bias[co])
-                                    var tile0 = 0
-                                    while tile0 < tiles {
-                                        let count = min(lanes, tiles - tile0)
-                                        for xi in 0..<a2 {
-                                            let src = m + (xi * cout + co) * tiles + tile0
-                                            if count == lanes {
-                                                p[xi] = UnsafeRawPointer(src).loadUnaligned(as: Lanes.self)
-                                            } else {
-                                                var lane = Lanes()
-                                                for l in 0..<count { lane[l] = src[l] }
-                                                p[xi] = lane
-                                            }
-                                        }
-                                        for i in 0..<2 {
-                                            for j in 0..<alpha {
-                                                var acc = Lanes()
-                                                for k in 0..<alpha { acc += at[i * alpha + k] * p[k * alpha + j] }
-                                                t[i * alpha + j] = acc
-                                            }
-                                        }
-                                        var y = (Lanes(), Lanes(), Lanes(), Lanes())
-                                        for i in 0..<2 {
-                                            for j in 0..<2 {
-                                                var acc = beta
-                                                for k in 0..<alpha { acc += t[i * alpha + k] * at[j * alpha + k] }
-                                                if relu { acc.replace(with: 0, where: acc .< 0) }
-                                                switch i * 2 + j {
-                                                case 0: y.0 = acc
-                                                case 1: y.1 = acc
-                                                case 2: y.2 = acc
-                                                default: y.3 = acc
-                                                }
-                                            }
-                                        }
-                                        for l in 0..<count {
-                                            let tile = tile0 + l
-                                            let n = tile / tilesPerImage, inPlane = tile - n * tilesPerImage
-                                            let dst = out + (co * batch + n) * oh * ow + outOffset[inPlane]
-                                            dst[0] = y.0[l]
-                                            if rightOK[inPlane] { dst[1] = y.1[l] }
-                                            if belowOK[inPlane] {
-                                                dst[ow] = y.2[l]
-                                                if rightOK[inPlane] { dst[ow + 1] = y.3[l] }
-                                            }
-                                        }
-                                        tile0 += lanes
-                                    }
-                                }
-                            }
+                            let job = UnsafePointer<tp_winograd_output_job>(bitPattern: address)!
+                            status.record(tp_winograd_output(job, Int32(chunk * cout / chunks), Int32((chunk + 1) * cout / chunks)))
                         }
-                      }
-                      }
-                      }
                     }
                 }
             }
         }
+        // The sizes are derived above and a few kilobytes of scratch per call: a failure here is
+        // a bug or an exhausted machine, not bad input.
+        precondition(!status.failed, "Winograd: transform kernel failed (\(status.code))")
         return output
     }
 }
