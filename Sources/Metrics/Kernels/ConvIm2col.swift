@@ -27,9 +27,13 @@ struct Im2col: Sendable {
     /// that would otherwise sit beside an idle core.
     func fill(_ col: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, parallel: Bool = true,
               planeOffset: (Int, Int) -> Int) {
+        let offsets = (0..<(channels * batch)).map { planeOffset($0 / batch, $0 % batch) }
+        if strideW > 1 {
+            fillStrided(col, from: source, parallel: parallel, offsets: offsets)
+            return
+        }
         let oh = outHeight, ow = outWidth, rowLength = columns
         let rows = self.rows
-        let offsets = (0..<(channels * batch)).map { planeOffset($0 / batch, $0 % batch) }
         let colAddress = UInt(bitPattern: col), srcAddress = UInt(bitPattern: source)
         let work: @Sendable (Int) -> Void = { row in
             let col = UnsafeMutablePointer<Float>(bitPattern: colAddress)!
@@ -62,7 +66,14 @@ struct Im2col: Sendable {
                 }
             }
         }
-        if parallel && rows * rowLength >= 1 << 20 {
+        forEachRow(parallel: parallel, work)
+    }
+
+    /// Rows split over the cores when the matrix is large and the caller is not already one of
+    /// several batches running side by side.
+    private func forEachRow(parallel: Bool, _ work: @Sendable (Int) -> Void) {
+        let rows = self.rows
+        if parallel && rows * columns >= 1 << 20 {
             let chunks = min(rows, 16)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 var row = c * rows / chunks
@@ -70,6 +81,51 @@ struct Im2col: Sendable {
             }
         } else {
             for row in 0..<rows { work(row) }
+        }
+    }
+
+    /// Strided columns (the stride-4 stem of LPIPS's AlexNet): every plane is zero-padded once
+    /// and split into its `strideW` column phases, `phase[q][r][k] = padded[r][k * strideW + q]`.
+    /// Patch row `(ci, i, j)` then reads phase `j % strideW` from column `j / strideW` on: each
+    /// output row is one contiguous copy, where a direct gather touches every element on its own.
+    private func fillStrided(_ col: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>,
+                             parallel: Bool, offsets: [Int]) {
+        let s = strideW, hp = height + 2 * padH, wq = (width + 2 * padW + s - 1) / s
+        let planeSize = hp * s * wq, planes = channels * batch
+        let oh = outHeight, ow = outWidth, rowLength = columns
+        let kernelH = self.kernelH, kernelW = self.kernelW, strideH = self.strideH, batch = self.batch
+        let (padH, padW, width, height) = (self.padH, self.padW, self.width, self.height)
+        var phases = [Float](repeating: 0, count: planes * planeSize)
+        phases.withUnsafeMutableBufferPointer { out in
+            for plane in 0..<planes {
+                let src = source + offsets[plane], base = out.baseAddress! + plane * planeSize
+                for y in 0..<height {
+                    let row = src + y * width
+                    for q in 0..<s {
+                        let dst = base + ((y + padH) * s + q) * wq
+                        // Padded columns k * s + q that hold input column x = k * s + q - padW.
+                        let kLo = max(0, (padW - q + s - 1) / s), kHi = min(wq, (width - 1 + padW - q) / s + 1)
+                        var k = kLo
+                        while k < kHi { dst[k] = row[k * s + q - padW]; k += 1 }
+                    }
+                }
+            }
+        }
+        phases.withUnsafeBufferPointer { ph in
+            let phaseAddress = UInt(bitPattern: ph.baseAddress!), colAddress = UInt(bitPattern: col)
+            forEachRow(parallel: parallel) { row in
+                let col = UnsafeMutablePointer<Float>(bitPattern: colAddress)!
+                let phases = UnsafePointer<Float>(bitPattern: phaseAddress)!
+                let ci = row / (kernelH * kernelW), i = (row / kernelW) % kernelH, j = row % kernelW
+                let q = j % s, x0 = j / s
+                for n in 0..<batch {
+                    let base = phases + (ci * batch + n) * planeSize
+                    let dst = col + row * rowLength + n * oh * ow
+                    for y in 0..<oh {
+                        (dst + y * ow).update(from: base + ((y * strideH + i) * s + q) * wq + x0, count: ow)
+                    }
+                }
+            }
         }
     }
 }

@@ -193,12 +193,19 @@ public struct LPIPS: Sendable {
 
     /// The five layer terms of every pair of one same-size batch.
     func layerTerms(_ group: [(Image, Image)], scratch: inout [Float], parallel: Bool) -> [[Float]] {
+        let tIn = DispatchTime.now().uptimeNanoseconds
         var x = Self.networkInput(group)
+        LPTimes.shared.add(0, Double(DispatchTime.now().uptimeNanoseconds - tIn) / 1e9)
         var terms = [[Float]](repeating: [], count: group.count)
+        var t0 = DispatchTime.now().uptimeNanoseconds
+        func lap(_ i: Int) { let t = DispatchTime.now().uptimeNanoseconds; LPTimes.shared.add(i, Double(t - t0) / 1e9); t0 = t }
         for (l, conv) in convs.enumerated() {
             if l == 1 || l == 2 { x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x, parallel: parallel) }
+            lap(1)
             x = conv(x, relu: true, scratch: &scratch, parallel: parallel)
+            lap(2 + l)
             for (j, term) in Self.headTerms(x, head: heads[l]).enumerated() { terms[j].append(term) }
+            lap(7)
         }
         return terms
     }
@@ -208,15 +215,20 @@ public struct LPIPS: Sendable {
     static func networkInput(_ pairs: [(Image, Image)]) -> FeatureMap {
         let width = pairs[0].0.width, height = pairs[0].0.height, plane = width * height
         let batch = 2 * pairs.count
-        var map = FeatureMap(channels: 3, batch: batch, height: height, width: width)
+        var map = FeatureMap(channels: 3, batch: batch, height: height, width: width, uninitialized: ())
         map.data.withUnsafeMutableBufferPointer { out in
             for (j, pair) in pairs.enumerated() {
                 for (k, image) in [pair.0, pair.1].enumerated() {
                     image.data.withUnsafeBufferPointer { src in
-                        for c in 0..<3 {
-                            let dst = out.baseAddress! + (c * batch + 2 * j + k) * plane
-                            let shift = Self.shift[c], scale = Self.scale[c]
-                            for p in 0..<plane { dst[p] = ((2 * src[p * 3 + c] - 1) - shift) / scale }
+                        // One pass over the interleaved pixels into the three planes.
+                        let r = out.baseAddress! + (2 * j + k) * plane, g = r + batch * plane, b = g + batch * plane
+                        let (s0, s1, s2) = (Self.shift[0], Self.shift[1], Self.shift[2])
+                        let (d0, d1, d2) = (Self.scale[0], Self.scale[1], Self.scale[2])
+                        let x = src.baseAddress!
+                        for p in 0..<plane {
+                            r[p] = ((2 * x[3 * p] - 1) - s0) / d0
+                            g[p] = ((2 * x[3 * p + 1] - 1) - s1) / d1
+                            b[p] = ((2 * x[3 * p + 2] - 1) - s2) / d2
                         }
                     }
                 }
@@ -270,4 +282,13 @@ final class BatchSlots: @unchecked Sendable {
     init(_ count: Int) { slots = Array(repeating: [], count: count) }
     func set(_ index: Int, _ terms: [[Float]]) { lock.withLock { slots[index] = terms } }
     var values: [[[Float]]] { lock.withLock { slots } }
+}
+
+public final class LPTimes: @unchecked Sendable {
+    public static let shared = LPTimes()
+    let lock = NSLock()
+    public var t = [Double](repeating: 0, count: 8)
+    func add(_ i: Int, _ v: Double) { lock.lock(); t[i] += v; lock.unlock() }
+    public func report() -> String { lock.lock(); defer { lock.unlock() }; return zip(["input","pool","c1","c2","c3","c4","c5","heads"], t).map { "\($0)=\(String(format: "%.3f", $1))" }.joined(separator: " ") + String(format: " sum=%.3f", t.reduce(0, +)) }
+    public func reset() { lock.lock(); t = [Double](repeating: 0, count: 8); lock.unlock() }
 }
