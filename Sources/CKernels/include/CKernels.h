@@ -59,15 +59,20 @@ typedef struct {
 /// memory could not be allocated.
 int tp_mfcc_frames(const tp_mfcc_job *job, int frame_lo, int frame_hi);
 
-/// The input transform of a Winograd F(2x2, 3x3) convolution (Metrics' WinogradConv):
-/// `V[ξ][ci][tile] = (Bᵀ d B)_ξ` for the 4x4 patch `d` of each tile of the zero-padded planes.
+/// The input transform of a Winograd F(2x2, 3x3) or F(2x2, 5x5) convolution (Metrics'
+/// WinogradConv): `V[ξ][ci][tile] = (Bᵀ d B)_ξ` for the α x α patch `d` (α = kernel + 1) of each
+/// tile of the zero-padded planes.
 typedef struct {
-    /// `channels x batch` planes (channel-major) of `height x width`.
+    /// 3 or 5.
+    int kernel;
+    /// Planes of `height x width`, channel-major: image `n` of channel `c` at plane
+    /// `c * channel_stride + n` (`channel_stride` >= `batch`: a run of images of a larger map).
     const float *x;
-    int channels, batch, height, width, pad;
+    int channels, batch, channel_stride, height, width, pad;
     /// Tiles per image: `tile_rows x tile_cols`, 2x2 outputs each.
     int tile_rows, tile_cols;
-    /// `16 x channels x tiles`; tile `n * tile_rows * tile_cols + ty * tile_cols + tx`.
+    /// `channels x α² x tiles` (each channel's α² planes together, so the output transform of
+    /// one channel reads one block); tile `n * tile_rows * tile_cols + ty * tile_cols + tx`.
     float *v;
     size_t tiles;
 } tp_winograd_input_job;
@@ -78,12 +83,15 @@ int tp_winograd_input(const tp_winograd_input_job *job, int plane_lo, int plane_
 
 /// The output transform: `y = Aᵀ M A + bias` per tile, ReLU if asked, cropped to the output.
 typedef struct {
-    /// `16 x channels x tiles` products.
+    /// 3 or 5.
+    int kernel;
+    /// `channels x α² x tiles` products.
     const float *m;
     const float *bias;
-    int channels, batch, out_height, out_width, tile_rows, tile_cols, relu;
+    int channels, batch, channel_stride, out_height, out_width, tile_rows, tile_cols, relu;
     size_t tiles;
-    /// `channels x batch x out_height x out_width`.
+    /// Planes of `out_height x out_width`, image `n` of channel `c` at plane
+    /// `c * channel_stride + n`.
     float *out;
 } tp_winograd_output_job;
 

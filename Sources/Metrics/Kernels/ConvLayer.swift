@@ -16,7 +16,7 @@ struct ConvLayer: Sendable {
     /// `outChannels x (inChannels * kernelH * kernelW)`, PyTorch's weight layout flattened.
     private(set) var weight: [Float]
     private(set) var bias: [Float]
-    /// The Winograd form of stride-1 3x3 layers, and of stride-2 5x5 layers as a 3x3
+    /// The Winograd form of stride-1 3x3 and 5x5 layers, and of stride-2 5x5 layers as a 3x3
     /// layer over the input's four polyphase components (``isPolyphase``), when there are enough
     /// input channels for the transforms to pay (see ``WinogradConv``); nil for the rest, which
     /// run as im2col + sgemm.
@@ -41,7 +41,7 @@ struct ConvLayer: Sendable {
 
     func makeWinograd() -> WinogradConv? {
         guard kernelH == kernelW, strideH == strideW, padH == padW, inChannels >= 16 else { return nil }
-        if strideH == 1 && kernelH == 3 {
+        if strideH == 1 && (kernelH == 3 || kernelH == 5) {
             return WinogradConv(weight: weight, outChannels: outChannels, inChannels: inChannels, kernel: kernelH, pad: padH)
         }
         guard strideH == 2 && kernelH == 5 else { return nil }

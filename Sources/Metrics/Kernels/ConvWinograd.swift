@@ -1,16 +1,21 @@
 import CKernels
 import Dispatch
 
-/// Winograd minimal filtering `F(2x2, 3x3)` (Lavin & Gray 2016) for stride-1 3x3
-/// convolutions: each 2x2 output tile costs 16 multiplications per channel pair instead of 36,
-/// the products being 16 independent sgemms `U_ξ[Cout x Cin] * V_ξ[Cin x T]` over all tiles `T`
-/// of the batch.
+/// Winograd minimal filtering `F(2x2, r x r)` (Lavin & Gray 2016) for stride-1 3x3 and 5x5
+/// convolutions: each 2x2 output tile costs `(r + 1)²` multiplications per channel pair instead
+/// of `4 r²` (16 for 36, 36 for 100), the products being `(r + 1)²` independent sgemms
+/// `U_ξ[Cout x Cin] * V_ξ[Cin x T]` over all tiles `T` of the batch.
 ///
-/// The transforms come from the Toom–Cook construction on the points `0, ±1` and infinity,
-/// computed in Double (Lavin's matrices); input-transform rows are scaled so their largest entry
-/// is 1 (the filter transform absorbs the scale). Its float error stays within the im2col
-/// path's tolerances; `F(2x2, 5x5)` (points `0, ±1, ±1/2`) was measured 5x over them and is not
-/// used.
+/// The transforms come from the Toom–Cook construction, computed in Double: on the points
+/// `0, ±1` and infinity for 3x3 (Lavin's matrices), on `0, ±1, ±1/2` and infinity for 5x5.
+/// Input-transform rows are scaled so that every entry is exact in binary (±1 for 3x3; 1/4,
+/// 5/4, 1/2, 1 for 5x5); the filter transform absorbs the scales. The C kernels (CKernels'
+/// winograd.c) apply these matrices written out as sums.
+///
+/// Float error: 3x3 stays within the im2col path's tolerances. 5x5 rounds about 3x more than
+/// im2col at the layer (LPIPS's conv2 on its own features: 3.5e-5 against 1.0e-5 absolute, outputs
+/// up to 15) but moves LPIPS distances by under 2e-8, far inside the 1e-4 trajprobe promises
+/// against the `lpips` package; it halves the FLOPs of LPIPS's largest layer.
 struct WinogradTransform: Sendable {
     /// Kernel side `r`; tiles are `alpha = r + 1` wide and yield 2x2 outputs.
     let r: Int
@@ -23,8 +28,9 @@ struct WinogradTransform: Sendable {
     let g: [Double]
 
     init(r: Int) {
-        precondition(r == 3, "Winograd: kernel \(r) unsupported")
-        let points: [Double] = [0, 1, -1]
+        precondition(r == 3 || r == 5, "Winograd: kernel \(r) unsupported")
+        let points: [Double] = r == 3 ? [0, 1, -1] : [0, 1, -1, 0.5, -0.5]
+
         let alpha = r + 1, m = 2
         // Row j evaluates a polynomial at points[j]; the last row (infinity) takes its leading
         // coefficient.
@@ -40,10 +46,13 @@ struct WinogradTransform: Sendable {
         var bt = [Double](repeating: 0, count: alpha * alpha)
         for j in 0..<alpha { for k in 0..<alpha { bt[j * alpha + k] = vInverse[k * alpha + j] } }
         var g = vg
+        // Row scales that make every entry of Bᵀ exact in binary (see winograd.c): 3x3 rows
+        // scaled to a largest entry of 1; 5x5 rows by hand, thirds and fifths cleared.
+        let fiveByFive = [0.25, 1.5, 1.5, 0.375, 0.375, 1]
         for j in 0..<alpha {
-            let scale = (0..<alpha).map { abs(bt[j * alpha + $0]) }.max()!
-            for k in 0..<alpha { bt[j * alpha + k] /= scale }
-            for k in 0..<r { g[j * r + k] *= scale }
+            let scale = r == 3 ? 1 / (0..<alpha).map { abs(bt[j * alpha + $0]) }.max()! : fiveByFive[j]
+            for k in 0..<alpha { bt[j * alpha + k] *= scale }
+            for k in 0..<r { g[j * r + k] /= scale }
         }
         self.r = r
         self.alpha = alpha
@@ -131,56 +140,33 @@ struct WinogradConv: Sendable {
     /// transformed input and the products (grown when too small). `parallel: false` keeps the
     /// transforms on the calling thread (callers running one batch per core).
     func apply(_ input: FeatureMap, bias: [Float], relu: Bool, scratch: inout [Float], parallel: Bool = true) -> FeatureMap {
-        precondition(transform.alpha == 4 && input.channels == inChannels && bias.count == outChannels, "Winograd: sizes")
-        let r = transform.r, a2 = 16
+        precondition(input.channels == inChannels && bias.count == outChannels, "Winograd: sizes")
+        let r = transform.r, a2 = transform.alpha * transform.alpha
         let h = input.height, w = input.width, batch = input.batch
         let oh = h + 2 * pad - r + 1, ow = w + 2 * pad - r + 1
-        let th = (oh + 1) / 2, tw = (ow + 1) / 2
-        let tiles = batch * th * tw
+        let th = (oh + 1) / 2, tw = (ow + 1) / 2, tilesPerImage = th * tw
         let cin = inChannels, cout = outChannels
-        let vCount = a2 * cin * tiles, mCount = a2 * cout * tiles
-        if scratch.count < vCount + mCount {
-            scratch = [Float](unsafeUninitializedCapacity: vCount + mCount) { _, filled in filled = vCount + mCount }
+        // Serial callers (one batch per core) whose V and M outgrow the cache transform a run of
+        // images at a time, so V and M stay in cache between the transforms and the products;
+        // threaded callers take the whole batch at once.
+        let perImage = a2 * (cin + cout) * tilesPerImage
+        let chunk = parallel || batch * perImage <= Self.onePassBudget ? batch : max(1, min(batch, Self.serialBudget / perImage))
+        let chunkTiles = chunk * tilesPerImage
+        let vCount = a2 * cin * chunkTiles, mCount = a2 * cout * chunkTiles
+        // Eight floats past M: the output transform loads whole vectors of tiles.
+        let scratchCount = vCount + mCount + 8
+        if scratch.count < scratchCount {
+            scratch = [Float](unsafeUninitializedCapacity: scratchCount) { _, filled in filled = scratchCount }
         }
         var output = FeatureMap(channels: cout, batch: batch, height: oh, width: ow, uninitialized: ())
         let status = _KernelStatus()
         scratch.withUnsafeMutableBufferPointer { s in
-            let v = s.baseAddress!, m = s.baseAddress! + vCount
             input.data.withUnsafeBufferPointer { x in
-                // Input transform, (channel, image) planes split over the cores.
-                let job = tp_winograd_input_job(x: x.baseAddress!, channels: Int32(cin), batch: Int32(batch),
-                                                height: Int32(h), width: Int32(w), pad: Int32(pad),
-                                                tile_rows: Int32(th), tile_cols: Int32(tw), v: v, tiles: tiles)
-                let planes = cin * batch
-                let chunks = parallel && vCount >= 1 << 16 ? min(planes, 8) : 1
-                withUnsafePointer(to: job) { job in
-                    let address = UInt(bitPattern: job)
-                    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                        let job = UnsafePointer<tp_winograd_input_job>(bitPattern: address)!
-                        status.record(tp_winograd_input(job, Int32(chunk * planes / chunks), Int32((chunk + 1) * planes / chunks)))
-                    }
-                }
-            }
-            u.withUnsafeBufferPointer { uw in
-                for xi in 0..<a2 {
-                    sgemm(m: cout, n: tiles, k: cin, a: uw.baseAddress! + xi * cout * cin, lda: cin,
-                          b: v + xi * cin * tiles, ldb: tiles, c: m + xi * cout * tiles, ldc: tiles)
-                }
-            }
-            // Output transform, bias and ReLU, output channels split over the cores.
-            output.data.withUnsafeMutableBufferPointer { out in
-                bias.withUnsafeBufferPointer { b in
-                    let job = tp_winograd_output_job(m: m, bias: b.baseAddress!, channels: Int32(cout), batch: Int32(batch),
-                                                     out_height: Int32(oh), out_width: Int32(ow),
-                                                     tile_rows: Int32(th), tile_cols: Int32(tw), relu: relu ? 1 : 0,
-                                                     tiles: tiles, out: out.baseAddress!)
-                    let chunks = parallel && mCount >= 1 << 16 ? min(cout, 8) : 1
-                    withUnsafePointer(to: job) { job in
-                        let address = UInt(bitPattern: job)
-                        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                            let job = UnsafePointer<tp_winograd_output_job>(bitPattern: address)!
-                            status.record(tp_winograd_output(job, Int32(chunk * cout / chunks), Int32((chunk + 1) * cout / chunks)))
-                        }
+                output.data.withUnsafeMutableBufferPointer { out in
+                    for n0 in stride(from: 0, to: batch, by: chunk) {
+                        run(images: n0..<min(batch, n0 + chunk), of: batch, x: x.baseAddress!, out: out.baseAddress!,
+                            v: s.baseAddress!, m: s.baseAddress! + vCount, bias: bias, relu: relu,
+                            sizes: (h, w, oh, ow, th, tw), parallel: parallel, status: status)
                     }
                 }
             }
@@ -189,5 +175,62 @@ struct WinogradConv: Sendable {
         // a bug or an exhausted machine, not bad input.
         precondition(!status.failed, "Winograd: transform kernel failed (\(status.code))")
         return output
+    }
+
+    /// Floats of V and M (both whole batches) a serial call transforms in one pass: 16 MB, a
+    /// core's share of the L3. LPIPS's conv3-5 fit (under 4 M floats for 25 mouth crops); packing
+    /// their weights (up to 6 MB) again for smaller runs costs more than the cache saves.
+    static let onePassBudget = 1 << 22
+    /// Floats of V and M per run of images when the whole batch does not fit: 2 MB. LPIPS's
+    /// conv2 (40 MB of M for 25 crops) then runs image by image: 0.14 core-seconds on 100 crop
+    /// pairs against 0.25 in runs of 3 and 0.30 in one pass.
+    static let serialBudget = 1 << 19
+
+    /// Input transform, the α² products and the output transform of `images` (a run of the
+    /// batch of `batch` images).
+    private func run(images: Range<Int>, of batch: Int, x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+                     v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, bias: [Float], relu: Bool,
+                     sizes: (h: Int, w: Int, oh: Int, ow: Int, th: Int, tw: Int), parallel: Bool, status: _KernelStatus) {
+        let r = transform.r, a2 = transform.alpha * transform.alpha
+        let cin = inChannels, cout = outChannels, count = images.count
+        let tiles = count * sizes.th * sizes.tw
+        // Input transform, (channel, image) planes split over the cores.
+        let inputJob = tp_winograd_input_job(kernel: Int32(r), x: x + images.lowerBound * sizes.h * sizes.w,
+                                             channels: Int32(cin), batch: Int32(count), channel_stride: Int32(batch),
+                                             height: Int32(sizes.h), width: Int32(sizes.w), pad: Int32(pad),
+                                             tile_rows: Int32(sizes.th), tile_cols: Int32(sizes.tw), v: v, tiles: tiles)
+        let planes = cin * count
+        let inputChunks = parallel && a2 * cin * tiles >= 1 << 16 ? min(planes, 8) : 1
+        withUnsafePointer(to: inputJob) { job in
+            let address = UInt(bitPattern: job)
+            DispatchQueue.concurrentPerform(iterations: inputChunks) { chunk in
+                let job = UnsafePointer<tp_winograd_input_job>(bitPattern: address)!
+                status.record(tp_winograd_input(job, Int32(chunk * planes / inputChunks), Int32((chunk + 1) * planes / inputChunks)))
+            }
+        }
+        u.withUnsafeBufferPointer { uw in
+            // V and M hold each channel's α² planes together (`C x α² x T`): the ξ-th
+            // product reads and writes every α²-th plane.
+            for xi in 0..<a2 {
+                sgemm(m: cout, n: tiles, k: cin, a: uw.baseAddress! + xi * cout * cin, lda: cin,
+                      b: v + xi * tiles, ldb: a2 * tiles, c: m + xi * tiles, ldc: a2 * tiles)
+            }
+        }
+        // Output transform, bias and ReLU, output channels split over the cores.
+        bias.withUnsafeBufferPointer { b in
+            let outputJob = tp_winograd_output_job(kernel: Int32(r), m: m, bias: b.baseAddress!, channels: Int32(cout),
+                                                   batch: Int32(count), channel_stride: Int32(batch),
+                                                   out_height: Int32(sizes.oh), out_width: Int32(sizes.ow),
+                                                   tile_rows: Int32(sizes.th), tile_cols: Int32(sizes.tw), relu: relu ? 1 : 0,
+                                                   tiles: tiles, out: out + images.lowerBound * sizes.oh * sizes.ow)
+            let outputChunks = parallel && a2 * cout * tiles >= 1 << 16 ? min(cout, 8) : 1
+            withUnsafePointer(to: outputJob) { job in
+                let address = UInt(bitPattern: job)
+                DispatchQueue.concurrentPerform(iterations: outputChunks) { chunk in
+                    let job = UnsafePointer<tp_winograd_output_job>(bitPattern: address)!
+                    status.record(tp_winograd_output(job, Int32(chunk * cout / outputChunks), Int32((chunk + 1) * cout / outputChunks)))
+                }
+            }
+        }
     }
 }
