@@ -81,12 +81,15 @@ private func formulaLPIPS() throws -> LPIPS {
 }
 
 @Test func batchesAreSameSizeRunsCutEvenlyOverTheCores() {
+    #expect(LPIPS.batchPairs == 8)
     let a = (33, 40), b = (37, 45)
     let sizes = Array(repeating: a, count: 5) + [b] + Array(repeating: a, count: 40) + Array(repeating: b, count: 16)
-    // 40 pairs > 16: cut into ceil(40 / 32) * 2 = 4 batches of 10; 16 pairs stay one batch.
-    #expect(LPIPS.batches(sizes: sizes, cores: 2) == [0..<5, 5..<6, 6..<16, 16..<26, 26..<36, 36..<46, 46..<62])
-    #expect(LPIPS.batches(sizes: Array(repeating: a, count: 17), cores: 1) == [0..<8, 8..<17])
-    #expect(LPIPS.batches(sizes: Array(repeating: a, count: 100), cores: 2).map(\.count) == [12, 13, 12, 13, 12, 13, 12, 13])
+    // 40 pairs > 8: cut into ceil(40 / 16) * 2 = 6 batches of 6 or 7; 16 pairs into 2 of 8.
+    #expect(LPIPS.batches(sizes: sizes, cores: 2)
+            == [0..<5, 5..<6, 6..<12, 12..<19, 19..<26, 26..<32, 32..<39, 39..<46, 46..<54, 54..<62])
+    #expect(LPIPS.batches(sizes: Array(repeating: a, count: 17), cores: 1) == [0..<5, 5..<11, 11..<17])
+    let hundred = LPIPS.batches(sizes: Array(repeating: a, count: 100), cores: 2)
+    #expect(hundred.count == 14 && hundred.allSatisfy { $0.count == 7 || $0.count == 8 } && hundred.last?.upperBound == 100)
     #expect(LPIPS.batches(sizes: [], cores: 2).isEmpty)
 }
 
