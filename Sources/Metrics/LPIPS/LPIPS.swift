@@ -195,19 +195,12 @@ public struct LPIPS: Sendable {
 
     /// The five layer terms of every pair of one same-size batch.
     func layerTerms(_ group: [(Image, Image)], scratch: inout [Float], parallel: Bool) -> [[Float]] {
-        let tIn = DispatchTime.now().uptimeNanoseconds
         var x = Self.networkInput(group)
-        LPTimes.shared.add(0, Double(DispatchTime.now().uptimeNanoseconds - tIn) / 1e9)
         var terms = [[Float]](repeating: [], count: group.count)
-        var t0 = DispatchTime.now().uptimeNanoseconds
-        func lap(_ i: Int) { let t = DispatchTime.now().uptimeNanoseconds; LPTimes.shared.add(i, Double(t - t0) / 1e9); t0 = t }
         for (l, conv) in convs.enumerated() {
             if l == 1 || l == 2 { x = MaxPool(kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)(x, parallel: parallel) }
-            lap(1)
             x = conv(x, relu: true, scratch: &scratch, parallel: parallel)
-            lap(2 + l)
             for (j, term) in Self.headTerms(x, head: heads[l]).enumerated() { terms[j].append(term) }
-            lap(7)
         }
         return terms
     }
@@ -286,11 +279,3 @@ final class BatchSlots: @unchecked Sendable {
     var values: [[[Float]]] { lock.withLock { slots } }
 }
 
-public final class LPTimes: @unchecked Sendable {
-    public static let shared = LPTimes()
-    let lock = NSLock()
-    public var t = [Double](repeating: 0, count: 8)
-    func add(_ i: Int, _ v: Double) { lock.lock(); t[i] += v; lock.unlock() }
-    public func report() -> String { lock.lock(); defer { lock.unlock() }; return zip(["input","pool","c1","c2","c3","c4","c5","heads"], t).map { "\($0)=\(String(format: "%.3f", $1))" }.joined(separator: " ") + String(format: " sum=%.3f", t.reduce(0, +)) }
-    public func reset() { lock.lock(); t = [Double](repeating: 0, count: 8); lock.unlock() }
-}
