@@ -84,9 +84,11 @@ private func formulaLPIPS() throws -> LPIPS {
     #expect(LPIPS.batchPairs == 8)
     let a = (33, 40), b = (37, 45)
     let sizes = Array(repeating: a, count: 5) + [b] + Array(repeating: a, count: 40) + Array(repeating: b, count: 16)
-    // 40 pairs > 8: cut into ceil(40 / 16) * 2 = 6 batches of 6 or 7; 16 pairs into 2 of 8.
+    // 5 pairs: one batch per core; 1 pair (fewer than the cores): one batch; 40 pairs: cut into
+    // ceil(40 / 16) * 2 = 6 batches of 6 or 7; 16 pairs into 2 of 8.
     #expect(LPIPS.batches(sizes: sizes, cores: 2)
-            == [0..<5, 5..<6, 6..<12, 12..<19, 19..<26, 26..<32, 32..<39, 39..<46, 46..<54, 54..<62])
+            == [0..<2, 2..<5, 5..<6, 6..<12, 12..<19, 19..<26, 26..<32, 32..<39, 39..<46, 46..<54, 54..<62])
+    #expect(LPIPS.batches(sizes: Array(repeating: a, count: 3), cores: 4) == [0..<3])
     #expect(LPIPS.batches(sizes: Array(repeating: a, count: 17), cores: 1) == [0..<5, 5..<11, 11..<17])
     let hundred = LPIPS.batches(sizes: Array(repeating: a, count: 100), cores: 2)
     #expect(hundred.count == 14 && hundred.allSatisfy { $0.count == 7 || $0.count == 8 } && hundred.last?.upperBound == 100)

@@ -175,8 +175,10 @@ public struct LPIPS: Sendable {
     }
 
     /// Runs of consecutive same-size pairs (one network pass needs one size), cut into batches
-    /// of at most ``batchPairs``; a run that is cut is cut into a multiple of `cores` equal
-    /// batches, so the cores finish together.
+    /// of at most ``batchPairs``, as many as a multiple of `cores` so the cores finish together.
+    /// A run shorter than `cores` stays one batch (threaded inside); a short run of large frames
+    /// is still cut, one batch per core (8 pairs of 512x512: 0.90 s as one threaded batch, 0.52 s
+    /// as two).
     static func batches(sizes: [(Int, Int)], cores: Int) -> [Range<Int>] {
         var batches: [Range<Int>] = []
         var start = 0
@@ -184,7 +186,7 @@ public struct LPIPS: Sendable {
             var end = start + 1
             while end < sizes.count, sizes[end] == sizes[start] { end += 1 }
             let n = end - start
-            let count = n <= batchPairs ? 1 : (n + cores * batchPairs - 1) / (cores * batchPairs) * cores
+            let count = n < cores ? 1 : (n + cores * batchPairs - 1) / (cores * batchPairs) * cores
             for k in 0..<count where start + k * n / count < start + (k + 1) * n / count {
                 batches.append((start + k * n / count)..<(start + (k + 1) * n / count))
             }
