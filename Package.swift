@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Yams"]),
         .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Store", "Media"]),
         // Runs the built `trajprobe` (make e2e); skipped without TRAJPROBE_E2E_BINARY.
-        .testTarget(name: "EndToEndTests", dependencies: ["Report", "Store", "Media", "Yams"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Report", "Store", "Media", "Metrics", "Yams"]),
 
         // MARK: - C kernels (AVX2/FMA chosen at run time, no stable Swift API)
         .target(name: "CKernels"),

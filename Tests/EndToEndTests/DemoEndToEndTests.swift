@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import Metrics
 import Report
 import Store
 import Testing
@@ -190,7 +191,11 @@ struct ImportVideosEndToEndTests {
         #expect(!fm.fileExists(atPath: work.path + "/refused.sqlite"))
         try fm.moveItem(at: work.appendingPathComponent("aside.mp4"), to: missing)
 
-        let done = try run(["import", "videos", "runs", "--db", "imported.sqlite", "--model", "toy", "--drop", "text+audio"], in: work)
+        // LPIPS with random He-uniform weights (the network, not its training, is under test).
+        let weights = work.appendingPathComponent("alex.safetensors")
+        try writeRandomLPIPSWeights(to: weights)
+        let done = try run(["import", "videos", "runs", "--db", "imported.sqlite", "--model", "toy", "--drop", "text+audio",
+                            "--lpips", weights.path], in: work)
         #expect(done.status == 0, "\(done.output)")
         let snap = try StudyStore.open(at: work.appendingPathComponent("imported.sqlite"), readOnly: true).snapshot()
         #expect(snap.run.status == .finished)
@@ -207,7 +212,45 @@ struct ImportVideosEndToEndTests {
             #expect((value(sample, 0, "ssim", "mouth") ?? 1) < 0.98)
             // The reference scored as a prediction has the GT row's sync exactly.
             #expect(value(sample, 1, "sync_c", "face") == value(sample, gtStep, "sync_c", "face"))
+            // LPIPS: zero for the reference itself, positive for another clip's mouth; the
+            // mouth crop (mask box padded by 4 px) only where it reaches AlexNet's 31 px.
+            #expect(value(sample, 1, "lpips", "full") == 0)
+            #expect((value(sample, 0, "lpips", "full") ?? 0) > 1e-4)
+            let mask = try RegionMask(mask: GreyPNG(contentsOf: work.path + "/data/masks/\(sample.prefix(3)).png"), width: 96, height: 96, source: "mask")
+            let crop = try LPIPS.paddedBox(mask.mouthBox, padding: 4, width: 96, height: 96)
+            if crop.width >= LPIPS.minimumSide && crop.height >= LPIPS.minimumSide {
+                #expect(value(sample, 1, "lpips", "mouth") == 0)
+                #expect((value(sample, 0, "lpips", "mouth") ?? 0) > 1e-4)
+            } else {
+                #expect(value(sample, 0, "lpips", "mouth") == nil)
+                #expect(done.output.contains("lpips on the full frame only"), "\(done.output)")
+            }
         }
+        // The weights that made the numbers are named in the study.
+        let config = try #require(try JSONSerialization.jsonObject(with: Data(snap.run.config.configJSON.utf8)) as? [String: Any])
+        #expect(config["lpips_weights_sha256"] as? String == (try LPIPS(weights: weights).weightsSHA256()))
+    }
+
+    /// A safetensors file of LPIPS-AlexNet's tensors: He-uniform convolutions, small biases,
+    /// non-negative linear heads, from a fixed generator.
+    func writeRandomLPIPSWeights(to url: URL) throws {
+        var state: UInt64 = 0x5EED
+        func unit() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 23) - 1
+        }
+        let tensors = LPIPS.tensorSpecs.map { spec -> (name: String, shape: [Int], values: SafeTensors.Values) in
+            let fanIn = spec.shape.dropFirst().reduce(1, *)
+            let values = (0..<spec.count).map { _ -> Float in
+                switch spec.role {
+                case .weight: return unit() * (6 / Float(fanIn)).squareRoot()
+                case .linearHead: return (unit() + 1) * 0.5 / Float(spec.shape[1]).squareRoot()
+                default: return unit() * 0.1
+                }
+            }
+            return (spec.name, spec.shape, .f32(values))
+        }
+        try SafeTensors.write(mixed: tensors, to: url)
     }
 
     @Test func batchSyncScoringIsStoredAndResumable() throws {

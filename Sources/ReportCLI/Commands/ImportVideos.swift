@@ -19,8 +19,9 @@ struct ImportVideos: AsyncParsableCommand {
 
             Every file is checked before any decoding; a missing one is named and nothing runs.
             Each prediction is scored against gt.mp4 like a probe prediction (fidelity per
-            region, Sync-C/D against gt.mp4's audio with SyncNet-v2 given --syncnet WEIGHTS, else
-            FaceSync-CCA fitted on the GT videos or --facesync MODEL). Resumable: rerun after a crash.
+            region, LPIPS too given --lpips WEIGHTS, Sync-C/D against gt.mp4's audio with SyncNet-v2
+            given --syncnet WEIGHTS, else FaceSync-CCA fitted on the GT videos or --facesync MODEL).
+            Resumable: rerun after a crash.
 
               trajprobe import videos runs/ --db omni.sqlite --mask mask.png \\
                   --arm 'cfg=trajectory w=4.5' --arm 'nocfg=trajectory w=1'
@@ -37,6 +38,7 @@ struct ImportVideos: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Fitted FaceSync-CCA model (default: fit on the GT videos).", valueName: "model.json")) var facesync: String?
     @Option(help: ArgumentHelp("SyncNet-v2 weights (tools/convert_syncnet.py): score sync as syncnet_python does.", valueName: "file")) var syncnet: String?
     @Option(help: "SyncNet preset: syncnet_python or lipforcing-reward.") var preset = "syncnet_python"
+    @Option(help: ArgumentHelp("LPIPS-AlexNet weights (tools/convert_lpips.py): adds lpips on the full frame and on the mouth box padded by 4 px.", valueName: "file")) var lpips: String?
     @Option(help: ArgumentHelp("Only these steps, comma-separated (default: all of num_steps).", valueName: "0,10,20")) var steps: String?
     @Option(help: "Teacher model name recorded with the study.") var model = "imported"
     @Option(help: "What the negative branch dropped: text+audio, audio-only or unknown.") var drop = "unknown"
@@ -69,6 +71,7 @@ struct ImportVideos: AsyncParsableCommand {
                                              box: boxValue, faceSyncModel: facesync, steps: stepList, modelName: model, dropMode: drop)
         options.syncNetWeights = syncnet
         options.syncPreset = syncPreset
+        options.lpipsWeights = lpips
         let summary = try ImportedVideos(root: root).run(
             options: options,
             progress: { bar.update($0) })

@@ -43,7 +43,7 @@ struct Probe: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Masked-reference kernel width (pixels in [0, 1]).", valueName: "h")) var referenceBandwidth: Double?
     @Option(help: ArgumentHelp("Work in a PCA latent with this many components.", valueName: "k")) var pcaComponents: Int?
     @Option(help: ArgumentHelp("Bank manifest of the analytic teacher.", valueName: "bank.yaml")) var bank: String?
-    @Option(help: ArgumentHelp("Metrics to store, comma-separated (mse, psnr, ssim, sharpness, sync_c, sync_d, sync_offset).", valueName: "list")) var metrics: String?
+    @Option(help: ArgumentHelp("Metrics to store, comma-separated (mse, psnr, ssim, lpips, sharpness, sync_c, sync_d, sync_offset; lpips needs lpips.weights in the study).", valueName: "list")) var metrics: String?
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
     @Flag(help: "No progress output.") var quiet = false
 

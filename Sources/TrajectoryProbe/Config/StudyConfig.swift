@@ -46,7 +46,11 @@ public enum SyncModelName: String, Sendable, Codable, CaseIterable, Hashable {
 /// seeds: [0, 1]
 /// metrics: [mse, psnr, ssim, lpips, sharpness, sync_c, sync_d, sync_offset]
 /// sync: {model: facesync-cca, weights: null, preset: null}
+/// lpips: {weights: alex.safetensors}  # from tools/convert_lpips.py; needed for metric lpips
 /// ```
+///
+/// Without `metrics:` a study stores every metric it can: all of them, LPIPS only when
+/// `lpips.weights` is given.
 public struct StudyConfig: Sendable, Equatable {
     public struct TeacherSection: Sendable, Equatable {
         public var kind: TeacherKind = .analytic
@@ -100,6 +104,11 @@ public struct StudyConfig: Sendable, Equatable {
         public var preset: String?
     }
 
+    /// LPIPS-AlexNet weights (safetensors made by tools/convert_lpips.py).
+    public struct LPIPSSection: Sendable, Equatable {
+        public var weights: String?
+    }
+
     public var file: String
     public var probeSet: ProbeSet
     public var teacher = TeacherSection()
@@ -108,12 +117,15 @@ public struct StudyConfig: Sendable, Equatable {
     /// Arms in trajprobe's own (neg-based) form, whatever `guidance_form` the file used.
     public var arms: [ArmSpec] = []
     public var seeds: [Int] = [0]
-    public var metrics: [String] = StudyConfig.allMetrics
+    public var metrics: [String] = StudyConfig.defaultMetrics
     public var sync = SyncSection()
+    public var lpips = LPIPSSection()
 
     public static let allMetrics = [MetricName.mse, MetricName.psnr, MetricName.ssim, MetricName.lpips, MetricName.sharpness,
                                     MetricName.syncC, MetricName.syncD, MetricName.syncOffset]
-    static let topKeys = ["probe_set", "clips", "teacher", "steps", "guidance_form", "arms", "seeds", "metrics", "sync"]
+    /// The metrics a study without `metrics:` stores when it has no LPIPS weights.
+    public static let defaultMetrics = allMetrics.filter { $0 != MetricName.lpips }
+    static let topKeys = ["probe_set", "clips", "teacher", "steps", "guidance_form", "arms", "seeds", "metrics", "sync", "lpips"]
     static let teacherKeys = ["kind", "kappa", "bank", "working_space", "resolution", "pca_components", "audio_bandwidth",
                               "audio_feature_noise", "precision", "drop", "identity_prior", "reference_bandwidth",
                               "url", "model", "timeout_s", "retries", "concurrency", "max_batch", "transport", "datatype",
@@ -276,11 +288,20 @@ public struct StudyConfig: Sendable, Equatable {
             }
             c.seeds = seeds
         }
+        if let s = try y.map("lpips") {
+            try s.allowOnly(["weights"])
+            c.lpips.weights = try s.string("weights").map(resolve)
+        }
         if let metrics = try y.strings("metrics") {
             for (i, m) in metrics.enumerated() where !allMetrics.contains(m) {
                 throw .invalidValue(file: file, key: "metrics[\(i)]", problem: "'\(m)' is not one of \(allMetrics.joined(separator: ", "))")
             }
+            if metrics.contains(MetricName.lpips) && c.lpips.weights == nil {
+                throw .invalidValue(file: file, key: "metrics", problem: StudyConfig.lpipsNeedsWeights)
+            }
             c.metrics = metrics
+        } else if c.lpips.weights != nil {
+            c.metrics = allMetrics
         }
         if let s = try y.map("sync") {
             try s.allowOnly(["model", "weights", "preset"])
@@ -291,6 +312,8 @@ public struct StudyConfig: Sendable, Equatable {
         }
         return c
     }
+
+    static let lpipsNeedsWeights = "lpips needs `lpips: {weights: FILE}` in the study (safetensors made by tools/convert_lpips.py from torchvision's AlexNet and the lpips package's alex.pth)"
 
     /// One arm label, or `factorial w=<w>` for the 2x2 Euler-jump factorial; scales written in
     /// `form` are converted to trajprobe's neg-based form (`tau` is a step, never converted).
@@ -391,6 +414,9 @@ extension StudyConfig {
             let list = metrics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             for m in list where !StudyConfig.allMetrics.contains(m) {
                 throw .invalidValue(file: "--metrics", key: m, problem: "one of \(StudyConfig.allMetrics.joined(separator: ", "))")
+            }
+            if list.contains(MetricName.lpips) && lpips.weights == nil {
+                throw .invalidValue(file: "--metrics", key: MetricName.lpips, problem: StudyConfig.lpipsNeedsWeights)
             }
             self.metrics = list
         }

@@ -7,6 +7,7 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
     case bankMissingIdentity(clip: String, identity: String)
     case resolutionMismatch(clip: String, detail: String)
     case syncModelNeedsBank(file: String)
+    case frameTooSmall(clip: String, metric: String, width: Int, height: Int, minimum: Int)
 
     public var description: String {
         switch self {
@@ -22,6 +23,8 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
             return "clip '\(clip)': identity '\(identity)' has no frames in the teacher's bank (add clips of it to the bank manifest)"
         case let .resolutionMismatch(clip, detail):
             return "clip '\(clip)': \(detail)"
+        case let .frameTooSmall(clip, metric, width, height, minimum):
+            return "clip '\(clip)': \(metric) needs frames of at least \(minimum)x\(minimum) px, these are \(width)x\(height) (raise teacher.resolution or drop \(metric) from metrics)"
         case let .syncModelNeedsBank(file):
             return "\(file): FaceSync-CCA is fitted on in-sync clips: give teacher.bank (a clip manifest), or sync.model syncnet-v2 with weights"
         }

@@ -25,6 +25,8 @@ public struct ImportedVideos: Sendable {
         /// SyncNet-v2 weights (safetensors): scores with syncnet_python's network and preset.
         public var syncNetWeights: String?
         public var syncPreset: SyncPreset = .syncnetPython
+        /// LPIPS-AlexNet weights (safetensors from tools/convert_lpips.py): adds lpips per region.
+        public var lpipsWeights: String?
         public var steps: [Int]?
         public var modelName: String
         public var dropMode: String
@@ -48,12 +50,14 @@ public struct ImportedVideos: Sendable {
             || layout.arms.allSatisfy({ arm in arm.samples.allSatisfy { FileManager.default.fileExists(atPath: "\(arm.directory)/videos/\($0)/mask.png") } })
         else { throw DriverError.noRegions(clip: "\(root): give --mask or --box, or put mask.png next to each sample's gt.mp4") }
 
+        let lpips = try options.lpipsWeights.map { try LPIPS(weights: URL(fileURLWithPath: $0)) }
         status.set(phase: "decoding reference videos")
         let samples = layout.arms[0].samples
         var references: [String: ClipData] = [:]
         for sample in samples {
             let gtPath = layout.arms[0].groundTruth(sample: sample)
             references[sample] = try ImportedVideos.reference(gtPath, sample: sample, mask: maskPath(layout.arms[0], sample, options), box: options.box)
+            if lpips != nil { try ProbeDriver.checkLPIPSSize(references[sample]!, logger: Logger(label: "trajprobe.import")) }
         }
         let sync: ClipSyncModel, modelPath: String
         if let weights = options.syncNetWeights {
@@ -87,7 +91,7 @@ public struct ImportedVideos: Sendable {
             teacherIdentity: "imported videos " + layout.arms.map { "\($0.name): \($0.schedule.tList.count) times" }.joined(separator: "; "),
             modelName: options.modelName, dropMode: options.dropMode, syncModel: sync.name,
             syncWeightsSHA256: try fileSHA256(modelPath), libavVersion: MediaLibraries.version,
-            configJSON: ImportedVideos.configJSON(schedule: schedule, arms: armSpecs.map(\.1), steps: layout.steps, sync: sync))
+            configJSON: ImportedVideos.configJSON(schedule: schedule, arms: armSpecs.map(\.1), steps: layout.steps, sync: sync, lpips: lpips))
         let store = try StudyStore.openOrCreate(at: options.database, config: config)
         try store.registerSteps(layout.steps.map { (j: $0, t: $0 < schedule.tList.count ? schedule.tList[$0] : 0) })
         var clipIDs: [String: ClipID] = [:]
@@ -110,7 +114,7 @@ public struct ImportedVideos: Sendable {
                 if !finished.contains(key) { _ = try store.writeUnit(UnitResult(key: key, measurements: values)) }
             }
         }
-        let measurer = UnitMeasurer(sync: sync, metrics: Set(StudyConfig.allMetrics))
+        let measurer = UnitMeasurer(sync: sync, metrics: Set(StudyConfig.allMetrics), lpips: lpips)
         var failures: [String] = []
         for (arm, spec, sample, j) in todo {
             let key = UnitKey(clip: clipIDs[sample]!, arm: armIDs[spec]!, step: j, seed: 0)
@@ -154,12 +158,13 @@ public struct ImportedVideos: Sendable {
         return try ClipData.load(clip, width: info.width, height: info.height, gtVideo: nil)
     }
 
-    static func configJSON(schedule: ODESchedule, arms: [ArmSpec], steps: [Int], sync: ClipSyncModel) -> String {
-        let object: [String: Any] = [
+    static func configJSON(schedule: ODESchedule, arms: [ArmSpec], steps: [Int], sync: ClipSyncModel, lpips: LPIPS? = nil) -> String {
+        var object: [String: Any] = [
             "num_steps": schedule.numSteps, "shift": schedule.shift, "max_t": schedule.tList.first ?? 0.999,
             "guidance_scale": schedule.guidanceScale, "steps": steps, "arms": arms.map(\.label), "t_list": schedule.tList,
             "sync_model": sync.name, "sync_preset": sync.presetDescription,
         ]
+        if let lpips { object["lpips_weights_sha256"] = lpips.weightsSHA256() }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }

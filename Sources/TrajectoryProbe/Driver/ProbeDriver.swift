@@ -68,12 +68,19 @@ public struct ProbeDriver: Sendable {
         guard config.teacher.kind != .imported else {
             throw DriverError.unsupportedTeacher(kind: "imported", hint: "measure imported prediction videos with `trajprobe import videos`")
         }
+        var lpips: LPIPS?
         if config.metrics.contains(MetricName.lpips) {
-            throw DriverError.missingWeights(metric: "lpips", hint: "remove lpips from `metrics:` (LPIPS on probe frames is not wired into the probe yet)")
+            guard let weights = config.lpips.weights else {
+                throw DriverError.missingWeights(metric: "lpips", hint: StudyConfig.lpipsNeedsWeights)
+            }
+            lpips = try LPIPS(weights: URL(fileURLWithPath: weights))
         }
         let status = Status(phase: "decoding clips", progress: progress)
 
         let (bankClips, probes, heldOut) = try await loadClips()
+        if lpips != nil {
+            for p in probes { try ProbeDriver.checkLPIPSSize(p, logger: logger) }
+        }
         status.set(phase: config.teacher.kind == .remote ? "connecting to the teacher" : "building the teacher")
         let backend = try ProbeDriver.backend(config: config, bankClips: bankClips, probes: probes, heldOut: heldOut)
         let teacher = backend.teacher
@@ -108,7 +115,8 @@ public struct ProbeDriver: Sendable {
             teacherIdentity: backend.identity,
             modelName: backend.modelName, dropMode: config.teacher.dropMode.rawValue,
             syncModel: syncModel.name, syncWeightsSHA256: syncSHA,
-            libavVersion: MediaLibraries.version, configJSON: configJSON(schedule: schedule, plan: plan, sync: syncModel, teacher: backend.description))
+            libavVersion: MediaLibraries.version,
+            configJSON: configJSON(schedule: schedule, plan: plan, sync: syncModel, teacher: backend.description, lpips: lpips))
         let store = try StudyStore.openOrCreate(at: options.database, config: studyConfig)
         try store.registerSteps(plan.steps.map { (j: $0, t: schedule.t($0)) })
         var clipIDMap: [String: ClipID] = [:], armIDMap: [ArmSpec: ArmID] = [:]
@@ -150,7 +158,7 @@ public struct ProbeDriver: Sendable {
         // The teacher's products are small (a clip's frames against the bank): threads inside one
         // sgemm mostly spin; parallelism across (clip, seed) pairs is what pays.
         openblas_set_num_threads(1)
-        let measurer = UnitMeasurer(sync: syncModel, metrics: Set(config.metrics))
+        let measurer = UnitMeasurer(sync: syncModel, metrics: Set(config.metrics), lpips: lpips)
         let passes = Counter()
         let failures = FailureLog()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -266,10 +274,23 @@ public struct ProbeDriver: Sendable {
 
     /// The configuration JSON stored with the study: every setting that changes a number, sorted,
     /// plus the keys the report reads (`num_steps`, `shift`, `max_t`, `guidance_scale`).
-    func configJSON(schedule: TimeSchedule, plan: ProbePlan, sync: ClipSyncModel, teacher: String) -> String {
+    /// Refuses frames too small for LPIPS-AlexNet; warns once per clip when only the mouth crop
+    /// is (the study then holds LPIPS for the full frame only).
+    static func checkLPIPSSize(_ clip: ClipData, logger: Logger) throws {
+        let w = clip.frames[0].width, h = clip.frames[0].height
+        guard let regions = UnitMeasurer.lpipsRegions(width: w, height: h, mouth: clip.regions.mouthBox) else {
+            throw DriverError.frameTooSmall(clip: clip.id, metric: MetricName.lpips, width: w, height: h, minimum: LPIPS.minimumSide)
+        }
+        if !regions.contains(.mouth) {
+            let b = clip.regions.mouthBox
+            logger.warning("clip '\(clip.id)': lpips on the full frame only: the mouth box padded by 4 px (\(b.width + 8)x\(b.height + 8) px at most) is under LPIPS-AlexNet's \(LPIPS.minimumSide) px")
+        }
+    }
+
+    func configJSON(schedule: TimeSchedule, plan: ProbePlan, sync: ClipSyncModel, teacher: String, lpips: LPIPS? = nil) -> String {
         let scales = plan.arms.compactMap { $0.knobs["w"] ?? $0.knobs["s1"] }.filter { $0 != 1 }
         let guidance = config.teacher.guidanceScale ?? (scales.contains(4.5) ? 4.5 : (scales.max() ?? 1))
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "num_steps": schedule.numSteps, "shift": config.steps.shift, "max_t": config.steps.maxT,
             "guidance_scale": guidance, "steps": plan.steps, "arms": plan.arms.map(\.label), "seeds": config.seeds,
             "metrics": config.metrics,
@@ -278,6 +299,7 @@ public struct ProbeDriver: Sendable {
             "audio_features": "log energy dB, zero-crossing rate, MFCC c1 per 40 ms video frame",
             "clips": config.probeSet.clips.map { $0.isDubbed ? "\($0.id) (audio from \($0.audioFrom!))" : $0.id },
         ]
+        if let lpips { object["lpips_weights_sha256"] = lpips.weightsSHA256() }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }

@@ -8,6 +8,18 @@ import Store
 struct UnitMeasurer: Sendable {
     var sync: ClipSyncModel
     var metrics: Set<String>
+    /// LPIPS-AlexNet, when the study gives its weights (metric `lpips`).
+    var lpips: LPIPS? = nil
+
+    /// Where LPIPS is measured for a clip: the full frame always, the mouth (its mask's bounding
+    /// box padded by 4 px, as `measure fidelity` does) when that crop is at least AlexNet's 31 px
+    /// on each side. Nil when the frame itself is too small.
+    static func lpipsRegions(width: Int, height: Int, mouth: Box) -> [Region]? {
+        guard width >= LPIPS.minimumSide, height >= LPIPS.minimumSide else { return nil }
+        guard let crop = try? LPIPS.paddedBox(mouth, padding: 4, width: width, height: height),
+              crop.width >= LPIPS.minimumSide, crop.height >= LPIPS.minimumSide else { return [.full] }
+        return [.full, .mouth]
+    }
 
     /// `frames` are the decoded predictions `[B, H*W*3]`, unclipped.
     func measure(_ output: ProbeOutput, frames: Tensor, clip: ClipData, key: UnitKey) throws -> UnitResult {
@@ -21,10 +33,21 @@ struct UnitMeasurer: Sendable {
             quantised.append(Frame(width: w, height: h, rgb: row.map { UInt8(($0 * 255).rounded()) }, index: r))
         }
         var values: [MeasurementValue] = []
+        let reference = clip.frames.map { $0.image() }
         let fidelity = try FidelityMeasurer(regions: clip.regions)
-            .measure(reference: clip.frames.map { $0.image() }, prediction: images, source: clip.id)
+            .measure(reference: reference, prediction: images, source: clip.id)
         for (metric, region) in fidelity.measured where metrics.contains(metric) {
             if let v = fidelity.mean(metric, region) { values.append(MeasurementValue(metric: metric, region: region.rawValue, value: v)) }
+        }
+        if metrics.contains(MetricName.lpips), let lpips,
+           let regions = UnitMeasurer.lpipsRegions(width: w, height: h, mouth: clip.regions.mouthBox) {
+            // Mean over frames, as the fidelity metrics are stored.
+            let pairs = Array(zip(reference, images))
+            for region in regions {
+                let d = region == .full ? try lpips.distances(pairs) : try lpips.distances(pairs, box: clip.regions.mouthBox, padding: 4)
+                values.append(MeasurementValue(metric: MetricName.lpips, region: region.rawValue,
+                                               value: d.reduce(0) { $0 + Double($1) } / Double(d.count)))
+            }
         }
         var maps: [MapBlob] = []
         if metrics.contains(MetricName.syncC) || metrics.contains(MetricName.syncD) {
