@@ -104,8 +104,13 @@ struct ResumeEndToEndTests {
         let gen = try trajprobe(["demo-data", "--output", "data", "--identities", "2"], in: work)
         gen.waitUntilExit()
         try #require(gen.terminationStatus == 0)
+        // LPIPS in the probe too: weights in the study file, the metric asked for by flag.
+        try writeRandomLPIPSWeights(to: work.appendingPathComponent("data/alex.safetensors"))
+        let file = work.appendingPathComponent("data/study.yaml")
+        try (String(contentsOf: file, encoding: .utf8) + "lpips: {weights: alex.safetensors}\n").write(to: file, atomically: true, encoding: .utf8)
         let study = ["probe", "data/study.yaml", "--study", "resume", "--quiet", "--seeds", "0,1", "--steps", "0,10,20,30,40,49",
-                     "--arm", "fresh_noise w=1", "--arm", "fresh_noise w=2", "--arm", "trajectory w=2", "--arm", "factorial w=2"]
+                     "--arm", "fresh_noise w=1", "--arm", "fresh_noise w=2", "--arm", "trajectory w=2", "--arm", "factorial w=2",
+                     "--metrics", "mse,psnr,ssim,lpips,sharpness,sync_c,sync_d,sync_offset"]
 
         let whole = try trajprobe(study + ["--db", "whole.sqlite"], in: work)
         whole.waitUntilExit()
@@ -140,6 +145,11 @@ struct ResumeEndToEndTests {
         let ra = rows(a), rb = rows(b)
         #expect(ra.count == rb.count && ra.count > 1000)
         #expect(ra == rb, "the resumed study differs from the uninterrupted one")
+        // 32 px probe frames: LPIPS on the full frame for every unit, the mouth crop too small.
+        let lpips = a.measurements.filter { $0.metric == "lpips" }
+        #expect(lpips.count == a.measurements.filter { $0.metric == "ssim" && $0.region == "full" }.count)
+        #expect(lpips.allSatisfy { $0.region == "full" && $0.value >= 0 && $0.value.isFinite })
+        #expect(lpips.contains { $0.value > 0 })
     }
 }
 
@@ -231,27 +241,6 @@ struct ImportVideosEndToEndTests {
         #expect(config["lpips_weights_sha256"] as? String == (try LPIPS(weights: weights).weightsSHA256()))
     }
 
-    /// A safetensors file of LPIPS-AlexNet's tensors: He-uniform convolutions, small biases,
-    /// non-negative linear heads, from a fixed generator.
-    func writeRandomLPIPSWeights(to url: URL) throws {
-        var state: UInt64 = 0x5EED
-        func unit() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(state >> 40) / Float(1 << 23) - 1
-        }
-        let tensors = LPIPS.tensorSpecs.map { spec -> (name: String, shape: [Int], values: SafeTensors.Values) in
-            let fanIn = spec.shape.dropFirst().reduce(1, *)
-            let values = (0..<spec.count).map { _ -> Float in
-                switch spec.role {
-                case .weight: return unit() * (6 / Float(fanIn)).squareRoot()
-                case .linearHead: return (unit() + 1) * 0.5 / Float(spec.shape[1]).squareRoot()
-                default: return unit() * 0.1
-                }
-            }
-            return (spec.name, spec.shape, .f32(values))
-        }
-        try SafeTensors.write(mixed: tensors, to: url)
-    }
 
     @Test func batchSyncScoringIsStoredAndResumable() throws {
         let fm = FileManager.default
@@ -278,4 +267,26 @@ struct ImportVideosEndToEndTests {
         #expect((json["scores"] as? [Any])?.count == 1)
         #expect((json["passing"] as? [String])?.count == snap.measurements.filter { $0.metric == "sync_c" && $0.value >= 0.3 }.count)
     }
+}
+
+/// A safetensors file of LPIPS-AlexNet's tensors: He-uniform convolutions, small biases,
+/// non-negative linear heads, from a fixed generator.
+func writeRandomLPIPSWeights(to url: URL) throws {
+    var state: UInt64 = 0x5EED
+    func unit() -> Float {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(state >> 40) / Float(1 << 23) - 1
+    }
+    let tensors = LPIPS.tensorSpecs.map { spec -> (name: String, shape: [Int], values: SafeTensors.Values) in
+        let fanIn = spec.shape.dropFirst().reduce(1, *)
+        let values = (0..<spec.count).map { _ -> Float in
+            switch spec.role {
+            case .weight: return unit() * (6 / Float(fanIn)).squareRoot()
+            case .linearHead: return (unit() + 1) * 0.5 / Float(spec.shape[1]).squareRoot()
+            default: return unit() * 0.1
+            }
+        }
+        return (spec.name, spec.shape, .f32(values))
+    }
+    try SafeTensors.write(mixed: tensors, to: url)
 }
