@@ -10,8 +10,8 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: each prints a ratio against a reference tool timed in the same run.",
         discussion: """
-            Speed is checked here, never in timed tests. Each benchmark times trajprobe and a
-            reference implementation on the same input in the same process run and prints both
+            Speed is checked here, never in timed tests. Each benchmark times trajprobe and a \
+            reference implementation on the same input in the same process run and prints both \
             figures and their ratio (higher is better for trajprobe).
 
               trajprobe bench media            # decode vs the ffmpeg CLI
@@ -96,7 +96,8 @@ struct BenchFidelity: AsyncParsableCommand {
         abstract: "SSIM on 100 pairs of 512x512 RGB frames and MFCC of 60 s of audio (the Swift half).",
         discussion: """
             The reference half is scikit-image and python_speech_features on the same inputs:
-              .venv/bin/python Benchmarks/metrics_fidelity_bench.py --swift "trajprobe bench fidelity --json"
+              .venv/bin/python Benchmarks/metrics_fidelity_bench.py \\
+                  --swift "trajprobe bench fidelity --json"
             which prints the ratios.
             """)
     @Flag(help: "Print the result as JSON (what the Python driver reads).") var json = false
@@ -145,13 +146,15 @@ struct BenchRemote: AsyncParsableCommand {
         commandName: "remote",
         abstract: "Remote teacher: requests/s and MB/s of the binary tensor extension against JSON, and the client's overhead per call.",
         discussion: """
-            Needs a running teacher server; Benchmarks/remote_bench.sh starts the reference server's
-            echo model (next to no compute) and runs this twice: video-sized latents, then
-            probe-sized calls. The overhead is client wall time per call minus the server's own
+            Needs a running teacher server; Benchmarks/remote_bench.sh starts the reference server's \
+            echo model (next to no compute) and runs this twice: video-sized latents, then \
+            probe-sized calls. The overhead is client wall time per call minus the server's own \
             compute_ms per call: request building, encoding, HTTP on loopback and decoding.
 
-              .venv/bin/python tools/teacher_server/server.py --model echo --state-shape 16,5,30,52 --port 8000 &
-              trajprobe bench remote --url http://127.0.0.1:8000 --model echo --rows 4 --calls 20
+              .venv/bin/python tools/teacher_server/server.py --model echo \\
+                  --state-shape 16,5,30,52 --port 8000 &
+              trajprobe bench remote --url http://127.0.0.1:8000 --model echo \\
+                  --rows 4 --calls 20
             """)
 
     @Option(help: "Server URL.") var url: String

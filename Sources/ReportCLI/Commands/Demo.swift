@@ -7,14 +7,14 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The whole workflow in two minutes: demo clips → probe → report → schedule.",
         discussion: """
-            Generates the demo probe set if it is missing (talking-head clips with espeak-ng speech,
-            see `trajprobe demo-data`), probes the embedded analytic teacher with every arm family
-            (trajectory at w = 1..6, fresh noise, the Euler-jump 2x2 factorial, scheduled CFG,
-            spatial), scores sync with FaceSync-CCA (no weights needed), and writes the report, the
+            Generates the demo probe set if it is missing (talking-head clips with espeak-ng speech, \
+            see `trajprobe demo-data`), probes the embedded analytic teacher with every arm family \
+            (trajectory at w = 1..6, fresh noise, the Euler-jump 2x2 factorial, scheduled CFG, \
+            spatial), scores sync with FaceSync-CCA (no weights needed), and writes the report, the \
             figures and the two-step schedule.
 
-              trajprobe demo                       # into Reports/demo
-              trajprobe demo --quick               # fewer clips, steps and seeds (a smoke test)
+              trajprobe demo            # into Reports/demo
+              trajprobe demo --quick    # fewer clips, steps and seeds (a smoke test)
 
             Then open Reports/demo/report.html, or read Reports/demo/report.md.
             """)

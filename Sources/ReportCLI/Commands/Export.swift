@@ -8,11 +8,11 @@ struct Export: AsyncParsableCommand {
         commandName: "export",
         abstract: "Export a study's measurements as long CSV files (one per arm) or JSON lines.",
         discussion: """
-            CSV files have the columns
-            step,t,sample,metric,region,value[,protocol],arm,seed; GT rows are
-            step -1 and t gt, numbers are in shortest round-trip form, missing
-            values are nan: what existing analysis scripts read, and what
-            `trajprobe import csv` reads back unchanged. The database is
+            CSV files have the columns \
+            step,t,sample,metric,region,value[,protocol],arm,seed; GT rows are \
+            step -1 and t gt, numbers are in shortest round-trip form, missing \
+            values are nan: what existing analysis scripts read, and what \
+            `trajprobe import csv` reads back unchanged. The database is \
             opened read-only.
 
               trajprobe export --study omni.sqlite --out exported/

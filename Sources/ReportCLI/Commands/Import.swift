@@ -14,9 +14,9 @@ struct Import: AsyncParsableCommand {
               -1,gt,clip01,sync_c,face,7.91      (GT: the reference clip)
               30,0.768935,clip01,ssim,mouth,0.8123
 
-            Each file is imported in one transaction: a malformed row is
-            reported as FILE:LINE and nothing of that file is stored.
-            Importing the same rows again changes nothing; other values for
+            Each file is imported in one transaction: a malformed row is \
+            reported as FILE:LINE and nothing of that file is stored. \
+            Importing the same rows again changes nothing; other values for \
             a stored unit are refused.
 
               trajprobe import csv results/omni_ej_1_45.csv \\
@@ -31,13 +31,13 @@ struct Import: AsyncParsableCommand {
             commandName: "csv",
             abstract: "Import long CSV files of one arm into a study.",
             discussion: """
-                The study is the one named by --run (or --model), created
-                when missing with teacher kind 'imported'; without a name, a
-                database holding one study imports into it. Files written by
+                The study is the one named by --run (or --model), created \
+                when missing with teacher kind 'imported'; without a name, a \
+                database holding one study imports into it. Files written by \
                 `trajprobe export` carry arm and seed columns: no --arm.
 
-                Read without conversion: pandas' index column, CRLF, quoted
-                fields, step as 30 or 30.0, t as a float or gt, value as a
+                Read without conversion: pandas' index column, CRLF, quoted \
+                fields, step as 30 or 30.0, t as a float or gt, value as a \
                 float, inf, or missing (empty, nan, NaN, NA: stored as NULL).
 
                   trajprobe import csv ej_1_45.csv --study omni.sqlite \\
@@ -133,9 +133,9 @@ struct Import: AsyncParsableCommand {
             commandName: "registry",
             abstract: "Import every experiment a registry YAML lists: one study per model.",
             discussion: """
-                The registry lists experiments (id, model, family, guidance
-                or knobs, drop, baseline, csv); CSV paths are relative to the
-                YAML file. Everything is checked before anything is written,
+                The registry lists experiments (id, model, family, guidance \
+                or knobs, drop, baseline, csv); CSV paths are relative to the \
+                YAML file. Everything is checked before anything is written, \
                 and written in one transaction.
 
                   experiments:

@@ -12,15 +12,16 @@ struct ImportVideos: AsyncParsableCommand {
         discussion: """
             Layout, one directory per arm (or ROOT itself is one arm):
 
-              ROOT/<arm>/ode_schedule.json          {"t_list": [...], "num_steps": 50, "shift": 5, "guidance_scale": 4.5}
-              ROOT/<arm>/videos/<sample>/gt.mp4     the reference clip, with the driving audio
-              ROOT/<arm>/videos/<sample>/step_030.mp4   decoded x0 prediction at step 30
-              ROOT/<arm>/videos/<sample>/mask.png   optional per-sample mask (else --mask or --box)
+              ROOT/<arm>/ode_schedule.json
+                  {"t_list": [...], "num_steps": 50, "shift": 5, "guidance_scale": 4.5}
+              ROOT/<arm>/videos/<sample>/gt.mp4        the reference, with the driving audio
+              ROOT/<arm>/videos/<sample>/step_030.mp4  decoded x0 prediction at step 30
+              ROOT/<arm>/videos/<sample>/mask.png      optional mask (else --mask or --box)
 
-            Every file is checked before any decoding; a missing one is named and nothing runs.
-            Each prediction is scored against gt.mp4 like a probe prediction (fidelity per
-            region, LPIPS too given --lpips WEIGHTS, Sync-C/D against gt.mp4's audio with SyncNet-v2
-            given --syncnet WEIGHTS, else FaceSync-CCA fitted on the GT videos or --facesync MODEL).
+            Every file is checked before any decoding; a missing one is named and nothing runs. \
+            Each prediction is scored against gt.mp4 like a probe prediction (fidelity per \
+            region, LPIPS too given --lpips WEIGHTS, Sync-C/D against gt.mp4's audio with SyncNet-v2 \
+            given --syncnet WEIGHTS, else FaceSync-CCA fitted on the GT videos or --facesync MODEL). \
             Resumable: rerun after a crash.
 
               trajprobe import videos runs/ --db omni.sqlite --mask mask.png \\

@@ -5,7 +5,7 @@ struct Measure: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score videos: fidelity to a reference, lip sync, MFCC features.",
         discussion: """
-            The same metrics the probe stores, on any file libav reads, so that numbers from your
+            The same metrics the probe stores, on any file libav reads, so that numbers from your \
             own scripts and trajprobe's can be compared directly.
 
               trajprobe measure fidelity --reference ref.mp4 pred.mp4 --mask mask.png

@@ -7,20 +7,25 @@ import Metrics
 struct MeasureFidelity: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fidelity",
-        abstract: "Pixel MSE, PSNR, SSIM and mouth sharpness of a video against its reference, per region.",
+        abstract: "Pixel MSE, PSNR, SSIM, LPIPS and mouth sharpness of a video against its reference, per region.",
         discussion: """
-            Both videos are decoded to 8-bit RGB and scaled to [0, 1]. Regions come from a mask
-            image (LatentSync's mask.png: white = upper face, black = mouth; resized to the frame
-            nearest-neighbour) or from a mouth box; without either only the full frame is measured.
-            SSIM is scikit-image's structural_similarity(gaussian_weights=True, sigma=1.5,
-            use_sample_covariance=False, data_range=1, channel_axis=-1) (--ssim uniform7: its 7x7
-            default); sharpness is OpenCV's Laplacian variance of the grey mouth crop (8-bit).
-            PSNR of a frame identical to its reference is infinite: null in --json.
-            If the two videos differ in frame count, the shorter count is measured and a warning
+            Both videos are decoded to 8-bit RGB and scaled to [0, 1]. Regions come from a mask \
+            image (LatentSync's mask.png: white = upper face, black = mouth; resized to the frame \
+            nearest-neighbour) or from a mouth box; without either only the full frame is measured. \
+            SSIM is scikit-image's structural_similarity(gaussian_weights=True, sigma=1.5, \
+            use_sample_covariance=False, data_range=1, channel_axis=-1) (--ssim uniform7: its 7x7 \
+            default); sharpness is OpenCV's Laplacian variance of the grey mouth crop (8-bit). \
+            LPIPS (given --lpips WEIGHTS, converted once by tools/convert_lpips.py) is the lpips \
+            package's v0.1 AlexNet distance on the full frame and on the mouth box padded by 4 px; \
+            AlexNet needs at least 31x31 px. \
+            PSNR of a frame identical to its reference is infinite: null in --json. \
+            If the two videos differ in frame count, the shorter count is measured and a warning \
             is printed.
 
-              trajprobe measure fidelity --reference ref.mp4 pred.mp4 --mask mask.png --json
+              trajprobe measure fidelity --reference ref.mp4 pred.mp4 --mask mask.png
               trajprobe measure fidelity --reference ref.mp4 pred.mp4 --box 160,300,192,128
+              trajprobe measure fidelity --reference ref.mp4 pred.mp4 --mask mask.png \\
+                  --lpips alex.safetensors --json
             """)
 
     @Option(help: ArgumentHelp("The reference video.", valueName: "REF")) var reference: String
@@ -64,7 +69,12 @@ struct MeasureFidelity: AsyncParsableCommand {
             let pairs = zip(ref, pred).map { ($0.image(), $1.image()) }
             lpipsValues[Region.full.rawValue] = try net.distances(pairs).map(Double.init)
             if let box = regions?.mouthBox {
-                lpipsValues[Region.mouth.rawValue] = try net.distances(pairs, box: box, padding: 4).map(Double.init)
+                let crop = try LPIPS.paddedBox(box, padding: 4, width: first.width, height: first.height)
+                if crop.width >= LPIPS.minimumSide && crop.height >= LPIPS.minimumSide {
+                    lpipsValues[Region.mouth.rawValue] = try net.distances(pairs, box: box, padding: 4).map(Double.init)
+                } else {
+                    FileHandle.standardError.write(Data("warning: lpips on the full frame only: the mouth box padded by 4 px is \(crop.width)x\(crop.height) px, under LPIPS-AlexNet's \(LPIPS.minimumSide)x\(LPIPS.minimumSide)\n".utf8))
+                }
             }
         }
 

@@ -9,9 +9,9 @@ struct MeasureMFCC: AsyncParsableCommand {
         commandName: "mfcc",
         abstract: "MFCCs of an audio or video file, equal to python_speech_features.mfcc at 16 kHz.",
         discussion: """
-            The audio track is decoded and resampled to 16 kHz mono, scaled to the int16 range as
-            syncnet_python reads its WAV files, and passed through python_speech_features.mfcc's
-            defaults (25 ms frames every 10 ms, 512-point FFT, 26 mel filters, 13 coefficients,
+            The audio track is decoded and resampled to 16 kHz mono, scaled to the int16 range as \
+            syncnet_python reads its WAV files, and passed through python_speech_features.mfcc's \
+            defaults (25 ms frames every 10 ms, 512-point FFT, 26 mel filters, 13 coefficients, \
             lifter 22, c0 replaced by the log frame energy). Output: one row per 10 ms frame.
 
               trajprobe measure mfcc speech.wav --json > mfcc.json

@@ -9,27 +9,30 @@ struct MeasureSync: AsyncParsableCommand {
         commandName: "sync",
         abstract: "Lip sync of a video: LSE-C (Sync-C), LSE-D (Sync-D), AV offset, per-offset distances.",
         discussion: """
-            With SyncNet-v2 weights (converted once by tools/convert_syncnet.py from syncnet_python's
-            syncnet_v2.model) the numbers are syncnet_python's; without weights, a FaceSync-CCA model
+            With SyncNet-v2 weights (converted once by tools/convert_syncnet.py from syncnet_python's \
+            syncnet_v2.model) the numbers are syncnet_python's; without weights, a FaceSync-CCA model \
             (trajprobe facesync fit) scores the same quantities from the mouth box.
 
               trajprobe measure sync clip.mp4 --syncnet syncnet_v2.safetensors
-              trajprobe measure sync clip.mp4 --audio dub.wav --syncnet w.safetensors --preset lipforcing-reward --json
+              trajprobe measure sync clip.mp4 --audio dub.wav --syncnet w.safetensors \\
+                  --preset lipforcing-reward --json
               trajprobe measure sync clip.mp4 --facesync facesync.json --mask mask.png
-              trajprobe measure sync dataset/ --syncnet w.safetensors --study scores.sqlite --threshold 3
-                                  # batch: parallel over files, resumable, lists files with LSE-C >= 3
+              # a batch: parallel over files, resumable, lists the files with LSE-C >= 3
+              trajprobe measure sync dataset/ --syncnet w.safetensors \\
+                  --study scores.sqlite --threshold 3
 
             Presets fix every preprocessing choice and are recorded with the score:
-              syncnet_python      25 fps, whole-frame (or box) 224x224 crop, cv2 bilinear, BGR 0..255,
-                                  int16 audio, MFCC 13x20 windows, offsets -15..15 with padded audio
-              lipforcing-reward   the same with offset mode truncate (each offset uses only the
-                                  overlapping windows), as Lip Forcing's SyncNet reward scorer
-            Offsets follow syncnet_python: offset_frames = vshift - argmin, so audio delayed by k
-            frames gives -k. Video at other rates is resampled to 25 fps (nearest frame in time);
-            audio and video of different durations are cut to the shorter (stated in the output).
-            Face detection is out of scope: frames are pre-aligned face crops, or give --box, or
-            --boxes boxes.json with one [x, y, w, h] per frame from your own detector (S3FD, ...).
-            A clip that cannot be scored prints its reason code (clip_too_short, silent_audio,
+              syncnet_python     25 fps, whole-frame (or box) 224x224 crop, cv2 bilinear,
+                                 BGR 0..255, int16 audio, MFCC 13x20 windows, offsets
+                                 -15..15 with padded audio
+              lipforcing-reward  the same with offset mode truncate (each offset uses only
+                                 the overlapping windows), as Lip Forcing's reward scorer
+            Offsets follow syncnet_python: offset_frames = vshift - argmin, so audio delayed by k \
+            frames gives -k. Video at other rates is resampled to 25 fps (nearest frame in time); \
+            audio and video of different durations are cut to the shorter (stated in the output). \
+            Face detection is out of scope: frames are pre-aligned face crops, or give --box, or \
+            --boxes boxes.json with one [x, y, w, h] per frame from your own detector (S3FD, ...). \
+            A clip that cannot be scored prints its reason code (clip_too_short, silent_audio, \
             box_outside_frame, non_finite_frames, unreadable) and exits 1.
             """)
 
@@ -149,7 +152,7 @@ struct FaceSyncCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Fit FaceSync-CCA on in-sync clips of a manifest (id, video, identity, mask or box).",
             discussion: """
-                Canonical correlation between the mouth crop's low-frequency DCT (5-frame windows) and
+                Canonical correlation between the mouth crop's low-frequency DCT (5-frame windows) and \
                 13x20 MFCC windows, regularised, solved with LAPACK; window embeddings are unit length.
 
                   trajprobe facesync fit bank.yaml -o facesync.json

@@ -8,11 +8,11 @@ struct Merge: AsyncParsableCommand {
         commandName: "merge",
         abstract: "Merge shard databases of the same study (several machines) into one.",
         discussion: """
-            Each shard may hold any subset of clips, arms, steps and seeds.
-            Studies are matched by name and must have identical
-            configurations; identical units are kept once. If any unit is
-            stored with different values in two shards, nothing is merged and
-            every conflict is listed. Shards are opened read-only; the target
+            Each shard may hold any subset of clips, arms, steps and seeds. \
+            Studies are matched by name and must have identical \
+            configurations; identical units are kept once. If any unit is \
+            stored with different values in two shards, nothing is merged and \
+            every conflict is listed. Shards are opened read-only; the target \
             is created if missing.
 
               trajprobe merge gpu0.sqlite gpu1.sqlite gpu2.sqlite \\

@@ -7,23 +7,24 @@ struct Probe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Probe a teacher along its trajectory, with and without CFG, into a study database.",
         discussion: """
-            Reads a study configuration (YAML: probe set, teacher, steps, arms, seeds, metrics, sync
-            model), probes every (clip, arm, step, seed) unit and writes each unit to the study
-            database in one transaction. Killed runs resume: run the same command again and only
+            Reads a study configuration (YAML: probe set, teacher, steps, arms, seeds, metrics, sync \
+            model), probes every (clip, arm, step, seed) unit and writes each unit to the study \
+            database in one transaction. Killed runs resume: run the same command again and only \
             the missing units are probed.
 
               trajprobe probe study.yaml --db runs/study.sqlite
-              trajprobe probe study.yaml --db runs/study.sqlite --arm 'fresh_noise w=1' --arm 'fresh_noise w=4.5'
-              trajprobe probe study.yaml --db shard-3.sqlite --shard 3/8      # then: trajprobe merge
-              trajprobe probe study.yaml --db shard.sqlite --shard auto       # Slurm array / k8s Indexed Job
-              trajprobe report runs/study.sqlite                               # next step
+              trajprobe probe study.yaml --db runs/study.sqlite \\
+                  --arm 'fresh_noise w=1' --arm 'fresh_noise w=4.5'
+              trajprobe probe study.yaml --db shard-3.sqlite --shard 3/8  # then merge
+              trajprobe probe study.yaml --db shard.sqlite --shard auto   # Slurm, k8s
+              trajprobe report runs/study.sqlite                           # next step
 
-            The teacher is the embedded analytic teacher (teacher.kind analytic) or a model on a GPU
-            machine behind an Open Inference Protocol server (teacher.kind remote, with url and
-            model; check it first with `trajprobe teacher check URL --model NAME`). A remote server
+            The teacher is the embedded analytic teacher (teacher.kind analytic) or a model on a GPU \
+            machine behind an Open Inference Protocol server (teacher.kind remote, with url and \
+            model; check it first with `trajprobe teacher check URL --model NAME`). A remote server \
             that stays down fails the units in flight; rerun the command to redo them.
 
-            Exit status: 0 every unit stored (failed units are recorded, reported and counted);
+            Exit status: 0 every unit stored (failed units are recorded, reported and counted); \
             1 the study could not run (bad config, unreadable clip, database error).
             """)
 

@@ -8,8 +8,8 @@ struct Runs: AsyncParsableCommand {
         commandName: "runs",
         abstract: "List the studies in database files with status and counts.",
         discussion: """
-            Read-only. Per study: name, status, teacher, model, drop mode,
-            sync model, creation and finish times; clips, arms, steps, done
+            Read-only. Per study: name, status, teacher, model, drop mode, \
+            sync model, creation and finish times; clips, arms, steps, done \
             and failed units, measurements.
 
               trajprobe runs study.sqlite

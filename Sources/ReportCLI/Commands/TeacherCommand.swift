@@ -7,14 +7,15 @@ struct TeacherCommand: AsyncParsableCommand {
         commandName: "teacher",
         abstract: "Work with teachers: check a remote teacher, export the analytic teacher for the reference server.",
         discussion: """
-            A remote teacher is any server of the Open Inference Protocol (KServe v2 REST) that
-            declares the inputs x_t, t, branch (and optionally cond, reference, keep_mask, identity,
-            reference_path, audio_path) and an output x0 or velocity; tools/teacher_server/ is the
+            A remote teacher is any server of the Open Inference Protocol (KServe v2 REST) that \
+            declares the inputs x_t, t, branch (and optionally cond, reference, keep_mask, identity, \
+            reference_path, audio_path) and an output x0 or velocity; tools/teacher_server/ is the \
             reference server. Point a study at it with `teacher: {kind: remote, url: …, model: …}`.
 
               trajprobe teacher check http://gpu-node:8000 --model wan-lipsync
               trajprobe teacher export study.yaml -o teacher.safetensors
-              .venv/bin/python tools/teacher_server/server.py --model analytic --state teacher.safetensors --port 8000
+              .venv/bin/python tools/teacher_server/server.py --model analytic \\
+                  --state teacher.safetensors --port 8000
             """,
         subcommands: [TeacherCheck.self, TeacherExport.self])
 }
@@ -24,9 +25,9 @@ struct TeacherCheck: AsyncParsableCommand {
         commandName: "check",
         abstract: "Connect to a remote teacher, read its metadata and check it fits the probe.",
         discussion: """
-            Prints the model's inputs, outputs, prediction kind, branches and state space, then
-            round-trips one request (a grey frame encoded, noised to t = 0.5, predicted on every
-            branch, decoded). Exit status 1 with one line naming the URL when the server is
+            Prints the model's inputs, outputs, prediction kind, branches and state space, then \
+            round-trips one request (a grey frame encoded, noised to t = 0.5, predicted on every \
+            branch, decoded). Exit status 1 with one line naming the URL when the server is \
             unreachable, its model does not fit (shapes, inputs, branches) or it answers NaN.
             """)
 
@@ -72,8 +73,8 @@ struct TeacherExport: AsyncParsableCommand {
         commandName: "export",
         abstract: "Write a study's analytic teacher (bank, working space, knobs) for tools/teacher_server.",
         discussion: """
-            The reference server's `--model analytic --state FILE` serves exactly this teacher, so a
-            study probed through it (teacher kind remote) must store the numbers the in-process
+            The reference server's `--model analytic --state FILE` serves exactly this teacher, so a \
+            study probed through it (teacher kind remote) must store the numbers the in-process \
             teacher stores: the remote path's self-test.
             """)
 
