@@ -200,14 +200,8 @@ struct WinogradConv: Sendable {
                                              height: Int32(sizes.h), width: Int32(sizes.w), pad: Int32(pad),
                                              tile_rows: Int32(sizes.th), tile_cols: Int32(sizes.tw), v: v, tiles: tiles)
         let planes = cin * count
-        let inputChunks = parallel && a2 * cin * tiles >= 1 << 16 ? min(planes, 8) : 1
-        withUnsafePointer(to: inputJob) { job in
-            let address = UInt(bitPattern: job)
-            DispatchQueue.concurrentPerform(iterations: inputChunks) { chunk in
-                let job = UnsafePointer<tp_winograd_input_job>(bitPattern: address)!
-                status.record(tp_winograd_input(job, Int32(chunk * planes / inputChunks), Int32((chunk + 1) * planes / inputChunks)))
-            }
-        }
+        Self.split(inputJob, count: planes, chunks: parallel && a2 * cin * tiles >= 1 << 16 ? min(planes, 8) : 1,
+                   status: status) { tp_winograd_input($0, $1, $2) }
         u.withUnsafeBufferPointer { uw in
             // V and M hold each channel's α² planes together (`C x α² x T`): the ξ-th
             // product reads and writes every α²-th plane.
@@ -223,13 +217,20 @@ struct WinogradConv: Sendable {
                                                    out_height: Int32(sizes.oh), out_width: Int32(sizes.ow),
                                                    tile_rows: Int32(sizes.th), tile_cols: Int32(sizes.tw), relu: relu ? 1 : 0,
                                                    tiles: tiles, out: out + images.lowerBound * sizes.oh * sizes.ow)
-            let outputChunks = parallel && a2 * cout * tiles >= 1 << 16 ? min(cout, 8) : 1
-            withUnsafePointer(to: outputJob) { job in
-                let address = UInt(bitPattern: job)
-                DispatchQueue.concurrentPerform(iterations: outputChunks) { chunk in
-                    let job = UnsafePointer<tp_winograd_output_job>(bitPattern: address)!
-                    status.record(tp_winograd_output(job, Int32(chunk * cout / outputChunks), Int32((chunk + 1) * cout / outputChunks)))
-                }
+            Self.split(outputJob, count: cout, chunks: parallel && a2 * cout * tiles >= 1 << 16 ? min(cout, 8) : 1,
+                       status: status) { tp_winograd_output($0, $1, $2) }
+        }
+    }
+
+    /// Runs a transform kernel over `0..<count` (planes or channels) cut into `chunks` ranges,
+    /// side by side on the cores, recording each call's status.
+    private static func split<Job>(_ job: Job, count: Int, chunks: Int, status: _KernelStatus,
+                                   _ kernel: @escaping @Sendable (UnsafePointer<Job>, Int32, Int32) -> Int32) {
+        withUnsafePointer(to: job) { job in
+            let address = UInt(bitPattern: job)
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let job = UnsafePointer<Job>(bitPattern: address)!
+                status.record(kernel(job, Int32(chunk * count / chunks), Int32((chunk + 1) * count / chunks)))
             }
         }
     }
