@@ -19,7 +19,7 @@ struct Bench: AsyncParsableCommand {
               trajprobe bench probe            # 8 scales vs 1; teacher FLOP/s vs sgemm
               make bench                       # all of them, Python references included
             """,
-        subcommands: [BenchMedia.self, BenchFidelity.self, BenchStore.self, BenchProbe.self, BenchRemote.self])
+        subcommands: [BenchMedia.self, BenchFidelity.self, BenchNets.self, BenchStore.self, BenchProbe.self, BenchRemote.self])
 }
 
 struct BenchMedia: AsyncParsableCommand {
@@ -111,6 +111,23 @@ struct BenchFidelity: AsyncParsableCommand {
         } else {
             print(result)
         }
+    }
+}
+
+struct BenchNets: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nets",
+        abstract: "LPIPS on 100 mouth crops and SyncNet LSE on a 10 s clip against PyTorch (the Swift half).",
+        discussion: """
+            DIR holds what the reference half wrote: the formula weights (lpips.safetensors, \
+            syncnet.safetensors) and PyTorch's timings and results (reference.json). \
+            Benchmarks/metrics_nets_bench.sh runs both halves, alternating them REPEATS times:
+              REPEATS=3 Benchmarks/metrics_nets_bench.sh /tmp/nets-bench
+            """)
+    @Argument(help: ArgumentHelp("Directory written by Benchmarks/metrics_nets_bench.py.", valueName: "dir")) var directory: String
+
+    func run() async throws {
+        print(try MetricsNetsBench.run(directory: URL(fileURLWithPath: directory)))
     }
 }
 

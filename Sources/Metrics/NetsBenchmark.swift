@@ -1,12 +1,11 @@
 import Foundation
 import Media
-import Metrics
 
-/// Swift half of the neural-network metrics benchmark: the same formula weights (safetensors
-/// written by metrics_nets_bench.py), the same inputs, timed here and compared with the
-/// PyTorch timings of the same run (`reference.json`). Prints the speed ratios and how far the
-/// results are from PyTorch's. `metrics_nets_bench.sh` runs both halves; the lead wires this
-/// into `trajprobe bench` by calling `MetricsNetsBench.run(directory:)`.
+/// Swift half of the neural-network metrics benchmark (`trajprobe bench nets DIR`): the same
+/// formula weights (safetensors written by Benchmarks/metrics_nets_bench.py), the same inputs,
+/// timed here and compared with the PyTorch timings of the same run (`reference.json`). Prints
+/// the speed ratios and how far the results are from PyTorch's. `Benchmarks/metrics_nets_bench.sh`
+/// runs both halves.
 public enum MetricsNetsBench {
     static let crops = 100, cropHeight = 96, cropWidth = 160
     static let frames = 250, mfccFrames = 1000, vshift = 15
