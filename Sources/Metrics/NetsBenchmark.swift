@@ -10,20 +10,7 @@ public enum MetricsNetsBench {
     static let crops = 100, cropHeight = 96, cropWidth = 160
     static let frames = 250, mfccFrames = 1000, vshift = 15
 
-    /// The splitmix unit stream of tools/fixtures/nets_fixtures.py.
-    static func unit(_ stream: Int, _ count: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { out, filled in
-            for j in 0..<count {
-                var z = (UInt64(stream) << 32) | UInt64(j)
-                z = z &+ 0x9E37_79B9_7F4A_7C15
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z = z ^ (z >> 31)
-                out[j] = Float(Double(z >> 40) / Double(1 << 23) - 1)
-            }
-            filled = count
-        }
-    }
+    static func unit(_ stream: Int, _ count: Int) -> [Float] { FormulaWeights.unit(stream, count) }
 
     static func imagePair(_ stream: Int, _ h: Int, _ w: Int) -> (Image, Image) {
         let n = 3 * h * w, plane = h * w

@@ -105,7 +105,7 @@ struct ResumeEndToEndTests {
         gen.waitUntilExit()
         try #require(gen.terminationStatus == 0)
         // LPIPS in the probe too: weights in the study file, the metric asked for by flag.
-        try writeRandomLPIPSWeights(to: work.appendingPathComponent("data/alex.safetensors"))
+        try FormulaWeights.write(LPIPS.tensorSpecs, to: work.appendingPathComponent("data/alex.safetensors"))
         let file = work.appendingPathComponent("data/study.yaml")
         try (String(contentsOf: file, encoding: .utf8) + "lpips: {weights: alex.safetensors}\n").write(to: file, atomically: true, encoding: .utf8)
         let study = ["probe", "data/study.yaml", "--study", "resume", "--quiet", "--seeds", "0,1", "--steps", "0,10,20,30,40,49",
@@ -201,9 +201,9 @@ struct ImportVideosEndToEndTests {
         #expect(!fm.fileExists(atPath: work.path + "/refused.sqlite"))
         try fm.moveItem(at: work.appendingPathComponent("aside.mp4"), to: missing)
 
-        // LPIPS with random He-uniform weights (the network, not its training, is under test).
+        // LPIPS with the formula's weights.
         let weights = work.appendingPathComponent("alex.safetensors")
-        try writeRandomLPIPSWeights(to: weights)
+        try FormulaWeights.write(LPIPS.tensorSpecs, to: weights)
         let done = try run(["import", "videos", "runs", "--db", "imported.sqlite", "--model", "toy", "--drop", "text+audio",
                             "--lpips", weights.path], in: work)
         #expect(done.status == 0, "\(done.output)")
@@ -267,26 +267,4 @@ struct ImportVideosEndToEndTests {
         #expect((json["scores"] as? [Any])?.count == 1)
         #expect((json["passing"] as? [String])?.count == snap.measurements.filter { $0.metric == "sync_c" && $0.value >= 0.3 }.count)
     }
-}
-
-/// A safetensors file of LPIPS-AlexNet's tensors: He-uniform convolutions, small biases,
-/// non-negative linear heads, from a fixed generator.
-func writeRandomLPIPSWeights(to url: URL) throws {
-    var state: UInt64 = 0x5EED
-    func unit() -> Float {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return Float(state >> 40) / Float(1 << 23) - 1
-    }
-    let tensors = LPIPS.tensorSpecs.map { spec -> (name: String, shape: [Int], values: SafeTensors.Values) in
-        let fanIn = spec.shape.dropFirst().reduce(1, *)
-        let values = (0..<spec.count).map { _ -> Float in
-            switch spec.role {
-            case .weight: return unit() * (6 / Float(fanIn)).squareRoot()
-            case .linearHead: return (unit() + 1) * 0.5 / Float(spec.shape[1]).squareRoot()
-            default: return unit() * 0.1
-            }
-        }
-        return (spec.name, spec.shape, .f32(values))
-    }
-    try SafeTensors.write(mixed: tensors, to: url)
 }

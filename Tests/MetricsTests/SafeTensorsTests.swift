@@ -2,46 +2,16 @@ import Foundation
 import Testing
 @testable import Metrics
 
-/// The test-weight formula of `tools/fixtures/nets_fixtures.py` (see its header), bit for bit:
-/// splitmix64 of `(stream << 32) | element`, top 24 bits mapped to [-1, 1), then a per-role
-/// affine map in Float.
+/// The test-weight formula (``FormulaWeights``) and the fixtures it was checked against.
 enum NetsFormula {
-    static func unit(_ stream: Int, _ count: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: count) { out, filled in
-            for j in 0..<count {
-                var z = (UInt64(stream) << 32) | UInt64(j)
-                z = z &+ 0x9E37_79B9_7F4A_7C15
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z = z ^ (z >> 31)
-                out[j] = Float(Double(z >> 40) / Double(1 << 23) - 1)
-            }
-            filled = count
-        }
-    }
-
-    static func values(_ spec: TensorSpec, stream: Int) -> [Float] {
-        let u = unit(stream, spec.count)
-        switch spec.role {
-        case .weight:
-            let s = Float((6.0 / Double(spec.count / spec.shape[0])).squareRoot())
-            return u.map { $0 * s }
-        case .bias, .batchNormBias, .batchNormMean: return u.map { $0 * Float(0.1) }
-        case .batchNormWeight: return u.map { $0 * Float(0.25) + 1 }
-        case .batchNormVariance: return u.map { $0 * Float(0.5) + 1 }
-        case .linearHead:
-            let s = Float(0.5 / Double(spec.shape[1]).squareRoot())
-            return u.map { $0 * s + s }
-        }
-    }
+    static func unit(_ stream: Int, _ count: Int) -> [Float] { FormulaWeights.unit(stream, count) }
 
     /// Writes the formula's tensors for `specs` to a temporary safetensors file, so the tests
     /// go through the real loader.
     static func weightsFile(_ specs: [TensorSpec], name: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("trajprobe-\(name)-\(ProcessInfo.processInfo.processIdentifier).safetensors")
-        let tensors = specs.enumerated().map { (i, spec) in (name: spec.name, shape: spec.shape, values: values(spec, stream: i)) }
-        try SafeTensors.write(tensors, metadata: ["formula": "splitmix unit"], to: url)
+        try FormulaWeights.write(specs, to: url)
         return url
     }
 
