@@ -20,18 +20,15 @@ struct WinogradTransform: Sendable {
     /// Kernel side `r`; tiles are `alpha = r + 1` wide and yield 2x2 outputs.
     let r: Int
     let alpha: Int
-    /// `alpha x alpha`, applied to each input tile as `Bᵀ d B`.
-    let bt: [Float]
-    /// `2 x alpha`, applied to each product tile as `Aᵀ m A`.
-    let at: [Float]
-    /// `alpha x r` in Double, applied to each filter as `G g Gᵀ` once at load time.
+    /// `alpha x r` in Double, applied to each filter as `G g Gᵀ` once at load time. `Bᵀ` and `Aᵀ`
+    /// are derived here only to scale `G`: winograd.c applies them written out as sums.
     let g: [Double]
 
     init(r: Int) {
         precondition(r == 3 || r == 5, "Winograd: kernel \(r) unsupported")
         let points: [Double] = r == 3 ? [0, 1, -1] : [0, 1, -1, 0.5, -0.5]
 
-        let alpha = r + 1, m = 2
+        let alpha = r + 1
         // Row j evaluates a polynomial at points[j]; the last row (infinity) takes its leading
         // coefficient.
         func vandermonde(columns: Int) -> [Double] {
@@ -40,24 +37,19 @@ struct WinogradTransform: Sendable {
             v[(alpha - 1) * columns + columns - 1] = 1
             return v
         }
-        // Correlation y = V_hᵀ [(V_g g) ⊙ (V⁻ᵀ d)]: Aᵀ = V_hᵀ, G = V_g, Bᵀ = V⁻ᵀ.
-        let vh = vandermonde(columns: m), vg = vandermonde(columns: r)
+        // Correlation y = V_hᵀ [(V_g g) ⊙ (V⁻ᵀ d)]: Aᵀ = V_hᵀ (2 outputs), G = V_g, Bᵀ = V⁻ᵀ.
+        var g = vandermonde(columns: r)
         let vInverse = Self.inverse(vandermonde(columns: alpha), n: alpha)
-        var bt = [Double](repeating: 0, count: alpha * alpha)
-        for j in 0..<alpha { for k in 0..<alpha { bt[j * alpha + k] = vInverse[k * alpha + j] } }
-        var g = vg
-        // Row scales that make every entry of Bᵀ exact in binary (see winograd.c): 3x3 rows
-        // scaled to a largest entry of 1; 5x5 rows by hand, thirds and fifths cleared.
+        // Row j of Bᵀ is column j of V⁻¹. Scales that make its entries exact in binary (as
+        // winograd.c writes them): 3x3 rows to a largest entry of 1; 5x5 rows by hand, thirds
+        // and fifths cleared. G's rows take the inverse scales.
         let fiveByFive = [0.25, 1.5, 1.5, 0.375, 0.375, 1]
         for j in 0..<alpha {
-            let scale = r == 3 ? 1 / (0..<alpha).map { abs(bt[j * alpha + $0]) }.max()! : fiveByFive[j]
-            for k in 0..<alpha { bt[j * alpha + k] *= scale }
+            let scale = r == 3 ? 1 / (0..<alpha).map { abs(vInverse[$0 * alpha + j]) }.max()! : fiveByFive[j]
             for k in 0..<r { g[j * r + k] /= scale }
         }
         self.r = r
         self.alpha = alpha
-        self.bt = bt.map { Float($0) }
-        self.at = (0..<(m * alpha)).map { Float(vh[($0 % alpha) * m + $0 / alpha]) }
         self.g = g
     }
 
