@@ -21,7 +21,7 @@ struct StudyAnalysisOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Region of the Sync-C values (default: the region the study holds them on: face, else mouth, else full).", valueName: "region"))
     var syncRegion: String?
 
-    @Option(help: ArgumentHelp("A window step's Sync-C gain must be at least this fraction of the peak gain (default 1/3: real teachers' gain decays slowly at low t and stays clearly significant past its half-maximum).", valueName: "f"))
+    @Option(help: ArgumentHelp("A window step's Sync-C gain must be at least this fraction of the peak gain (default 0.4: real teachers' gain decays slowly at low t and stays clearly resolved past its half-maximum).", valueName: "f"))
     var gainFraction: Double = WindowRule.defaultGainFraction
 
     @Option(help: ArgumentHelp("Fidelity metric of the cost: lpips, ssim, mse (pixel_mse), psnr or lmd (default: LPIPS-mouth when held, else SSIM-mouth, else SSIM-full).", valueName: "metric"))
