@@ -144,7 +144,7 @@ enum RealShaped {
     }
 
     @Test func anImportedStudyTakesTheScaleItsArmsCarry() throws {
-        let r = try StudyReport(study: Self.rescaled(1.5), options: ReportOptions(ruleResamples: 0))
+        let r = try StudyReport(study: Self.rescaled(1.5), options: Planted.options(ruleResamples: 0))
         #expect(r.scale == .single(1.5))
         #expect(r.deciding?.pair.cfg == .freshNoise(w: 1.5))
         #expect(r.window?.window != nil)
@@ -156,9 +156,9 @@ enum RealShaped {
         let extra = Planted.study(clips: 4, steps: Array(stride(from: 0, to: 50, by: 2)))
         s.arms.append(.freshNoise(w: 4.5))
         s.measurements += extra.measurements.filter { $0.arm == ArmSpec.freshNoise(w: 4.5).label }
-        let r = try StudyReport(study: s, options: ReportOptions(ruleResamples: 0))
+        let r = try StudyReport(study: s, options: Planted.options(ruleResamples: 0))
         #expect(r.scale == nil && r.warnings.contains { $0.contains("--guidance") })
-        let chosen = try StudyReport(study: s, options: ReportOptions(guidance: try GuidanceScale(parsing: "4.5"), ruleResamples: 0))
+        let chosen = try StudyReport(study: s, options: Planted.options(guidance: try GuidanceScale(parsing: "4.5"), ruleResamples: 0))
         #expect(chosen.scale == .single(4.5) && chosen.window?.window != nil)
     }
 
@@ -177,7 +177,7 @@ enum RealShaped {
             var row = m; row.arm = a.label; return row
         }
         s.guidanceScale = nil
-        let r = try StudyReport(study: s, options: ReportOptions(ruleResamples: 20))
+        let r = try StudyReport(study: s, options: Planted.options(ruleResamples: 20))
         #expect(r.scale == .pair(text: 5, audio: 4))
         #expect(r.deciding?.pair.cfg == ArmSpec(family: .freshNoise, knobs: ["st": 5, "sa": 4]))
         let win = try #require(r.window?.window)

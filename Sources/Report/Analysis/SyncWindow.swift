@@ -42,11 +42,18 @@ public struct RuleRequest: Sendable, Equatable {
     public var fidelityTolerance: Double = WindowRule.defaultFidelityTolerance
     public var toleranceForm: ToleranceForm = .peak
     public var landingTolerance: Double = WindowRule.defaultLandingTolerance
+    /// Neighbouring probed steps (±k) averaged into each step's gain and cost.
+    public var smoothing: Int = WindowRule.defaultSmoothing
 
     public init(syncRegion: String? = nil, gainFraction: Double = WindowRule.defaultGainFraction,
                 fidelityMetric: String? = nil, fidelityRegion: String? = nil,
                 fidelityTolerance: Double = WindowRule.defaultFidelityTolerance, toleranceForm: ToleranceForm = .peak,
-                landingTolerance: Double = WindowRule.defaultLandingTolerance) throws(ReportError) {
+                landingTolerance: Double = WindowRule.defaultLandingTolerance,
+                smoothing: Int = WindowRule.defaultSmoothing) throws(ReportError) {
+        guard smoothing >= 0, smoothing <= 10 else {
+            throw .invalidOption(name: "--smoothing", problem: "\(smoothing) is not in 0...10 steps")
+        }
+        self.smoothing = smoothing
         guard gainFraction > 0, gainFraction <= 1 else {
             throw .invalidOption(name: "--gain-fraction", problem: "\(gainFraction) is not in (0, 1]")
         }
@@ -96,6 +103,7 @@ public struct RuleRequest: Sendable, Equatable {
         var rule = WindowRule()
         rule.gainFraction = gainFraction; rule.fidelityTolerance = fidelityTolerance
         rule.toleranceForm = toleranceForm; rule.landingTolerance = landingTolerance
+        rule.smoothing = smoothing
 
         guard let sync = stored(syncMetric) else {
             throw .invalidOption(name: "--sync-metric", problem: "\(file) holds no '\(syncMetric)' values; it holds \(holdings())")
@@ -478,9 +486,12 @@ struct RuleStats: Sendable {
         var best: (Double, Int)?
         for st in steps {
             let near = steps.compactMap { abs($0.j - st.j) <= span ? values[$0.j] : nil }
-            guard values[st.j] != nil, !near.isEmpty else { continue }
+            guard let own = values[st.j], !near.isEmpty else { continue }
             let m = near.reduce(0, +) / Double(near.count)
-            if best == nil || m > best!.0 { best = (m, st.j) }
+            // On a plateau of equal running means, the step with the largest value of its own.
+            if best == nil || m > best!.0 + 1e-12 * max(1, abs(m)) || (abs(m - best!.0) <= 1e-12 * max(1, abs(m)) && own > values[best!.1]!) {
+                best = (m, st.j)
+            }
         }
         return best
     }

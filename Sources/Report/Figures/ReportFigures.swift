@@ -169,7 +169,7 @@ public enum ReportFigures {
                                   caption: "Fidelity cost against Sync-C gain of \(result.deciding.pair.label), one point per step (colour = step, 95% CI whiskers); outlined points are in the window; shaded: cost above the tolerance.",
                                   png: try ScatterFigure(name: "tradeoff.png", title: "Fidelity–sync tradeoff per step\(partial)",
                                                          xTitle: fidUnit, yTitle: "Sync-C gain (CFG − no-CFG)", points: pts,
-                                                         colorLabel: "ODE step j", tolerance: rule.fidelityTolerance,
+                                                         colorLabel: "ODE step j", tolerance: costLimit(report),
                                                          note: "outlined: steps in the sync window; labels: window edges and the peak-gain step").render()))
             }
         }
@@ -226,11 +226,26 @@ public enum ReportFigures {
                               caption: "Two-scale study: mean Sync-C gain against mean fidelity cost over steps \(front.steps.first ?? 0)..\(front.steps.last ?? 0) per (text, audio) scale pair; outlined and joined: the Pareto front; circled: the chosen point.",
                               png: try ScatterFigure(name: "pareto.png", title: "(text, audio) guidance scales, \(front.family.rawValue)\(partial)",
                                                      xTitle: fidUnit, yTitle: "Sync-C gain (CFG − no-CFG)", points: pts, colorLabel: "audio scale",
-                                                     tolerance: rule.fidelityTolerance, connect: frontIdx,
+                                                     tolerance: rule.toleranceForm == .relative ? nil
+                                                         : rule.limit(rule.fidelityTolerance, peakCost: front.points.map(\.cost).max() ?? 0, base: nil),
+                                                     connect: frontIdx,
                                                      circled: front.chosen.flatMap { c in front.points.firstIndex(of: c) },
                                                      note: "labels: (text scale, audio scale); outlined and dashed: Pareto front; circled: chosen").render()))
         }
+        // The window and landing over clip resamples.
+        if let rb = report.robustness, let fig = RobustnessFigure(report: report, robustness: rb, steps: steps, tOf: tOf, partial: partial) {
+            out.append(Figure(name: "robustness.png",
+                              caption: "The rule recomputed on \(rb.resamples) clip resamples: how often each step came out as the window's first step (t_hi), last step (t_lo) and the landing; bar = share of resamples, black tick = the answer on all clips, whisker = 95% interval (bias-corrected).",
+                              png: try fig.render()))
+        }
         return out
+    }
+
+    /// The window's fidelity limit in cost units, for the tradeoff figure (none in the relative
+    /// form, whose limit differs per step).
+    static func costLimit(_ report: StudyReport) -> Double? {
+        guard let w = report.window, report.rule.toleranceForm != .relative else { return nil }
+        return report.rule.limit(report.rule.fidelityTolerance, peakCost: w.peakCost.isFinite ? w.peakCost : 0, base: nil)
     }
 
     static func guidanceKnob(_ arm: ArmSpec) -> Double {

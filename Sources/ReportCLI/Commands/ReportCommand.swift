@@ -39,6 +39,9 @@ struct StudyAnalysisOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Largest fidelity cost of the landing step against its no-CFG twin at the same step (default 0.1 of the peak cost).", valueName: "x"))
     var landingTolerance: Double = WindowRule.defaultLandingTolerance
 
+    @Option(help: ArgumentHelp("Average each step's gain and cost over its probed neighbours within this many steps (default 1; 0 reads every step on its own).", valueName: "k"))
+    var smoothing: Int = WindowRule.defaultSmoothing
+
     @Option(help: ArgumentHelp("Arm that distance metrics are normalised against per step, e.g. 'fresh_noise w=1' (default: the deciding no-CFG arm).", valueName: "arm"))
     var baseline: String?
 
@@ -71,7 +74,7 @@ struct StudyAnalysisOptions: ParsableArguments {
             return ReportOptions(bootstrap: try Bootstrap(resamples: resamples, seed: seed),
                                  rule: try RuleRequest(syncRegion: syncRegion, gainFraction: gainFraction, fidelityMetric: fidelityMetric,
                                                        fidelityRegion: fidelityRegion, fidelityTolerance: fidelityTolerance,
-                                                       toleranceForm: toleranceForm, landingTolerance: landingTolerance),
+                                                       toleranceForm: toleranceForm, landingTolerance: landingTolerance, smoothing: smoothing),
                                  guidance: try guidance.map { g throws(ReportError) in try GuidanceScale(parsing: g) },
                                  preferFamily: prefer, baselineArm: base, ruleResamples: ruleResamples)
         } catch {
