@@ -26,4 +26,20 @@ extension ReportWriter {
         }))
         doc.add(.paragraph("Tolerances read as \(r.rule.toleranceForm.describe(1).replacingOccurrences(of: "1 × ", with: "fractions of ")); the table varies each setting around the one in use with the others held."))
     }
+
+    /// Metrics the toolkit has no direction for (a script's own columns): shown as they are,
+    /// paired CFG − no-CFG differences of the deciding arms, never dropped and never used by the rule.
+    static func unknownMetricsSection(_ doc: inout Document, _ r: StudyReport, level h: Int) {
+        guard let pair = r.deciding?.pair else { return }
+        let unknown = r.index.metricRegions.filter { MetricName.higherIsBetter($0.metric) == nil && $0.metric != MetricName.syncOffset }
+        guard !unknown.isEmpty else { return }
+        let steps = r.study.steps.map(\.j).sorted()
+        let shown = steps.count <= 12 ? steps : steps.filter { $0 % 10 == 0 || $0 == steps.last! }
+        doc.add(.heading(h, "Other metrics (direction unknown)"))
+        doc.add(.paragraph("Metrics the toolkit has no direction for, shown as stored: the mean paired difference `\(pair.cfg.label)` − `\(pair.base.label)` over clips\(shown.count < steps.count ? " at every tenth step" : ""). They are not used by the rule."))
+        doc.add(.table(["metric", "region"] + shown.map { "step \($0)" }, unknown.map { m in
+            [m.metric, m.region] + shown.map { j in r.comparison(pair, step: j, metric: m.metric, region: m.region).map { Fmt.f($0.difference.mean, 4) } ?? "-" }
+        }))
+    }
 }
+

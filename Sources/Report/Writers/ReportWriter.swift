@@ -237,6 +237,7 @@ public enum ReportWriter {
         }
 
         robustnessSection(&doc, r, level: h)
+        unknownMetricsSection(&doc, r, level: h)
 
         if let front = r.pareto {
             doc.add(.heading(h, "Two-scale guidance: Pareto front"))
