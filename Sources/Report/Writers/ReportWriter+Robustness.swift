@@ -1,3 +1,5 @@
+import Store
+
 /// The robustness section: the rule's answer under clip resamples and under other settings.
 extension ReportWriter {
     static func robustnessSection(_ doc: inout Document, _ r: StudyReport, level h: Int) {
@@ -37,9 +39,16 @@ extension ReportWriter {
         let shown = steps.count <= 12 ? steps : steps.filter { $0 % 10 == 0 || $0 == steps.last! }
         doc.add(.heading(h, "Other metrics (direction unknown)"))
         doc.add(.paragraph("Metrics the toolkit has no direction for, shown as stored: the mean paired difference `\(pair.cfg.label)` − `\(pair.base.label)` over clips\(shown.count < steps.count ? " at every tenth step" : ""). They are not used by the rule."))
-        doc.add(.table(["metric", "region"] + shown.map { "step \($0)" }, unknown.map { m in
-            [m.metric, m.region] + shown.map { j in r.comparison(pair, step: j, metric: m.metric, region: m.region).map { Fmt.f($0.difference.mean, 4) } ?? "-" }
-        }))
+        var rows: [[String]] = []
+        for m in unknown {
+            var row = [m.metric, m.region]
+            for j in shown {
+                let c = r.comparison(pair, step: j, metric: m.metric, region: m.region)
+                row.append(c.map { Fmt.f($0.difference.mean, 4) } ?? "-")
+            }
+            rows.append(row)
+        }
+        doc.add(.table(["metric", "region"] + shown.map { "step \($0)" }, rows))
     }
 }
 
