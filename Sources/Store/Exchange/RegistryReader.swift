@@ -47,7 +47,77 @@ struct RegistryReader {
 
     func bad(_ problem: String) -> StoreError { .malformedRegistry(path: url.path, problem: problem) }
 
+    /// The registry's parts other than the experiments.
+    struct Top {
+        var schemaVersion: Int?
+        var models: [String: ModelInfo]
+        var rules: [String: String]?
+        var comparisons: Any?
+        var sync: SyncProvenance?
+    }
+
     mutating func read() throws -> Registry {
+        let (map, list) = try load()
+        let top = try readTop(map)
+        let raws = try readExperiments(list)
+        // Paths first: entries not yet committed drop out of everything below.
+        let (csvByID, skipped) = try locateAll(raws)
+        let live = raws.filter { csvByID[$0.id] != nil }
+        var twoScale: [String: Bool] = [:]
+        for model in Set(live.map(\.model)) {
+            twoScale[model] = try scaleKind(model: model, raws: live.filter { $0.model == model }, info: top.models[model])
+        }
+        var arms: [String: ArmSpec] = [:]
+        var pendingScale: [Raw] = []   // scheduled_cfg entries waiting for their study's scale
+        for r in live {
+            let (spec, needsScale) = try arm(r, twoScale: twoScale[r.model] ?? false)
+            arms[r.id] = spec
+            if needsScale { pendingScale.append(r) }
+        }
+        var studyOrder: [String] = []
+        for r in live where !studyOrder.contains(Self.study(r)) { studyOrder.append(Self.study(r)) }
+        let scales = studyScales(studyOrder, live: live, arms: arms, twoScale: twoScale, models: top.models)
+        for r in pendingScale {
+            guard let (g, source) = scales[Self.study(r)] else {
+                throw bad("experiment '\(r.id)': scheduled_cfg gives only tau and the CFG scale of study '\(Self.study(r))' is not known: add guidance: to it")
+            }
+            switch g {
+            case .single(let w): arms[r.id]!.knobs["w"] = w
+            case .pair(let t, let a): arms[r.id]!.knobs["st"] = t; arms[r.id]!.knobs["sa"] = a
+            }
+            notes.append("experiment '\(r.id)': scheduled_cfg with only tau takes the CFG scale \(g) of study '\(Self.study(r))' (\(source)) → '\(arms[r.id]!.label)'")
+        }
+        let baselines = try relateBaselines(live, arms: arms)
+        let comparisons = try readComparisons(top.comparisons, raws: raws, live: live, arms: arms)
+
+        var studies: [RegistryStudy] = []
+        for name in studyOrder {
+            let members = live.filter { Self.study($0) == name }
+            var settings = ImportedSettings(source: "registry")
+            if let (g, source) = scales[name] { settings.guidance = g; settings.guidanceSource = source }
+            settings.sync = try sync(study: name, model: members[0].model, top: top)
+            settings.metricRules = top.rules
+            settings.preprocessing = top.models[members[0].model]?.preprocessing
+            settings.baseline = baselines.byLabel[name]
+            settings.experiments = Dictionary(uniqueKeysWithValues: members.map { ($0.id, arms[$0.id]!.label) })
+            let resultsOnly = Set(members.filter(\.resultsOnly).map { arms[$0.id]!.label })
+            settings.resultsOnly = resultsOnly.isEmpty ? nil : resultsOnly.sorted()
+            settings.comparisons = comparisons.isEmpty ? nil : comparisons
+            settings.registrySchemaVersion = top.schemaVersion
+            studies.append(RegistryStudy(name: name, model: members[0].model, drop: members[0].drop, settings: settings))
+        }
+        let entries = live.map { r in
+            RegistryEntry(id: r.id, model: r.model, study: Self.study(r), arm: arms[r.id]!, drop: r.drop,
+                          isBaseline: baselines.flagged.contains(arms[r.id]!.label), baselineID: baselines.of[r.id],
+                          resultsOnly: r.resultsOnly, status: r.status, csv: csvByID[r.id]!)
+        }
+        return Registry(url: url, schemaVersion: top.schemaVersion, entries: entries, skipped: skipped, studies: studies, notes: notes)
+    }
+
+    static func study(_ r: Raw) -> String { StudyStore.registryStudyName(model: r.model, drop: r.drop) }
+
+    /// The YAML's top-level mapping (empty for the flat form) and its list of experiments.
+    mutating func load() throws -> ([String: Any], [Any]) {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw StoreError.io(path: url.path, problem: "cannot read: \(error.localizedDescription)")
@@ -57,27 +127,29 @@ struct RegistryReader {
         // YAML 1.1 (Yams' default resolver) would turn into true/false.
         let resolver = try! Resolver.default.removing(.bool).appending(.bool, "^(?:true|True|TRUE|false|False|FALSE)$")
         do { root = try Yams.load(yaml: text, resolver) } catch { throw bad("not YAML: \(error)") }
-        var top: [String: Any] = [:]
-        let list: [Any]
-        if let l = root as? [Any] {
-            list = l
-        } else if let d = root as? [String: Any], let l = d["experiments"] as? [Any] {
-            top = d
-            list = l
-        } else {
+        if let l = root as? [Any] { return ([:], l) }
+        guard let d = root as? [String: Any], let l = d["experiments"] as? [Any] else {
             throw bad("expected a list of experiments (top level or under 'experiments:')")
         }
         let known = ["schema_version", "models", "metric_rules", "experiments", "comparisons", "sync_model", "sync_preset"]
-        let ignored = top.keys.filter { !known.contains($0) }.sorted()
+        let ignored = d.keys.filter { !known.contains($0) }.sorted()
         if !ignored.isEmpty { notes.append("top-level keys ignored: \(ignored.joined(separator: ", "))") }
+        return (d, l)
+    }
 
+    func readTop(_ top: [String: Any]) throws -> Top {
         var schemaVersion: Int?
         if let v = top["schema_version"] {
             guard let n = Self.number(v), n == n.rounded() else { throw bad("schema_version '\(v)' is not an integer") }
             schemaVersion = Int(n)
         }
-        let models = try readModels(top["models"])
-        let rules = try readRules(top["metric_rules"])
+        return Top(schemaVersion: schemaVersion, models: try readModels(top["models"]), rules: try readRules(top["metric_rules"]),
+                   comparisons: top["comparisons"],
+                   sync: try syncProvenance(model: top["sync_model"], preset: top["sync_preset"], where: "top level"))
+    }
+
+    /// Every experiment as written; ids unique, baselines naming ids of the registry.
+    mutating func readExperiments(_ list: [Any]) throws -> [Raw] {
         var raws: [Raw] = []
         var ignoredKeys: [String: [String]] = [:]
         for (n, item) in list.enumerated() {
@@ -87,14 +159,16 @@ struct RegistryReader {
             let ids = ignoredKeys[key]!
             notes.append("experiment key '\(key)' ignored (\(ids.prefix(3).joined(separator: ", "))\(ids.count > 3 ? " and \(ids.count - 3) more" : ""))")
         }
-        let ids = raws.map(\.id)
         var seen = Set<String>()
-        for id in ids { guard seen.insert(id).inserted else { throw bad("id '\(id)' appears twice") } }
+        for r in raws { guard seen.insert(r.id).inserted else { throw bad("id '\(r.id)' appears twice") } }
         for r in raws {
             if let b = r.baselineID, !seen.contains(b) { throw bad("experiment '\(r.id)': baseline '\(b)' is not an id of this registry") }
         }
+        return raws
+    }
 
-        // Paths first: entries not yet committed drop out of everything below.
+    /// Each experiment's csv, or the reason it is skipped; a missing csv of a committed entry throws.
+    mutating func locateAll(_ raws: [Raw]) throws -> ([String: URL], [RegistrySkip]) {
         let bases = searchFolders()
         var csvByID: [String: URL] = [:]
         var skipped: [RegistrySkip] = []
@@ -107,42 +181,28 @@ struct RegistryReader {
                 if !others.isEmpty {
                     notes.append("experiment '\(r.id)': '\(r.csv)' exists under \(([base ?? ""] + others).joined(separator: " and ")); used \(base ?? "")")
                 }
-            case .missing(let looked):
                 if let status = r.status, status.lowercased() != "ok" {
-                    skipped.append(RegistrySkip(id: r.id, reason: "status '\(status)' and '\(r.csv)' does not exist (not yet committed)"))
-                } else {
+                    notes.append("experiment '\(r.id)': status '\(status)' but its csv exists: imported")
+                }
+            case .missing(let looked):
+                guard let status = r.status, status.lowercased() != "ok" else {
                     throw bad("experiment '\(r.id)': csv '\(r.csv)' not found (looked in \(looked.joined(separator: ", ")))")
                 }
+                skipped.append(RegistrySkip(id: r.id, reason: "status '\(status)' and '\(r.csv)' does not exist (not yet committed)"))
             }
         }
         if usedBases.contains(where: { $0 != bases[0] }) {
             notes.append("csv paths resolved against \(usedBases.sorted().joined(separator: " and ")) (the YAML is in \(bases[0]))")
         }
-        let live = raws.filter { csvByID[$0.id] != nil }
-        for r in live where r.status != nil && r.status!.lowercased() != "ok" {
-            notes.append("experiment '\(r.id)': status '\(r.status!)' but its csv exists: imported")
-        }
+        return (csvByID, skipped)
+    }
 
-        // Scale kinds, then every arm.
-        var twoScale: [String: Bool] = [:]
-        for model in Set(live.map(\.model)) {
-            twoScale[model] = try scaleKind(model: model, raws: live.filter { $0.model == model }, info: models[model])
-        }
-        var arms: [String: ArmSpec] = [:]
-        var pendingScale: [String] = []   // scheduled_cfg entries waiting for the study's scale
-        for r in live {
-            let (spec, needsScale) = try arm(r, twoScale: twoScale[r.model] ?? false)
-            arms[r.id] = spec
-            if needsScale { pendingScale.append(r.id) }
-        }
-
-        // Teacher scale per study (and per model as the fallback).
-        func study(_ r: Raw) -> String { StudyStore.registryStudyName(model: r.model, drop: r.drop) }
-        var studyOrder: [String] = []
-        for r in live where !studyOrder.contains(study(r)) { studyOrder.append(study(r)) }
+    /// The teacher scale of each study and where it came from (see ``Registry``).
+    mutating func studyScales(_ order: [String], live: [Raw], arms: [String: ArmSpec], twoScale: [String: Bool],
+                              models: [String: ModelInfo]) -> [String: (GuidanceValue, String)] {
         var scales: [String: (GuidanceValue, String)] = [:]
-        for name in studyOrder {
-            let members = live.filter { study($0) == name }
+        for name in order {
+            let members = live.filter { Self.study($0) == name }
             let model = members[0].model
             if let g = models[model]?.guidance {
                 scales[name] = (g, "models.\(model).guidance in the registry")
@@ -153,91 +213,53 @@ struct RegistryReader {
             case .several(let values):
                 notes.append("study '\(name)': its experiments carry several CFG scales (\(values.map(\.description).joined(separator: "; "))), so its teacher scale is not recorded; add guidance: to models.\(model) to state it")
             case .none:
-                switch teacherScale(live.filter { $0.model == model }, arms: arms, twoScale: twoScale[model] ?? false) {
-                case .one(let g, let source): scales[name] = (g, source + " (the model's other studies)")
-                case .several, .none: break
+                if case .one(let g, let source) = teacherScale(live.filter { $0.model == model }, arms: arms, twoScale: twoScale[model] ?? false) {
+                    scales[name] = (g, source + " (the model's other studies)")
                 }
             }
         }
-        for id in pendingScale {
-            let r = live.first { $0.id == id }!
-            guard let (g, source) = scales[study(r)] else {
-                throw bad("experiment '\(id)': scheduled_cfg gives only tau and the CFG scale of study '\(study(r))' is not known: add guidance: to it")
-            }
-            var spec = arms[id]!
-            switch g {
-            case .single(let w): spec.knobs["w"] = w
-            case .pair(let t, let a): spec.knobs["st"] = t; spec.knobs["sa"] = a
-            }
-            arms[id] = spec
-            notes.append("experiment '\(id)': scheduled_cfg with only tau takes the CFG scale \(g) of study '\(study(r))' (\(source)) → '\(spec.label)'")
-        }
+        return scales
+    }
 
-        // Baselines: the relation by label, the flag on the baseline arm.
-        var baselineOf: [String: String] = [:]    // experiment id → baseline id
-        var isBaseline: [String: Bool] = [:]      // arm label → flag
+    /// Baseline relations: experiment id → baseline id, the labels flagged as baselines, and per
+    /// study arm label → baseline label.
+    mutating func relateBaselines(_ live: [Raw], arms: [String: ArmSpec]) throws -> (of: [String: String], flagged: Set<String>, byLabel: [String: [String: String]]) {
+        var of: [String: String] = [:]
+        var flagged = Set<String>()
+        var byLabel: [String: [String: String]] = [:]
         for r in live {
-            if r.declaredBaseline { isBaseline[arms[r.id]!.label] = true }
+            if r.declaredBaseline { flagged.insert(arms[r.id]!.label) }
             guard let b = r.baselineID else { continue }
             guard let target = live.first(where: { $0.id == b }) else {
                 notes.append("experiment '\(r.id)': baseline '\(b)' is not imported (skipped), so it has none")
                 continue
             }
-            guard study(target) == study(r) else {
-                throw bad("experiment '\(r.id)': baseline '\(b)' is in study '\(study(target))', not '\(study(r))'")
+            guard Self.study(target) == Self.study(r) else {
+                throw bad("experiment '\(r.id)': baseline '\(b)' is in study '\(Self.study(target))', not '\(Self.study(r))'")
             }
-            baselineOf[r.id] = b
-            isBaseline[arms[b]!.label] = true
-        }
-        var baselineByLabel: [String: [String: String]] = [:]   // study → arm label → baseline label
-        for r in live {
-            guard let b = baselineOf[r.id] else { continue }
+            of[r.id] = b
+            flagged.insert(arms[b]!.label)
             let label = arms[r.id]!.label, base = arms[b]!.label
-            if let prior = baselineByLabel[study(r)]?[label], prior != base {
+            if let prior = byLabel[Self.study(r)]?[label], prior != base {
                 throw bad("experiment '\(r.id)': arm '\(label)' is normalised against '\(base)' here and against '\(prior)' by another experiment")
             }
-            baselineByLabel[study(r), default: [:]][label] = base
+            byLabel[Self.study(r), default: [:]][label] = base
         }
+        return (of, flagged, byLabel)
+    }
 
-        let comparisons = try readComparisons(top["comparisons"], raws: raws, live: live, arms: arms, study: study)
-
-        // Sync provenance: registry keys (per model, then top level), and the flag, which must agree.
-        let topSync = try syncProvenance(model: top["sync_model"], preset: top["sync_preset"], where: "top level")
-        var studies: [RegistryStudy] = []
-        var entries: [RegistryEntry] = []
-        for name in studyOrder {
-            let members = live.filter { study($0) == name }
-            let model = members[0].model
-            var sync = topSync
-            if let info = models[model], info.syncModel != nil || info.syncPreset != nil {
-                sync = try syncProvenance(model: info.syncModel, preset: info.syncPreset, where: "models.\(model)")
-            }
-            if let flag = options.sync {
-                if let file = sync, file != flag {
-                    throw bad("study '\(name)': the registry says sync model \(file.model)\(file.preset.map { " (\($0))" } ?? ""), the flags say \(flag.model)\(flag.preset.map { " (\($0))" } ?? "")")
-                }
-                sync = flag
-            }
-            var settings = ImportedSettings(source: "registry")
-            if let (g, source) = scales[name] { settings.guidance = g; settings.guidanceSource = source }
-            settings.sync = sync
-            settings.metricRules = rules
-            settings.preprocessing = models[model]?.preprocessing
-            settings.baseline = baselineByLabel[name]
-            settings.experiments = Dictionary(uniqueKeysWithValues: members.map { ($0.id, arms[$0.id]!.label) })
-            let resultsOnly = Set(members.filter(\.resultsOnly).map { arms[$0.id]!.label })
-            settings.resultsOnly = resultsOnly.isEmpty ? nil : resultsOnly.sorted()
-            settings.comparisons = comparisons.isEmpty ? nil : comparisons
-            settings.registrySchemaVersion = schemaVersion
-            studies.append(RegistryStudy(name: name, model: model, drop: members[0].drop, settings: settings))
+    /// The sync provenance of a study: the model's registry keys, else the top-level ones; the
+    /// flags must agree with them.
+    func sync(study name: String, model: String, top: Top) throws -> SyncProvenance? {
+        var sync = top.sync
+        if let info = top.models[model], info.syncModel != nil || info.syncPreset != nil {
+            sync = try syncProvenance(model: info.syncModel, preset: info.syncPreset, where: "models.\(model)")
         }
-        for r in live {
-            let spec = arms[r.id]!
-            entries.append(RegistryEntry(id: r.id, model: r.model, study: study(r), arm: spec, drop: r.drop,
-                                         isBaseline: isBaseline[spec.label] ?? false, baselineID: baselineOf[r.id],
-                                         resultsOnly: r.resultsOnly, status: r.status, csv: csvByID[r.id]!))
+        guard let flag = options.sync else { return sync }
+        if let file = sync, file != flag {
+            throw bad("study '\(name)': the registry says sync model \(file.model)\(file.preset.map { " (\($0))" } ?? ""), the flags say \(flag.model)\(flag.preset.map { " (\($0))" } ?? "")")
         }
-        return Registry(url: url, schemaVersion: schemaVersion, entries: entries, skipped: skipped, studies: studies, notes: notes)
+        return flag
     }
 
     // MARK: Sections
@@ -336,8 +358,7 @@ struct RegistryReader {
         return raw
     }
 
-    func readComparisons(_ value: Any?, raws: [Raw], live: [Raw], arms: [String: ArmSpec],
-                         study: (Raw) -> String) throws -> [String: [String: ImportedSettings.Member]] {
+    func readComparisons(_ value: Any?, raws: [Raw], live: [Raw], arms: [String: ArmSpec]) throws -> [String: [String: ImportedSettings.Member]] {
         guard let value else { return [:] }
         guard let list = value as? [Any] else { throw bad("comparisons must be a list of {name, <model>: <id>, ...}") }
         var out: [String: [String: ImportedSettings.Member]] = [:]
@@ -354,7 +375,7 @@ struct RegistryReader {
                 guard live.contains(where: { $0.id == id }) else {
                     throw bad("comparison '\(name)': \(model): '\(id)' is skipped (not yet committed); remove it from the comparison or commit its csv")
                 }
-                members[model] = ImportedSettings.Member(study: study(r), arm: arms[id]!.label)
+                members[model] = ImportedSettings.Member(study: Self.study(r), arm: arms[id]!.label)
             }
             guard members.count >= 2 else { throw bad("comparison '\(name)' names fewer than two experiments") }
             out[name] = members
