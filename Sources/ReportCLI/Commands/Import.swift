@@ -40,9 +40,14 @@ struct Import: AsyncParsableCommand {
                 fields, step as 30 or 30.0, t as a float or gt, value as a \
                 float, inf, or missing (empty, nan, NaN, NA: stored as NULL).
 
+                --guidance and --sync-model/--sync-preset record how the numbers \
+                were made (the teacher's CFG scale, or its text and audio scales; \
+                the sync model): the report and schedule read them instead of \
+                assuming. A study that already records other values refuses them.
+
                   trajprobe import csv ej_1_45.csv --study omni.sqlite \\
                       --arm 'euler_jump s0=1 s1=4.5' --model omniavatar-14b \\
-                      --drop text+audio
+                      --drop text+audio --guidance 4.5 --sync-model syncnet-v2
                   trajprobe import csv exported/*.csv --study copy.sqlite \\
                       --run omniavatar-14b
                 """)

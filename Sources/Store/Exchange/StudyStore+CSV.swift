@@ -103,6 +103,9 @@ extension StudyStore {
             if let model = settings.syncModel, stored.syncModel != model {
                 throw StoreError.configMismatch(path: database.path, study: config.name, fields: ["sync model '\(stored.syncModel)' vs '\(model)'"])
             }
+            if let g = settings.guidance {
+                notes.append("study '\(config.name)' was probed with its own settings: guidance \(g) not recorded")
+            }
             return (run, stored, notes)
         }
         var (merged, conflicts) = old!.merged(with: settings)
