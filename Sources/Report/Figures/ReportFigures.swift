@@ -7,7 +7,7 @@ public enum ReportFigures {
         let study = report.study
         let steps = study.steps.sorted { $0.j < $1.j }.map(\.j)
         let tOf: (Int) -> Double? = { study.t(ofStep: $0) }
-        let rule = report.options.rule
+        let rule = report.rule
         let win = report.window?.window.map { $0.firstStep...$0.lastStep }
         let fidUnit = "\(rule.fidelityMetric.uppercased()) cost, \(rule.fidelityRegion) (+ = worse)"
         let fidUnit2 = "\(rule.fidelityMetric.uppercased()) cost, \(rule.fidelityRegion)\n(+ = worse)"
@@ -87,9 +87,10 @@ public enum ReportFigures {
         if !curveArms.isEmpty {
             var syncPanels: [PanelFigure.Panel] = []
             for (metric, title) in [(MetricName.syncC, "Sync-C (higher = better)"), (MetricName.syncD, "Sync-D (lower = better)")] {
-                let s = curveArms.map { series($0, metric, RegionName.face) }.filter { !$0.points.isEmpty }
+                // Sync is per clip, stored under the crop SyncNet saw: the region the rule reads.
+                let s = curveArms.map { series($0, metric, rule.syncRegion) }.filter { !$0.points.isEmpty }
                 guard !s.isEmpty else { continue }
-                let gt = report.gt["\(metric)/\(RegionName.face)"].map { [PanelFigure.RefLine(value: $0.mean, label: "GT \(Fmt.f($0.mean, 2))", color: .black)] } ?? []
+                let gt = report.gt["\(metric)/\(rule.syncRegion)"].map { [PanelFigure.RefLine(value: $0.mean, label: "GT \(Fmt.f($0.mean, 2))", color: .black)] } ?? []
                 syncPanels.append(.init(title: title, yTitle: metric == MetricName.syncC ? "Sync-C" : "Sync-D", series: s, refLines: gt))
             }
             if !syncPanels.isEmpty {
@@ -99,10 +100,19 @@ public enum ReportFigures {
                                                        columns: 2, steps: steps, tOf: tOf, window: win, legend: legend(gt: syncPanels.contains { !$0.refLines.isEmpty })).render()))
             }
             var fidPanels: [PanelFigure.Panel] = []
-            for metric in [MetricName.ssim, MetricName.lpips, MetricName.psnr, MetricName.mse, MetricName.sharpness] {
-                for region in [RegionName.mouth, RegionName.upperFace, RegionName.full] {
+            // The rule's metric first, then every other fidelity metric the study holds (names as
+            // written: pixel_mse, lmd), mouth before upper face before full; nine panels at most.
+            let held = Set(report.index.metricRegions.map { "\($0.metric)\u{1F}\($0.region)" })
+            var order: [(String, String)] = [(rule.fidelityMetric, rule.fidelityRegion)]
+            for metric in [MetricName.lpips, MetricName.ssim, MetricName.mse, MetricName.pixelMSE, MetricName.psnr, MetricName.lmd, MetricName.sharpness] {
+                for region in [RegionName.mouth, RegionName.upperFace, RegionName.full] where !(metric == rule.fidelityMetric && region == rule.fidelityRegion) {
+                    order.append((metric, region))
+                }
+            }
+            for (metric, region) in order where held.contains("\(metric)\u{1F}\(region)") {
+                do {
                     let s = curveArms.map { series($0, metric, region) }.filter { !$0.points.isEmpty }
-                    guard !s.isEmpty, fidPanels.count < 6 else { continue }
+                    guard !s.isEmpty, fidPanels.count < 9 else { continue }
                     let gt = report.gt["\(metric)/\(region)"].map { [PanelFigure.RefLine(value: $0.mean, label: "GT \(Fmt.f($0.mean, 2))", color: .black)] } ?? []
                     let dir = MetricDirection(metric: metric) == .higherIsBetter ? "higher" : "lower"
                     fidPanels.append(.init(title: "\(metric.uppercased()), \(region.replacingOccurrences(of: "_", with: " ")) (\(dir) = closer)",
