@@ -114,7 +114,7 @@ extension ReportWriter {
     }
 
     static func metricRules(_ study: StudyData) -> [String: String]? {
-        study.configuration["metric_rules"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] }
+        study.metricRules.isEmpty ? nil : study.metricRules
     }
 
     static func baselines(_ study: StudyData) -> [String: String] {
