@@ -44,6 +44,8 @@ enum RegistryFixture {
         // The one spatial file is relative to configs/, the rest to the folder above it: both said.
         #expect(summary.notes.contains { $0.hasPrefix("csv paths resolved against") && $0.contains("Fixtures/registry/configs") })
         #expect(summary.notes.contains { $0.contains("'omni_ta_schedule25'") && $0.contains("4.5") && $0.contains("scheduled_cfg tau=25 w=4.5") })
+        // InfiniteTalk's and LatentSync's scripts write integer timesteps: kept, and said.
+        #expect(summary.notes.filter { $0.contains("integer timesteps") }.map { $0.prefix(20) } == ["study 'latentsync': ", "study 'infinitetalk'"])
 
         let runs = try StudyStore.listRuns(at: db)
         #expect(runs.map(\.config.dropMode) == ["text+audio", "audio", "unknown", "unknown", "unknown"])

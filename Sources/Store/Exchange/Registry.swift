@@ -136,11 +136,19 @@ extension StudyStore {
     public static func importRegistry(_ registry: URL, into database: URL, options: RegistryImportOptions = RegistryImportOptions()) throws -> RegistryImportSummary {
         let parsed = try parseRegistry(registry, options: options)
         let csvs = try parsed.entries.map { try readCSV($0.csv) }
+        var largestT: [String: Double] = [:]
+        for (entry, csv) in zip(parsed.entries, csvs) {
+            let t = csv.table.rows.compactMap(\.t).max() ?? 0
+            largestT[entry.study] = max(largestT[entry.study] ?? 0, t)
+        }
+        let timestepNotes = parsed.studies.map(\.name).filter { (largestT[$0] ?? 0) > 1 }.map {
+            "study '\($0)': t goes up to \(ArmSpec.format(largestT[$0]!)) (integer timesteps, not t in [0, 1]): stored as written"
+        }
         let labelByID = Dictionary(uniqueKeysWithValues: parsed.entries.map { ($0.id, $0.arm.label) })
         let queue = try connect(database, readOnly: false, mayCreate: true)
         return try queue.write { db in
             var stores: [String: StudyStore] = [:]
-            var notes = parsed.notes
+            var notes = parsed.notes + timestepNotes
             for study in parsed.studies {
                 let config = importedConfig(name: study.name, model: study.model, drop: study.drop, settings: study.settings)
                 let (run, stored, changes) = try adoptImportedStudy(db, database: database, config: config, settings: study.settings)
