@@ -52,9 +52,14 @@ public struct RuleRobustness: Codable, Sendable, Equatable {
     static func compute(study: StudyData, index: StudyIndex, deciding: DecidingArms, rule: WindowRule,
                         scale: GuidanceScale, point: (window: SyncWindow?, landing: Int?),
                         resamples: Int, seed: UInt64, comparator: Comparator) -> RuleRobustness {
-        let clips = Array(Set(study.measurements.filter { $0.step != gtStep }.map(\.clip))).sorted()
         let decidingData = PairClipData(index: index, pair: deciding.pair, rule: rule, steps: study.steps)
+        let clips = Array(Set(study.measurements.filter { $0.step != gtStep }.map(\.clip))).sorted()
+        let decidingClips = decidingData.clips
+        let decidingPrepared = decidingData.prepared(smoothing: rule.smoothing)
+        let decidingResolved = RuleStats.build(decidingPrepared, steps: decidingData.steps, rule: rule, weights: nil,
+                                               bootstrap: comparator.bootstrap, plans: comparator.plans).peakCostResolved
         let landingData = try? LandingClipData(study: study, index: index, rule: rule, scale: scale)
+        let landingClips = landingData?.pair.clips ?? []
         // Whether CFG's landing cost is resolved from zero is judged once, on the full data.
         let landingResolved = landingData?.stats(rule: rule, weights: nil, bootstrap: comparator.bootstrap, plans: comparator.plans).peakResolved ?? true
 
@@ -67,15 +72,18 @@ public struct RuleRobustness: Codable, Sendable, Equatable {
         var firsts: [Int] = [], lasts: [Int] = [], landings: [Int] = []
         var agreeWindow = 0
         for _ in 0..<resamples {
-            var weight: [String: Int] = [:]
-            for _ in 0..<clips.count { weight[clips[rng.nextIndex(below: clips.count)], default: 0] += 1 }
-            let stats = RuleStats.build(decidingData, rule: rule, weights: weight, bootstrap: inner, plans: plans)
+            var drawn: [String: Int] = [:]
+            for _ in 0..<clips.count { drawn[clips[rng.nextIndex(below: clips.count)], default: 0] += 1 }
+            var stats = RuleStats.build(decidingPrepared, steps: decidingData.steps, rule: rule, weights: decidingClips.map { drawn[$0] ?? 0 },
+                                        bootstrap: inner, plans: plans)
+            stats.resolvedCost = decidingResolved
             let result = WindowFinder.find(stats: stats, deciding: deciding, rule: rule)
             guard let win = result.window else { continue }
             firsts.append(win.firstStep); lasts.append(win.lastStep)
             if let pw = point.window, pw.firstStep == win.firstStep, pw.lastStep == win.lastStep { agreeWindow += 1 }
             if let landingData {
-                var land = landingData.stats(rule: rule, weights: weight, bootstrap: inner, plans: plans)
+                // Means only: the landing reads no CI.
+                var land = landingData.stats(rule: rule, weights: landingClips.map { drawn[$0] ?? 0 }, bootstrap: inner, plans: [:])
                 land.peakResolved = landingResolved
                 if let l = try? ScheduleFinder.land(land, window: win, rule: rule, study: study) { landings.append(l.best.step) }
             }

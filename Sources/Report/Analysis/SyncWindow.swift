@@ -365,6 +365,40 @@ struct PairClipData: Sendable {
         }
     }
 
+    /// Every clip with a value, in a fixed order (the index a resample's weights refer to).
+    var clips: [String] {
+        Array(Set(gain.values.flatMap(\.keys)).union(cost.values.flatMap(\.keys))).sorted()
+    }
+
+    /// One step's values aligned to `clips`, ready to be drawn.
+    struct Column: Sendable {
+        var index: [Int]
+        var values: [Double]
+
+        /// The values of the drawn clips with their multiplicity (each once when `weights` is nil).
+        func drawn(_ weights: [Int]?) -> [Double] {
+            guard let weights else { return values }
+            var out: [Double] = []
+            out.reserveCapacity(values.count)
+            for (i, v) in zip(index, values) { for _ in 0..<weights[i] { out.append(v) } }
+            return out
+        }
+    }
+
+    /// The smoothed gain and cost and the raw twin fidelity as columns aligned to `clips`.
+    typealias Prepared = (gain: [Int: Column], cost: [Int: Column], base: [Int: Column])
+
+    func prepared(smoothing k: Int) -> Prepared {
+        let order = Dictionary(uniqueKeysWithValues: clips.enumerated().map { ($1, $0) })
+        func columns(_ m: [Int: [String: Double]]) -> [Int: Column] {
+            m.mapValues { v in
+                let keys = v.keys.sorted { order[$0]! < order[$1]! }
+                return Column(index: keys.map { order[$0]! }, values: keys.map { v[$0]! })
+            }
+        }
+        return (columns(smoothed(gain, k: k)), columns(smoothed(cost, k: k)), columns(base))
+    }
+
     /// Per clip, the mean of its values over the probed steps within `k` steps of j: the curves
     /// are smooth in t while each step's measurement carries its own noise.
     func smoothed(_ values: [Int: [String: Double]], k: Int) -> [Int: [String: Double]] {
@@ -396,6 +430,8 @@ struct RuleStats: Sendable {
     /// Peaks of the running mean over ±`peakSpan` steps of the per-step means.
     var peakGain: (value: Double, step: Int)?
     var peakCost: (value: Double, step: Int)?
+    /// Set on clip resamples: the full data's verdict on whether the peak cost is resolved.
+    var resolvedCost: Bool?
 
     init(steps: [StepTime], gain: [Int: Estimate] = [:], cost: [Int: Estimate] = [:], base: [Int: Double] = [:]) {
         self.steps = steps; self.gain = gain; self.cost = cost; self.base = base
@@ -403,34 +439,34 @@ struct RuleStats: Sendable {
         peakCost = Self.runningPeak(cost.mapValues(\.mean), steps: steps, span: 0)
     }
 
-    /// Builds the statistics from per-clip data; `weights` draws clips (a resample) or, nil,
-    /// takes each clip once; the gain CIs come from `plans` (one per clip count).
-    static func build(_ d: PairClipData, rule: WindowRule, weights: [String: Int]?, bootstrap: Bootstrap,
+    /// Builds the statistics from per-clip data; `weights` draws clips (a resample: how often
+    /// each clip of `d.clips` was drawn) or, nil, takes each clip once; the gain CIs come from
+    /// `plans` (one per clip count).
+    static func build(_ d: PairClipData, rule: WindowRule, weights: [Int]?, bootstrap: Bootstrap,
                       plans: [Int: ResamplePlan]) -> RuleStats {
-        func values(_ m: [String: Double]) -> [Double] {
-            var out: [Double] = []
-            for clip in m.keys.sorted() {
-                let k = weights.map { $0[clip] ?? 0 } ?? 1
-                for _ in 0..<k { out.append(m[clip]!) }
-            }
-            return out
-        }
-        func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
-        var s = RuleStats(steps: d.steps)
-        for (j, m) in d.smoothed(d.gain, k: rule.smoothing) {
-            let v = values(m)
+        build(d.prepared(smoothing: rule.smoothing), steps: d.steps, rule: rule, weights: weights, bootstrap: bootstrap, plans: plans)
+    }
+
+    /// The same from columns prepared once (a bootstrap of the rule draws from them many times).
+    static func build(_ prepared: PairClipData.Prepared, steps: [StepTime], rule: WindowRule, weights: [Int]?, bootstrap: Bootstrap,
+                      plans: [Int: ResamplePlan]) -> RuleStats {
+        var s = RuleStats(steps: steps)
+        for (j, col) in prepared.gain {
+            let v = col.drawn(weights)
             if !v.isEmpty { s.gain[j] = bootstrap.estimate(v, plan: plans[v.count]) }
         }
-        for (j, m) in d.smoothed(d.cost, k: rule.smoothing) {
-            let v = values(m)
-            if !v.isEmpty { s.cost[j] = bootstrap.estimate(v, plan: plans[v.count]) }
+        // A resample needs the costs' means only: whether the peak cost is resolved from zero is
+        // judged once, on the full data (`resolvedCost`).
+        for (j, col) in prepared.cost {
+            let v = col.drawn(weights)
+            if !v.isEmpty { s.cost[j] = bootstrap.estimate(v, plan: weights == nil ? plans[v.count] : nil) }
         }
-        for (j, m) in d.base {
-            let v = values(m)
-            if !v.isEmpty { s.base[j] = mean(v) }
+        for (j, col) in prepared.base {
+            let v = col.drawn(weights)
+            if !v.isEmpty { s.base[j] = v.reduce(0, +) / Double(v.count) }
         }
-        s.peakGain = runningPeak(s.gain.mapValues(\.mean), steps: d.steps, span: rule.peakSpan)
-        s.peakCost = runningPeak(s.cost.mapValues(\.mean), steps: d.steps, span: rule.peakSpan)
+        s.peakGain = runningPeak(s.gain.mapValues(\.mean), steps: steps, span: rule.peakSpan)
+        s.peakCost = runningPeak(s.cost.mapValues(\.mean), steps: steps, span: rule.peakSpan)
         return s
     }
 
@@ -454,6 +490,7 @@ struct RuleStats: Sendable {
     /// would only be a fraction of noise: the peak form then admits every step. Without CIs (one
     /// clip) the mean decides.
     var peakCostResolved: Bool {
+        if let resolvedCost { return resolvedCost }
         guard let p = peakCost, p.value > 0, let e = cost[p.step] else { return false }
         return e.lower.map { $0 > 0 } ?? true
     }

@@ -89,12 +89,15 @@ struct LandingClipData: Sendable {
         }
     }
 
-    /// The landing statistics; `weights` draws clips (a resample) or, nil, takes each once.
-    func stats(rule: WindowRule, weights: [String: Int]?, bootstrap: Bootstrap, plans: [Int: ResamplePlan]) -> LandingStats {
+    /// The landing statistics; `weights` draws clips (a resample: how often each clip of
+    /// `pair.clips` was drawn) or, nil, takes each once.
+    func stats(rule: WindowRule, weights: [Int]?, bootstrap: Bootstrap, plans: [Int: ResamplePlan]) -> LandingStats {
+        let order = Dictionary(uniqueKeysWithValues: pair.clips.enumerated().map { ($1, $0) })
         func values(_ m: [String: Double]) -> [Double] {
             var out: [Double] = []
             for clip in m.keys.sorted() {
-                let k = weights.map { $0[clip] ?? 0 } ?? 1
+                guard let i = order[clip] else { if weights == nil { out.append(m[clip]!) }; continue }
+                let k = weights.map { $0[i] } ?? 1
                 for _ in 0..<k { out.append(m[clip]!) }
             }
             return out
