@@ -75,6 +75,7 @@ public enum ReportWriter {
         if several {
             doc.add(.heading(2, "Studies side by side"))
             doc.add(.table(["", ] + reports.map(\.study.name), comparisonRows(reports)))
+            comparisons(&doc, reports)
             let names = figures.map { Set($0.map(\.name)) }.reduce(Set(figures[0].map(\.name))) { $0.intersection($1) }
             let ordered = figures[0].map(\.name).filter(names.contains)
             if !ordered.isEmpty {
