@@ -13,7 +13,7 @@ extension ReportWriter {
             return [name, point.map { "\($0) (t=\(t($0)))" } ?? "-", "\(d.lower)..\(d.upper) (t \(t(d.upper))..\(t(d.lower)))",
                     "\(mode)", Fmt.f(100 * d.agreement, 0) + "%"]
         }
-        doc.add(.table(["", "point estimate", "95% of resamples", "most frequent", "resamples agreeing"], [
+        doc.add(.table(["", "point estimate", "95% interval (bias-corrected)", "most frequent", "resamples agreeing"], [
             row("window first step (t_hi)", rb.firstStep, point: r.window?.window?.firstStep),
             row("window last step (t_lo)", rb.lastStep, point: r.window?.window?.lastStep),
             row("landing step", rb.landingStep, point: r.schedule?.landingStep),
