@@ -413,15 +413,4 @@ public enum ReportFigures {
     static func guidanceKnob(_ arm: ArmSpec) -> Double {
         arm.knobs["w"] ?? arm.knobs["s1"] ?? arm.knobs["sa"] ?? 1
     }
-
-    static func familyColor(_ f: ArmFamily) -> RGB {
-        switch f {
-        case .trajectory: return RGB.series[0]
-        case .freshNoise: return RGB.series[1]
-        case .eulerJump: return RGB.series[2]
-        case .scheduledCFG: return RGB.series[3]
-        case .spatial: return RGB.series[4]
-        case .scored: return RGB.series[0]
-        }
-    }
 }
