@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv/ in the project with the Python tools' packages from PyPI. Idempotent.
 #   tools/make_venv.sh --server only numpy and flask: the reference teacher server (make test)
+#   tools/make_venv.sh --browser Playwright for the report's browser test (make e2e; the browser
+#                                itself is Debian's chromium, never downloaded)
 #   tools/make_venv.sh          the light set (fixtures for SSIM/MFCC, teacher server)
 #   tools/make_venv.sh --torch  plus torch, torchvision and lpips (LPIPS/SyncNet fixtures, benchmarks)
 set -euo pipefail
@@ -13,6 +15,12 @@ if [ "${1:-}" = "--server" ]; then
   if .venv/bin/python -c "import numpy, flask" 2>/dev/null; then exit 0; fi
   .venv/bin/python -m pip install -q -r tools/requirements-server.txt
   echo ".venv ready for the teacher server: $(.venv/bin/python --version)"
+  exit 0
+fi
+if [ "${1:-}" = "--browser" ]; then
+  if .venv/bin/python -c "import playwright.sync_api" 2>/dev/null; then exit 0; fi
+  .venv/bin/python -m pip install -q -r tools/requirements-browser.txt
+  echo ".venv ready for the browser test: $(.venv/bin/python -m playwright --version)"
   exit 0
 fi
 .venv/bin/python -m pip install -q --upgrade pip
