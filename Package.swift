@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "Digest"),
         .target(
             name: "Media",
-            dependencies: ["CFFmpeg", "CPNG", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["CFFmpeg", "CPNG", "CJPEG", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Metrics",
             dependencies: ["Media", "Digest", "CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")]),
@@ -71,6 +71,9 @@ let package = Package(
         .systemLibrary(
             name: "CCairo", pkgConfig: "cairo",
             providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(
+            name: "CJPEG", pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg62-turbo-dev"])]),
     ],
     swiftLanguageModes: [.v6]
 )

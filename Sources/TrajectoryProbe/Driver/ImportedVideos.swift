@@ -61,6 +61,9 @@ public struct ImportedVideos: Sendable {
         }
         let sync: ClipSyncModel, modelPath: String
         if let weights = options.syncNetWeights {
+            guard options.syncPreset.roundTrip == nil else {
+                throw DriverError.presetNeedsVideoFiles(file: options.database.path, preset: options.syncPreset.name)
+            }
             sync = .syncNet(try SyncNet(weights: URL(fileURLWithPath: weights)), options.syncPreset)
             modelPath = weights
         } else if let path = options.faceSyncModel {
