@@ -80,6 +80,11 @@ private func bgr(_ frame: Frame) -> [UInt8] {
     #expect(pcm.count == fixture["wav_samples"] as! Int)
     let bytes = pcm.withUnsafeBytes { [UInt8]($0) }   // little-endian on every supported CPU
     #expect(sha256(bytes) == fixture["wav_sha256"] as! String)
+    // Audio that starts 0.3 s after the video: -async 1 pads the gap with silence.
+    let late = try AudioDecoder.decodeAsFFmpegWAV(path: try JPEGFixture.url(fixture["late_audio_clip"] as! String).path)
+    let latePCM = late.samples.map { Int16($0 * 32768) }
+    #expect(latePCM.count == fixture["late_audio_wav_samples"] as! Int && latePCM.count > pcm.count + 4000)
+    #expect(sha256(latePCM.withUnsafeBytes { [UInt8]($0) }) == fixture["late_audio_wav_sha256"] as! String)
 }
 
 @Test func jpegPresetMatchesSyncnetPythonEvaluate() throws {
