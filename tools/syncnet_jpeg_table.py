@@ -3,9 +3,10 @@
 with the presets syncnet_python (decoded frames) and syncnet_python-jpeg (syncnet_python's
 evaluate() extraction: JPEG as `ffmpeg -f image2` writes it, read back as cv2.imread reads it).
 
-Clip sets: the demo clips (`trajprobe demo-data`: 20 clips, H.264 CRF 12, at 96 px as `make demo`
-makes them, and again at 224 px, the size of syncnet_python's face crops), each re-encoded by the
-ffmpeg CLI with libx264 at CRF 18, 23 and 28 (audio copied).
+Clip sets: demo clips (`trajprobe demo-data`: H.264 CRF 12, 4.2 s, at 96 px as `make demo` makes
+them, and at 224 px, the size of syncnet_python's face crops, also re-encoded by the ffmpeg CLI
+with libx264 at CRF 18, 23 and 28, audio copied; by default the first clip of each of the 4
+identities, `--per-identity` for more).
 
 Weights: real SyncNet weights cannot be downloaded here, so the network is the seeded formula
 network of tools/fixtures/nets_fixtures.py, saved as a syncnet_v2.model state dict and converted
@@ -41,16 +42,23 @@ def weights(work):
     return path
 
 
-def clip_sets(trajprobe, work):
+def clip_sets(trajprobe, work, per_identity):
+    """96 px as the demo makes them; the re-encodes at 224 px, syncnet_python's crop size, where
+    the CLI's fixed 200 kb/s budget quantises hardest."""
     sets = []
-    for size in (96, 224):
+    for size, crfs in ((96, ()), (224, (18, 23, 28))):
         base = os.path.join(work, f"demo{size}")
         if not os.path.isdir(os.path.join(base, "clips")):
             subprocess.run([trajprobe, "demo-data", "--output", base, "--size", str(size)], check=True,
                            stderr=subprocess.DEVNULL)
-        clips = sorted(os.path.join(base, "clips", f) for f in os.listdir(os.path.join(base, "clips")) if f.endswith(".mp4"))
-        sets.append((f"demo {size} px (CRF 12)", os.path.join(base, "clips")))
-        for crf in (18, 23, 28):
+        chosen = os.path.join(work, f"demo{size}_crf12")
+        os.makedirs(chosen, exist_ok=True)
+        for f in sorted(os.listdir(os.path.join(base, "clips"))):
+            if f.endswith(".mp4") and int(f.rsplit("_c", 1)[1][:-4]) < per_identity and not os.path.exists(os.path.join(chosen, f)):
+                os.symlink(os.path.join(base, "clips", f), os.path.join(chosen, f))
+        clips = sorted(os.path.join(chosen, f) for f in os.listdir(chosen))
+        sets.append((f"demo {size} px, x264 CRF 12", chosen))
+        for crf in crfs:
             out = os.path.join(work, f"demo{size}_crf{crf}")
             os.makedirs(out, exist_ok=True)
             for c in clips:
@@ -63,9 +71,14 @@ def clip_sets(trajprobe, work):
 
 
 def score(trajprobe, directory, w, preset):
-    run = subprocess.run([trajprobe, "measure", "sync", directory, "--syncnet", w, "--preset", preset, "--json"],
-                         capture_output=True, text=True)
-    data = json.loads(run.stdout)
+    cache = f"{directory}.{preset}.json"
+    if not os.path.exists(cache):
+        run = subprocess.run([trajprobe, "measure", "sync", directory, "--syncnet", w, "--preset", preset, "--json"],
+                             capture_output=True, text=True)
+        with open(cache, "w") as f:
+            f.write(run.stdout)
+    with open(cache) as f:
+        data = json.load(f)
     return {os.path.basename(s["file"]): s["result"] for s in data["scores"] if s.get("result")}
 
 
@@ -73,14 +86,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trajprobe", required=True)
     parser.add_argument("--work", required=True)
+    parser.add_argument("--per-identity", type=int, default=1, help="clips per identity in each set (1-5)")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
     w = weights(args.work)
     print("| clips | LSE-C raw | LSE-C JPEG | mean / max abs. ΔLSE-C | LSE-D raw | LSE-D JPEG | mean / max rel. ΔLSE-D | offsets equal |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, directory in clip_sets(args.trajprobe, args.work):
-        raw = score(args.trajprobe, directory, w, "syncnet_python")
-        jpg = score(args.trajprobe, directory, w, "syncnet_python-jpeg")
+    from concurrent.futures import ThreadPoolExecutor
+    pool = ThreadPoolExecutor(2)
+    for name, directory in clip_sets(args.trajprobe, args.work, args.per_identity):
+        raw, jpg = pool.map(lambda p: score(args.trajprobe, directory, w, p), ["syncnet_python", "syncnet_python-jpeg"])
         files = sorted(set(raw) & set(jpg))
         dc = [abs(jpg[f]["lse_c"] - raw[f]["lse_c"]) for f in files]
         dd = [abs(jpg[f]["lse_d"] - raw[f]["lse_d"]) / raw[f]["lse_d"] for f in files]

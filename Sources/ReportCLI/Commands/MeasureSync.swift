@@ -117,6 +117,7 @@ struct MeasureSync: AsyncParsableCommand {
             for score in scores {
                 if let r = score.result {
                     print("\(score.file): \(score.syncModel), preset \(p.name), \(score.frames) frames (source \(String(format: "%.3f", score.originalFPS)) fps)")
+                    if p.roundTrip != nil { print("  \(p.provenance)") }
                     print(String(format: "  lse_c %.4f  lse_d %.4f  offset_frames %d", r.lseC, r.lseD, r.offsetFrames))
                     if files.count == 1 {
                         print("  mean distance per offset: " + zip(r.offsets, r.meanDistance).map { "\($0):\(String(format: "%.3f", $1))" }.joined(separator: " "))
