@@ -57,7 +57,8 @@ def clip_sets(trajprobe, work, per_identity):
             if f.endswith(".mp4") and int(f.rsplit("_c", 1)[1][:-4]) < per_identity and not os.path.exists(os.path.join(chosen, f)):
                 os.symlink(os.path.join(base, "clips", f), os.path.join(chosen, f))
         clips = sorted(os.path.join(chosen, f) for f in os.listdir(chosen))
-        sets.append((f"demo {size} px, x264 CRF 12", chosen))
+        names = {os.path.basename(c) for c in clips}
+        sets.append((f"demo {size} px, x264 CRF 12", chosen, names))
         for crf in crfs:
             out = os.path.join(work, f"demo{size}_crf{crf}")
             os.makedirs(out, exist_ok=True)
@@ -66,12 +67,12 @@ def clip_sets(trajprobe, work, per_identity):
                 if not os.path.exists(dst):
                     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", c, "-c:v", "libx264", "-preset", "medium",
                                     "-crf", str(crf), "-pix_fmt", "yuv420p", "-c:a", "copy", dst], check=True)
-            sets.append((f"demo {size} px, x264 CRF {crf}", out))
+            sets.append((f"demo {size} px, x264 CRF {crf}", out, names))
     return sets
 
 
 def score(trajprobe, directory, w, preset):
-    cache = f"{directory}.{preset}.json"
+    cache = f"{directory}.{preset}.{os.path.basename(w)}.json"
     if not os.path.exists(cache):
         run = subprocess.run([trajprobe, "measure", "sync", directory, "--syncnet", w, "--preset", preset, "--json"],
                              capture_output=True, text=True)
@@ -87,16 +88,17 @@ def main():
     parser.add_argument("--trajprobe", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--per-identity", type=int, default=1, help="clips per identity in each set (1-5)")
+    parser.add_argument("--weights", help="SyncNet-v2 safetensors (tools/convert_syncnet.py); default: the seeded formula network")
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    w = weights(args.work)
+    w = args.weights or weights(args.work)
     print("| clips | LSE-C raw | LSE-C JPEG | mean / max abs. ΔLSE-C | LSE-D raw | LSE-D JPEG | mean / max rel. ΔLSE-D | offsets equal |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     from concurrent.futures import ThreadPoolExecutor
     pool = ThreadPoolExecutor(2)
-    for name, directory in clip_sets(args.trajprobe, args.work, args.per_identity):
+    for name, directory, names in clip_sets(args.trajprobe, args.work, args.per_identity):
         raw, jpg = pool.map(lambda p: score(args.trajprobe, directory, w, p), ["syncnet_python", "syncnet_python-jpeg"])
-        files = sorted(set(raw) & set(jpg))
+        files = sorted(set(raw) & set(jpg) & names)
         dc = [abs(jpg[f]["lse_c"] - raw[f]["lse_c"]) for f in files]
         dd = [abs(jpg[f]["lse_d"] - raw[f]["lse_d"]) / raw[f]["lse_d"] for f in files]
         same = sum(jpg[f]["offset_frames"] == raw[f]["offset_frames"] for f in files)
