@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 DEB_PACKAGES := libopenblas-dev libsqlite3-dev libpng-dev libavformat-dev libavcodec-dev \
                 libswscale-dev libswresample-dev libavutil-dev pkg-config libcairo2-dev \
-                fonts-dejavu-core espeak-ng
+                fonts-dejavu-core espeak-ng libjpeg62-turbo-dev
 # Benchmarks compare against the ffmpeg and sqlite3 command-line tools.
 BENCH_PACKAGES := ffmpeg sqlite3
 # The report's browser test (make e2e) opens report.html in Debian's chromium, headless.

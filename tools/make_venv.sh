@@ -5,6 +5,7 @@
 #                                itself is Debian's chromium, never downloaded)
 #   tools/make_venv.sh          the light set (fixtures for SSIM/MFCC, teacher server)
 #   tools/make_venv.sh --torch  plus torch, torchvision and lpips (LPIPS/SyncNet fixtures, benchmarks)
+#                               and syncnet-python without its dependencies (syncnet_jpeg fixtures)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -27,5 +28,6 @@ fi
 .venv/bin/python -m pip install -q -r tools/requirements.txt
 if [ "${1:-}" = "--torch" ]; then
   .venv/bin/python -m pip install -q -r tools/requirements-torch.txt
+  .venv/bin/python -m pip install -q --no-deps -r tools/requirements-syncnet.txt
 fi
 echo ".venv ready: $(.venv/bin/python --version)"

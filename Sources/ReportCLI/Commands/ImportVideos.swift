@@ -66,8 +66,9 @@ struct ImportVideos: AsyncParsableCommand {
             guard parsed.allSatisfy({ $0 != nil }) else { throw ValidationError("--steps '\(steps)' is not a comma-separated list of integers") }
             stepList = parsed.map { $0! }
         }
-        guard let syncPreset = SyncPreset.named(preset) else {
-            throw ValidationError("unknown preset '\(preset)': use \(SyncPreset.all.map(\.name).joined(separator: " or "))")
+        guard let syncPreset = SyncPreset.named(preset), syncPreset.roundTrip == nil else {
+            // syncnet_python-jpeg re-extracts frames from files; imports score decoded frames.
+            throw ValidationError("unknown preset '\(preset)' for imports: use \(SyncPreset.all.filter { $0.roundTrip == nil }.map(\.name).joined(separator: " or "))")
         }
         let name = study ?? URL(fileURLWithPath: root).standardizedFileURL.lastPathComponent
         if syncnet == nil && facesync == nil {

@@ -8,6 +8,7 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
     case resolutionMismatch(clip: String, detail: String)
     case syncModelNeedsBank(file: String)
     case frameTooSmall(clip: String, metric: String, width: Int, height: Int, minimum: Int)
+    case presetNeedsVideoFiles(file: String, preset: String)
 
     public var description: String {
         switch self {
@@ -25,6 +26,8 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
             return "clip '\(clip)': \(detail)"
         case let .frameTooSmall(clip, metric, width, height, minimum):
             return "clip '\(clip)': \(metric) needs frames of at least \(minimum)x\(minimum) px, these are \(width)x\(height) (raise teacher.resolution or drop \(metric) from metrics)"
+        case let .presetNeedsVideoFiles(file, preset):
+            return "\(file): sync preset '\(preset)' re-extracts frames from video files as syncnet_python does; probes and imports score decoded frames: use syncnet_python (raw frames) here, and trajprobe measure sync --preset \(preset) on files"
         case let .syncModelNeedsBank(file):
             return "\(file): FaceSync-CCA is fitted on in-sync clips: give teacher.bank (a clip manifest), or sync.model syncnet-v2 with weights"
         }

@@ -70,6 +70,9 @@ public struct ImportedVideos: Sendable {
         let sync: ClipSyncModel, modelPath: String
         let circular = options.syncNetWeights == nil && options.faceSyncModel == nil
         if let weights = options.syncNetWeights {
+            guard options.syncPreset.roundTrip == nil else {
+                throw DriverError.presetNeedsVideoFiles(file: options.database.path, preset: options.syncPreset.name)
+            }
             sync = .syncNet(try SyncNet(weights: URL(fileURLWithPath: weights)), options.syncPreset)
             modelPath = weights
         } else if let path = options.faceSyncModel {
