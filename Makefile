@@ -84,7 +84,11 @@ venv:
 
 ## fixtures: regenerate the golden JSON fixtures with the reference Python libraries
 fixtures: venv
-	.venv/bin/python tools/fixtures/make_fixtures.py
+	.venv/bin/python tools/fixtures/fidelity_fixtures.py
+	./tools/make_venv.sh --torch && .venv/bin/python tools/fixtures/nets_fixtures.py
+	python3 tools/fixtures/real_shaped_fixture.py Tests/ReportTests/Fixtures/real_shaped
+	python3 tools/fixtures/registry_fixture.py
+	@echo "syncnet_python-jpeg fixtures: see tools/fixtures/syncnet_jpeg_fixtures.py --help (needs the ffmpeg CLI)"
 
 clean:
 	rm -rf .build
