@@ -36,7 +36,7 @@ struct StudyAnalysisOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How --fidelity-tolerance and --landing-tolerance read: peak (fraction of the peak CFG cost; scale-free, the default), relative (fraction of the no-CFG value at the same step) or absolute (metric units).", valueName: "form"))
     var toleranceForm: ToleranceForm = .peak
 
-    @Option(help: ArgumentHelp("Largest fidelity cost of the landing step against its no-CFG twin at the same step (default 0.1 of the peak cost).", valueName: "x"))
+    @Option(help: ArgumentHelp("Largest fidelity cost of the landing step against its no-CFG twin at the same step (default 0.15 of the peak cost).", valueName: "x"))
     var landingTolerance: Double = WindowRule.defaultLandingTolerance
 
     @Option(help: ArgumentHelp("Average each step's gain and cost over its probed neighbours within this many steps (default 1; 0 reads every step on its own).", valueName: "k"))
