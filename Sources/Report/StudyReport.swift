@@ -30,8 +30,15 @@ public struct StudyReport: Sendable {
     public var options: ReportOptions
     /// The CFG scale whose arms decide (uncond form).
     public var guidanceScale: Double
-    /// The study was still running or was interrupted: every output marks it partial.
+    /// The study was still running, was interrupted or has failed units: every output marks it partial.
     public var partial: Bool { study.status != .finished }
+    /// What the first line of every output says about a study whose run stored failed units
+    /// (`INCOMPLETE: 3 failed units`); nil otherwise.
+    public var incompleteTag: String? {
+        guard study.status == .incomplete else { return nil }
+        let failed = study.failures.map(\.count).reduce(0, +)
+        return "INCOMPLETE: \(failed) failed unit\(failed == 1 ? "" : "s")"
+    }
     /// Problems that do not stop the report (missing arms or metrics, too few clips).
     public var warnings: [String]
     public var deciding: DecidingArms?
@@ -68,7 +75,10 @@ public struct StudyReport: Sendable {
         let w = options.guidanceScale ?? study.guidanceScale
         self.guidanceScale = w
         var warnings: [String] = []
-        if study.status != .finished {
+        if study.status == .incomplete {
+            let failed = study.failures.map(\.count).reduce(0, +)
+            warnings.append("The study is incomplete: \(failed) unit\(failed == 1 ? "" : "s") failed (listed below); every number below is partial. Run the same probe command again to redo them.")
+        } else if study.status != .finished {
             warnings.append("The study is \(study.status.rawValue): every number below is partial.")
         }
         let clips = Set(study.measurements.filter { $0.step != gtStep }.map(\.clip))
@@ -124,7 +134,11 @@ public struct StudyReport: Sendable {
             }
         } else {
             warnings.append("No CFG arm at w=\(Fmt.g(w)) has its no-CFG twin (fresh_noise w=1, euler_jump s0=1 s1=1 or trajectory w=1): no window can be derived.")
-            scheduleProblem = .missingArm(file: study.source, arm: ArmSpec.freshNoise(w: w).label,
+            // Name what is missing: the CFG arm, or its no-CFG twin when the CFG arm was probed.
+            let pairs = [(ArmSpec.freshNoise(w: w), ArmSpec.freshNoise(w: 1)), (ArmSpec.eulerJump(s0: 1, s1: w), ArmSpec.eulerJump(s0: 1, s1: 1)),
+                         (ArmSpec.trajectory(w: w), ArmSpec.trajectory(w: 1))]
+            let missing = pairs.first { study.arms.contains($0.0) }?.1 ?? ArmSpec.freshNoise(w: w)
+            scheduleProblem = .missingArm(file: study.source, arm: missing.label,
                                           neededFor: "the sync window (or euler_jump s0=1 s1=\(Fmt.g(w)) or trajectory w=\(Fmt.g(w)), each with its no-CFG twin)")
         }
         let paretoSteps = window?.window?.steps ?? steps

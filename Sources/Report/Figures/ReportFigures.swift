@@ -11,7 +11,7 @@ public enum ReportFigures {
         let win = report.window?.window.map { $0.firstStep...$0.lastStep }
         let fidUnit = "\(rule.fidelityMetric.uppercased()) cost, \(rule.fidelityRegion) (+ = worse)"
         let fidUnit2 = "\(rule.fidelityMetric.uppercased()) cost, \(rule.fidelityRegion)\n(+ = worse)"
-        let partial = report.partial ? " [PARTIAL: study \(study.status.rawValue)]" : ""
+        let partial = report.incompleteTag.map { " [\($0)]" } ?? (report.partial ? " [PARTIAL: study \(study.status.rawValue)]" : "")
         let w = report.guidanceScale
 
         if let deciding = report.deciding {

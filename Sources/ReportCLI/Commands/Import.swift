@@ -7,7 +7,7 @@ struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import earlier results into a study: long CSV metric tables, or prediction videos to measure.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             One long CSV file per arm, as existing analysis scripts write them:
 
               step,t,sample,metric,region,value[,protocol]
@@ -23,14 +23,14 @@ struct Import: AsyncParsableCommand {
                   --study omni.sqlite --arm 'euler_jump s0=1 s1=4.5' \\
                   --model omniavatar-14b --drop text+audio
               trajprobe import registry registry.yaml --study all.sqlite
-            """,
+            """),
         subcommands: [CSV.self, Registry.self, ImportVideos.self])
 
     struct CSV: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "csv",
             abstract: "Import long CSV files of one arm into a study.",
-            discussion: """
+            discussion: ExitStatus.discussion("""
                 The study is the one named by --run (or --model), created \
                 when missing with teacher kind 'imported'; without a name, a \
                 database holding one study imports into it. Files written by \
@@ -45,7 +45,7 @@ struct Import: AsyncParsableCommand {
                       --drop text+audio
                   trajprobe import csv exported/*.csv --study copy.sqlite \\
                       --run omniavatar-14b
-                """)
+                """))
 
         @Argument(help: ArgumentHelp("Long CSV files (one transaction each).", valueName: "file"))
         var files: [String]
@@ -76,15 +76,21 @@ struct Import: AsyncParsableCommand {
             if let drop, !["text+audio", "audio", "unknown"].contains(drop) {
                 throw ValidationError("--drop must be text+audio or audio, not '\(drop)'.")
             }
+            if seed < 0 { throw ValidationError("--seed must be non-negative (as seeds in study files), not \(seed).") }
         }
 
         func run() async throws {
             let url = URL(fileURLWithPath: study)
+            // A new database that receives nothing is removed again: a refused import leaves no file.
+            let existed = FileManager.default.fileExists(atPath: url.path)
+            var opened: StudyStore?, importedAny = false
             do {
                 let store = try Self.studyForImport(url, run: self.run, model: model, drop: drop)
+                opened = store
                 let spec = try arm.map { try ArmSpec(parsing: $0) }
                 for file in files {
                     let summary = try store.importCSV(URL(fileURLWithPath: file), arm: spec, seed: seed)
+                    importedAny = true
                     if json {
                         print(storeJSON(["file": summary.path, "sha256": summary.sha256, "study": store.config.name, "rows": summary.rows,
                                           "gt_rows": summary.gtRows, "units": summary.units, "written": summary.written,
@@ -99,7 +105,11 @@ struct Import: AsyncParsableCommand {
                 }
                 if try store.summary().status == .running { try store.setStatus(.imported) }
             } catch let error as StoreError {
+                StudyStore.discardNew(url, existedBefore: existed || importedAny, store: opened)
                 try failStore(error, json: json)
+            } catch {
+                StudyStore.discardNew(url, existedBefore: existed || importedAny, store: opened)
+                throw error
             }
         }
 
@@ -132,7 +142,7 @@ struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "registry",
             abstract: "Import every experiment a registry YAML lists: one study per model.",
-            discussion: """
+            discussion: ExitStatus.discussion("""
                 The registry lists experiments (id, model, family, guidance \
                 or knobs, drop, baseline, csv); CSV paths are relative to the \
                 YAML file. Everything is checked before anything is written, \
@@ -148,7 +158,7 @@ struct Import: AsyncParsableCommand {
                       csv: results/omni_ej_1_45.csv
 
                   trajprobe import registry registry.yaml --study all.sqlite
-                """)
+                """))
 
         @Argument(help: ArgumentHelp("Registry YAML.", valueName: "registry.yaml"))
         var registry: String

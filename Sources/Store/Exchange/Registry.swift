@@ -135,11 +135,26 @@ extension StudyStore {
     public static func importRegistry(_ registry: URL, into database: URL) throws -> RegistryImportSummary {
         let entries = try parseRegistry(registry)
         let parsed = try entries.map { try readCSV($0.csv) }
+        let existed = FileManager.default.fileExists(atPath: database.path)
+        let queue = try connect(database, readOnly: false, mayCreate: true)
+        do {
+            return try importRegistry(queue, entries: entries, parsed: parsed, registry: registry, database: database)
+        } catch {
+            // A refused registry leaves no new database behind.
+            if !existed {
+                try? queue.close()
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database.path + suffix) }
+            }
+            throw error
+        }
+    }
+
+    private static func importRegistry(_ queue: DatabaseQueue, entries: [RegistryEntry], parsed: [ParsedCSV], registry: URL,
+                                       database: URL) throws -> RegistryImportSummary {
         var dropsByModel: [String: Set<String>] = [:]
         for e in entries { dropsByModel[e.model, default: []].insert(e.drop) }
         func studyName(_ e: RegistryEntry) -> String { dropsByModel[e.model]!.count > 1 ? "\(e.model) (\(e.drop))" : e.model }
         let labelByID = Dictionary(uniqueKeysWithValues: entries.map { ($0.id, $0.arm.label) })
-        let queue = try connect(database, readOnly: false, mayCreate: true)
         return try queue.write { db in
             var stores: [String: StudyStore] = [:]
             var studies: [String] = []

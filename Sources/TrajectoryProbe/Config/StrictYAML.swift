@@ -69,8 +69,10 @@ struct StrictYAML {
         return s.string
     }
 
+    /// A string value; an explicit YAML null (`key: null`, `key: ~`, `key:`) reads as absent.
     func string(_ k: String) throws(ProbeError) -> String? {
         guard let n = node(k) else { return nil }
+        if case .scalar(let s) = n, s.style == .plain, ["", "~", "null", "Null", "NULL"].contains(s.string) { return nil }
         return try scalar(n, key(k), "a string")
     }
 
