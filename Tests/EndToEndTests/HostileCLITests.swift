@@ -147,6 +147,17 @@ struct HostileCLITests {
         let runs = try run(["runs", db.path], in: work)
         #expect(runs.status == 0 && runs.stdout.contains("[finished]"))
 
+        // Memory follows the probed steps, not num_steps: the same two steps of a 10,000-step
+        // schedule cost what they cost in a 50-step one (80 kB of times more; 8 MB of slack for
+        // the allocator's rounding).
+        let long = work.appendingPathComponent("data/long.yaml")
+        try Self.small.replacingOccurrences(of: "num_steps: 50", with: "num_steps: 10000").write(to: long, atomically: true, encoding: .utf8)
+        let l = try run(["probe", long.path, "--db", work.appendingPathComponent("long.sqlite").path, "--json"], in: work)
+        #expect(l.status == 0, "\(l.stderr)")
+        let longSummary = try #require(try JSONSerialization.jsonObject(with: Data(l.stdout.utf8)) as? [String: Any])
+        let peak50 = summary["peak_rss_bytes"] as? Int ?? 0, peak10k = longSummary["peak_rss_bytes"] as? Int ?? .max
+        #expect(peak10k <= peak50 + 8 << 20, "peak RSS \(peak10k) at 10,000 steps vs \(peak50) at 50")
+
         // Two probes of one study at once: every unit is claimed as written by exactly one.
         let shared = work.appendingPathComponent("shared.sqlite").path
         let starts = (0..<2).map { _ -> (Process, Pipe) in
