@@ -74,6 +74,17 @@ import Store
         }
     }
 
+    @Test func configurationFilesMustBeRegularFiles() {
+        // `/dev/zero` would be read forever; a directory is not a manifest.
+        #expect(throws: ProbeError.unreadable(file: "/dev/zero", reason: "not a regular file")) {
+            try StudyConfig.parse(text: "probe_set: /dev/zero\narms: [\"fresh_noise w=1\"]\nteacher: {bank: b}\n", file: "s.yaml", baseDirectory: base)
+        }
+        #expect(throws: ProbeError.unreadable(file: "/tmp", reason: "not a regular file")) { try StudyConfig.load(URL(fileURLWithPath: "/tmp")) }
+        #expect(throws: ProbeError.unreadable(file: "/nonexistent.yaml", reason: "cannot read: no such file")) {
+            try StudyConfig.load(URL(fileURLWithPath: "/nonexistent.yaml"))
+        }
+    }
+
     @Test func scheduledCFGWithAHugeTauIsAnError() {
         #expect(error("", teacher: "teacher: {bank: b}\narms2: 0\n")?.contains("unknown key 'arms2'") == true)
         let text = "clips: [{id: a, video: v.mp4, identity: i, box: \"1,1,2,2\"}]\narms: [\"scheduled_cfg tau=1e300 w=2\"]\nteacher: {bank: b}\n"

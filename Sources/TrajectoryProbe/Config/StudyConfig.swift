@@ -138,10 +138,7 @@ public struct StudyConfig: Sendable, Equatable {
 
     /// Loads and validates a study file; relative paths resolve against its directory.
     public static func load(_ url: URL) throws(ProbeError) -> StudyConfig {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw .unreadable(file: url.path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        let text = try StrictYAML.text(of: url)
         return try parse(text: text, file: url.path, baseDirectory: url.deletingLastPathComponent())
     }
 
