@@ -161,6 +161,35 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).filter { $0.hasPrefix("new.sqlite") } == [])
     }
 
+    // MARK: - Found by the registry fuzzer
+
+    @Test(arguments: [
+        // Yams' `load` force-unwrapped this non-scalar mapping key (SIGILL).
+        ("- {{id: a,elinelArray fatrajectoryector},trajectory.csv}\n", "a mapping key that is not a string (line 1)"),
+        ("experiments:\n  - ? [a, b]\n    : x\n", "a mapping key that is not a string (line 2)"),
+        // Aliases nine deep, ten wide: 10^9 nodes from 200 bytes.
+        ((["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"] + (1...9).map { "a\($0): &a\($0) [" + Array(repeating: "*a\($0 - 1)", count: 10).joined(separator: ", ") + "]" })
+            .joined(separator: "\n") + "\n", "the YAML expands to more than 1,000,000 nodes (aliases?)"),
+    ])
+    func registryTreesYamsCannotReadAreRefused(yaml: String, problem: String) throws {
+        let dir = try TempDir()
+        let url = dir.file("r.yaml")
+        try Data(yaml.utf8).write(to: url)
+        #expect(throws: StoreError.malformedRegistry(path: url.path, problem: problem)) { try StudyStore.parseRegistry(url) }
+    }
+
+    @Test func yamlSyntaxErrorsStayOneLine() throws {
+        let dir = try TempDir()
+        let url = dir.file("r.yaml")
+        try Data("experiments: [a, b\n  c: {\n".utf8).write(to: url)
+        do {
+            _ = try StudyStore.parseRegistry(url)
+            Issue.record("accepted broken YAML")
+        } catch let error as StoreError {
+            #expect(!error.description.contains("\n") && error.description.hasPrefix("\(url.path): not YAML: "), "\(error)")
+        }
+    }
+
     @Test func discardNewRemovesOnlyWhatTheCommandCreated() throws {
         let dir = try TempDir()
         let url = dir.file("s.sqlite")

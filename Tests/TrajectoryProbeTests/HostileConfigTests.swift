@@ -74,6 +74,15 @@ import Store
         }
     }
 
+    @Test func yamlSyntaxErrorsStayOneLine() {
+        do {
+            _ = try StudyConfig.parse(text: "arms: [a, b\n  c: {\n", file: "s.yaml", baseDirectory: base)
+            Issue.record("accepted broken YAML")
+        } catch {
+            #expect(!error.description.contains("\n") && error.description.hasPrefix("s.yaml: not valid YAML: "), "\(error)")
+        }
+    }
+
     @Test func configurationFilesMustBeRegularFiles() {
         // `/dev/zero` would be read forever; a directory is not a manifest.
         #expect(throws: ProbeError.unreadable(file: "/dev/zero", reason: "not a regular file")) {

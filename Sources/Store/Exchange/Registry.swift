@@ -42,7 +42,20 @@ extension StudyStore {
             throw StoreError.io(path: path, problem: "cannot read: \(error.localizedDescription)")
         }
         let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw bad("not YAML: \(error)") }
+        do {
+            // Checked as a node tree first: Yams' `load` force-unwraps a mapping key that is not
+            // a scalar (a crash the fuzzer found), and aliases can expand a small file into an
+            // exponentially large tree.
+            if let node = try Yams.compose(yaml: text) {
+                var budget = 1_000_000
+                if let problem = checkTree(node, budget: &budget) { throw bad(problem) }
+            }
+            root = try Yams.load(yaml: text)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw bad("not YAML: \("\(error)".split(separator: "\n").first.map(String.init) ?? "")")
+        }
         let list: [Any]
         if let l = root as? [Any] { list = l } else if let d = root as? [String: Any], let l = d["experiments"] as? [Any] { list = l } else {
             throw bad("expected a list of experiments (top level or under 'experiments:')")
@@ -118,6 +131,25 @@ extension StudyStore {
         if let d = value as? Double { return d }
         if let i = value as? Int { return Double(i) }
         if let s = value as? String { return Double(s) }
+        return nil
+    }
+
+    /// A problem with a registry's YAML tree that its reading cannot handle, or nil: a mapping key
+    /// that is not a scalar, or more than `budget` nodes once aliases are expanded.
+    static func checkTree(_ node: Node, budget: inout Int) -> String? {
+        budget -= 1
+        if budget < 0 { return "the YAML expands to more than 1,000,000 nodes (aliases?)" }
+        switch node {
+        case .mapping(let m):
+            for (key, value) in m {
+                guard case .scalar = key else { return "a mapping key that is not a string" + (key.mark.map { " (line \($0.line))" } ?? "") }
+                if let problem = checkTree(value, budget: &budget) { return problem }
+            }
+        case .sequence(let s):
+            for item in s { if let problem = checkTree(item, budget: &budget) { return problem } }
+        default:
+            break
+        }
         return nil
     }
 

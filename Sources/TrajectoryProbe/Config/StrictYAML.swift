@@ -12,7 +12,8 @@ struct StrictYAML {
     static func root(text: String, file: String) throws(ProbeError) -> StrictYAML {
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
-            throw .unreadable(file: file, reason: "not valid YAML: \(error)")
+            // Yams' description quotes the offending line and a caret under it: keep the first line.
+            throw .unreadable(file: file, reason: "not valid YAML: \("\(error)".split(separator: "\n").first.map(String.init) ?? "")")
         }
         guard let node else { throw .unreadable(file: file, reason: "empty YAML document") }
         return try StrictYAML(node: node, file: file, path: "")
