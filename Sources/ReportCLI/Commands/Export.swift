@@ -46,6 +46,9 @@ struct Export: AsyncParsableCommand {
     func validate() throws {
         if let arm { do { _ = try ArmSpec(parsing: arm) } catch { throw ValidationError(error.description) } }
         if format == .jsonl && arm != nil { throw ValidationError("--arm applies to CSV export only.") }
+        if out == "-" && format == .csv && arm == nil {
+            throw ValidationError("--out - (stdout) takes one CSV file (--arm LABEL) or --format jsonl; CSV export of every arm needs a directory.")
+        }
     }
 
     func run() async throws {
