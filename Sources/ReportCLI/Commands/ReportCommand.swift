@@ -148,7 +148,7 @@ struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write a study's report: per-step statistics, the sync window, the two-step schedule and figures.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Reads one or more studies and writes report.md, a single-file report.html (figures \
             embedded), figures/*.png and, when a window and landing step exist, schedule.yaml and \
             schedule.json. Several studies are compared side by side in one report.
@@ -172,10 +172,11 @@ struct ReportCommand: AsyncParsableCommand {
               trajprobe report study.json --fidelity-metric lpips --fidelity-region mouth
               trajprobe report drop-audio.sqlite drop-all.sqlite -o Reports/drop-modes
 
-            Exit status: 0 report written (with or without a window); 1 unreadable or unknown \
-            study, or an output that cannot be written; 64 invalid option, or a metric or region \
-            the study does not hold.
-            """)
+            A study that is not complete (failed units, still running, interrupted) is reported \
+            all the same, marked INCOMPLETE or PARTIAL in the first line printed and in the report's \
+            title, and the exit status is 3. A metric or region the study does not hold is \
+            invalid usage (64).
+            """))
 
     @Argument(help: ArgumentHelp("Study databases or study JSON files.", valueName: "study"))
     var inputs: [String]
@@ -235,7 +236,7 @@ struct ReportCommand: AsyncParsableCommand {
                 print(String(decoding: data, as: UTF8.self))
             } else {
                 for r in reports {
-                    let tag = r.partial ? " [PARTIAL: \(r.study.status.rawValue)]" : ""
+                    let tag = r.incompleteTag.map { " [\($0)]" } ?? (r.partial ? " [PARTIAL: \(r.study.status.rawValue)]" : "")
                     if let win = r.window?.window {
                         print("\(r.study.name)\(tag): sync window steps \(win.firstStep)..\(win.lastStep), t in [\(String(format: "%.3f", win.tLow)), \(String(format: "%.3f", win.tHigh))]")
                     } else {
@@ -249,6 +250,7 @@ struct ReportCommand: AsyncParsableCommand {
                 }
                 print("report: \(dir)/report.html (\(out.files.count) files)")
             }
+            if reports.contains(where: \.partial) { throw ExitStatus.incomplete }
         } catch let error as ReportError {
             throw fail(error.description, json: json, code: exitStatus(error))
         }

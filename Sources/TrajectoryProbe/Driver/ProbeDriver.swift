@@ -1,4 +1,5 @@
 import CBLAS
+import Digest
 import Foundation
 import Logging
 import Media
@@ -49,6 +50,13 @@ public struct ProbeSummary: Sendable {
     /// The fitted FaceSync-CCA model file, when the study uses it.
     public var syncModelPath: String?
     public var failures: [String]
+    /// Units this run probed but found already stored with the same values when it came to
+    /// write them: another process (a concurrent probe of the same study) wrote them first.
+    public var storedByOthers: Int = 0
+    /// The study's status when the run ended: `finished`, or `incomplete` with failed units.
+    public var status: RunStatus = .running
+    /// Peak resident memory of the process (bytes), for the limits the README states.
+    public var peakResidentBytes: Int = 0
 }
 
 /// Runs a study: decodes the probe set, builds the teacher and the sync model, and probes every
@@ -68,6 +76,9 @@ public struct ProbeDriver: Sendable {
         guard config.teacher.kind != .imported else {
             throw DriverError.unsupportedTeacher(kind: "imported", hint: "measure imported prediction videos with `trajprobe import videos`")
         }
+        // The database first: nothing is written anywhere (the FaceSync model goes next to it)
+        // for a path the run could not use.
+        try StudyStore.checkUsableForWriting(options.database)
         var lpips: LPIPS?
         if config.metrics.contains(MetricName.lpips) {
             guard let weights = config.lpips.weights else {
@@ -77,6 +88,7 @@ public struct ProbeDriver: Sendable {
         }
         let status = Status(phase: "decoding clips", progress: progress)
 
+        try checkMemory()
         let (bankClips, probes, heldOut) = try await loadClips()
         if lpips != nil {
             for p in probes { try ProbeDriver.checkLPIPSSize(p, logger: logger) }
@@ -88,9 +100,16 @@ public struct ProbeDriver: Sendable {
         // The sync model: SyncNet-v2 when the config gives weights, else FaceSync-CCA fitted on the
         // bank (in-sync clips) at the same resolution.
         let syncModel: ClipSyncModel, syncModelPath: String, syncSHA: String
+        var faceSyncFile: Data?
         if config.sync.model == .syncNetV2, let weights = config.sync.weights {
             let net = try SyncNet(weights: URL(fileURLWithPath: weights))
-            let preset = config.sync.preset.flatMap(SyncPreset.named) ?? .syncnetPython
+            // The preset was checked against the list when the study file was read.
+            let preset = try config.sync.preset.map { name in
+                guard let p = SyncPreset.named(name) else {
+                    throw ProbeError.invalidValue(file: config.file, key: "sync.preset", problem: "'\(name)' is not a preset")
+                }
+                return p
+            } ?? .syncnetPython
             guard preset.roundTrip == nil else { throw DriverError.presetNeedsVideoFiles(file: config.file, preset: preset.name) }
             syncModel = .syncNet(net, preset)
             syncModelPath = weights
@@ -103,9 +122,12 @@ public struct ProbeDriver: Sendable {
             }
             let faceSync = try FaceSyncModel.fit(clips: syncClips)
             syncModelPath = options.database.path + ".facesync.json"
-            try faceSync.save(to: syncModelPath)
+            // Written once the database has accepted the study (a study of that name with another
+            // configuration must not have its model file replaced).
+            let encoded = try faceSync.encoded(source: syncModelPath)
+            faceSyncFile = encoded
             syncModel = .faceSync(faceSync)
-            syncSHA = try fileSHA256(syncModelPath)
+            syncSHA = SHA256Digest.hex(encoded)
         }
 
         // The study in the database.
@@ -119,6 +141,11 @@ public struct ProbeDriver: Sendable {
             libavVersion: MediaLibraries.version,
             configJSON: configJSON(schedule: schedule, plan: plan, sync: syncModel, teacher: backend.description, lpips: lpips))
         let store = try StudyStore.openOrCreate(at: options.database, config: studyConfig)
+        if let faceSyncFile {
+            do { try faceSyncFile.write(to: URL(fileURLWithPath: syncModelPath), options: .atomic) } catch {
+                throw MetricsError.modelFile(source: syncModelPath, detail: "cannot write: \(error.localizedDescription)")
+            }
+        }
         try store.registerSteps(plan.steps.map { (j: $0, t: schedule.t($0)) })
         var clipIDMap: [String: ClipID] = [:], armIDMap: [ArmSpec: ArmID] = [:]
         for p in probes { clipIDMap[p.id] = try store.registerClip(p.spec) }
@@ -160,7 +187,7 @@ public struct ProbeDriver: Sendable {
         // sgemm mostly spin; parallelism across (clip, seed) pairs is what pays.
         openblas_set_num_threads(1)
         let measurer = UnitMeasurer(sync: syncModel, metrics: Set(config.metrics), lpips: lpips)
-        let passes = Counter()
+        let passes = Counter(), byOthers = Counter()
         let failures = FailureLog()
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = 0
@@ -182,7 +209,7 @@ public struct ProbeDriver: Sendable {
                             do {
                                 let frames = try backend.decode(output.x0)
                                 let result = try measurer.measure(output, frames: frames, clip: item.clip, key: key)
-                                _ = try store.writeUnit(result)
+                                if try store.writeUnit(result) == .unchanged { byOthers.add(1) }
                                 written.insert(output.unit)
                                 status.unit(failed: false)
                             } catch let error as StoreError {
@@ -213,12 +240,56 @@ public struct ProbeDriver: Sendable {
             while try await group.next() != nil { launch() }
         }
         let counts = status.snapshot
-        if counts.done + counts.failed == counts.total { try store.setStatus(.finished) }
+        var final = RunStatus.running
+        if counts.done + counts.failed == counts.total {
+            final = counts.failed == 0 ? .finished : .incomplete
+            try store.setStatus(final)
+        }
+        // The last connection checkpoints the WAL into the file, so the .sqlite alone holds the study.
+        try? store.close()
         logger.info("probe finished", metadata: ["written": "\(counts.done)", "failed": "\(counts.failed)"])
-        return ProbeSummary(database: options.database, studyName: options.studyName, written: counts.done,
+        return ProbeSummary(database: options.database, studyName: options.studyName, written: counts.done - byOthers.value,
                             failed: counts.failed, skipped: skipped, seconds: Date().timeIntervalSince(started),
-                            teacherPasses: passes.value, syncModelPath: syncModelPath, failures: failures.lines)
+                            teacherPasses: passes.value, syncModelPath: syncModelPath, failures: failures.lines,
+                            storedByOthers: byOthers.value, status: final, peakResidentBytes: peakResidentBytes())
     }
+
+    /// Refuses, before decoding, clips that would not fit in memory at `teacher.resolution`: every
+    /// clip is held as 8-bit frames twice (reference and GT), as a float tensor, and once more in
+    /// the analytic bank; the estimate counts frames from the containers at 25 fps.
+    func checkMemory() throws {
+        let side = config.teacher.resolution
+        var paths = config.probeSet.clips.map(\.video)
+        if let bank = config.teacher.bank, let set = try? ProbeSet.load(URL(fileURLWithPath: bank)) { paths += set.clips.map(\.video) }
+        var frames = 0
+        for path in Set(paths) {
+            guard let info = try? VideoReader(path: path).info else { continue }   // decoding names the file later
+            frames += Int(min(info.duration * 25 + 1, 1e9))
+        }
+        let bytesPerFrame = Double(side) * Double(side) * 3 * (1 + 1 + 4 + 4)
+        let needed = Double(frames) * bytesPerFrame
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        guard needed <= available * 0.8 else {
+            let gb = { (x: Double) in String(format: "%.1f GB", x / 1e9) }
+            throw ProbeError.invalidValue(file: config.file, key: "teacher.resolution",
+                                          problem: "\(side)x\(side) needs about \(gb(needed)) for the \(frames) frames of the probe set and bank, more than this machine's \(gb(available)) of memory allows: lower it")
+        }
+    }
+}
+
+/// Peak resident set size of this process in bytes (`getrusage`: kilobytes on Linux).
+func peakResidentBytes() -> Int {
+    var usage = rusage()
+    #if os(Linux)
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+    return Int(usage.ru_maxrss) * 1024
+    #else
+    guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+    return Int(usage.ru_maxrss)
+    #endif
+}
+
+extension ProbeDriver {
 
     /// The bank (the analytic teacher itself; for a remote teacher only the in-sync clips
     /// FaceSync-CCA is fitted on, optional with SyncNet), the probe clips, and the clips held out
