@@ -82,7 +82,7 @@ import Store
     }
 
     @Test func syncStripsShowTheDifference() throws {
-        let report = try StudyReport(study: Planted.study(clips: 6, extras: true))
+        let report = try StudyReport(study: Planted.study(clips: 6, extras: true), options: Planted.options())
         let cx = ReportFigures.Context(report)
         let (step, strips) = try #require(ReportFigures.syncStripData(cx))
         #expect(step == 30 && report.schedule?.landingStep == 30)
@@ -99,7 +99,7 @@ import Store
         study.spatialMaps = study.clips.flatMap { clip in
             [0, 5, 10, 20, 25, 30, 40, 45, 49].map { j in SpatialMap(arm: "spatial w=4.5", clip: clip, step: j, width: 4, height: 4, values: [Float](repeating: 0.1, count: 16)) }
         }
-        let report = try StudyReport(study: study)
+        let report = try StudyReport(study: study, options: Planted.options())
         let cx = ReportFigures.Context(report)
         let landing = try #require(report.schedule?.landingStep)
         let subset = ReportFigures.mapSubset(cx)
@@ -114,7 +114,8 @@ import Store
     }
 
     @Test func curvesComparePerFamilyDecidingFirst() throws {
-        let report = try StudyReport(study: Planted.study(clips: 3, steps: [0, 10, 20, 30, 40]))
+        // Step 45 is probed so the fidelity cost has its planted peak (the window's scale).
+        let report = try StudyReport(study: Planted.study(clips: 3, steps: [0, 10, 20, 30, 40, 45]), options: Planted.options())
         let pairs = ReportFigures.curvePairs(ReportFigures.Context(report))
         #expect(pairs.map(\.title) == ["fresh_noise: decides the window", "euler_jump s0=1: picks the landing", "trajectory: context (compounds)"])
         #expect(pairs[0].base == .freshNoise(w: 1) && pairs[0].cfg == .freshNoise(w: 4.5))

@@ -26,7 +26,7 @@ import Store
         ("steps: {num_steps: 99999999999999999999}\n", "s.yaml: key 'steps.num_steps': expected an integer, got '99999999999999999999' (line 4)"),
         // D5
         ("sync: {model: syncnet-v2, weights: /dev/null, preset: syncnet_pyton}\n",
-         "s.yaml: key 'sync.preset': 'syncnet_pyton' is not one of syncnet_python, lipforcing-reward"),
+         "s.yaml: key 'sync.preset': 'syncnet_pyton' is not one of syncnet_python, syncnet_python-jpeg, lipforcing-reward"),
         ("sync: {model: facesync-cca, preset: lipforcing-reward}\n",
          "s.yaml: key 'sync.preset': presets are SyncNet-v2 preprocessing (sync.model syncnet-v2); facesync-cca has its own fixed settings"),
         ("sync: {model: facesync-cca, weights: /dev/null}\n",

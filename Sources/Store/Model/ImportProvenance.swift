@@ -56,7 +56,7 @@ public struct SyncProvenance: Sendable, Hashable {
     /// `SyncModelName`, checked equal by a test).
     public static let knownModels = ["syncnet-v2", "facesync-cca"]
     /// SyncNet presets (TrajectoryProbe's `SyncPreset.all`, checked equal by a test).
-    public static let knownPresets = ["syncnet_python", "lipforcing-reward"]
+    public static let knownPresets = ["syncnet_python", "syncnet_python-jpeg", "lipforcing-reward"]
 
     public var model: String
     /// SyncNet's preprocessing preset; nil when not stated (or for FaceSync-CCA, which has none).

@@ -39,7 +39,7 @@ public struct ODESchedule: Sendable, Equatable {
             return n.doubleValue
         }
         guard let rawList = dict["t_list"] else { throw .missingKey(file: file, key: "t_list") }
-        guard let list = rawList as? [NSNumber], list.count == (rawList as? [Any])?.count else {
+        guard let list = rawList as? [NSNumber], list.count == (rawList as? [Any])?.count, !list.contains(where: { isJSONBool($0) }) else {
             throw .invalidValue(file: file, key: "t_list", problem: "expected a list of numbers")
         }
         let steps = try number("num_steps")
