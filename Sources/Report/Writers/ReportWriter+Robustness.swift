@@ -33,7 +33,11 @@ extension ReportWriter {
     /// paired CFG − no-CFG differences of the deciding arms, never dropped and never used by the rule.
     static func unknownMetricsSection(_ doc: inout Document, _ r: StudyReport, level h: Int) {
         guard let pair = r.deciding?.pair else { return }
-        let unknown = r.index.metricRegions.filter { MetricName.higherIsBetter($0.metric) == nil && $0.metric != MetricName.syncOffset }
+        // Only what the deciding arms hold: the spatial probe's diagnostics live in its own figure.
+        let unknown = r.index.metricRegions.filter {
+            MetricName.higherIsBetter($0.metric) == nil && $0.metric != MetricName.syncOffset
+                && r.index.has(arm: pair.cfg.label, metric: $0.metric, region: $0.region)
+        }
         guard !unknown.isEmpty else { return }
         let steps = r.study.steps.map(\.j).sorted()
         let shown = steps.count <= 12 ? steps : steps.filter { $0 % 10 == 0 || $0 == steps.last! }
