@@ -88,7 +88,7 @@ struct HostileCLITests {
             ("num_steps: 50", "num_steps: 1000000000", "key 'steps.num_steps': must lie in 1...10000, got 1000000000"),
             ("resolution: 32", "resolution: 100000", "key 'teacher.resolution': must lie in 4...4096, got 100000"),
             ("model: facesync-cca}", "model: syncnet-v2, weights: \(weights.path), preset: syncnet_pyton}",
-             "key 'sync.preset': 'syncnet_pyton' is not one of syncnet_python, lipforcing-reward"),
+             "key 'sync.preset': 'syncnet_pyton' is not one of syncnet_python, syncnet_python-jpeg, lipforcing-reward"),
             ("subset: [20, 30]", "subset: []", "key 'steps.subset': empty list: name at least one step, or leave subset out to probe every step"),
             ("seeds: [0]", "seeds: [0]\nlpips: {weights: nowhere.safetensors}",
              "key 'lpips.weights': no such file: \(data.path)/nowhere.safetensors"),
