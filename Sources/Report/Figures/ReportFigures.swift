@@ -235,6 +235,7 @@ public enum ReportFigures {
         case .scheduledCFG: return RGB.series[3]
         case .spatial: return RGB.series[4]
         case .scored: return RGB.series[0]
+        case .studentSchedule: return RGB.series[5 % RGB.series.count]
         }
     }
 }

@@ -53,7 +53,10 @@ extension StudyData {
             }
         }
         let clipNames = Dictionary(uniqueKeysWithValues: snap.clips.map { ($0.id, $0.name) })
-        let armLabels = Dictionary(uniqueKeysWithValues: snap.arms.map { ($0.id, $0.label) })
+        // Student schedules are whole samplings, not per-step probes: `trajprobe search` reads them
+        // (StudentScheduleData); the per-step analysis never sees them.
+        let probeArms = snap.arms.filter { $0.spec.family != .studentSchedule }
+        let armLabels = Dictionary(uniqueKeysWithValues: probeArms.map { ($0.id, $0.label) })
         let rows = snap.measurements.compactMap { m -> Report.MeasurementRow? in
             guard let clip = clipNames[m.clip], let arm = armLabels[m.arm] else { return nil }
             return Report.MeasurementRow(arm: arm, clip: clip, step: m.step, seed: m.seed, metric: m.metric,
@@ -69,7 +72,7 @@ extension StudyData {
         }
         var series: [SyncSeries] = []
         var spatial: [SpatialMap] = []
-        for arm in snap.arms {
+        for arm in probeArms {
             let maps = try store.maps(arm: arm.id)
             var floors: [String: Double] = [:]
             for m in maps where m.map.name == StoredMapName.spatialFloor {
@@ -104,8 +107,18 @@ extension StudyData {
                   toolkitVersion: config.toolkitVersion, status: status,
                   numSteps: Int(number(StudyConfigKey.numSteps, 50)), shift: number(StudyConfigKey.shift, 5),
                   maxT: number(StudyConfigKey.maxT, 0.999), guidanceScale: number(StudyConfigKey.guidanceScale, 4.5),
-                  configuration: configuration, steps: snap.steps.map { StepTime(j: $0.j, t: $0.t) },
-                  clips: snap.clips.map(\.name), arms: snap.arms.map(\.spec), measurements: rows,
+                  configuration: configuration, steps: Self.probeSteps(snap, studentArms: Set(snap.arms.map(\.id)).subtracting(armLabels.keys)),
+                  clips: snap.clips.map(\.name), arms: probeArms.map(\.spec), measurements: rows,
                   failures: failures, syncSeries: series, spatialMaps: spatial)
+    }
+
+    /// The study's steps without those only student schedules were stored at (their last steps
+    /// may lie off the probed grid). A step nothing is stored at yet (a study still starting) stays.
+    static func probeSteps(_ snap: StudySnapshot, studentArms: Set<ArmID>) -> [StepTime] {
+        var used: [Int: Bool] = [:]
+        for m in snap.measurements where m.step != gtStep {
+            used[m.step] = (used[m.step] ?? false) || !studentArms.contains(m.arm)
+        }
+        return snap.steps.filter { used[$0.j] ?? true }.map { StepTime(j: $0.j, t: $0.t) }
     }
 }

@@ -63,6 +63,9 @@ extension StudyStore {
                   let family = ArmFamily(rawValue: familyText.replacingOccurrences(of: "-", with: "_").lowercased()) else {
                 throw badEntry("family '\(string("family") ?? "")' is not one of \(ArmFamily.allCases.map(\.rawValue).joined(separator: ", "))")
             }
+            guard family != .studentSchedule else {
+                throw badEntry("student_schedule arms are run by trajprobe on the teacher (probe, search), not imported: a registry's tables cannot say which student sampling produced them")
+            }
             var knobs: [String: Double] = [:]
             if let k = e["knobs"] {
                 guard let map = k as? [String: Any] else { throw badEntry("knobs must be a mapping like {s0: 1, s1: 4.5}") }
@@ -77,6 +80,7 @@ extension StudyStore {
                     case .trajectory, .freshNoise, .spatial, .scheduledCFG: knobs["w"] = knobs["w"] ?? v
                     case .eulerJump: throw badEntry("euler_jump needs two scales: guidance: [s0, s1] or knobs: {s0: .., s1: ..}")
                     case .scored: throw badEntry("scored has no guidance")
+                    case .studentSchedule: throw badEntry("student_schedule is not imported")
                     }
                 } else if let pair = g as? [Any], pair.count == 2, family == .eulerJump, let s0 = number(pair[0]), let s1 = number(pair[1]) {
                     knobs["s0"] = s0; knobs["s1"] = s1
@@ -92,7 +96,7 @@ extension StudyStore {
             case .trajectory, .freshNoise, .spatial: ["w"]
             case .eulerJump: ["s0", "s1"]
             case .scheduledCFG: ["tau", "w"]
-            case .scored: []
+            case .scored, .studentSchedule: []
             }
             let missing = required.filter { knobs[$0] == nil }
             guard missing.isEmpty else { throw badEntry("\(family.rawValue) needs \(missing.joined(separator: ", "))") }

@@ -328,7 +328,12 @@ public struct StudyConfig: Sendable, Equatable {
         }
         var spec: ArmSpec
         do { spec = try ArmSpec(parsing: trimmed) } catch { throw .invalidArm(label: label, problem: error.problem) }
-        for key in ["w", "s0", "s1"] { if let v = spec.knobs[key] { spec.knobs[key] = form.convert(v, to: .negBased) } }
+        for key in ["w", "s0", "s1"] where spec.family != .studentSchedule {
+            if let v = spec.knobs[key] { spec.knobs[key] = form.convert(v, to: .negBased) }
+        }
+        if spec.family == .studentSchedule {
+            for key in spec.knobs.keys where key.hasPrefix("g") { spec.knobs[key] = form.convert(spec.knobs[key]!, to: .negBased) }
+        }
         return [spec]
     }
 }

@@ -8,6 +8,8 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
     case resolutionMismatch(clip: String, detail: String)
     case syncModelNeedsBank(file: String)
     case frameTooSmall(clip: String, metric: String, width: Int, height: Int, minimum: Int)
+    /// A student schedule asked of results that have no teacher to run it (imported studies).
+    case studentScheduleNeedsTeacher(source: String, arm: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
             return "clip '\(clip)': \(detail)"
         case let .frameTooSmall(clip, metric, width, height, minimum):
             return "clip '\(clip)': \(metric) needs frames of at least \(minimum)x\(minimum) px, these are \(width)x\(height) (raise teacher.resolution or drop \(metric) from metrics)"
+        case let .studentScheduleNeedsTeacher(source, arm):
+            return "\(source): '\(arm)' is a new sampling the teacher must run, and imported results have no teacher to run it: probe it with teacher.kind analytic or remote"
         case let .syncModelNeedsBank(file):
             return "\(file): FaceSync-CCA is fitted on in-sync clips: give teacher.bank (a clip manifest), or sync.model syncnet-v2 with weights"
         }

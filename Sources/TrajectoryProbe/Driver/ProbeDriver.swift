@@ -65,6 +65,9 @@ public struct ProbeDriver: Sendable {
     public func run(options: ProbeRunOptions, logger: Logger = Logger(label: "trajprobe.probe"),
                     progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) async throws -> ProbeSummary {
         let started = Date()
+        if config.teacher.kind == .imported, let student = config.arms.first(where: { $0.family == .studentSchedule }) {
+            throw DriverError.studentScheduleNeedsTeacher(source: config.file, arm: student.label)
+        }
         guard config.teacher.kind != .imported else {
             throw DriverError.unsupportedTeacher(kind: "imported", hint: "measure imported prediction videos with `trajprobe import videos`")
         }
@@ -118,7 +121,7 @@ public struct ProbeDriver: Sendable {
             libavVersion: MediaLibraries.version,
             configJSON: configJSON(schedule: schedule, plan: plan, sync: syncModel, teacher: backend.description, lpips: lpips))
         let store = try StudyStore.openOrCreate(at: options.database, config: studyConfig)
-        try store.registerSteps(plan.steps.map { (j: $0, t: schedule.t($0)) })
+        try store.registerSteps(plan.unitSteps.map { (j: $0, t: schedule.t($0)) })
         var clipIDMap: [String: ClipID] = [:], armIDMap: [ArmSpec: ArmID] = [:]
         for p in probes { clipIDMap[p.id] = try store.registerClip(p.spec) }
         for a in plan.arms { armIDMap[a] = try store.registerArm(a, isBaseline: ProbeDriver.isBaseline(a)) }
@@ -246,6 +249,7 @@ public struct ProbeDriver: Sendable {
         case .eulerJump: return arm.knobs["s0"] == 1 && arm.knobs["s1"] == 1
         case .scheduledCFG: return arm.knobs["w"] == 1
         case .scored: return true
+        case .studentSchedule: return StudentScheduleKnobs(arm.knobs)?.guidance.allSatisfy { $0 == 1 } ?? false
         }
     }
 
