@@ -36,7 +36,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Report",
-            dependencies: ["Store", "Digest", "CCairo", "CPNG",
+            dependencies: ["Store", "Digest", "CCairo", "CPNG", "Yams",
                            .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "ReportCLI",

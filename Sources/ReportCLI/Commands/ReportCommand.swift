@@ -4,6 +4,7 @@ import Report
 import Store
 
 extension CFGForm: ExpressibleByArgument {}
+extension TrainerTarget: ExpressibleByArgument {}
 
 /// Options shared by `report` and `schedule`: the window rule, the statistics and the inputs.
 struct StudyAnalysisOptions: ParsableArguments {

@@ -20,6 +20,20 @@ struct ScheduleCommand: AsyncParsableCommand {
 
             --cfg-form uncond writes guidance_scale = w for neg + w (cond − neg) (OmniAvatar, Wan, \
             Lip Forcing); cond writes g = w − 1 for cond + g (cond − neg) (Self-Forcing, FastVideo).
+            --format python writes one `config.model.<key>.<sub> = value` line per leaf of the \
+            YAML, every key and nesting kept.
+
+            --target writes the file a trainer's own config loader reads, in its keys, value \
+            scales and CFG form: lipforcing (config.model.sample_t_cfg.t_list, guidance_scale = w, \
+            sync_window_cfg), fastgen (the same without the sync window), self-forcing \
+            (denoising_step_list warped from 0..1000, timestep_shift, guidance_scale = w − 1), \
+            causvid (denoising_step_list = round(1000 t) + [0], real_guidance_scale = w − 1), \
+            fastvideo (method.dmd_denoising_steps, real_score_guidance_scale = w, \
+            pipeline.flow_shift). What a trainer has no key for is named in a `# lacks:` comment.
+
+              trajprobe schedule study.sqlite --target self-forcing
+              trajprobe schedule study.sqlite --target lipforcing --format python
+              trajprobe schedule study.sqlite --target causvid --output configs/
 
             Exit status: 0 config written; 1 unreadable or unknown study, or a study still running \
             without --allow-partial; 2 no sync window or no landing step; 64 invalid option.
@@ -41,8 +55,11 @@ struct ScheduleCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("min_t of sample_t_cfg.", valueName: "t"))
     var minT: Double = 0
 
-    @Option(help: ArgumentHelp("Prefix of the python assignment lines.", valueName: "prefix"))
-    var pythonPrefix: String = "config.model"
+    @Option(help: ArgumentHelp("Prefix of the python assignment lines (default: config.model, or config with --target).", valueName: "prefix"))
+    var pythonPrefix: String?
+
+    @Option(help: ArgumentHelp("Write the config a trainer reads as-is: lipforcing, self-forcing, causvid, fastvideo or fastgen.", valueName: "trainer"))
+    var target: TrainerTarget?
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write schedule.yaml and schedule.json into this directory instead of printing.", valueName: "dir"))
     var output: String?
@@ -55,6 +72,9 @@ struct ScheduleCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard minT >= 0, minT < 1 else { throw ValidationError("--min-t \(minT) is not in [0, 1)") }
+        if target != nil && format == .json {
+            throw ValidationError("--target writes YAML or Python, the forms the trainers load: drop --format json")
+        }
     }
 
     func run() async throws {
@@ -79,7 +99,21 @@ struct ScheduleCommand: AsyncParsableCommand {
                 default: throw error
                 }
             }
-            if let dir = output {
+            if let target {
+                let profile = TrainerProfile(target: target, config: config)
+                if let dir = output {
+                    let stem = "\(dir)/\(target.rawValue)"
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                    for (name, text) in [("\(stem).yaml", profile.yaml()), ("\(stem).py", profile.python(prefix: pythonPrefix ?? "config"))] {
+                        do { try Data(text.utf8).write(to: URL(fileURLWithPath: name), options: .atomic) } catch {
+                            throw ReportError.writeFailed(file: name, problem: error.localizedDescription)
+                        }
+                    }
+                    print("wrote \(stem).yaml and \(stem).py (\(target.rawValue), t_list \(config.t_list))")
+                } else {
+                    print(format == .python ? profile.python(prefix: pythonPrefix ?? "config") : profile.yaml(), terminator: "")
+                }
+            } else if let dir = output {
                 let yaml = try config.yaml(), json = try config.json()
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 for (name, text) in [("schedule.yaml", yaml), ("schedule.json", json)] {
@@ -92,7 +126,9 @@ struct ScheduleCommand: AsyncParsableCommand {
                 switch format {
                 case .yaml: print(try config.yaml(), terminator: "")
                 case .json: print(try config.json(), terminator: "")
-                case .python: print(config.python(prefix: pythonPrefix), terminator: "")
+                case .python:
+                    print(try PythonConfig.assignments(yaml: try config.yaml(), prefix: pythonPrefix ?? "config.model", file: "schedule.yaml"),
+                          terminator: "")
                 }
             }
         } catch let error as ReportError {
