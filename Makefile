@@ -35,6 +35,8 @@ release: deps
 ## test: install what is needed, then run the whole test suite
 test: deps venv-server
 	TRAJPROBE_REQUIRE_SERVER=1 $(SWIFT) test -j $(JOBS)
+	# The C kernels again on their portable path (what a CPU without AVX2/FMA runs).
+	TRAJPROBE_NO_AVX2=1 $(SWIFT) test -j $(JOBS) --skip-build --filter MetricsTests
 
 ## e2e: the end-to-end check (a quick demo through the release binary, outputs cross-checked)
 e2e: release venv-server

@@ -33,7 +33,9 @@ let package = Package(
         .target(
             name: "TrajectoryProbe",
             dependencies: ["Media", "Metrics", "Store", "Digest", "CBLAS", "Yams",
-                           .product(name: "Logging", package: "swift-log")]),
+                           .product(name: "Logging", package: "swift-log")],
+            // The analytic teacher's derivation, read beside its source; not a resource.
+            exclude: ["Teachers/AnalyticTeacher.md"]),
         .target(
             name: "Report",
             dependencies: ["Store", "Digest", "CCairo", "CPNG", "Yams",

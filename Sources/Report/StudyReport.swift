@@ -3,24 +3,28 @@ import Store
 /// Knobs of the report's statistics, window rule and schedule.
 public struct ReportOptions: Sendable, Equatable {
     public var bootstrap: Bootstrap
-    public var rule: WindowRule
-    /// CFG scale w (uncond form) whose arms decide; nil = the study's teacher default.
-    public var guidanceScale: Double?
+    /// The rule's settings; metric and region choices left unset are resolved per study.
+    public var rule: RuleRequest
+    /// The teacher's CFG scale whose arms decide; nil = the scale the study recorded, else the
+    /// one its CFG arms carry (never an assumed default).
+    public var guidance: GuidanceScale?
     /// Family that decides the window when several were probed; nil = fresh_noise, then
     /// euler_jump, then trajectory.
     public var preferFamily: ArmFamily?
-    /// Fidelity gap to the no-CFG ceiling allowed at the landing step; nil = the rule's tolerance.
-    public var landingTolerance: Double?
     /// Arm that distance metrics (no GT value) are normalised against per step; nil = the
     /// deciding pair's no-CFG arm.
     public var baselineArm: ArmSpec?
+    /// Clip resamples of the whole rule for the robustness section (0 = skip it).
+    public var ruleResamples: Int
 
-    public init(bootstrap: Bootstrap? = nil, rule: WindowRule = WindowRule(), guidanceScale: Double? = nil,
-                preferFamily: ArmFamily? = nil, landingTolerance: Double? = nil, baselineArm: ArmSpec? = nil) {
+    public init(bootstrap: Bootstrap? = nil, rule: RuleRequest? = nil, guidance: GuidanceScale? = nil,
+                preferFamily: ArmFamily? = nil, baselineArm: ArmSpec? = nil,
+                ruleResamples: Int = RuleRobustness.defaultResamples) {
         self.bootstrap = bootstrap ?? (try! Bootstrap())
-        self.rule = rule; self.guidanceScale = guidanceScale; self.preferFamily = preferFamily
-        self.landingTolerance = landingTolerance
+        self.rule = rule ?? (try! RuleRequest())
+        self.guidance = guidance; self.preferFamily = preferFamily
         self.baselineArm = baselineArm
+        self.ruleResamples = ruleResamples
     }
 }
 
@@ -28,8 +32,15 @@ public struct ReportOptions: Sendable, Equatable {
 public struct StudyReport: Sendable {
     public var study: StudyData
     public var options: ReportOptions
-    /// The CFG scale whose arms decide (uncond form).
-    public var guidanceScale: Double
+    /// The CFG scale whose arms decide, and where it came from; nil when it could not be told.
+    public var scale: GuidanceScale?
+    public var scaleSource: String
+    /// The decisive scale as one number (w, or the audio scale of a pair) for prose and configs.
+    public var guidanceScale: Double { scale?.w ?? .nan }
+    /// The rule as applied to this study (metrics and regions resolved).
+    public var rule: WindowRule
+    /// The rule recomputed on clip resamples, and its sensitivity to its settings.
+    public var robustness: RuleRobustness?
     /// The study was still running or was interrupted: every output marks it partial.
     public var partial: Bool { study.status != .finished }
     /// Problems that do not stop the report (missing arms or metrics, too few clips).
@@ -65,8 +76,6 @@ public struct StudyReport: Sendable {
         self.study = study
         self.options = options
         self.index = StudyIndex(study)
-        let w = options.guidanceScale ?? study.guidanceScale
-        self.guidanceScale = w
         var warnings: [String] = []
         if study.status != .finished {
             warnings.append("The study is \(study.status.rawValue): every number below is partial.")
@@ -100,11 +109,35 @@ public struct StudyReport: Sendable {
         for (m, r) in metricRegions { if let e = comparator.gt(metric: m, region: r) { gt["\(m)/\(r)"] = e } }
         self.gt = gt
 
-        let rule = options.rule
         if let b = options.baselineArm, !study.arms.contains(b) {
             throw .missingArm(file: study.source, arm: b.label, neededFor: "the per-step normalisation (--baseline)")
         }
-        if let deciding = ArmPairing.deciding(arms: study.arms, w: w, prefer: options.preferFamily) {
+        // The teacher's scale: as asked, as recorded, else as the CFG arms carry it.
+        var scale: GuidanceScale?
+        if let g = options.guidance { scale = g; scaleSource = "--guidance" }
+        else if let g = study.recordedScale { scale = g; scaleSource = "the study's configuration" }
+        else if let found = ArmPairing.scalesFromArms(study.arms) {
+            if found.scales.count == 1 {
+                scale = found.scales[0]; scaleSource = "the \(found.family.rawValue) arms (the one CFG scale they carry with a no-CFG twin)"
+            } else {
+                scaleSource = "unknown"
+                warnings.append("The \(found.family.rawValue) arms carry several CFG scales (\(found.scales.map(\.label).joined(separator: "; "))) and the study does not record the teacher's: pass --guidance to choose the one that decides.")
+            }
+        } else { scaleSource = "unknown" }
+        self.scale = scale
+        // Metric and region choices: explicit ones must exist (an error listing what the study
+        // holds); the defaults fall back with a warning.
+        let deciding = scale.flatMap { ArmPairing.deciding(arms: study.arms, scale: $0, prefer: options.preferFamily) }
+        var rule = WindowRule()
+        do throws(ReportError) {
+            rule = try options.rule.resolve(index: index, pair: deciding?.pair, file: study.source)
+        } catch {
+            let explicit = options.rule.fidelityMetric != nil || options.rule.fidelityRegion != nil || options.rule.syncRegion != nil
+            if explicit { throw error }
+            warnings.append("\(error.description)")
+        }
+        self.rule = rule
+        if let deciding {
             self.deciding = deciding
             for arm in [deciding.pair.cfg, deciding.pair.base] {
                 for (m, r) in [(rule.syncMetric, rule.syncRegion), (rule.fidelityMetric, rule.fidelityRegion)]
@@ -114,21 +147,32 @@ public struct StudyReport: Sendable {
             }
             let result = WindowFinder.find(study: study, comparator: comparator, deciding: deciding, rule: rule)
             self.window = result
-            if let win = result.window {
+            if let win = result.window, let scale {
                 do throws(ReportError) {
-                    schedule = try ScheduleFinder.find(study: study, comparator: comparator, window: win, rule: rule, w: w,
-                                                       tolerance: options.landingTolerance ?? rule.fidelityTolerance)
+                    schedule = try ScheduleFinder.find(study: study, comparator: comparator, window: win, rule: rule, scale: scale)
                 } catch { scheduleProblem = error }
             } else {
                 scheduleProblem = .noWindow(file: study.source, reason: result.noWindowReason ?? "no qualifying band")
             }
+            if options.ruleResamples > 0, clips.count >= 2, let scale {
+                robustness = RuleRobustness.compute(study: study, index: index, deciding: deciding, rule: rule, scale: scale,
+                                                    point: (window?.window, schedule?.landingStep),
+                                                    resamples: options.ruleResamples, seed: options.bootstrap.seed, comparator: comparator)
+            }
+        } else if let scale {
+            warnings.append("No CFG arm at \(scale.label) has its no-CFG twin (\(scale.single(.freshNoise, .off).label), \(scale.eulerJump(s0: .off, s1: .off).label) or \(scale.single(.trajectory, .off).label)): no window can be derived.")
+            let cfgs = [scale.single(.freshNoise, .on), scale.eulerJump(s0: .off, s1: .on), scale.single(.trajectory, .on)]
+            let present = Set(study.arms)
+            let missing: ArmSpec
+            if let withCFG = cfgs.first(where: { present.contains($0) }), let twin = ArmPairing.twin(of: withCFG) { missing = twin }
+            else { missing = cfgs[0] }
+            scheduleProblem = .missingArm(file: study.source, arm: missing.label,
+                                          neededFor: "the sync window at \(scale.label) (a CFG arm at that scale with its no-CFG twin: fresh_noise, euler_jump s0=1 or trajectory)")
         } else {
-            warnings.append("No CFG arm at w=\(Fmt.g(w)) has its no-CFG twin (fresh_noise w=1, euler_jump s0=1 s1=1 or trajectory w=1): no window can be derived.")
-            scheduleProblem = .missingArm(file: study.source, arm: ArmSpec.freshNoise(w: w).label,
-                                          neededFor: "the sync window (or euler_jump s0=1 s1=\(Fmt.g(w)) or trajectory w=\(Fmt.g(w)), each with its no-CFG twin)")
+            scheduleProblem = .noWindow(file: study.source, reason: "the teacher's CFG scale is not known: the study does not record it and its CFG arms carry none or several; pass --guidance W (or --guidance text=T,audio=A)")
         }
         let paretoSteps = window?.window?.steps ?? steps
-        pareto = ParetoFront.find(study: study, comparator: comparator, rule: rule, steps: paretoSteps)
+        pareto = ParetoFront.find(study: study, comparator: comparator, rule: self.rule, steps: paretoSteps)
         self.warnings = warnings
     }
 
@@ -140,8 +184,8 @@ public struct StudyReport: Sendable {
         guard let win = window?.window, let schedule else {
             throw scheduleProblem ?? .noWindow(file: study.source, reason: "no qualifying band")
         }
-        return StudentConfig(study: study, window: win, schedule: schedule, guidanceScale: guidanceScale,
-                             form: form, minT: minT, date: date)
+        return StudentConfig(study: study, window: win, schedule: schedule, scale: scale ?? .single(guidanceScale),
+                             rule: rule, robustness: robustness, guidanceSource: scaleSource, form: form, minT: minT, date: date)
     }
 
     // MARK: - Lookups for the writers and figures

@@ -216,6 +216,7 @@ struct ImportVideosEndToEndTests {
             guard let c = snap.clips.first(where: { $0.name == clip }) else { return nil }
             return snap.measurements.first { $0.clip == c.id && $0.step == step && $0.metric == metric && $0.region == region }?.value
         }
+        let lpipsSelfBound = 1e-6
         for sample in ["id0_c0", "id1_c0"] {
             #expect(value(sample, 1, "ssim", "full") == 1)
             #expect(value(sample, 1, "mse", "mouth") == 0)
@@ -224,12 +225,17 @@ struct ImportVideosEndToEndTests {
             #expect(value(sample, 1, "sync_c", "face") == value(sample, gtStep, "sync_c", "face"))
             // LPIPS: zero for the reference itself, positive for another clip's mouth; the
             // mouth crop (mask box padded by 4 px) only where it reaches AlexNet's 31 px.
-            #expect(value(sample, 1, "lpips", "full") == 0)
+            // The reference and the prediction sit in different columns of the batched float32
+            // sgemm, which OpenBLAS may round differently (edge tiles, CPU-specific kernels): each
+            // unit-normalised feature moves by at most K·u (K = 384·3·3, u = 2⁻²⁴, ≈ 2.1e-4), and
+            // LPIPS is quadratic in that difference: 5 layers × (2 × 2.1e-4)² × head weights ≤ 1
+            // bounds it by 1e-6, still a hundred times below the other-clip check.
+            #expect((value(sample, 1, "lpips", "full") ?? 1) <= lpipsSelfBound)
             #expect((value(sample, 0, "lpips", "full") ?? 0) > 1e-4)
             let mask = try RegionMask(mask: GreyPNG(contentsOf: work.path + "/data/masks/\(sample.prefix(3)).png"), width: 96, height: 96, source: "mask")
             let crop = try LPIPS.paddedBox(mask.mouthBox, padding: 4, width: 96, height: 96)
             if crop.width >= LPIPS.minimumSide && crop.height >= LPIPS.minimumSide {
-                #expect(value(sample, 1, "lpips", "mouth") == 0)
+                #expect((value(sample, 1, "lpips", "mouth") ?? 1) <= lpipsSelfBound)
                 #expect((value(sample, 0, "lpips", "mouth") ?? 0) > 1e-4)
             } else {
                 #expect(value(sample, 0, "lpips", "mouth") == nil)

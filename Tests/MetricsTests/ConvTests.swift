@@ -96,9 +96,14 @@ func im2colConvolutionEqualsDirect(_ c: ConvCase) {
     let serial = layer(x, relu: false, scratch: &scratch, parallel: false)
     #expect(scratch.count < 36 * (cin + cout) * 60 * batch)
     let whole = winograd.apply(x, bias: layer.bias, relu: false, scratch: &scratch, parallel: true)
+    // The two runs block the transform-domain sgemm differently (one image against the whole
+    // batch), so their float32 sums round in different orders. Each is within the F(2x2, 5x5)
+    // form's bound of the exact result (5e-5 relative, checked against the definition below),
+    // so they differ by at most twice that; the same bits are not promised across CPUs (OpenBLAS
+    // picks its kernel, and so its summation order, by CPU).
     var worst: Float = 0
     for (a, b) in zip(serial.data, whole.data) { worst = max(worst, abs(a - b) / max(1, abs(b))) }
-    #expect(worst <= 1e-6)
+    #expect(worst <= 2 * 5e-5)
     for k in 0..<97 {
         let o = (k * 37) % cout, n = k % batch, y = (k * 5) % h, xo = (k * 11) % w
         var e = Double(layer.bias[o])

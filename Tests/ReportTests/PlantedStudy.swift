@@ -50,7 +50,7 @@ enum Planted {
                             ssim -= 0.004 * (sa - 1) + 0.003 * (st - 1) * (st - 1)
                         case (.freshNoise, let k):
                             let g = (k["w"]! - 1) / (w - 1)
-                            sync += g * gain(j); ssim -= g * ssimCost(j); lpips += g * ssimCost(j)
+                            sync += g * gain(j); ssim -= g * ssimCost(j)
                         case (.eulerJump, let k):
                             sync += 0.02 * Double(j) + (k["s1"] == w ? 0.5 : 0) + (k["s0"] == w ? 0.3 : 0)
                             if k["s1"] == 1 { ssim = j == 10 ? 0.905 : 0.9 } else { ssim = j <= 30 ? 0.9 : 0.87 }
@@ -59,6 +59,8 @@ enum Planted {
                             sync += k["w"] == w ? 1.5 * frac : 0; ssim = 0.8 - (k["w"] == w ? (j > 25 ? 0.05 : 0.005) : 0)
                         default: break
                         }
+                        // LPIPS-mouth (the default fidelity metric when held) costs what SSIM costs.
+                        lpips += 0.9 - ssim
                         let s = seed
                         rows.append(Report.MeasurementRow(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.syncC, region: RegionName.face, value: sync + noise()))
                         rows.append(Report.MeasurementRow(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.syncD, region: RegionName.face, value: 8.5 - 0.5 * (sync - 5) + noise()))

@@ -19,27 +19,27 @@ import Store
         #expect(win.steps == Array(20...40))
         #expect(abs(win.tHigh - 0.882093) < 5e-7 && abs(win.tLow - 0.555247) < 5e-7)
         #expect(r.peakStep == 30 && abs(r.peakGain - 1.2) < 0.01)
-        #expect(abs(r.threshold - 0.6) < 0.005)
+        #expect(abs(r.threshold - 1.2 / 3) < 0.005)
         #expect(r.otherBands.isEmpty)
     }
 
     @Test func edgeReasonsNameTheFailedCriterion() throws {
         let win = try #require(Self.report.window?.window)
-        // Lower edge: step 19 has a significant gain (0.3) but below half the peak.
+        // Lower edge: step 19 has a significant gain (0.3) but below a third of the peak.
         #expect(win.lowerEdge.insideStep == 20 && win.lowerEdge.outsideStep == 19)
         #expect(win.lowerEdge.failures.count == 1)
         guard case .belowFraction(let g, let thr)? = win.lowerEdge.failures.first else { Issue.record("\(win.lowerEdge)"); return }
-        #expect(abs(g - 0.3) < 0.01 && abs(thr - 0.6) < 0.005)
+        #expect(abs(g - 0.3) < 0.01 && abs(thr - 0.4) < 0.005)
         #expect(win.lowerEdge.text.contains("step 19") && win.lowerEdge.text.contains("< threshold"))
-        // Upper edge: step 41 keeps the gain but costs 0.05 SSIM, above the 0.02 tolerance.
+        // Upper edge: step 41 keeps the gain but costs 0.05 SSIM, the peak: above half of it.
         #expect(win.upperEdge.insideStep == 40 && win.upperEdge.outsideStep == 41)
         #expect(win.upperEdge.failures.count == 1)
         guard case .fidelityCost(let c, let tol)? = win.upperEdge.failures.first else { Issue.record("\(win.upperEdge)"); return }
-        #expect(abs(c - 0.05) < 0.002 && tol == 0.02)
+        #expect(abs(c - 0.05) < 0.002 && abs(tol - 0.025) < 0.001)
     }
 
     @Test func aStricterFractionNarrowsTheWindowToThePeak() throws {
-        let opts = ReportOptions(bootstrap: try Bootstrap(resamples: 2000), rule: try WindowRule(gainFraction: 0.9))
+        let opts = ReportOptions(bootstrap: try Bootstrap(resamples: 2000), rule: try RuleRequest(gainFraction: 0.9))
         let r = try StudyReport(study: Planted.study(clips: 6), options: opts)
         let win = try #require(r.window?.window)
         #expect(win.steps == [30])
@@ -47,7 +47,7 @@ import Store
     }
 
     @Test func noBandSaysSoAndGivesNoSchedule() throws {
-        let opts = ReportOptions(bootstrap: try Bootstrap(resamples: 2000), rule: try WindowRule(fidelityTolerance: 0.001))
+        let opts = ReportOptions(bootstrap: try Bootstrap(resamples: 2000), rule: try RuleRequest(fidelityTolerance: 0.001))
         let r = try StudyReport(study: Planted.study(clips: 4), options: opts)
         #expect(r.window?.window == nil)
         #expect(r.window?.noWindowReason?.contains("no probed step meets every condition") == true)

@@ -22,7 +22,7 @@ import Store
         let md = try String(contentsOfFile: "\(dir)/report.md", encoding: .utf8)
         #expect(md.contains("**Window: steps 20..40, t ∈ [0.555, 0.882]**"))
         #expect(md.contains("lower edge at step 20: step 19 (t=0.891) fails: gain 0.30"))
-        #expect(md.contains("upper edge at step 40: step 41 (t=0.523) fails: fidelity cost 0.0") && md.contains("> tolerance 0.02; inside, step 40"))
+        #expect(md.contains("upper edge at step 40: step 41 (t=0.523) fails: fidelity cost 0.0") && md.contains("> limit 0.02") && md.contains("; inside, step 40"))
         #expect(md.contains("`t_list = [0.999, 0.769, 0.000]`") && md.contains("`denoising_step_list = [999, 769]`"))
         #expect(md.contains("| trajectory w=4.5 | sync: no face | 2 |"))
         #expect(md.contains("![Sync-C and Sync-D"))
@@ -39,7 +39,7 @@ import Store
         other.name = "drop text+audio"
         other.dropMode = "text+audio"
         let a = try StudyReport(study: Planted.study(clips: 3, steps: Array(stride(from: 0, to: 50, by: 2))))
-        let b = try StudyReport(study: other, options: ReportOptions(rule: try WindowRule(fidelityTolerance: 0.0001)))
+        let b = try StudyReport(study: other, options: ReportOptions(rule: try RuleRequest(fidelityTolerance: 0.0001)))
         let out = try ReportWriter.write([a, b], to: dir, date: "2026-11-25")
         #expect(out.schedules.keys.sorted() == ["planted"])
         #expect(out.noSchedule["drop text+audio"]?.contains("partial") == true || out.noSchedule["drop text+audio"]?.contains("no sync window") == true)

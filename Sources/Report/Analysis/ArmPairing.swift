@@ -1,3 +1,4 @@
+import Foundation
 import Store
 
 /// A CFG arm and its no-CFG twin: the two differ only in guidance.
@@ -42,6 +43,11 @@ enum ArmPairing {
             k["w"] = 1
             return ArmSpec(family: arm.family, knobs: k)
         case .eulerJump:
+            if let st = k["s1t"], let sa = k["s1a"] {
+                guard st != 1 || sa != 1 else { return nil }
+                k["s1t"] = 1; k["s1a"] = 1
+                return ArmSpec(family: arm.family, knobs: k)
+            }
             guard let s1 = k["s1"], s1 != 1 else { return nil }
             k["s1"] = 1
             return ArmSpec(family: arm.family, knobs: k)
@@ -71,18 +77,18 @@ enum ArmPairing {
         }
     }
 
-    /// The pair that decides the window at guidance scale `w`.
+    /// The pair that decides the window at the teacher's guidance scale.
     ///
     /// fresh_noise first: the window is applied to the DMD re-noise time, and fresh_noise(w) −
     /// fresh_noise(1) is exactly the teacher's score at a re-noised state. euler_jump(1, w) −
     /// euler_jump(1, 1) next (also a single prediction). Trajectory arms compound every earlier
     /// step's guidance, so they decide only when nothing else was probed, with a note.
-    static func deciding(arms: [ArmSpec], w: Double, prefer: ArmFamily?) -> DecidingArms? {
+    static func deciding(arms: [ArmSpec], scale: GuidanceScale, prefer: ArmFamily?) -> DecidingArms? {
         let present = Set(arms)
         let candidates: [(ArmFamily, ArmPair)] = [
-            (.freshNoise, ArmPair(cfg: .freshNoise(w: w), base: .freshNoise(w: 1), kind: .singlePrediction)),
-            (.eulerJump, ArmPair(cfg: .eulerJump(s0: 1, s1: w), base: .eulerJump(s0: 1, s1: 1), kind: .singlePrediction)),
-            (.trajectory, ArmPair(cfg: .trajectory(w: w), base: .trajectory(w: 1), kind: .compounding)),
+            (.freshNoise, ArmPair(cfg: scale.single(.freshNoise, .on), base: scale.single(.freshNoise, .off), kind: .singlePrediction)),
+            (.eulerJump, ArmPair(cfg: scale.eulerJump(s0: .off, s1: .on), base: scale.eulerJump(s0: .off, s1: .off), kind: .singlePrediction)),
+            (.trajectory, ArmPair(cfg: scale.single(.trajectory, .on), base: scale.single(.trajectory, .off), kind: .compounding)),
         ]
         let ordered = prefer.map { p in candidates.filter { $0.0 == p } + candidates.filter { $0.0 != p } } ?? candidates
         for (family, pair) in ordered where present.contains(pair.cfg) && present.contains(pair.base) {
@@ -92,5 +98,96 @@ enum ArmPairing {
             return DecidingArms(pair: pair, note: note)
         }
         return nil
+    }
+
+    /// The teacher's CFG scale as the study's own CFG arms carry it: the scales other than 1 of
+    /// the first family (fresh_noise, euler_jump, trajectory) that has a complete CFG/no-CFG pair.
+    /// Returns every candidate when that family carries several (the caller asks for --guidance).
+    static func scalesFromArms(_ arms: [ArmSpec]) -> (family: ArmFamily, scales: [GuidanceScale])? {
+        let present = Set(arms)
+        for family in [ArmFamily.freshNoise, .eulerJump, .trajectory] {
+            var found: [GuidanceScale] = []
+            for arm in arms where arm.family == family {
+                let k = arm.knobs
+                let scale: GuidanceScale?
+                switch family {
+                case .eulerJump:
+                    if let st = k["s1t"], let sa = k["s1a"], k["s0t"] == 1, k["s0a"] == 1 { scale = (st != 1 || sa != 1) ? .pair(text: st, audio: sa) : nil }
+                    else if let s1 = k["s1"], k["s0"] == 1 { scale = s1 != 1 ? .single(s1) : nil }
+                    else { scale = nil }
+                default:
+                    if let st = k["st"], let sa = k["sa"] { scale = (st != 1 || sa != 1) ? .pair(text: st, audio: sa) : nil }
+                    else if let w = k["w"] { scale = w != 1 ? .single(w) : nil }
+                    else { scale = nil }
+                }
+                guard let scale, !found.contains(scale) else { continue }
+                let pair = family == .eulerJump ? (scale.eulerJump(s0: .off, s1: .on), scale.eulerJump(s0: .off, s1: .off))
+                                                : (scale.single(family, .on), scale.single(family, .off))
+                if present.contains(pair.0) && present.contains(pair.1) { found.append(scale) }
+            }
+            if !found.isEmpty { return (family, found.sorted { $0.label < $1.label }) }
+        }
+        return nil
+    }
+}
+
+/// The teacher's CFG scale: one scale w (uncond form), or a (text, audio) pair for two-scale
+/// teachers (InfiniteTalk: `p(∅,∅) + s_t [p(t,∅) − p(∅,∅)] + s_a [p(t,a) − p(t,∅)]`).
+public enum GuidanceScale: Codable, Sendable, Hashable {
+    case single(Double)
+    case pair(text: Double, audio: Double)
+
+    /// Whether an arm knob is guided at the teacher's scale or not at all.
+    public enum Level: Sendable { case on, off }
+
+    /// `w=4.5` or `text=5, audio=4`.
+    public var label: String {
+        switch self {
+        case .single(let w): return "w=\(Fmt.g(w))"
+        case .pair(let t, let a): return "text=\(Fmt.g(t)), audio=\(Fmt.g(a))"
+        }
+    }
+
+    /// One scale for the written config and prose: w, or the audio scale of a pair (what the
+    /// sync window gates in a two-scale teacher; the text scale is written beside it).
+    public var w: Double {
+        switch self {
+        case .single(let w): return w
+        case .pair(_, let a): return a
+        }
+    }
+
+    /// A one-knob family's arm (trajectory, fresh_noise, spatial) at this scale or unguided.
+    public func single(_ family: ArmFamily, _ level: Level) -> ArmSpec {
+        switch self {
+        case .single(let w): return ArmSpec(family: family, knobs: ["w": level == .on ? w : 1])
+        case .pair(let t, let a): return ArmSpec(family: family, knobs: ["st": level == .on ? t : 1, "sa": level == .on ? a : 1])
+        }
+    }
+
+    /// The euler_jump arm with step 0 and the landing prediction each guided or not.
+    public func eulerJump(s0: Level, s1: Level) -> ArmSpec {
+        switch self {
+        case .single(let w): return .eulerJump(s0: s0 == .on ? w : 1, s1: s1 == .on ? w : 1)
+        case .pair(let t, let a):
+            return ArmSpec(family: .eulerJump, knobs: ["s0t": s0 == .on ? t : 1, "s0a": s0 == .on ? a : 1,
+                                                       "s1t": s1 == .on ? t : 1, "s1a": s1 == .on ? a : 1])
+        }
+    }
+
+    /// Parses `4.5` or `text=5,audio=4` (the `--guidance` option).
+    public init(parsing text: String) throws(ReportError) {
+        if let w = Double(text.trimmingCharacters(in: .whitespaces)), w.isFinite, w >= 0 { self = .single(w); return }
+        var t: Double?, a: Double?
+        for part in text.split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2, let v = Double(kv[1]), v.isFinite, v >= 0 else {
+                throw .invalidOption(name: "--guidance", problem: "'\(text)' is not a scale (4.5) or a pair (text=5,audio=4)")
+            }
+            switch kv[0] { case "text", "t", "st": t = v; case "audio", "a", "sa": a = v
+            default: throw .invalidOption(name: "--guidance", problem: "'\(kv[0])' is not text or audio") }
+        }
+        guard let t, let a else { throw .invalidOption(name: "--guidance", problem: "'\(text)' needs both text= and audio=") }
+        self = .pair(text: t, audio: a)
     }
 }

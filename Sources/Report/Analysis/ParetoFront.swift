@@ -28,17 +28,19 @@ public struct ParetoFront: Codable, Sendable, Equatable {
         let families = Set(twoScale.map(\.family))
         let family = [ArmFamily.freshNoise, .eulerJump, .trajectory].first { families.contains($0) } ?? twoScale[0].family
         var points: [ScalePoint] = []
+        var baseMeans: [String: Double] = [:]
         for arm in twoScale where arm.family == family {
             guard let twin = ArmPairing.twin(of: arm), study.arms.contains(twin) else { continue }
             let pair = ArmPair(cfg: arm, base: twin, kind: ArmPairing.kind(of: arm))
-            var gains: [Double] = [], costs: [Double] = []
+            var gains: [Double] = [], costs: [Double] = [], bases: [Double] = []
             for j in steps {
                 if let g = comparator.compare(pair, step: j, metric: rule.syncMetric, region: rule.syncRegion) { gains.append(g.difference.mean) }
                 if let c = comparator.compare(pair, step: j, metric: rule.fidelityMetric, region: rule.fidelityRegion) {
-                    costs.append(rule.cost(fromDifference: c.difference.mean))
+                    costs.append(rule.cost(fromDifference: c.difference.mean)); bases.append(c.baselineMean)
                 }
             }
             guard !gains.isEmpty, !costs.isEmpty else { continue }
+            baseMeans[arm.label] = bases.reduce(0, +) / Double(bases.count)
             points.append(ScalePoint(textScale: arm.knobs[textKnob]!, audioScale: arm.knobs[audioKnob]!, arm: arm.label,
                                      gain: gains.reduce(0, +) / Double(gains.count),
                                      cost: costs.reduce(0, +) / Double(costs.count), onFront: false))
@@ -51,7 +53,12 @@ public struct ParetoFront: Codable, Sendable, Equatable {
                     && (points[k].gain > points[i].gain || points[k].cost < points[i].cost)
             }
         }
-        let chosen = points.filter { $0.onFront && $0.cost <= rule.fidelityTolerance }.max { $0.gain < $1.gain }
+        // The rule's tolerance, read against the largest cost among the scale pairs (peak form),
+        // the pairs' own no-CFG means (relative) or in metric units (absolute).
+        let peak = points.map(\.cost).max() ?? 0
+        let chosen = points.filter { p in
+            p.onFront && p.cost <= rule.limit(rule.fidelityTolerance, peakCost: peak, base: baseMeans[p.arm])
+        }.max { $0.gain < $1.gain }
         return ParetoFront(family: family, steps: steps, points: points, chosen: chosen)
     }
 }

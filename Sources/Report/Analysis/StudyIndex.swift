@@ -1,13 +1,16 @@
 import Store
 
-/// Whether a larger value of a metric means a better prediction.
-public enum MetricDirection: Sendable {
-    case higherIsBetter, lowerIsBetter
+/// Whether a larger value of a metric means a better prediction (by the Store's vocabulary, so
+/// `pixel_mse` reads as `mse`); `unknown` for a metric the toolkit does not know: it is shown in
+/// the tables but never used where a direction is needed.
+public enum MetricDirection: Sendable, Equatable {
+    case higherIsBetter, lowerIsBetter, unknown
 
     public init(metric: String) {
-        switch metric {
-        case MetricName.ssim, MetricName.psnr, MetricName.syncC, MetricName.sharpness: self = .higherIsBetter
-        default: self = .lowerIsBetter
+        switch MetricName.higherIsBetter(metric) {
+        case true?: self = .higherIsBetter
+        case false?: self = .lowerIsBetter
+        case nil: self = .unknown
         }
     }
 }
@@ -58,6 +61,19 @@ struct StudyIndex: Sendable {
 
     func has(arm: String, metric: String, region: String) -> Bool {
         metricsByArm[arm]?.contains("\(metric)\u{1F}\(region)") ?? false
+    }
+
+    /// Regions where any of `arms` holds `metric` (or any arm when `arms` is empty).
+    func regions(holding metric: String, arms: [String] = []) -> Set<String> {
+        let pool = arms.isEmpty ? Array(metricsByArm.keys) : arms
+        var out: Set<String> = []
+        for a in pool {
+            for key in metricsByArm[a] ?? [] {
+                let p = key.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+                if p[0] == metric { out.insert(p[1]) }
+            }
+        }
+        return out
     }
 
     /// (metric, region) pairs measured for any arm, sorted.

@@ -1,48 +1,236 @@
+import Foundation
 import Store
 
-/// The stated rule that turns per-step statistics into a sync window.
+/// How a fidelity tolerance is expressed.
 ///
-/// A step qualifies when the CFG arm's Sync-C gain over its no-CFG twin is significant (95% CI
-/// lower bound > 0), large (mean gain ≥ `gainFraction` × the peak mean gain over all probed steps)
-/// and cheap (mean fidelity cost ≤ `fidelityTolerance`, in the fidelity metric's own units, cost
-/// signed so that positive means worse fidelity). The window is the maximal run of consecutive
-/// probed steps that qualify; when several runs qualify, the one with the largest summed gain.
-///
-/// Defaults: half the peak gain (the band where CFG buys at least half of what it can buy), and
-/// SSIM on the full frame with a tolerance of 0.02 (about the SSIM spread between seeds of one
-/// clip in the analytic teacher; well below a visible change).
-public struct WindowRule: Codable, Sendable, Equatable {
+/// The default must serve SSIM, LPIPS, MSE, PSNR and LMD on any teacher, whose costs differ by
+/// orders of magnitude (an LPIPS-mouth cost of 0.03 on a 14B teacher, an SSIM cost of 0.002 on
+/// the analytic one): a number in the metric's own units that suits one of them is meaningless
+/// for the others. So the default form measures the cost against the teacher's own CFG cost.
+public enum ToleranceForm: String, Codable, Sendable, CaseIterable {
+    /// A fraction of the pair's peak mean CFG cost over the probed steps (default). Invariant to
+    /// any rescaling of the metric, and to MSE vs PSNR up to how much the no-CFG value moves
+    /// along the trajectory.
+    case peak
+    /// A fraction of the no-CFG twin's mean value at the same step: the per-step normalisation
+    /// analysis registries call `normalized_only`.
+    case relative
+    /// The metric's own units (the form of earlier versions; not scale-free).
+    case absolute
+
+    /// How a tolerance of this form reads in prose ("0.5 × the peak cost").
+    func describe(_ x: Double) -> String {
+        switch self {
+        case .peak: return "\(Fmt.g(x)) × the peak CFG cost"
+        case .relative: return "\(Fmt.g(x)) × the no-CFG value at the same step"
+        case .absolute: return "\(Fmt.g(x)) (metric units)"
+        }
+    }
+}
+
+/// The rule's settings as the user gave them: unset metric and region choices are resolved
+/// against what a study holds (`resolve`), so one set of options serves every study of a report.
+public struct RuleRequest: Sendable, Equatable {
     public var syncMetric: String = MetricName.syncC
-    public var syncRegion: String = RegionName.face
-    public var gainFraction: Double = 0.5
-    public var fidelityMetric: String = MetricName.ssim
-    public var fidelityRegion: String = RegionName.full
-    public var fidelityTolerance: Double = 0.02
+    /// nil: the region the study holds sync values on (face, else mouth, else full).
+    public var syncRegion: String?
+    public var gainFraction: Double = WindowRule.defaultGainFraction
+    /// nil: LPIPS-mouth when the study holds it, else SSIM-mouth, else SSIM-full (then the other
+    /// fidelity metrics, mouth before full).
+    public var fidelityMetric: String?
+    public var fidelityRegion: String?
+    public var fidelityTolerance: Double = WindowRule.defaultFidelityTolerance
+    public var toleranceForm: ToleranceForm = .peak
+    public var landingTolerance: Double = WindowRule.defaultLandingTolerance
 
-    public init() {}
-
-    public init(gainFraction: Double = 0.5, fidelityMetric: String = MetricName.ssim,
-                fidelityRegion: String = RegionName.full, fidelityTolerance: Double = 0.02) throws(ReportError) {
+    public init(syncRegion: String? = nil, gainFraction: Double = WindowRule.defaultGainFraction,
+                fidelityMetric: String? = nil, fidelityRegion: String? = nil,
+                fidelityTolerance: Double = WindowRule.defaultFidelityTolerance, toleranceForm: ToleranceForm = .peak,
+                landingTolerance: Double = WindowRule.defaultLandingTolerance) throws(ReportError) {
         guard gainFraction > 0, gainFraction <= 1 else {
             throw .invalidOption(name: "--gain-fraction", problem: "\(gainFraction) is not in (0, 1]")
         }
-        guard fidelityTolerance >= 0, fidelityTolerance.isFinite else {
-            throw .invalidOption(name: "--fidelity-tolerance", problem: "\(fidelityTolerance) must be ≥ 0")
+        for (name, x) in [("--fidelity-tolerance", fidelityTolerance), ("--landing-tolerance", landingTolerance)] {
+            guard x >= 0, x.isFinite else { throw .invalidOption(name: name, problem: "\(x) must be a finite number ≥ 0") }
+            if toleranceForm == .peak, x > 1 {
+                throw .invalidOption(name: name, problem: "\(x) is a fraction of the peak CFG cost and must be in [0, 1] (use --tolerance-form absolute for metric units)")
+            }
         }
-        guard [MetricName.ssim, MetricName.lpips, MetricName.mse, MetricName.psnr].contains(fidelityMetric) else {
-            throw .invalidOption(name: "--fidelity-metric", problem: "'\(fidelityMetric)' is not one of ssim, lpips, mse, psnr")
+        if let m = fidelityMetric, MetricName.higherIsBetter(m) == nil {
+            throw .invalidOption(name: "--fidelity-metric", problem: "'\(m)' has no known direction (known: ssim, lpips, mse or pixel_mse, psnr, lmd)")
         }
-        self.gainFraction = gainFraction; self.fidelityMetric = fidelityMetric
-        self.fidelityRegion = fidelityRegion; self.fidelityTolerance = fidelityTolerance
+        self.syncRegion = syncRegion; self.gainFraction = gainFraction
+        self.fidelityMetric = fidelityMetric; self.fidelityRegion = fidelityRegion
+        self.fidelityTolerance = fidelityTolerance; self.toleranceForm = toleranceForm
+        self.landingTolerance = landingTolerance
     }
+
+    /// Default fidelity choices, in order: CFG acts on the mouth, so mouth metrics come first;
+    /// LPIPS before SSIM because it follows what a viewer sees of a mouth better than pixel
+    /// statistics do (SSIM-full stays costed long after the mouth has settled).
+    static let fidelityPreference: [(metric: String, region: String)] = [
+        (MetricName.lpips, RegionName.mouth), (MetricName.ssim, RegionName.mouth), (MetricName.ssim, RegionName.full),
+        (MetricName.lpips, RegionName.full), (MetricName.mse, RegionName.mouth), (MetricName.psnr, RegionName.mouth),
+        (MetricName.lmd, RegionName.mouth), (MetricName.mse, RegionName.full), (MetricName.psnr, RegionName.full),
+    ]
+
+    /// The concrete rule for one study: every metric and region named exists in it, or the error
+    /// lists what the study holds.
+    func resolve(index: StudyIndex, pair: ArmPair?, file: String) throws(ReportError) -> WindowRule {
+        let arms = pair.map { [$0.cfg.label, $0.base.label] } ?? []
+        func held(_ metric: String) -> Set<String> {
+            var r = index.regions(holding: metric, arms: arms)
+            if r.isEmpty { r = index.regions(holding: metric) }
+            return r
+        }
+        /// The stored spelling of a metric (`mse` finds `pixel_mse`), or nil.
+        func stored(_ metric: String) -> String? {
+            let names = Set(index.metricRegions.map(\.metric))
+            if names.contains(metric) { return metric }
+            return names.sorted().first { MetricName.canonical($0) == MetricName.canonical(metric) }
+        }
+        func holdings() -> String {
+            let byMetric = Dictionary(grouping: index.metricRegions, by: \.metric)
+            return byMetric.keys.sorted().map { "\($0) (\(byMetric[$0]!.map(\.region).sorted().joined(separator: ", ")))" }.joined(separator: "; ")
+        }
+        var rule = WindowRule()
+        rule.gainFraction = gainFraction; rule.fidelityTolerance = fidelityTolerance
+        rule.toleranceForm = toleranceForm; rule.landingTolerance = landingTolerance
+
+        guard let sync = stored(syncMetric) else {
+            throw .invalidOption(name: "--sync-metric", problem: "\(file) holds no '\(syncMetric)' values; it holds \(holdings())")
+        }
+        rule.syncMetric = sync
+        let syncRegions = held(sync)
+        if let r = syncRegion {
+            guard syncRegions.contains(r) else {
+                throw .invalidOption(name: "--sync-region", problem: "\(file) holds \(sync) on \(syncRegions.sorted().joined(separator: ", ")), not on '\(r)'")
+            }
+            rule.syncRegion = r
+            rule.choices.append("sync region \(r) (--sync-region)")
+        } else {
+            let r = [RegionName.face, RegionName.mouth, RegionName.full].first { syncRegions.contains($0) } ?? syncRegions.sorted().first
+            guard let r else { throw .invalidOption(name: "--sync-region", problem: "\(file) holds no \(sync) values") }
+            rule.syncRegion = r
+            rule.choices.append("sync region \(r) (the region the study holds \(sync) on: face, else mouth, else full)")
+        }
+
+        switch (fidelityMetric, fidelityRegion) {
+        case let (m?, r?):
+            guard let name = stored(m) else {
+                throw .invalidOption(name: "--fidelity-metric", problem: "\(file) holds no '\(m)' values; it holds \(holdings())")
+            }
+            guard held(name).contains(r) else {
+                throw .invalidOption(name: "--fidelity-region", problem: "\(file) holds \(name) on \(held(name).sorted().joined(separator: ", ")), not on '\(r)'")
+            }
+            rule.fidelityMetric = name; rule.fidelityRegion = r
+            rule.choices.append("fidelity \(name) on \(r) (--fidelity-metric, --fidelity-region)")
+        case let (m?, nil):
+            guard let name = stored(m) else {
+                throw .invalidOption(name: "--fidelity-metric", problem: "\(file) holds no '\(m)' values; it holds \(holdings())")
+            }
+            let regions = held(name)
+            let r = [RegionName.mouth, RegionName.full].first { regions.contains($0) } ?? regions.sorted().first!
+            rule.fidelityMetric = name; rule.fidelityRegion = r
+            rule.choices.append("fidelity \(name) (--fidelity-metric) on \(r) (mouth before full)")
+        case let (nil, r?):
+            let candidates = Self.fidelityPreference.filter { $0.region == r }.compactMap { c in stored(c.metric).map { ($0, c.region) } }
+            guard let pick = candidates.first(where: { held($0.0).contains(r) }) else {
+                throw .invalidOption(name: "--fidelity-region", problem: "\(file) holds no fidelity metric on '\(r)'; it holds \(holdings())")
+            }
+            rule.fidelityMetric = pick.0; rule.fidelityRegion = r
+            rule.choices.append("fidelity \(pick.0) (LPIPS before SSIM before MSE, PSNR, LMD) on \(r) (--fidelity-region)")
+        case (nil, nil):
+            let pick = Self.fidelityPreference.lazy.compactMap { c in stored(c.metric).map { ($0, c.region) } }.first { held($0.0).contains($0.1) }
+            guard let pick else {
+                throw .invalidOption(name: "--fidelity-metric", problem: "\(file) holds no fidelity metric (lpips, ssim, mse, psnr, lmd); it holds \(holdings())")
+            }
+            rule.fidelityMetric = pick.0; rule.fidelityRegion = pick.1
+            rule.choices.append("fidelity \(pick.0) on \(pick.1) (default order: LPIPS-mouth, SSIM-mouth, SSIM-full, then the others, mouth before full)")
+        }
+        return rule
+    }
+}
+
+/// The stated rule that turns per-step statistics into a sync window and a landing step.
+///
+/// A step qualifies for the window when the CFG arm's Sync-C gain over its no-CFG twin is
+/// significant (95% CI lower bound > 0), large (mean gain ≥ `gainFraction` × the peak mean gain
+/// over the probed steps) and cheap (mean fidelity cost ≤ `fidelityTolerance` × the peak mean
+/// cost, cost signed so that positive means worse fidelity). The window is the maximal run of
+/// consecutive probed steps that qualify; when several runs qualify, the one with the largest
+/// summed gain. The landing is the window step whose CFG prediction costs at most
+/// `landingTolerance` × the peak cost against its no-CFG twin at the same step, with the
+/// highest Sync-C.
+///
+/// Why these defaults:
+/// - Costs as a fraction of the peak CFG cost: scale-free, so one default serves every metric
+///   and teacher; 1/2 (the half-maximum) puts the lower edge where CFG costs no more than half
+///   of what it costs at its worst, the usual way to read the width of a peaked curve.
+/// - Gain ≥ 1/3 of the peak: real teachers' CFG gain decays slowly towards t = 0 and stays
+///   clearly significant well past its half-maximum (on a 14B teacher the half-maximum cuts the
+///   band about 4 steps short of where the gain's CI still sits far above 0); a third keeps the
+///   steps where CFG still buys a substantial, resolved share of its best, and the fidelity
+///   criterion, not the gain, bounds the costly side.
+/// - Landing within 1/10 of the peak cost of its own no-CFG twin: "comparable fidelity" at the
+///   step the student lands on either way, loose enough for 10-clip noise, tight enough to keep
+///   the landing off the window's costly end.
+/// The report's robustness section shows how the answer moves with each of them.
+public struct WindowRule: Codable, Sendable, Equatable {
+    public static let defaultGainFraction = 1.0 / 3
+    public static let defaultFidelityTolerance = 0.5
+    public static let defaultLandingTolerance = 0.1
+
+    public var syncMetric: String = MetricName.syncC
+    public var syncRegion: String = RegionName.face
+    public var gainFraction: Double = WindowRule.defaultGainFraction
+    public var fidelityMetric: String = MetricName.lpips
+    public var fidelityRegion: String = RegionName.mouth
+    public var fidelityTolerance: Double = WindowRule.defaultFidelityTolerance
+    public var toleranceForm: ToleranceForm = .peak
+    public var landingTolerance: Double = WindowRule.defaultLandingTolerance
+    /// How the metric and region choices were made, for the report and the provenance.
+    public var choices: [String] = []
+
+    public init() {}
 
     /// Converts a paired difference of the fidelity metric to a cost (positive = worse).
     public func cost(fromDifference d: Double) -> Double {
         MetricDirection(metric: fidelityMetric) == .higherIsBetter ? -d : d
     }
 
+    /// The largest admissible cost at a step for a tolerance `x` of this rule's form.
+    /// `peakCost` is the pair's peak mean cost (≤ 0 when CFG never costs: then only costs ≤ 0
+    /// pass), `base` the no-CFG twin's mean at the step.
+    public func limit(_ x: Double, peakCost: Double, base: Double?) -> Double {
+        switch toleranceForm {
+        case .peak: return x * max(peakCost, 0)
+        case .relative: return x * abs(base ?? .nan)
+        case .absolute: return x
+        }
+    }
+
+    /// The setting a rule parameter would need to admit `cost` at a step (the flag value the
+    /// no-window and no-landing messages suggest).
+    func toleranceNeeded(cost: Double, peakCost: Double, base: Double?) -> Double? {
+        switch toleranceForm {
+        case .peak: return peakCost > 0 ? cost / peakCost : nil
+        case .relative: return base.flatMap { $0 != 0 ? cost / abs($0) : nil }
+        case .absolute: return cost
+        }
+    }
+
     public var text: String {
-        "steps where the Sync-C gain (CFG − no-CFG, \(syncRegion)) has a 95% CI lower bound > 0 and a mean ≥ \(Fmt.g(gainFraction)) × its peak, and the \(fidelityMetric.uppercased()) cost on \(fidelityRegion) is ≤ \(Fmt.g(fidelityTolerance)); the window is the contiguous run of such steps with the largest summed gain"
+        "steps where the Sync-C gain (CFG − no-CFG, \(syncRegion)) has a 95% CI lower bound > 0 and a mean ≥ \(Fmt.g(gainFraction)) × its peak, and the \(fidelityMetric) cost on \(fidelityRegion) is ≤ \(toleranceForm.describe(fidelityTolerance)); the window is the contiguous run of such steps with the largest summed gain; the landing is the window step with the highest Sync-C whose cost against its no-CFG twin at the same step is ≤ \(toleranceForm.describe(landingTolerance))"
+    }
+
+    /// Every setting as key → value, for the provenance of written configs.
+    public var settings: [(String, String)] {
+        [("sync_metric", syncMetric), ("sync_region", syncRegion), ("gain_fraction", Fmt.g(gainFraction)),
+         ("fidelity_metric", fidelityMetric), ("fidelity_region", fidelityRegion),
+         ("fidelity_tolerance", Fmt.g(fidelityTolerance)), ("tolerance_form", toleranceForm.rawValue),
+         ("landing_rule", "highest Sync-C among window steps within the landing tolerance of the no-CFG twin at the same step"),
+         ("landing_tolerance", Fmt.g(landingTolerance))]
     }
 }
 
@@ -52,6 +240,7 @@ public enum Criterion: Codable, Sendable, Equatable {
     case noCI
     case notSignificant(lower: Double)
     case belowFraction(gain: Double, threshold: Double)
+    /// `tolerance` is the admissible cost at the step in metric units (the rule's limit).
     case fidelityCost(cost: Double, tolerance: Double)
 
     /// The same as a clause of a sentence ("the gain 0.302 is below the threshold 0.600").
@@ -61,7 +250,7 @@ public enum Criterion: Codable, Sendable, Equatable {
         case .noCI: return "there is no CI (fewer than 2 clips)"
         case .notSignificant(let lower): return "the gain is not significant (CI lower bound \(Fmt.f(lower, 3)))"
         case .belowFraction(let gain, let threshold): return "the gain \(Fmt.f(gain, 3)) is below the threshold \(Fmt.f(threshold, 3))"
-        case .fidelityCost(let cost, let tolerance): return "the fidelity cost \(Fmt.f(cost, 4)) exceeds the tolerance \(Fmt.g(tolerance))"
+        case .fidelityCost(let cost, let tolerance): return "the fidelity cost \(Fmt.f(cost, 4)) exceeds the limit \(Fmt.f(tolerance, 4))"
         }
     }
 
@@ -71,7 +260,7 @@ public enum Criterion: Codable, Sendable, Equatable {
         case .noCI: return "no CI (fewer than 2 clips)"
         case .notSignificant(let lower): return "gain CI lower bound \(Fmt.f(lower, 3)) ≤ 0"
         case .belowFraction(let gain, let threshold): return "gain \(Fmt.f(gain, 3)) < threshold \(Fmt.f(threshold, 3))"
-        case .fidelityCost(let cost, let tolerance): return "fidelity cost \(Fmt.f(cost, 4)) > tolerance \(Fmt.g(tolerance))"
+        case .fidelityCost(let cost, let tolerance): return "fidelity cost \(Fmt.f(cost, 4)) > limit \(Fmt.f(tolerance, 4))"
         }
     }
 }
@@ -83,13 +272,15 @@ public struct StepVerdict: Codable, Sendable, Equatable {
     public var gain: Estimate?
     /// Fidelity cost (positive = worse), CI included.
     public var cost: Estimate?
+    /// The admissible cost at this step, in metric units.
+    public var limit: Double?
     public var failures: [Criterion]
     public var qualifies: Bool { failures.isEmpty }
 
     public var summary: String {
         var parts: [String] = []
         if let g = gain { parts.append("gain \(Fmt.estimate(g, 3))") }
-        if let c = cost { parts.append("cost \(Fmt.estimate(c, 4))") }
+        if let c = cost { parts.append("cost \(Fmt.estimate(c, 4))" + (limit.map { " (limit \(Fmt.f($0, 4)))" } ?? "")) }
         return "step \(step) (t=\(Fmt.f(t, 3))): " + parts.joined(separator: ", ")
     }
 }
@@ -123,49 +314,96 @@ public struct WindowResult: Codable, Sendable, Equatable {
     public var peakGain: Double
     public var peakStep: Int?
     public var threshold: Double
+    /// The deciding pair's peak mean fidelity cost over the probed steps, and where.
+    public var peakCost: Double
+    public var peakCostStep: Int?
     public var window: SyncWindow?
     /// Other qualifying runs, not chosen.
     public var otherBands: [[Int]]
-    /// Set when there is no window: the plain reason.
+    /// Set when there is no window: the plain reason, naming the closest step's failed
+    /// criterion and the setting that would change the answer.
     public var noWindowReason: String?
 }
 
+/// The per-step statistics the rule reads: the deciding pair's Sync-C gain and fidelity cost
+/// (positive = worse), and the no-CFG twin's mean fidelity (for the relative form). Built from
+/// the full data for the answer, and from clip resamples for its robustness.
+struct RuleStats: Sendable {
+    var steps: [StepTime]
+    var gain: [Int: Estimate]
+    var cost: [Int: Estimate]
+    var base: [Int: Double]
+
+    var peakCost: (value: Double, step: Int)? {
+        cost.max { a, b in a.value.mean < b.value.mean || (a.value.mean == b.value.mean && a.key > b.key) }.map { ($0.value.mean, $0.key) }
+    }
+
+    /// Whether the peak cost is resolved from zero (its CI lower bound > 0). When it is not, CFG
+    /// has no measurable fidelity cost anywhere, and a fraction of the peak would only be a
+    /// fraction of noise: the peak form then admits every step. Without CIs (one clip) the mean
+    /// decides.
+    var peakCostResolved: Bool {
+        guard let p = peakCost, p.value > 0, let e = cost[p.step] else { return false }
+        return e.lower.map { $0 > 0 } ?? true
+    }
+}
+
 enum WindowFinder {
-    static func find(study: StudyData, comparator: Comparator, deciding: DecidingArms, rule: WindowRule) -> WindowResult {
+    static func stats(study: StudyData, comparator: Comparator, pair: ArmPair, rule: WindowRule) -> RuleStats {
         let steps = study.steps.sorted { $0.j < $1.j }
-        var gains: [Int: Estimate] = [:]
-        var costs: [Int: Estimate] = [:]
-        for s in steps {
-            if let g = comparator.compare(deciding.pair, step: s.j, metric: rule.syncMetric, region: rule.syncRegion) {
-                gains[s.j] = g.difference
+        var s = RuleStats(steps: steps, gain: [:], cost: [:], base: [:])
+        for st in steps {
+            if let g = comparator.compare(pair, step: st.j, metric: rule.syncMetric, region: rule.syncRegion) {
+                s.gain[st.j] = g.difference
             }
-            if let c = comparator.compare(deciding.pair, step: s.j, metric: rule.fidelityMetric, region: rule.fidelityRegion) {
+            if let c = comparator.compare(pair, step: st.j, metric: rule.fidelityMetric, region: rule.fidelityRegion) {
                 let d = c.difference
                 let flip = MetricDirection(metric: rule.fidelityMetric) == .higherIsBetter
-                costs[s.j] = flip ? Estimate(mean: -d.mean, lower: d.upper.map { -$0 }, upper: d.lower.map { -$0 }, count: d.count) : d
+                s.cost[st.j] = flip ? Estimate(mean: -d.mean, lower: d.upper.map { -$0 }, upper: d.lower.map { -$0 }, count: d.count) : d
+                s.base[st.j] = c.baselineMean
             }
         }
+        return s
+    }
+
+    static func find(study: StudyData, comparator: Comparator, deciding: DecidingArms, rule: WindowRule) -> WindowResult {
+        find(stats: stats(study: study, comparator: comparator, pair: deciding.pair, rule: rule), deciding: deciding, rule: rule)
+    }
+
+    static func find(stats: RuleStats, deciding: DecidingArms, rule: WindowRule) -> WindowResult {
+        let steps = stats.steps
+        let gains = stats.gain, costs = stats.cost
         let peak = gains.max { a, b in a.value.mean < b.value.mean || (a.value.mean == b.value.mean && a.key > b.key) }
         let peakGain = peak?.value.mean ?? .nan
         let threshold = rule.gainFraction * peakGain
+        let peakCost = stats.peakCost
         var verdicts: [StepVerdict] = []
         for s in steps {
             var failures: [Criterion] = []
             let g = gains[s.j], c = costs[s.j]
+            let limit = c.map { _ in
+                rule.toleranceForm == .peak && !stats.peakCostResolved && (peakCost?.value ?? 0) > 0
+                    ? Double.infinity : rule.limit(rule.fidelityTolerance, peakCost: peakCost?.value ?? 0, base: stats.base[s.j])
+            }
             if g == nil || c == nil { failures.append(.notMeasured) }
             if let g {
                 if let lo = g.lower { if !(lo > 0) { failures.append(.notSignificant(lower: lo)) } } else { failures.append(.noCI) }
                 if !(g.mean >= threshold) { failures.append(.belowFraction(gain: g.mean, threshold: threshold)) }
             }
-            if let c, !(c.mean <= rule.fidelityTolerance) {
-                failures.append(.fidelityCost(cost: c.mean, tolerance: rule.fidelityTolerance))
+            if let c, let limit, !(c.mean <= limit) {
+                failures.append(.fidelityCost(cost: c.mean, tolerance: limit))
             }
-            verdicts.append(StepVerdict(step: s.j, t: s.t, gain: g, cost: c, failures: failures))
+            verdicts.append(StepVerdict(step: s.j, t: s.t, gain: g, cost: c, limit: limit, failures: failures))
         }
         var result = WindowResult(deciding: deciding, rule: rule, verdicts: verdicts, peakGain: peakGain,
-                                  peakStep: peak?.key, threshold: threshold, window: nil, otherBands: [], noWindowReason: nil)
+                                  peakStep: peak?.key, threshold: threshold, peakCost: peakCost?.value ?? .nan,
+                                  peakCostStep: peakCost?.step, window: nil, otherBands: [], noWindowReason: nil)
         if gains.isEmpty {
             result.noWindowReason = "the deciding arms have no \(rule.syncMetric) values on \(rule.syncRegion)"
+            return result
+        }
+        if costs.isEmpty {
+            result.noWindowReason = "the deciding arms have no \(rule.fidelityMetric) values on \(rule.fidelityRegion)"
             return result
         }
         if !gains.values.contains(where: { $0.hasCI }) {
@@ -184,9 +422,7 @@ enum WindowFinder {
         }
         if !current.isEmpty { runs.append(current) }
         guard !runs.isEmpty else {
-            let sig = verdicts.filter { v in !v.failures.contains { if case .notSignificant = $0 { return true }; if case .noCI = $0 { return true }; return false } && v.gain != nil }
-            let cheap = verdicts.filter { v in v.cost != nil && !v.failures.contains { if case .fidelityCost = $0 { return true }; return false } }
-            result.noWindowReason = "no probed step meets every condition (\(sig.count) step(s) with a significant gain, \(cheap.count) within the fidelity tolerance of \(Fmt.g(rule.fidelityTolerance)))"
+            result.noWindowReason = closestMiss(verdicts, rule: rule, peakGain: peakGain, peakCost: peakCost?.value ?? 0, base: stats.base)
             return result
         }
         func total(_ run: [Int]) -> Double { run.map { verdicts[$0].gain!.mean }.reduce(0, +) }
@@ -209,4 +445,54 @@ enum WindowFinder {
                                    upperEdge: edge(inside: best.last!, outside: best.last! + 1, side: "upper"))
         return result
     }
+
+    /// The step that comes closest to qualifying and what would admit it: among steps with a
+    /// significant gain, the one needing the smallest relaxation of the gain fraction or the
+    /// tolerance (as a factor of its current setting).
+    static func closestMiss(_ verdicts: [StepVerdict], rule: WindowRule, peakGain: Double, peakCost: Double, base: [Int: Double]) -> String {
+        let significant = verdicts.filter { v in
+            v.gain != nil && v.cost != nil && !v.failures.contains { if case .notSignificant = $0 { return true }; if case .noCI = $0 { return true }; return false }
+        }
+        guard !significant.isEmpty else {
+            return "no probed step has a significant \(rule.syncMetric) gain (95% CI lower bound > 0) with a measured \(rule.fidelityMetric) cost; more clips narrow the CIs"
+        }
+        var best: (factor: Double, text: String)?
+        for v in significant {
+            var factor = 1.0
+            var parts: [String] = []
+            var flags: [String] = []
+            for f in v.failures {
+                switch f {
+                case .belowFraction(let g, let thr):
+                    let need = max(g / peakGain, 0)
+                    factor *= thr / max(g, 1e-12)
+                    parts.append(f.text); flags.append("--gain-fraction \(roundDown(need))")
+                case .fidelityCost(let c, _):
+                    guard let need = rule.toleranceNeeded(cost: c, peakCost: peakCost, base: base[v.step]) else { continue }
+                    factor *= need / max(rule.fidelityTolerance, 1e-12)
+                    parts.append(f.text); flags.append("--fidelity-tolerance \(roundUp(need))")
+                default: break
+                }
+            }
+            guard !flags.isEmpty else { continue }
+            let text = "closest: step \(v.step) (t=\(Fmt.f(v.t, 3))): \(parts.joined(separator: "; ")); \(flags.joined(separator: " and ")) would admit it"
+            if best == nil || factor < best!.factor { best = (factor, text) }
+        }
+        return "no probed step meets every condition (\(significant.count) step(s) with a significant gain); " + (best?.text ?? "")
+    }
+
+    /// A flag value that certainly admits `x` when printed (rounded away from the boundary).
+    static func roundUp(_ x: Double) -> String {
+        let digits = max(2, 2 - Int(log10(max(abs(x), 1e-12)).rounded(.down)))
+        let scale = pow10(digits)
+        return Fmt.g((x * scale).rounded(.up) / scale)
+    }
+
+    static func roundDown(_ x: Double) -> String {
+        let digits = max(2, 2 - Int(log10(max(abs(x), 1e-12)).rounded(.down)))
+        let scale = pow10(digits)
+        return Fmt.g((x * scale).rounded(.down) / scale)
+    }
+
+    private static func pow10(_ n: Int) -> Double { (0..<n).reduce(1.0) { a, _ in a * 10 } }
 }

@@ -7,8 +7,10 @@ public struct LandingCandidate: Codable, Sendable, Equatable {
     /// The CFG arm's Sync-C and fidelity means at this landing step.
     public var sync: Estimate
     public var fidelity: Estimate
-    /// How far the fidelity is from the no-CFG ceiling (positive = worse).
+    /// The CFG arm's fidelity cost against its no-CFG twin at the same step (positive = worse).
     public var fidelityGap: Double
+    /// The admissible cost at this step (metric units).
+    public var limit: Double
     public var withinTolerance: Bool
 }
 
@@ -24,83 +26,130 @@ public struct TwoStepSchedule: Codable, Sendable, Equatable {
     /// Exact times (not rounded): t_0, t_landing, 0.
     public var tList: [Double]
     public var landing: LandingCandidate
-    /// Best mean fidelity of the no-CFG arm over all probed steps, and where.
-    public var fidelityCeiling: Double
-    public var fidelityCeilingStep: Int
+    /// The landing pair's peak mean fidelity cost over all probed steps, and where: the scale the
+    /// landing tolerance is a fraction of (peak form).
+    public var peakCost: Double
+    public var peakCostStep: Int
+    /// The no-CFG twin's mean fidelity at the landing step (what "comparable fidelity" compares to).
+    public var twinFidelity: Double
     /// Best mean Sync-C of the CFG arms over all probed steps, and where/which arm.
     public var syncCeiling: Double
     public var syncCeilingStep: Int
     public var syncCeilingArm: String
     /// Reference clips' own Sync-C (GT), when measured.
     public var gtSync: Double?
-    /// Landing fidelity gap to the no-CFG ceiling (positive = worse) and Sync-C gap to the CFG
-    /// ceiling (positive = below it).
+    /// Landing fidelity cost against its no-CFG twin (positive = worse), and the Sync-C gap to the
+    /// CFG ceiling (positive = below it).
     public var fidelityGap: Double
     public var syncGap: Double
     public var candidates: [LandingCandidate]
     public var fidelityMetric: String
     public var fidelityRegion: String
+    /// The landing tolerance as set (a fraction of the peak cost in the peak form).
     public var tolerance: Double
+    public var toleranceForm: ToleranceForm
+}
+
+/// The per-step statistics the landing reads, from the full data or a clip resample.
+struct LandingStats: Sendable {
+    var cfgArm: String, baseArm: String
+    var source: TwoStepSchedule.Source
+    var note: String?
+    /// The CFG arm's mean Sync-C and fidelity, and its fidelity cost against the twin.
+    var sync: [Int: Estimate]
+    var fidelity: [Int: Estimate]
+    var cost: [Int: Double]
+    var base: [Int: Double]
+    /// Whether the pair's peak cost is resolved from zero (see `RuleStats.peakCostResolved`);
+    /// when it is not, every window step is within the landing tolerance.
+    var peakResolved = true
 }
 
 enum ScheduleFinder {
-    static func find(study: StudyData, comparator: Comparator, window: SyncWindow, rule: WindowRule,
-                     w: Double, tolerance: Double) throws(ReportError) -> TwoStepSchedule {
-        let arms = Set(study.arms.map(\.label))
-        var source = TwoStepSchedule.Source.eulerJump
-        var cfg = ArmSpec.eulerJump(s0: 1, s1: w).label, base = ArmSpec.eulerJump(s0: 1, s1: 1).label
-        var note: String?
-        var syncArms = [cfg, ArmSpec.eulerJump(s0: w, s1: w).label]
-        if !(arms.contains(cfg) && arms.contains(base)) {
-            let tc = ArmSpec.trajectory(w: w).label, tb = ArmSpec.trajectory(w: 1).label
-            guard arms.contains(tc), arms.contains(tb) else {
-                throw .missingArm(file: study.source, arm: arms.contains(cfg) ? base : cfg,
-                                  neededFor: "the two-step schedule (neither euler_jump s0=1 s1=\(Fmt.g(w))/s1=1 nor trajectory w=\(Fmt.g(w))/w=1 were probed)")
-            }
-            source = .trajectory; cfg = tc; base = tb; syncArms = [tc]
-            note = "No euler_jump arms were probed, so the landing step comes from the trajectory arms: trajectory(w) guides every step before the landing, not only the landing prediction, so its fidelity at a step is a pessimistic stand-in for the two-step student's."
+    /// The landing pair: `euler_jump(1, w)` and its twin `euler_jump(1, 1)` (each knob `s0`/`s1`,
+    /// or `s0t,s0a`/`s1t,s1a` for two-scale teachers), else the trajectory arms.
+    static func pair(study: StudyData, scale: GuidanceScale) throws(ReportError) -> (cfg: ArmSpec, base: ArmSpec, source: TwoStepSchedule.Source, note: String?) {
+        let arms = Set(study.arms)
+        let cfg = scale.eulerJump(s0: .off, s1: .on), base = scale.eulerJump(s0: .off, s1: .off)
+        if arms.contains(cfg) && arms.contains(base) { return (cfg, base, .eulerJump, nil) }
+        let tc = scale.single(.trajectory, .on), tb = scale.single(.trajectory, .off)
+        guard arms.contains(tc), arms.contains(tb) else {
+            throw .missingArm(file: study.source, arm: arms.contains(cfg) ? base.label : cfg.label,
+                              neededFor: "the two-step schedule (neither \(cfg.label) / \(base.label) nor \(tc.label) / \(tb.label) were probed)")
         }
-        let fm = rule.fidelityMetric, fr = rule.fidelityRegion
-        let higher = MetricDirection(metric: fm) == .higherIsBetter
-        let steps = study.steps.sorted { $0.j < $1.j }
-        // No-CFG fidelity ceiling: the no-CFG arm at its best step.
-        var ceiling: (Double, Int)?
-        for s in steps {
-            guard let v = comparator.value(arm: base, step: s.j, metric: fm, region: fr) else { continue }
-            if ceiling == nil || (higher ? v.value.mean > ceiling!.0 : v.value.mean < ceiling!.0) { ceiling = (v.value.mean, s.j) }
-        }
-        guard let fc = ceiling else { throw .missingMetric(file: study.source, metric: fm, region: fr, arm: base) }
-        var syncCeiling: (Double, Int, String)?
-        for arm in syncArms where arms.contains(arm) {
-            for s in steps {
-                guard let v = comparator.value(arm: arm, step: s.j, metric: rule.syncMetric, region: rule.syncRegion) else { continue }
-                if syncCeiling == nil || v.value.mean > syncCeiling!.0 { syncCeiling = (v.value.mean, s.j, arm) }
+        return (tc, tb, .trajectory,
+                "No euler_jump arms were probed, so the landing step comes from the trajectory arms: trajectory(w) guides every step before the landing, not only the landing prediction, so its fidelity at a step is a pessimistic stand-in for the two-step student's.")
+    }
+
+    static func stats(study: StudyData, comparator: Comparator, rule: WindowRule, scale: GuidanceScale) throws(ReportError) -> LandingStats {
+        let p = try pair(study: study, scale: scale)
+        var s = LandingStats(cfgArm: p.cfg.label, baseArm: p.base.label, source: p.source, note: p.note, sync: [:], fidelity: [:], cost: [:], base: [:])
+        let pair = ArmPair(cfg: p.cfg, base: p.base, kind: ArmPairing.kind(of: p.cfg))
+        var costs: [Int: Estimate] = [:]
+        for st in study.steps {
+            if let v = comparator.value(arm: s.cfgArm, step: st.j, metric: rule.syncMetric, region: rule.syncRegion) { s.sync[st.j] = v.value }
+            if let v = comparator.value(arm: s.cfgArm, step: st.j, metric: rule.fidelityMetric, region: rule.fidelityRegion) { s.fidelity[st.j] = v.value }
+            if let c = comparator.compare(pair, step: st.j, metric: rule.fidelityMetric, region: rule.fidelityRegion) {
+                s.cost[st.j] = rule.cost(fromDifference: c.difference.mean)
+                s.base[st.j] = c.baselineMean
+                costs[st.j] = c.difference
             }
         }
-        guard let sc = syncCeiling else { throw .missingMetric(file: study.source, metric: rule.syncMetric, region: rule.syncRegion, arm: cfg) }
+        if let peak = s.cost.max(by: { a, b in a.value < b.value || (a.value == b.value && a.key > b.key) }), let d = costs[peak.key] {
+            // The CI of the cost at the peak step (the difference flipped for higher-is-better).
+            let lower = MetricDirection(metric: rule.fidelityMetric) == .higherIsBetter ? d.upper.map { -$0 } : d.lower
+            s.peakResolved = peak.value > 0 && (lower.map { $0 > 0 } ?? true)
+        }
+        return s
+    }
+
+    /// The landing step: among window steps whose cost against the twin is within the landing
+    /// limit, the highest mean Sync-C (the earlier step on a tie).
+    static func land(_ s: LandingStats, window: SyncWindow, rule: WindowRule, study: StudyData) throws(ReportError) -> (best: LandingCandidate, candidates: [LandingCandidate], peak: (Double, Int)) {
+        guard let peak = s.cost.max(by: { a, b in a.value < b.value || (a.value == b.value && a.key > b.key) }) else {
+            throw .missingMetric(file: study.source, metric: rule.fidelityMetric, region: rule.fidelityRegion, arm: s.baseArm)
+        }
         var candidates: [LandingCandidate] = []
         for j in window.steps {
-            guard let t = study.t(ofStep: j),
-                  let sv = comparator.value(arm: cfg, step: j, metric: rule.syncMetric, region: rule.syncRegion),
-                  let fv = comparator.value(arm: cfg, step: j, metric: fm, region: fr) else { continue }
-            let gap = higher ? fc.0 - fv.value.mean : fv.value.mean - fc.0
-            candidates.append(LandingCandidate(step: j, t: t, sync: sv.value, fidelity: fv.value,
-                                               fidelityGap: gap, withinTolerance: gap <= tolerance))
+            guard let t = study.t(ofStep: j), let sv = s.sync[j], let fv = s.fidelity[j], let c = s.cost[j] else { continue }
+            let limit = rule.toleranceForm == .peak && !s.peakResolved && peak.value > 0
+                ? Double.infinity : rule.limit(rule.landingTolerance, peakCost: peak.value, base: s.base[j])
+            candidates.append(LandingCandidate(step: j, t: t, sync: sv, fidelity: fv, fidelityGap: c, limit: limit, withinTolerance: c <= limit))
         }
         guard !candidates.isEmpty else {
-            throw .noLandingStep(file: study.source, reason: "\(cfg) has no \(rule.syncMetric)/\(fm) values inside the window (steps \(window.firstStep)..\(window.lastStep))")
+            throw .noLandingStep(file: study.source, reason: "\(s.cfgArm) has no \(rule.syncMetric)/\(rule.fidelityMetric) values inside the window (steps \(window.firstStep)..\(window.lastStep))")
         }
-        let ok = candidates.filter(\.withinTolerance)
-        guard let best = ok.max(by: { $0.sync.mean < $1.sync.mean || ($0.sync.mean == $1.sync.mean && $0.step > $1.step) }) else {
-            let closest = candidates.min { $0.fidelityGap < $1.fidelityGap }!
-            throw .noLandingStep(file: study.source, reason: "no step inside the window keeps \(fm) on \(fr) within \(Fmt.g(tolerance)) of the no-CFG ceiling \(Fmt.f(fc.0, 4)) (closest: step \(closest.step), gap \(Fmt.f(closest.fidelityGap, 4)))")
+        guard let best = candidates.filter(\.withinTolerance).max(by: { $0.sync.mean < $1.sync.mean || ($0.sync.mean == $1.sync.mean && $0.step > $1.step) }) else {
+            let closest = candidates.min { a, b in a.fidelityGap - a.limit < b.fidelityGap - b.limit }!
+            let need = rule.toleranceNeeded(cost: closest.fidelityGap, peakCost: peak.value, base: s.base[closest.step])
+            throw .noLandingStep(file: study.source, reason: "no window step keeps the \(rule.fidelityMetric) cost on \(rule.fidelityRegion) against its no-CFG twin within \(rule.toleranceForm.describe(rule.landingTolerance)); closest: step \(closest.step) (t=\(Fmt.f(closest.t, 3))), cost \(Fmt.f(closest.fidelityGap, 4)) > limit \(Fmt.f(closest.limit, 4))" + (need.map { "; --landing-tolerance \(WindowFinder.roundUp($0)) would admit it" } ?? ""))
         }
+        return (best, candidates, (peak.value, peak.key))
+    }
+
+    static func find(study: StudyData, comparator: Comparator, window: SyncWindow, rule: WindowRule,
+                     scale: GuidanceScale) throws(ReportError) -> TwoStepSchedule {
+        let s = try stats(study: study, comparator: comparator, rule: rule, scale: scale)
+        let (best, candidates, peak) = try land(s, window: window, rule: rule, study: study)
+        var syncArms = [s.cfgArm]
+        if s.source == .eulerJump { syncArms.append(scale.eulerJump(s0: .on, s1: .on).label) }
+        var syncCeiling: (Double, Int, String)?
+        let arms = Set(study.arms.map(\.label))
+        for arm in syncArms where arms.contains(arm) {
+            for st in study.steps.sorted(by: { $0.j < $1.j }) {
+                guard let v = comparator.value(arm: arm, step: st.j, metric: rule.syncMetric, region: rule.syncRegion) else { continue }
+                if syncCeiling == nil || v.value.mean > syncCeiling!.0 { syncCeiling = (v.value.mean, st.j, arm) }
+            }
+        }
+        guard let sc = syncCeiling else { throw .missingMetric(file: study.source, metric: rule.syncMetric, region: rule.syncRegion, arm: s.cfgArm) }
         let t0 = study.t(ofStep: 0) ?? ShiftedSchedule(numSteps: study.numSteps, shift: study.shift, maxT: study.maxT).t(0)
         let gt = comparator.gt(metric: rule.syncMetric, region: rule.syncRegion)?.mean
-        return TwoStepSchedule(source: source, note: note, cfgArm: cfg, noCFGArm: base, landingStep: best.step,
-                               tList: [t0, best.t, 0], landing: best, fidelityCeiling: fc.0, fidelityCeilingStep: fc.1,
+        return TwoStepSchedule(source: s.source, note: s.note, cfgArm: s.cfgArm, noCFGArm: s.baseArm, landingStep: best.step,
+                               tList: [t0, best.t, 0], landing: best, peakCost: peak.0, peakCostStep: peak.1,
+                               twinFidelity: s.base[best.step] ?? .nan,
                                syncCeiling: sc.0, syncCeilingStep: sc.1, syncCeilingArm: sc.2, gtSync: gt,
                                fidelityGap: best.fidelityGap, syncGap: sc.0 - best.sync.mean, candidates: candidates,
-                               fidelityMetric: fm, fidelityRegion: fr, tolerance: tolerance)
+                               fidelityMetric: rule.fidelityMetric, fidelityRegion: rule.fidelityRegion,
+                               tolerance: rule.landingTolerance, toleranceForm: rule.toleranceForm)
     }
 }

@@ -42,12 +42,55 @@ public struct StudentConfig: Codable, Sendable, Equatable {
         public var t_list_exact: [Double]
         public var toolkit_version: String
         public var date: String
+        /// Where the teacher's CFG scale came from (recorded, the CFG arms, or --guidance).
+        public var guidance_source: String
+        /// The rule's settings that produced the window and landing.
+        public var rule: RuleSettings
+        /// The numbers that decided the landing: its cost against the no-CFG twin at the same
+        /// step, the limit it met, the pair's peak cost, and its Sync-C and gap to the ceiling.
+        public var landing: LandingNumbers
+        /// The rule recomputed on clip resamples (absent when not computed).
+        public var robustness: RobustnessSummary?
+    }
+
+    public struct RuleSettings: Codable, Sendable, Equatable {
+        public var sync_metric: String
+        public var sync_region: String
+        public var gain_fraction: Double
+        public var fidelity_metric: String
+        public var fidelity_region: String
+        public var fidelity_tolerance: Double
+        public var tolerance_form: String
+        public var landing_rule: String
+        public var landing_tolerance: Double
+    }
+
+    public struct LandingNumbers: Codable, Sendable, Equatable {
+        public var fidelity_cost: Double
+        public var fidelity_limit: Double
+        public var peak_fidelity_cost: Double
+        public var sync_c: Double
+        public var sync_c_ceiling: Double
+    }
+
+    public struct RobustnessSummary: Codable, Sendable, Equatable {
+        public var resamples: Int
+        /// 95% percentile intervals over the clip resamples (steps), and the share of resamples
+        /// that gave exactly the written window / landing.
+        public var window_first_step_95: [Int]
+        public var window_last_step_95: [Int]
+        public var landing_step_95: [Int]
+        public var window_agreement: Double
+        public var landing_agreement: Double
     }
 
     public var t_list: [Double]
     public var student_sample_steps: Int
     public var cfg_form: String
     public var guidance_scale: Double
+    /// Two-scale teachers: the text and audio scales (guidance_scale is then the audio scale).
+    public var text_guidance_scale: Double?
+    public var audio_guidance_scale: Double?
     public var sync_window_cfg: SyncWindowCFG
     public var sample_t_cfg: SampleTCFG
     /// Integer timesteps (0..1000) the student evaluates, as Self-Forcing / CausVid write them:
@@ -62,8 +105,13 @@ public struct StudentConfig: Codable, Sendable, Equatable {
     ///
     /// - parameter date: ISO-8601 date written into the provenance (passed in so output bytes are
     ///   reproducible in tests).
-    public init(study: StudyData, window: SyncWindow, schedule: TwoStepSchedule, guidanceScale w: Double,
+    public init(study: StudyData, window: SyncWindow, schedule: TwoStepSchedule, scale: GuidanceScale,
+                rule: WindowRule, robustness: RuleRobustness?, guidanceSource: String = "",
                 form: CFGForm, minT: Double = 0, date: String) {
+        let w = scale.w
+        if case .pair(let t, let a) = scale {
+            text_guidance_scale = form.scale(fromUncond: t); audio_guidance_scale = form.scale(fromUncond: a)
+        }
         t_list = schedule.tList.map { ($0 * 1000).rounded() / 1000 }
         student_sample_steps = schedule.tList.count - 1
         cfg_form = form.rawValue
@@ -82,7 +130,23 @@ public struct StudentConfig: Codable, Sendable, Equatable {
                                 teacher: [study.teacher, study.modelName].filter { !$0.isEmpty }.joined(separator: " "),
                                 drop_mode: study.dropMode, schedule_source: schedule.source.rawValue,
                                 landing_step: schedule.landingStep, window_steps: [window.firstStep, window.lastStep],
-                                t_list_exact: schedule.tList.map { ($0 * 1e9).rounded() / 1e9 }, toolkit_version: study.toolkitVersion, date: date)
+                                t_list_exact: schedule.tList.map { ($0 * 1e9).rounded() / 1e9 }, toolkit_version: study.toolkitVersion, date: date,
+                                guidance_source: guidanceSource,
+                                rule: RuleSettings(sync_metric: rule.syncMetric, sync_region: rule.syncRegion, gain_fraction: rule.gainFraction,
+                                                   fidelity_metric: rule.fidelityMetric, fidelity_region: rule.fidelityRegion,
+                                                   fidelity_tolerance: rule.fidelityTolerance, tolerance_form: rule.toleranceForm.rawValue,
+                                                   landing_rule: "highest Sync-C among window steps whose cost against the no-CFG twin at the same step is within the landing tolerance",
+                                                   landing_tolerance: rule.landingTolerance),
+                                landing: LandingNumbers(fidelity_cost: schedule.fidelityGap, fidelity_limit: schedule.landing.limit,
+                                                        peak_fidelity_cost: schedule.peakCost, sync_c: schedule.landing.sync.mean,
+                                                        sync_c_ceiling: schedule.syncCeiling),
+                                robustness: robustness.flatMap { r in
+                                    guard let f = r.firstStep, let l = r.lastStep else { return nil }
+                                    return RobustnessSummary(resamples: r.resamples, window_first_step_95: [f.lower, f.upper],
+                                                             window_last_step_95: [l.lower, l.upper],
+                                                             landing_step_95: r.landingStep.map { [$0.lower, $0.upper] } ?? [],
+                                                             window_agreement: r.windowAgreement, landing_agreement: r.landingStep?.agreement ?? 0)
+                                })
     }
 
     /// YAML in block style with flow lists (`t_list: [0.999, 0.769, 0.0]`), numbers in plain
@@ -135,8 +199,35 @@ public struct StudentConfig: Codable, Sendable, Equatable {
             "  t_list_exact: \(list(p.t_list_exact))",
             "  toolkit_version: \(str(p.toolkit_version))",
             "  date: \(str(p.date))",
-        ]
-        return lines.joined(separator: "\n") + "\n"
+            "  guidance_source: \(str(p.guidance_source))",
+            "  rule:",
+            "    sync_metric: \(str(p.rule.sync_metric))",
+            "    sync_region: \(str(p.rule.sync_region))",
+            "    gain_fraction: \(num(p.rule.gain_fraction))",
+            "    fidelity_metric: \(str(p.rule.fidelity_metric))",
+            "    fidelity_region: \(str(p.rule.fidelity_region))",
+            "    fidelity_tolerance: \(num(p.rule.fidelity_tolerance))",
+            "    tolerance_form: \(str(p.rule.tolerance_form))",
+            "    landing_rule: \(str(p.rule.landing_rule))",
+            "    landing_tolerance: \(num(p.rule.landing_tolerance))",
+            "  landing:",
+            "    fidelity_cost: \(num(p.landing.fidelity_cost))",
+            "    fidelity_limit: \(num(p.landing.fidelity_limit))",
+            "    peak_fidelity_cost: \(num(p.landing.peak_fidelity_cost))",
+            "    sync_c: \(num(p.landing.sync_c))",
+            "    sync_c_ceiling: \(num(p.landing.sync_c_ceiling))",
+        ] + (p.robustness.map { r in [
+            "  robustness:",
+            "    resamples: \(r.resamples)",
+            "    window_first_step_95: \(ints(r.window_first_step_95))",
+            "    window_last_step_95: \(ints(r.window_last_step_95))",
+            "    landing_step_95: \(ints(r.landing_step_95))",
+            "    window_agreement: \(num(r.window_agreement))",
+            "    landing_agreement: \(num(r.landing_agreement))",
+        ] } ?? [])
+        let scales = text_guidance_scale.flatMap { t in audio_guidance_scale.map { a in ["text_guidance_scale: \(num(t))", "audio_guidance_scale: \(num(a))"] } } ?? []
+        let withScales = lines.prefix(5) + scales + lines.dropFirst(5)
+        return withScales.joined(separator: "\n") + "\n"
     }
 
     public func json() throws(ReportError) -> String {
@@ -163,6 +254,11 @@ public struct StudentConfig: Codable, Sendable, Equatable {
         lines.append("\(prefix).denoising_step_list = [\(denoising_step_list.map(String.init).joined(separator: ", "))]")
         lines.append("\(prefix).warp_denoising_step = \(warp_denoising_step ? "True" : "False")")
         lines.append("\(prefix).teacher_guidance_per_step = \(list(teacher_guidance.per_step))")
+        let r = provenance.rule
+        lines.append("# rule: \(r.sync_metric)/\(r.sync_region) gain >= \(py(r.gain_fraction)) x peak; \(r.fidelity_metric)/\(r.fidelity_region) cost <= \(py(r.fidelity_tolerance)) (\(r.tolerance_form)); landing tolerance \(py(r.landing_tolerance))")
+        if let rb = provenance.robustness {
+            lines.append("# robustness (\(rb.resamples) clip resamples): first step 95% \(rb.window_first_step_95), last step 95% \(rb.window_last_step_95), landing 95% \(rb.landing_step_95), window agreement \(py(rb.window_agreement)), landing agreement \(py(rb.landing_agreement))")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -7,7 +7,7 @@ public enum ReportFigures {
         let study = report.study
         let steps = study.steps.sorted { $0.j < $1.j }.map(\.j)
         let tOf: (Int) -> Double? = { study.t(ofStep: $0) }
-        let rule = report.options.rule
+        let rule = report.rule
         let win = report.window?.window.map { $0.firstStep...$0.lastStep }
         let fidUnit = "\(rule.fidelityMetric.uppercased()) cost, \(rule.fidelityRegion) (+ = worse)"
         let fidUnit2 = "\(rule.fidelityMetric.uppercased()) cost, \(rule.fidelityRegion)\n(+ = worse)"

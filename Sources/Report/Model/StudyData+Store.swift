@@ -20,6 +20,13 @@ public enum StudyConfigKey {
     public static let maxT = "max_t"
     public static let guidanceScale = "guidance_scale"
     public static let syncPreset = "sync_preset"
+    /// Two-scale teachers' (text, audio) CFG scales.
+    public static let guidanceText = "guidance_text"
+    public static let guidanceAudio = "guidance_audio"
+    /// An analysis registry's metric rules: metric → `face_value` | `normalized_only` | `diagnostic_only`.
+    public static let metricRules = "metric_rules"
+    /// The sync model that produced imported numbers, when the importer was told.
+    public static let syncModel = "sync_model"
 }
 
 extension StudyData {
@@ -43,6 +50,15 @@ extension StudyData {
         let json = (try? JSONSerialization.jsonObject(with: Data(config.configJSON.utf8))) as? [String: Any] ?? [:]
         func number(_ key: String, _ fallback: Double) -> Double {
             (json[key] as? NSNumber)?.doubleValue ?? fallback
+        }
+        /// A recorded number, or nil (never a default: unknown stays unknown).
+        func recorded(_ key: String) -> Double? {
+            guard let n = json[key] as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
+            return n.doubleValue
+        }
+        var rules: [String: String] = [:]
+        if let r = json[StudyConfigKey.metricRules] as? [String: Any] {
+            for (k, v) in r { rules[k] = (v as? String) ?? "\(v)" }
         }
         var configuration: [String: String] = [:]
         for (k, v) in json {
@@ -101,12 +117,15 @@ extension StudyData {
         case .finished, .imported, .merged: status = .finished
         }
         self.init(name: config.name, source: source, teacher: config.teacherKind, modelName: config.modelName,
-                  dropMode: config.dropMode, syncModel: config.syncModel,
+                  dropMode: config.dropMode,
+                  syncModel: config.syncModel == "unknown" || config.syncModel.isEmpty ? ((json[StudyConfigKey.syncModel] as? String) ?? config.syncModel) : config.syncModel,
                   syncPreset: (json[StudyConfigKey.syncPreset] as? String) ?? "",
                   syncWeightsSHA256: config.syncWeightsSHA256 ?? "", databaseSHA256: databaseSHA256,
                   toolkitVersion: config.toolkitVersion, status: status,
                   numSteps: Int(number(StudyConfigKey.numSteps, 50)), shift: number(StudyConfigKey.shift, 5),
-                  maxT: number(StudyConfigKey.maxT, 0.999), guidanceScale: number(StudyConfigKey.guidanceScale, 4.5),
+                  maxT: number(StudyConfigKey.maxT, 0.999), guidanceScale: recorded(StudyConfigKey.guidanceScale),
+                  guidanceText: recorded(StudyConfigKey.guidanceText), guidanceAudio: recorded(StudyConfigKey.guidanceAudio),
+                  metricRules: rules,
                   configuration: configuration, steps: Self.probeSteps(snap, studentArms: Set(snap.arms.map(\.id)).subtracting(armLabels.keys)),
                   clips: snap.clips.map(\.name), arms: probeArms.map(\.spec), measurements: rows,
                   failures: failures, syncSeries: series, spatialMaps: spatial)

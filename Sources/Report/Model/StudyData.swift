@@ -24,12 +24,19 @@ public struct StudyData: Codable, Sendable, Equatable {
     public var databaseSHA256: String
     public var toolkitVersion: String
     public var status: StudyStatus
-    /// Sampler: number of steps N, timestep shift s, the clamp of t_0, the teacher's default CFG
-    /// scale w (uncond-based form).
+    /// Sampler: number of steps N, timestep shift s, the clamp of t_0.
     public var numSteps: Int
     public var shift: Double
     public var maxT: Double
-    public var guidanceScale: Double
+    /// The teacher's CFG scale w (uncond form) as the study recorded it; nil when it did not
+    /// (imported results): the report then reads it off the CFG arms, never assumes one.
+    public var guidanceScale: Double?
+    /// Two-scale teachers (text, audio), as the study recorded them.
+    public var guidanceText: Double?
+    public var guidanceAudio: Double?
+    /// Per-metric comparison rules of an analysis registry (`face_value`, `normalized_only`,
+    /// `diagnostic_only`), as written; empty when the study has none.
+    public var metricRules: [String: String] = [:]
     /// Free-form configuration shown in the report (sorted by key).
     public var configuration: [String: String]
     /// Probed steps: index j and time t.
@@ -47,7 +54,8 @@ public struct StudyData: Codable, Sendable, Equatable {
                 dropMode: String = "audio", syncModel: String = "facesync-cca", syncPreset: String = "",
                 syncWeightsSHA256: String = "", databaseSHA256: String = "", toolkitVersion: String = "",
                 status: StudyStatus = .finished, numSteps: Int = 50, shift: Double = 5, maxT: Double = 0.999,
-                guidanceScale: Double = 4.5, configuration: [String: String] = [:], steps: [StepTime],
+                guidanceScale: Double? = nil, guidanceText: Double? = nil, guidanceAudio: Double? = nil,
+                metricRules: [String: String] = [:], configuration: [String: String] = [:], steps: [StepTime],
                 clips: [String], arms: [ArmSpec], measurements: [MeasurementRow],
                 failures: [FailedUnits] = [], syncSeries: [SyncSeries] = [], spatialMaps: [SpatialMap] = []) {
         self.name = name; self.source = source; self.teacher = teacher; self.modelName = modelName
@@ -55,9 +63,16 @@ public struct StudyData: Codable, Sendable, Equatable {
         self.syncWeightsSHA256 = syncWeightsSHA256; self.databaseSHA256 = databaseSHA256
         self.toolkitVersion = toolkitVersion; self.status = status; self.numSteps = numSteps
         self.shift = shift; self.maxT = maxT; self.guidanceScale = guidanceScale
+        self.guidanceText = guidanceText; self.guidanceAudio = guidanceAudio; self.metricRules = metricRules
         self.configuration = configuration; self.steps = steps; self.clips = clips; self.arms = arms
         self.measurements = measurements; self.failures = failures; self.syncSeries = syncSeries
         self.spatialMaps = spatialMaps
+    }
+
+    /// The teacher's CFG scale as recorded, one scale or a (text, audio) pair; nil when unknown.
+    public var recordedScale: GuidanceScale? {
+        if let t = guidanceText, let a = guidanceAudio { return .pair(text: t, audio: a) }
+        return guidanceScale.map(GuidanceScale.single)
     }
 
     /// t of step j, from the probed steps (or nil when j was not probed).

@@ -103,20 +103,25 @@ public enum ReportWriter {
             row("clips") { "\($0.measuredClips)" },
             row("deciding arms") { $0.deciding?.pair.label ?? "none" },
             row("window rule") { r in
-                let rule = r.options.rule
-                return "gain ≥ \(Fmt.g(rule.gainFraction)) × peak, \(rule.fidelityMetric.uppercased()) (\(rule.fidelityRegion)) cost ≤ \(Fmt.g(rule.fidelityTolerance))"
+                let rule = r.rule
+                return "gain ≥ \(Fmt.f(rule.gainFraction, 2)) × peak, \(rule.fidelityMetric) (\(rule.fidelityRegion)) cost ≤ \(rule.toleranceForm.describe(rule.fidelityTolerance))"
             },
             row("peak Sync-C gain") { r in r.window.map { "\(Fmt.f($0.peakGain, 3)) at step \($0.peakStep.map(String.init) ?? "-")" } ?? "-" },
             row("sync window (steps)") { r in r.window?.window.map { "\($0.firstStep)..\($0.lastStep)" } ?? "none" },
             row("sync window (t)") { r in r.window?.window.map { "[\(Fmt.f($0.tLow, 3)), \(Fmt.f($0.tHigh, 3))]" } ?? "none" },
             row("landing step") { r in r.schedule.map { "\($0.landingStep) (t=\(Fmt.f($0.tList[1], 3)))" } ?? "none" },
+            row("window edges, 95% over clip resamples") { r in
+                guard let rb = r.robustness, let f = rb.firstStep, let l = rb.lastStep else { return "-" }
+                return "first \(f.lower)..\(f.upper), last \(l.lower)..\(l.upper)"
+            },
+            row("landing, 95% over clip resamples") { r in r.robustness?.landingStep.map { "\($0.lower)..\($0.upper)" } ?? "-" },
             row("t_list") { r in r.schedule.map { "[" + $0.tList.map { Fmt.f($0, 3) }.joined(separator: ", ") + "]" } ?? "none" },
         ]
     }
 
     static func section(_ doc: inout Document, _ r: StudyReport, figures: [Figure], level: Int, figDir: String,
                         date: String, form: CFGForm, minT: Double, embedFigures: Bool) {
-        let s = r.study, rule = r.options.rule, h = level + 1
+        let s = r.study, rule = r.rule, h = level + 1
         if level > 1 { doc.add(.heading(level, "Study \(s.name)" + (r.partial ? " (PARTIAL)" : ""))) }
         for w in r.warnings { doc.add(.callout(w)) }
 
@@ -130,7 +135,7 @@ public enum ReportWriter {
             ["teacher", "\(s.teacher) \(s.modelName)"], ["negative branch drops", s.dropMode],
             ["sync model", "\(s.syncModel) \(s.syncPreset)" + (s.syncWeightsSHA256.isEmpty ? "" : " (weights sha256 `\(s.syncWeightsSHA256.prefix(16))…`)")],
             ["sampler", "N = \(s.numSteps) steps, shift s = \(Fmt.g(s.shift)), t_0 clamped to \(Fmt.g(s.maxT))"],
-            ["teacher CFG scale w (uncond form)", Fmt.g(s.guidanceScale)],
+            ["teacher CFG scale (uncond form)", (r.scale?.label ?? "unknown") + " (from \(r.scaleSource))"],
             ["clips measured", "\(r.measuredClips) of \(s.clips.count)"],
             ["probed steps", "\(s.steps.count) (\(s.steps.map(\.j).min() ?? 0)..\(s.steps.map(\.j).max() ?? 0))"],
             ["arms", s.arms.map { "`\($0.label)`" }.joined(separator: ", ")],
@@ -141,17 +146,18 @@ public enum ReportWriter {
 
         doc.add(.heading(h, "Which arms decide"))
         if let d = r.deciding {
-            doc.add(.paragraph("The window is decided by `\(d.pair.cfg.label)` against `\(d.pair.base.label)` (\(d.pair.kind == .singlePrediction ? "single-prediction arms: the two differ only in the guidance of the one prediction measured at each step" : "compounding arms")). Trajectory arms compound the guidance of every earlier step; they are shown for context."))
+            doc.add(.paragraph("The window is decided by `\(d.pair.cfg.label)` against `\(d.pair.base.label)` (\(d.pair.kind == .singlePrediction ? "single-prediction arms: the two differ only in the guidance of the one prediction measured at each step" : "compounding arms: nothing else was probed")). " + (d.pair.cfg.family == .trajectory ? "Trajectory arms compound the guidance of every earlier step, so here they decide only for lack of single-prediction arms." : "Trajectory arms compound the guidance of every earlier step; they are shown for context.")))
             if let note = d.note { doc.add(.callout(note)) }
         } else {
-            doc.add(.callout("No CFG arm at w = \(Fmt.g(r.guidanceScale)) with its no-CFG twin was probed: no window can be derived."))
+            doc.add(.callout(r.scale.map { "No CFG arm at \($0.label) with its no-CFG twin was probed: no window can be derived." } ?? "The teacher's CFG scale is not known (the study does not record it, and its CFG arms carry none or several): pass --guidance to choose it."))
         }
 
         doc.add(.heading(h, "Sync window"))
         doc.add(.paragraph("Rule: \(rule.text)."))
+        if !rule.choices.isEmpty { doc.add(.paragraph("Chosen for this study: " + rule.choices.joined(separator: "; ") + ".")) }
         if let res = r.window {
             if let win = res.window {
-                doc.add(.paragraph("**Window: steps \(win.firstStep)..\(win.lastStep), t ∈ [\(Fmt.f(win.tLow, 3)), \(Fmt.f(win.tHigh, 3))]** (peak gain \(Fmt.f(res.peakGain, 3)) at step \(res.peakStep ?? -1); threshold \(Fmt.g(rule.gainFraction)) × peak = \(Fmt.f(res.threshold, 3)))."))
+                doc.add(.paragraph("**Window: steps \(win.firstStep)..\(win.lastStep), t ∈ [\(Fmt.f(win.tLow, 3)), \(Fmt.f(win.tHigh, 3))]** (peak gain \(Fmt.f(res.peakGain, 3)) at step \(res.peakStep ?? -1); threshold \(Fmt.f(rule.gainFraction, 3)) × peak = \(Fmt.f(res.threshold, 3)); peak \(rule.fidelityMetric) cost \(Fmt.f(res.peakCost, 4)) at step \(res.peakCostStep.map(String.init) ?? "-"))."))
                 doc.add(.list([win.lowerEdge.text, win.upperEdge.text]))
                 if !res.otherBands.isEmpty {
                     doc.add(.paragraph("Other qualifying bands (smaller summed gain, not chosen): " + res.otherBands.map { "\($0.first!)..\($0.last!)" }.joined(separator: ", ") + "."))
@@ -163,7 +169,7 @@ public enum ReportWriter {
             let pair = res.deciding.pair
             var rows: [[String]] = []
             for v in res.verdicts {
-                let sd = r.comparison(pair, step: v.step, metric: MetricName.syncD, region: RegionName.face)
+                let sd = r.comparison(pair, step: v.step, metric: r.study.measurements.contains { $0.metric == MetricName.syncD } ? MetricName.syncD : "sync-d", region: rule.syncRegion)
                 let fid = r.comparison(pair, step: v.step, metric: rule.fidelityMetric, region: rule.fidelityRegion)
                 let cfgSync = r.value(arm: pair.cfg.label, step: v.step, metric: rule.syncMetric, region: rule.syncRegion)
                 rows.append(["\(v.step)", Fmt.f(v.t, 3),
@@ -200,20 +206,19 @@ public enum ReportWriter {
         doc.add(.heading(h, "Two-step schedule"))
         if let sch = r.schedule {
             if let note = sch.note { doc.add(.callout(note)) }
-            doc.add(.paragraph("Step 1 at t = \(Fmt.f(sch.tList[0], 3)) without CFG, step 2 landing at **step \(sch.landingStep), t = \(Fmt.f(sch.tList[1], 6))** with CFG w = \(Fmt.g(r.guidanceScale)): `t_list = [\(sch.tList.map { Fmt.f($0, 3) }.joined(separator: ", "))]`, `denoising_step_list = [\(sch.tList.dropLast().map { String(ShiftedSchedule.integerTimestep($0)) }.joined(separator: ", "))]`. Chosen from `\(sch.cfgArm)` as the window step whose \(sch.fidelityMetric.uppercased()) (\(sch.fidelityRegion)) is within \(Fmt.g(sch.tolerance)) of the no-CFG ceiling and whose Sync-C is highest."))
+            doc.add(.paragraph("Step 1 at t = \(Fmt.f(sch.tList[0], 3)) without CFG, step 2 landing at **step \(sch.landingStep), t = \(Fmt.f(sch.tList[1], 6))** with CFG \(r.scale?.label ?? ""): `t_list = [\(sch.tList.map { Fmt.f($0, 3) }.joined(separator: ", "))]`, `denoising_step_list = [\(sch.tList.dropLast().map { String(ShiftedSchedule.integerTimestep($0)) }.joined(separator: ", "))]`. Chosen from `\(sch.cfgArm)` as the window step with the highest Sync-C among those whose \(sch.fidelityMetric) (\(sch.fidelityRegion)) cost against `\(sch.noCFGArm)` at the same step (the student lands there either way) is within \(sch.toleranceForm.describe(sch.tolerance))."))
             doc.add(.list([
-                "No-CFG fidelity ceiling: \(Fmt.f(sch.fidelityCeiling, 4)) (`\(sch.noCFGArm)` at step \(sch.fidelityCeilingStep)); landing gap \(Fmt.f(sch.fidelityGap, 4)).",
+                "Landing cost against its no-CFG twin: \(Fmt.f(sch.fidelityGap, 4)) ≤ limit \(Fmt.f(sch.landing.limit, 4)) (the pair's peak cost is \(Fmt.f(sch.peakCost, 4)) at step \(sch.peakCostStep)); the twin's \(sch.fidelityMetric) there is \(Fmt.f(sch.twinFidelity, 4)).",
                 "CFG Sync-C ceiling: \(Fmt.f(sch.syncCeiling, 3)) (`\(sch.syncCeilingArm)` at step \(sch.syncCeilingStep)); landing Sync-C \(Fmt.estimate(sch.landing.sync, 3)), gap \(Fmt.f(sch.syncGap, 3))."
                     + (sch.gtSync.map { " GT Sync-C \(Fmt.f($0, 3))." } ?? ""),
             ]))
-            doc.add(.table(["landing step", "t", "Sync-C [95% CI]", "\(sch.fidelityMetric.uppercased()) [95% CI]", "gap to ceiling", "within tolerance"],
-                           sch.candidates.map { ["\($0.step)", Fmt.f($0.t, 3), Fmt.estimate($0.sync, 3), Fmt.estimate($0.fidelity, 4), Fmt.f($0.fidelityGap, 4), $0.withinTolerance ? "yes" : "no"] }))
-            let cells = [(1.0, 1.0), (1.0, r.guidanceScale), (r.guidanceScale, 1.0), (r.guidanceScale, r.guidanceScale)].map { ArmSpec.eulerJump(s0: $0.0, s1: $0.1) }
-            if cells.allSatisfy(s.arms.contains) {
+            doc.add(.table(["landing step", "t", "Sync-C [95% CI]", "\(sch.fidelityMetric) [95% CI]", "cost vs twin", "limit", "within tolerance"],
+                           sch.candidates.map { ["\($0.step)", Fmt.f($0.t, 3), Fmt.estimate($0.sync, 3), Fmt.estimate($0.fidelity, 4), Fmt.f($0.fidelityGap, 4), Fmt.f($0.limit, 4), $0.withinTolerance ? "yes" : "no"] }))
+            if let scale = r.scale, [GuidanceScale.Level.off, .on].allSatisfy({ a in [GuidanceScale.Level.off, .on].allSatisfy { b in s.arms.contains(scale.eulerJump(s0: a, s1: b)) } }) {
                 doc.add(.heading(h + 1, "euler_jump 2×2 at the landing step"))
-                doc.add(.table(["s0 (step 0) \\ s1 (landing)", "s1 = 1", "s1 = \(Fmt.g(r.guidanceScale))"], [1.0, r.guidanceScale].map { s0 in
-                    ["s0 = \(Fmt.g(s0))"] + [1.0, r.guidanceScale].map { s1 in
-                        let a = ArmSpec.eulerJump(s0: s0, s1: s1).label
+                doc.add(.table(["s0 (step 0) \\ s1 (landing)", "s1 no CFG", "s1 \(scale.label)"], [GuidanceScale.Level.off, .on].map { s0 in
+                    [s0 == .off ? "s0 no CFG" : "s0 \(scale.label)"] + [GuidanceScale.Level.off, .on].map { s1 in
+                        let a = scale.eulerJump(s0: s0, s1: s1).label
                         let sc = r.value(arm: a, step: sch.landingStep, metric: rule.syncMetric, region: rule.syncRegion)
                         let fi = r.value(arm: a, step: sch.landingStep, metric: rule.fidelityMetric, region: rule.fidelityRegion)
                         return "Sync-C \(sc.map { Fmt.f($0.value.mean, 3) } ?? "-"), \(rule.fidelityMetric.uppercased()) \(fi.map { Fmt.f($0.value.mean, 4) } ?? "-")"
@@ -230,6 +235,8 @@ public enum ReportWriter {
         } else {
             doc.add(.callout("No schedule: \(r.scheduleProblem?.description ?? "no window")"))
         }
+
+        robustnessSection(&doc, r, level: h)
 
         if let front = r.pareto {
             doc.add(.heading(h, "Two-scale guidance: Pareto front"))
@@ -260,7 +267,7 @@ public enum ReportWriter {
 
     /// The plain-language reading of the tradeoff.
     static func reading(_ r: StudyReport) -> String {
-        let rule = r.options.rule
+        let rule = r.rule
         var parts: [String] = []
         if r.partial { parts.append("This study is \(r.study.status.rawValue); the reading below is provisional.") }
         guard let res = r.window else {
@@ -269,11 +276,11 @@ public enum ReportWriter {
         let view = res.deciding.pair.cfg.family == .freshNoise ? "in the DMD view (the teacher re-noising the reference)" :
             (res.deciding.pair.cfg.family == .eulerJump ? "when only the landing prediction is guided" : "along guided trajectories")
         if res.peakGain.isFinite, let ps = res.peakStep {
-            parts.append("CFG at w = \(Fmt.g(r.guidanceScale)) raises Sync-C by up to \(Fmt.f(res.peakGain, 2)) \(view), at step \(ps) (t = \(Fmt.f(r.study.t(ofStep: ps) ?? .nan, 3))).")
+            parts.append("CFG at \(r.scale?.label ?? "the teacher's scale") raises Sync-C by up to \(Fmt.f(res.peakGain, 2)) \(view), at step \(ps) (t = \(Fmt.f(r.study.t(ofStep: ps) ?? .nan, 3))).")
         }
         if let win = res.window {
             let costs = res.verdicts.filter { win.steps.contains($0.step) }.compactMap { $0.cost?.mean }
-            parts.append("The gain is significant and at least \(Int(rule.gainFraction * 100))% of that peak from step \(win.firstStep) to \(win.lastStep) (t from \(Fmt.f(win.tHigh, 3)) down to \(Fmt.f(win.tLow, 3))), where the \(rule.fidelityMetric.uppercased()) cost on \(rule.fidelityRegion) stays at or below \(Fmt.f(costs.max() ?? .nan, 4)) (tolerance \(Fmt.g(rule.fidelityTolerance))).")
+            parts.append("The gain is significant and at least \(Int((rule.gainFraction * 100).rounded()))% of that peak from step \(win.firstStep) to \(win.lastStep) (t from \(Fmt.f(win.tHigh, 3)) down to \(Fmt.f(win.tLow, 3))), where the \(rule.fidelityMetric) cost on \(rule.fidelityRegion) stays at or below \(Fmt.f(costs.max() ?? .nan, 4)) (tolerance \(rule.toleranceForm.describe(rule.fidelityTolerance)), peak cost \(Fmt.f(res.peakCost, 4))).")
             let why = { (e: EdgeReason) -> String in
                 e.outsideStep.map { "(step \($0)) " + e.failures.map(\.plain).joined(separator: " and ") } ?? "the probed steps end"
             }
@@ -283,7 +290,10 @@ public enum ReportWriter {
             parts.append("There is no band where CFG's sync gain is both significant and large while fidelity holds: \(res.noWindowReason ?? "").")
         }
         if let s = r.schedule {
-            parts.append("A two-step student that skips CFG at t = \(Fmt.f(s.tList[0], 3)) and lands at t = \(Fmt.f(s.tList[1], 3)) (step \(s.landingStep)) with CFG keeps fidelity within \(Fmt.f(s.fidelityGap, 4)) of the no-CFG ceiling and Sync-C \(Fmt.f(s.syncGap, 2)) below the CFG ceiling.")
+            parts.append("A two-step student that skips CFG at t = \(Fmt.f(s.tList[0], 3)) and lands at t = \(Fmt.f(s.tList[1], 3)) (step \(s.landingStep)) with CFG costs \(Fmt.f(s.fidelityGap, 4)) \(s.fidelityMetric) against its no-CFG twin at that step (limit \(Fmt.f(s.landing.limit, 4))) and stays \(Fmt.f(s.syncGap, 2)) Sync-C below the CFG ceiling.")
+            if let rb = r.robustness, let f = rb.firstStep, let l = rb.lastStep {
+                parts.append("Over \(rb.resamples) clip resamples the window's first step falls in \(f.lower)..\(f.upper), its last in \(l.lower)..\(l.upper)" + (rb.landingStep.map { " and the landing in \($0.lower)..\($0.upper)" } ?? "") + " (95%).")
+            }
         }
         return parts.joined(separator: " ")
     }

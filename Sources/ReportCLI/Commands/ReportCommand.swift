@@ -6,40 +6,55 @@ import Store
 extension CFGForm: ExpressibleByArgument {}
 extension TrainerTarget: ExpressibleByArgument {}
 
+extension ToleranceForm: ExpressibleByArgument {}
+
 /// Options shared by `report` and `schedule`: the window rule, the statistics and the inputs.
 struct StudyAnalysisOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Study to read when a database holds several.", valueName: "name"))
     var study: String?
 
-    @Option(name: .customLong("guidance"), help: ArgumentHelp("CFG scale w (uncond form) whose arms decide; default: the study's teacher scale.", valueName: "w"))
-    var guidance: Double?
+    @Option(name: .customLong("guidance"), help: ArgumentHelp("The teacher's CFG scale whose arms decide: w (uncond form), or text=T,audio=A for two-scale teachers. Default: the scale the study recorded, else the one its CFG arms carry.", valueName: "w"))
+    var guidance: String?
 
     @Option(help: ArgumentHelp("Arm family that decides the window: fresh_noise, euler_jump or trajectory (default: fresh_noise, then euler_jump, then trajectory).", valueName: "family"))
     var windowArms: String?
 
-    @Option(help: ArgumentHelp("A window step's Sync-C gain must be at least this fraction of the peak gain.", valueName: "f"))
-    var gainFraction: Double = 0.5
+    @Option(help: ArgumentHelp("Region of the Sync-C values (default: the region the study holds them on: face, else mouth, else full).", valueName: "region"))
+    var syncRegion: String?
 
-    @Option(help: ArgumentHelp("Fidelity metric of the cost: ssim, lpips, mse or psnr.", valueName: "metric"))
-    var fidelityMetric: String = MetricName.ssim
+    @Option(help: ArgumentHelp("A window step's Sync-C gain must be at least this fraction of the peak gain (default 1/3: real teachers' gain decays slowly at low t and stays clearly significant past its half-maximum).", valueName: "f"))
+    var gainFraction: Double = WindowRule.defaultGainFraction
 
-    @Option(help: ArgumentHelp("Region of the fidelity metric: mouth, upper_face or full.", valueName: "region"))
-    var fidelityRegion: String = RegionName.full
+    @Option(help: ArgumentHelp("Fidelity metric of the cost: lpips, ssim, mse (pixel_mse), psnr or lmd (default: LPIPS-mouth when held, else SSIM-mouth, else SSIM-full).", valueName: "metric"))
+    var fidelityMetric: String?
 
-    @Option(help: ArgumentHelp("Largest fidelity cost allowed inside the window, in the metric's units.", valueName: "x"))
-    var fidelityTolerance: Double = 0.02
+    @Option(help: ArgumentHelp("Region of the fidelity metric, e.g. mouth, upper_face or full (default: mouth before full).", valueName: "region"))
+    var fidelityRegion: String?
 
-    @Option(help: ArgumentHelp("Largest fidelity gap to the no-CFG ceiling at the landing step (default: --fidelity-tolerance).", valueName: "x"))
-    var landingTolerance: Double?
+    @Option(help: ArgumentHelp("Largest fidelity cost inside the window, as a fraction of the peak CFG cost (default 0.5, the half-maximum; see --tolerance-form).", valueName: "x"))
+    var fidelityTolerance: Double = WindowRule.defaultFidelityTolerance
+
+    @Option(help: ArgumentHelp("How --fidelity-tolerance and --landing-tolerance read: peak (fraction of the peak CFG cost; scale-free, the default), relative (fraction of the no-CFG value at the same step) or absolute (metric units).", valueName: "form"))
+    var toleranceForm: ToleranceForm = .peak
+
+    @Option(help: ArgumentHelp("Largest fidelity cost of the landing step against its no-CFG twin at the same step (default 0.1 of the peak cost).", valueName: "x"))
+    var landingTolerance: Double = WindowRule.defaultLandingTolerance
 
     @Option(help: ArgumentHelp("Arm that distance metrics are normalised against per step, e.g. 'fresh_noise w=1' (default: the deciding no-CFG arm).", valueName: "arm"))
     var baseline: String?
 
-    @Option(help: ArgumentHelp("Bootstrap resamples (at least 2000).", valueName: "n"))
+    @Option(help: ArgumentHelp("Bootstrap resamples of every CI (at least 2000).", valueName: "n"))
     var resamples: Int = 2000
+
+    @Option(help: ArgumentHelp("Clip resamples of the whole rule for the robustness of the window and landing (0 skips it).", valueName: "n"))
+    var ruleResamples: Int = RuleRobustness.defaultResamples
 
     @Option(help: ArgumentHelp("Bootstrap seed (same seed, same CIs).", valueName: "n"))
     var seed: UInt64 = 20_260_611
+
+    func validate() throws {
+        guard ruleResamples >= 0 else { throw ValidationError("--rule-resamples \(ruleResamples) must be ≥ 0") }
+    }
 
     func reportOptions() throws -> ReportOptions {
         var prefer: ArmFamily?
@@ -55,10 +70,11 @@ struct StudyAnalysisOptions: ParsableArguments {
         }
         do {
             return ReportOptions(bootstrap: try Bootstrap(resamples: resamples, seed: seed),
-                                 rule: try WindowRule(gainFraction: gainFraction, fidelityMetric: fidelityMetric,
-                                                      fidelityRegion: fidelityRegion, fidelityTolerance: fidelityTolerance),
-                                 guidanceScale: guidance, preferFamily: prefer, landingTolerance: landingTolerance,
-                                 baselineArm: base)
+                                 rule: try RuleRequest(syncRegion: syncRegion, gainFraction: gainFraction, fidelityMetric: fidelityMetric,
+                                                       fidelityRegion: fidelityRegion, fidelityTolerance: fidelityTolerance,
+                                                       toleranceForm: toleranceForm, landingTolerance: landingTolerance),
+                                 guidance: try guidance.map { g throws(ReportError) in try GuidanceScale(parsing: g) },
+                                 preferFamily: prefer, baselineArm: base, ruleResamples: ruleResamples)
         } catch {
             throw ValidationError(error.description)
         }

@@ -103,6 +103,35 @@ public enum MetricName {
     public static let syncD = "sync_d"
     /// AV offset in frames at the minimum distance.
     public static let syncOffset = "sync_offset"
+    /// Pixel MSE as analysis scripts write it (Lip Forcing-style CSVs): the same metric as `mse`.
+    public static let pixelMSE = "pixel_mse"
+    /// Landmark distance on the mouth (dlib 68 points), in pixels. Lower is better.
+    public static let lmd = "lmd"
+
+    /// The toolkit's name for a metric name as users' scripts write it (`pixel_mse` → `mse`);
+    /// names it does not know come back unchanged. Stored rows keep the name as written.
+    public static func canonical(_ name: String) -> String {
+        switch name.lowercased() {
+        case pixelMSE, "pixelmse": return mse
+        case "sync-c", "syncc", "lse_c", "lse-c": return syncC
+        case "sync-d", "syncd", "lse_d", "lse-d": return syncD
+        default: return name
+        }
+    }
+
+    /// Whether a larger value is better, for every metric the toolkit knows (by canonical name);
+    /// nil for a metric it does not know (shown in tables, never used by a rule that needs a
+    /// direction, never dropped).
+    public static func higherIsBetter(_ name: String) -> Bool? {
+        switch canonical(name) {
+        case ssim, psnr, syncC, sharpness: return true
+        case mse, lpips, lmd, syncD: return false
+        default: return nil
+        }
+    }
+
+    /// Metrics that measure fidelity to the reference (the window rule's cost candidates).
+    public static let fidelity: Set<String> = [mse, psnr, ssim, lpips, lmd]
 }
 
 /// Region names as stored in `measurements.region`. Sync metrics are per clip: region `face`.
