@@ -212,9 +212,9 @@ public struct ProbePlan: Sendable {
     /// arms × steps may cover a few more.
     public func pruned(to units: some Collection<ProbeUnit>) throws(ProbeError) -> ProbePlan? {
         guard !units.isEmpty else { return nil }
-        let armSet = Set(units.map(\.arm)), stepSet = Set(units.map(\.step))
+        let armSet = Set(units.map(\.arm)), stepSet = Set(units.map(\.step)), planArms = Set(arms), planSteps = Set(steps)
         let studentSteps = Dictionary(students.map { ($0.spec, $0.unitStep) }, uniquingKeysWith: { a, _ in a })
-        for u in units where !arms.contains(u.arm) || (studentSteps[u.arm].map { $0 != u.step } ?? !steps.contains(u.step)) {
+        for u in units where !planArms.contains(u.arm) || (studentSteps[u.arm].map { $0 != u.step } ?? !planSteps.contains(u.step)) {
             throw .invalidArm(label: u.arm.label, problem: "unit \(u) is not in this plan")
         }
         return try ProbePlan(arms: arms.filter(armSet.contains), schedule: schedule, steps: steps.filter(stepSet.contains))

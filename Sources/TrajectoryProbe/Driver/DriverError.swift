@@ -10,6 +10,8 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
     case frameTooSmall(clip: String, metric: String, width: Int, height: Int, minimum: Int)
     /// A student schedule asked of results that have no teacher to run it (imported studies).
     case studentScheduleNeedsTeacher(source: String, arm: String)
+    /// The study in the database was probed under another configuration than the one given.
+    case studyMismatch(database: String, study: String, differences: [String])
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
             return "clip '\(clip)': \(metric) needs frames of at least \(minimum)x\(minimum) px, these are \(width)x\(height) (raise teacher.resolution or drop \(metric) from metrics)"
         case let .studentScheduleNeedsTeacher(source, arm):
             return "\(source): '\(arm)' is a new sampling the teacher must run, and imported results have no teacher to run it: probe it with teacher.kind analytic or remote"
+        case let .studyMismatch(database, study, differences):
+            return "\(database): study '\(study)' was probed under another configuration (\(differences.joined(separator: "; "))): give the study file it was probed with"
         case let .syncModelNeedsBank(file):
             return "\(file): FaceSync-CCA is fitted on in-sync clips: give teacher.bank (a clip manifest), or sync.model syncnet-v2 with weights"
         }

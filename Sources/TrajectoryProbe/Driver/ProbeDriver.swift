@@ -65,161 +65,45 @@ public struct ProbeDriver: Sendable {
     public func run(options: ProbeRunOptions, logger: Logger = Logger(label: "trajprobe.probe"),
                     progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) async throws -> ProbeSummary {
         let started = Date()
-        if config.teacher.kind == .imported, let student = config.arms.first(where: { $0.family == .studentSchedule }) {
-            throw DriverError.studentScheduleNeedsTeacher(source: config.file, arm: student.label)
-        }
-        guard config.teacher.kind != .imported else {
-            throw DriverError.unsupportedTeacher(kind: "imported", hint: "measure imported prediction videos with `trajprobe import videos`")
-        }
-        var lpips: LPIPS?
-        if config.metrics.contains(MetricName.lpips) {
-            guard let weights = config.lpips.weights else {
-                throw DriverError.missingWeights(metric: "lpips", hint: StudyConfig.lpipsNeedsWeights)
-            }
-            lpips = try LPIPS(weights: URL(fileURLWithPath: weights))
-        }
         let status = Status(phase: "decoding clips", progress: progress)
-
-        let (bankClips, probes, heldOut) = try await loadClips()
-        if lpips != nil {
-            for p in probes { try ProbeDriver.checkLPIPSSize(p, logger: logger) }
-        }
-        status.set(phase: config.teacher.kind == .remote ? "connecting to the teacher" : "building the teacher")
-        let backend = try ProbeDriver.backend(config: config, bankClips: bankClips, probes: probes, heldOut: heldOut)
-        let teacher = backend.teacher
-
-        // The sync model: SyncNet-v2 when the config gives weights, else FaceSync-CCA fitted on the
-        // bank (in-sync clips) at the same resolution.
-        let syncModel: ClipSyncModel, syncModelPath: String, syncSHA: String
-        if config.sync.model == .syncNetV2, let weights = config.sync.weights {
-            let net = try SyncNet(weights: URL(fileURLWithPath: weights))
-            let preset = config.sync.preset.flatMap(SyncPreset.named) ?? .syncnetPython
-            syncModel = .syncNet(net, preset)
-            syncModelPath = weights
-            syncSHA = net.weightsSHA256()
-        } else {
-            guard !bankClips.isEmpty else { throw DriverError.syncModelNeedsBank(file: config.file) }
-            status.set(phase: "fitting FaceSync-CCA")
-            let syncClips = bankClips.filter { !heldOut.contains($0.id) }.map {
-                FaceSyncClip(name: $0.id, frames: $0.frames, audio: $0.audio, mouth: $0.regions.mouthBox)
-            }
-            let faceSync = try FaceSyncModel.fit(clips: syncClips)
-            syncModelPath = options.database.path + ".facesync.json"
-            try faceSync.save(to: syncModelPath)
-            syncModel = .faceSync(faceSync)
-            syncSHA = try fileSHA256(syncModelPath)
-        }
-
-        // The study in the database.
-        let schedule = try config.schedule()
-        let plan = try ProbePlan(arms: config.arms, schedule: schedule, steps: config.steps.subset)
-        let studyConfig = Store.StudyConfig(
-            name: options.studyName, teacherKind: config.teacher.kind.rawValue,
-            teacherIdentity: backend.identity,
-            modelName: backend.modelName, dropMode: config.teacher.dropMode.rawValue,
-            syncModel: syncModel.name, syncWeightsSHA256: syncSHA,
-            libavVersion: MediaLibraries.version,
-            configJSON: configJSON(schedule: schedule, plan: plan, sync: syncModel, teacher: backend.description, lpips: lpips))
-        let store = try StudyStore.openOrCreate(at: options.database, config: studyConfig)
+        let session = try await ProbeSession.open(driver: self, options: options, status: status, logger: logger, create: true)
+        let (plan, schedule, store) = (session.plan, session.schedule, session.store)
         try store.registerSteps(plan.unitSteps.map { (j: $0, t: schedule.t($0)) })
-        var clipIDMap: [String: ClipID] = [:], armIDMap: [ArmSpec: ArmID] = [:]
-        for p in probes { clipIDMap[p.id] = try store.registerClip(p.spec) }
-        for a in plan.arms { armIDMap[a] = try store.registerArm(a, isBaseline: ProbeDriver.isBaseline(a)) }
-        let clipIDs = clipIDMap, armIDs = armIDMap
+        let armIDs = try session.register(arms: plan.arms)
+        let clipIDs = session.clipIDs
         try store.setStatus(.running)
 
         // Units: this shard's, minus those already stored.
         let finished = try store.finishedUnits()
-        var pending: [(clip: ClipData, seed: Int, units: [ProbeUnit])] = []
+        var pending: [ProbeSession.Work] = []
         var skipped = 0, total = 0
-        for p in probes {
+        for p in session.probes {
             for seed in config.seeds {
                 let owned = plan.units(clip: p.id, seed: seed).filter { options.shard.owns($0, granularity: .clipSeed) }
                 let todo = owned.filter { !finished.contains(UnitKey(clip: clipIDs[p.id]!, arm: armIDs[$0.arm]!, step: $0.step, seed: seed)) }
                 skipped += owned.count - todo.count
                 total += todo.count
-                if !todo.isEmpty { pending.append((p, seed, todo)) }
+                if !todo.isEmpty { pending.append(ProbeSession.Work(clip: p, seed: seed, units: todo)) }
             }
         }
         status.start(total: total, skipped: skipped)
-        let work = pending
 
         // GT rows: the reference clip's own measures, the ceilings the report draws.
-        for p in probes where options.shard.owns(key: "\(p.id)|gt") {
-            let values = try ProbeDriver.gtMeasurements(p, sync: syncModel)
+        for p in session.probes where options.shard.owns(key: "\(p.id)|gt") {
+            let values = try ProbeDriver.gtMeasurements(p, sync: session.measurer.sync)
             for a in plan.arms {
                 let key = UnitKey(clip: clipIDs[p.id]!, arm: armIDs[a]!, step: gtStep, seed: 0)
                 if !finished.contains(key) { _ = try store.writeUnit(UnitResult(key: key, measurements: values)) }
             }
         }
 
-        // Probe (clip, seed) pairs concurrently; OpenBLAS single-threaded inside each so the
-        // cores are not oversubscribed.
-        // A remote teacher's lanes mostly wait on the network: as many as requests may be in flight.
-        let lanes = options.concurrency > 0 ? options.concurrency
-            : config.teacher.kind == .remote ? config.teacher.concurrency : ProcessInfo.processInfo.activeProcessorCount
-        // The teacher's products are small (a clip's frames against the bank): threads inside one
-        // sgemm mostly spin; parallelism across (clip, seed) pairs is what pays.
-        openblas_set_num_threads(1)
-        let measurer = UnitMeasurer(sync: syncModel, metrics: Set(config.metrics), lpips: lpips)
-        let passes = Counter()
-        let failures = FailureLog()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            func launch() {
-                guard next < work.count else { return }
-                let item = work[next]
-                next += 1
-                group.addTask { try await ProbeDriver.onOwnThread {
-                    let wanted = Set(item.units)
-                    var written = Set<ProbeUnit>()
-                    let clipID = clipIDs[item.clip.id]!
-                    do {
-                        guard let sub = try plan.pruned(to: item.units) else { return }
-                        let probeClip = try backend.probeClip(item.clip)
-                        let stats = try sub.run(teacher: teacher, clip: probeClip, seed: item.seed,
-                                                decode: { x throws(ProbeError) in try backend.decodeForArms(x) }) { output in
-                            guard wanted.contains(output.unit) else { return }
-                            let key = UnitKey(clip: clipID, arm: armIDs[output.unit.arm]!, step: output.unit.step, seed: item.seed)
-                            do {
-                                let frames = try backend.decode(output.x0)
-                                let result = try measurer.measure(output, frames: frames, clip: item.clip, key: key)
-                                _ = try store.writeUnit(result)
-                                written.insert(output.unit)
-                                status.unit(failed: false)
-                            } catch let error as StoreError {
-                                throw error
-                            } catch {
-                                try store.markFailed(key, reason: "measure: \(error)")
-                                written.insert(output.unit)
-                                failures.add("\(output.unit): \(error)")
-                                status.unit(failed: true)
-                            }
-                        }
-                        passes.add(stats.teacherPasses)
-                    } catch let error as StoreError {
-                        throw error
-                    } catch {
-                        // A teacher fault: the rest of this (clip, seed) is recorded as failed, the
-                        // study goes on.
-                        for u in wanted.subtracting(written) {
-                            try store.markFailed(UnitKey(clip: clipID, arm: armIDs[u.arm]!, step: u.step, seed: u.seed),
-                                                 reason: "teacher: \(error)")
-                            status.unit(failed: true)
-                        }
-                        failures.add("\(item.clip.id) seed \(item.seed): \(error)")
-                    }
-                } }
-            }
-            for _ in 0..<min(lanes, work.count) { launch() }
-            while try await group.next() != nil { launch() }
-        }
+        let (passes, failures) = try await session.execute(plan: plan, work: pending, armIDs: armIDs, status: status)
         let counts = status.snapshot
         if counts.done + counts.failed == counts.total { try store.setStatus(.finished) }
         logger.info("probe finished", metadata: ["written": "\(counts.done)", "failed": "\(counts.failed)"])
         return ProbeSummary(database: options.database, studyName: options.studyName, written: counts.done,
                             failed: counts.failed, skipped: skipped, seconds: Date().timeIntervalSince(started),
-                            teacherPasses: passes.value, syncModelPath: syncModelPath, failures: failures.lines)
+                            teacherPasses: passes, syncModelPath: session.syncModelPath, failures: failures)
     }
 
     /// The bank (the analytic teacher itself; for a remote teacher only the in-sync clips

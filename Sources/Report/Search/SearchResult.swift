@@ -1,0 +1,201 @@
+import Foundation
+import Store
+
+/// One scored schedule, as the search reports it.
+public struct SearchedSchedule: Codable, Sendable, Equatable {
+    public var label: String
+    /// Steps of the study's schedule and their exact times (t_list, ending in 0).
+    public var steps: [Int]
+    public var tList: [Double]
+    public var guidance: [Double]
+    /// Nil for a one-step student.
+    public var transition: StudentScheduleKnobs.Transition?
+    /// Mean Sync-C and fidelity cost against its no-CFG twin over clips, with bootstrap CIs.
+    public var sync: Estimate
+    public var cost: Estimate
+    public var twinFidelity: Double
+    public var limit: Double
+    public var admissible: Bool
+
+    /// The schedule as a trainer profile writes it.
+    public var studentSchedule: StudentSchedule {
+        StudentSchedule(tList: tList, guidance: guidance, transition: transition ?? .euler,
+                        source: "trajprobe search (\(steps.count)-step, \(label))")
+    }
+}
+
+extension SearchedSchedule {
+    /// One line: label, t_list, Sync-C and cost with CIs, the limit.
+    public var text: String {
+        "\(label)  t_list [\(tList.map { Fmt.f($0, 3) }.joined(separator: ", "))]  Sync-C \(Fmt.estimate(sync, 3))  cost \(Fmt.estimate(cost, 4)) (limit \(Fmt.f(limit, 4)))"
+    }
+}
+
+/// What the search found for one student step count.
+public struct StepCountResult: Codable, Sendable, Equatable {
+    public var studentSteps: Int
+    /// Candidates enumerated, and those scored on the last round's pairs.
+    public var evaluated: Int
+    public var finalists: Int
+    /// Highest Sync-C among admissible finalists; nil when none is admissible (see `note`).
+    public var best: SearchedSchedule?
+    /// Finalists on the cost–Sync-C front (no other finalist cheaper and better synced), by cost.
+    public var front: [SearchedSchedule]
+    public var note: String?
+
+    /// One line for the terminal.
+    public var text: String {
+        "N=\(studentSteps): " + (best.map { "\($0.text)  [\(evaluated) candidates, \(finalists) finalists, front of \(front.count)]" }
+            ?? "none admissible (\(note ?? ""))")
+    }
+}
+
+/// How the search's two-step winner compares with the two-step rule's landing.
+public struct LandingComparison: Codable, Sendable, Equatable {
+    public var landingStep: Int
+    public var landingT: Double
+    /// The rule's schedule `[t_0, t_landing, 0]`, guidance `[1, w]`, Euler, as the search scored it
+    /// (nil when it did not reach the last round).
+    public var landingScored: SearchedSchedule?
+    public var searchStep: Int?
+    public var agree: Bool
+    public var text: String
+}
+
+/// A finished (or budget-stopped) search.
+public struct SearchResult: Codable, Sendable, Equatable {
+    public struct Round: Codable, Sendable, Equatable {
+        public var pairs: Int
+        public var candidates: Int
+        /// Teacher passes the round costs run fresh.
+        public var passes: Int
+    }
+
+    public var settings: SearchSettings
+    public var criterion: SearchCriterion
+    public var pairsTotal: Int
+    public var rounds: [Round]
+    /// Passes of all rounds run fresh (a resumed run spends fewer, none twice).
+    public var passesPlanned: Int
+    public var stoppedEarly: String?
+    public var byStepCount: [StepCountResult]
+    public var landing: LandingComparison?
+
+    /// Saved in the study's `schedules` table under this name (format json).
+    public static let storedName = "search"
+
+    public func json() throws(ReportError) -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { return String(decoding: try enc.encode(self), as: UTF8.self) + "\n" } catch {
+            throw .writeFailed(file: "search.json", problem: "\(error)")
+        }
+    }
+
+    public static func decode(_ text: String, source: String) throws(ReportError) -> SearchResult {
+        let dec = JSONDecoder()
+        dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { return try dec.decode(SearchResult.self, from: Data(text.utf8)) } catch {
+            throw .unreadableInput(file: source, problem: "the stored search result is not readable: \(error)")
+        }
+    }
+
+    public func result(steps n: Int) -> StepCountResult? { byStepCount.first { $0.studentSteps == n } }
+
+    static func make(search: ScheduleSearch, finalists: [Int: [StudentScheduleKnobs]], scores: [String: CandidateScore],
+                     evaluated: [Int: Int], rounds: [Round], pairs: [SearchPair], stoppedEarly: String?,
+                     store: StudyStore) throws -> SearchResult {
+        let criterion = search.criterion, rule = criterion.rule
+        let pairsTotal = pairs.count
+        let last = rounds.last.map { Set(pairs.prefix($0.pairs)) } ?? []
+        let values = try SearchScoring.values(store: store, rule: rule)
+        let study = search.report.study
+        let t = ShiftedSchedule(numSteps: study.numSteps, shift: study.shift, maxT: study.maxT)
+        func described(_ c: StudentScheduleKnobs, stream: UInt64) -> SearchedSchedule? {
+            let v = SearchScoring.clipValues(c, values: values, pairs: last, rule: rule)
+            guard let s = SearchScoring.score(v, criterion: criterion) else { return nil }
+            return SearchedSchedule(label: c.label, steps: c.steps, tList: c.steps.map { t.t($0) } + [0], guidance: c.guidance,
+                                    transition: c.transition,
+                                    sync: search.bootstrap.estimate(v.sync, stream: stream), cost: search.bootstrap.estimate(v.cost, stream: stream &+ 1),
+                                    twinFidelity: s.twinFidelity, limit: s.limit, admissible: s.admissible)
+        }
+        var byN: [StepCountResult] = []
+        for n in search.settings.studentSteps {
+            let alive = finalists[n] ?? []
+            let ranked = SearchScoring.ranked(alive, scores: scores)
+            let best = ranked.first.flatMap { scores[$0.label]?.admissible == true ? $0 : nil }
+            let front = SearchScoring.front(alive, scores: scores)
+            var note: String?
+            if best == nil {
+                if let closest = ranked.first, let s = scores[closest.label] {
+                    note = "no finalist is within the fidelity limit; the closest, \(closest.label), costs \(Fmt.f(s.cost, 4)) > \(Fmt.f(s.limit, 4))"
+                } else {
+                    note = "no finalist was scored (their units failed or were not run)"
+                }
+            }
+            byN.append(StepCountResult(studentSteps: n, evaluated: evaluated[n] ?? 0, finalists: alive.count,
+                                       best: best.flatMap { described($0, stream: UInt64(n) << 8) },
+                                       front: front.enumerated().compactMap { described($0.element, stream: (UInt64(n) << 8) | UInt64(2 + 2 * $0.offset)) },
+                                       note: note))
+        }
+        var result = SearchResult(settings: search.settings, criterion: criterion, pairsTotal: pairsTotal, rounds: rounds,
+                                  passesPlanned: rounds.map(\.passes).reduce(0, +), stoppedEarly: stoppedEarly,
+                                  byStepCount: byN, landing: nil)
+        if search.settings.studentSteps.contains(2), let sch = search.report.schedule, let w = search.report.scale?.w {
+            let landing = try! StudentScheduleKnobs(steps: [0, sch.landingStep], guidance: [1, w], transition: .euler)
+            let scored = (finalists[2] ?? []).contains(landing) ? described(landing, stream: 1 << 20) : nil
+            result.landing = LandingComparison.make(result.result(steps: 2), landing: sch, scored: scored, w: w, report: search.report)
+        }
+        return result
+    }
+}
+
+extension LandingComparison {
+    /// Agreement: the same guidance ([1, w]) and a landing within one probed step of the rule's.
+    /// Where they differ, the reason in the rule's own terms.
+    static func make(_ two: StepCountResult?, landing sch: TwoStepSchedule, scored: SearchedSchedule?, w: Double,
+                     report: StudyReport) -> LandingComparison {
+        let probed = report.study.steps.map(\.j).sorted()
+        let L = sch.landingStep
+        var c = LandingComparison(landingStep: L, landingT: sch.tList[1], landingScored: scored, searchStep: nil, agree: false, text: "")
+        guard let best = two?.best else {
+            c.text = "The search found no admissible two-step schedule" + (two?.note.map { " (\($0))" } ?? "") + "; the rule lands at step \(L)."
+            return c
+        }
+        let j = best.steps[1]
+        c.searchStep = j
+        let i = probed.firstIndex(of: L)
+        let lo = i.flatMap { $0 > 0 ? probed[$0 - 1] : nil } ?? Int.min, hi = i.flatMap { $0 + 1 < probed.count ? probed[$0 + 1] : nil } ?? Int.max
+        let near = j == L || (j >= lo && j <= hi)
+        let sameGuidance = best.guidance == [1, w]
+        c.agree = near && sameGuidance && (best.transition ?? .euler) == .euler
+        let ours = "the search's best two-step schedule, \(best.label) (Sync-C \(Fmt.estimate(best.sync, 3)), cost \(Fmt.f(best.cost.mean, 4)) ≤ \(Fmt.f(best.limit, 4)))"
+        if c.agree {
+            c.text = "They agree: \(ours), lands \(j == L ? "on" : "within one probed step of") the rule's landing step \(L) (t = \(Fmt.f(sch.tList[1], 3)))."
+            return c
+        }
+        var why: [String] = []
+        if !sameGuidance {
+            if best.guidance[0] != 1 { why.append("it guides the first step too (g = \(best.guidance.map(Fmt.g))), which the rule never considers: its landing is read off euler_jump s0=1") }
+            else if best.guidance == [1, 1] { why.append("no guided two-step schedule beats the unguided one on Sync-C within the fidelity limit") }
+            else { why.append("it guides the landing at w = \(Fmt.g(best.guidance[1])), not the teacher's \(Fmt.g(w))") }
+        }
+        if (best.transition ?? .euler) != .euler { why.append("it re-noises between its steps where the rule's landing is an Euler jump") }
+        if !near {
+            if let win = report.window?.window, !win.steps.contains(j) {
+                let verdict = report.window?.verdicts.first { $0.step == j }
+                why.append("step \(j) lies outside the sync window (steps \(win.firstStep)..\(win.lastStep)), where the rule does not land" + (verdict.map { $0.failures.isEmpty ? "" : " (\($0.failures.map(\.text).joined(separator: "; ")))" } ?? ""))
+            } else {
+                why.append("step \(j) and the landing step \(L) are both in the window, more than one probed step apart")
+            }
+            if let s = scored {
+                why.append("the rule's schedule scored Sync-C \(Fmt.estimate(s.sync, 3)) at cost \(Fmt.f(s.cost.mean, 4)) (limit \(Fmt.f(s.limit, 4))) as a whole two-step sampling" + (s.sync.upper.map { $0 >= best.sync.mean ? ", its CI reaching the winner's mean" : "" } ?? ""))
+            } else {
+                why.append("the rule's schedule was dropped before the last round")
+            }
+        }
+        c.text = "They differ: \(ours) against the rule's landing at step \(L) (t = \(Fmt.f(sch.tList[1], 3))), because " + why.joined(separator: "; ") + "."
+        return c
+    }
+}
