@@ -45,6 +45,48 @@ public struct StudentSchedule: Codable, Sendable, Equatable {
     public var steps: Int { tList.count - 1 }
 }
 
+/// What a profile reads of a study besides the schedule: the teacher's scale, the sampler, the
+/// sync window, provenance. From a ``StudentConfig`` (the two-step rule's), or from the report
+/// itself when the rule found no landing (a searched schedule needs none).
+public struct ProfileContext: Sendable, Equatable {
+    /// The teacher's CFG scale, uncond form.
+    public var w: Double
+    public var shift: Double
+    public var minT: Double
+    public var maxT: Double
+    public var timeDistType: String
+    /// Nil when the study has no sync window.
+    public var window: StudentConfig.SyncWindowCFG?
+    public var windowSteps: [Int]
+    public var study: String
+    public var databaseSHA256: String
+    public var syncModel: String
+    public var date: String
+
+    public init(config: StudentConfig) {
+        w = CFGForm(rawValue: config.cfg_form).map { $0 == .cond ? config.guidance_scale + 1 : config.guidance_scale } ?? config.guidance_scale
+        shift = config.sample_t_cfg.shift; minT = config.sample_t_cfg.min_t; maxT = config.sample_t_cfg.max_t
+        timeDistType = config.sample_t_cfg.time_dist_type
+        window = config.sync_window_cfg; windowSteps = config.provenance.window_steps
+        study = config.provenance.study; databaseSHA256 = config.provenance.database_sha256
+        syncModel = config.provenance.sync_model; date = config.provenance.date
+    }
+
+    public init(report: StudyReport, minT: Double = 0, date: String) {
+        let s = report.study
+        w = report.guidanceScale; shift = s.shift; self.minT = minT; maxT = s.maxT; timeDistType = "shifted"
+        if let win = report.window?.window {
+            window = StudentConfig.SyncWindowCFG(enabled: true, t_lo: (win.tLow * 1000).rounded() / 1000,
+                                                 t_hi: (win.tHigh * 1000).rounded() / 1000, reverse: false)
+            windowSteps = [win.firstStep, win.lastStep]
+        } else {
+            window = nil; windowSteps = []
+        }
+        study = s.name; databaseSHA256 = s.databaseSHA256
+        syncModel = [s.syncModel, s.syncPreset].filter { !$0.isEmpty }.joined(separator: " "); self.date = date
+    }
+}
+
 /// A config tree with comments, written as YAML (block maps, flow lists) or as Python
 /// assignment lines that keep every key and its nesting.
 public indirect enum ConfigValue: Sendable, Equatable {
@@ -100,22 +142,26 @@ public struct TrainerProfile: Sendable, Equatable {
     /// Comment lines after the config: what the trainer has no key for.
     public let lacks: [String]
 
+    /// The two-step rule's schedule, or `schedule`, with the study's settings from `config`.
     public init(target: TrainerTarget, config: StudentConfig, schedule: StudentSchedule? = nil) {
-        let schedule = schedule ?? StudentSchedule(twoStep: config)
+        self.init(target: target, context: ProfileContext(config: config), schedule: schedule ?? StudentSchedule(twoStep: config))
+    }
+
+    public init(target: TrainerTarget, context: ProfileContext, schedule: StudentSchedule) {
         self.target = target
         self.schedule = schedule
-        let w = CFGForm(rawValue: config.cfg_form).map { $0 == .cond ? config.guidance_scale + 1 : config.guidance_scale } ?? config.guidance_scale
-        let s = config.sample_t_cfg.shift
-        let p = config.provenance
+        let w = context.w
+        let s = context.shift
         let round3 = { (x: Double) in (x * 1000).rounded() / 1000 }
         let tList = schedule.tList.map(round3)
         let guided = zip(schedule.tList.dropLast(), schedule.guidance).map { "t=\(Fmt.f($0.0, 3)): w=\(Fmt.g($0.1))" }.joined(separator: ", ")
         let perStep = "per-student-step teacher guidance (this schedule: \(guided))"
-        let window = "the sync window t in [\(Fmt.f(config.sync_window_cfg.t_lo, 3)), \(Fmt.f(config.sync_window_cfg.t_hi, 3))] (teacher steps \(p.window_steps.map(String.init).joined(separator: "..")))"
+        let window = context.window.map { "the sync window t in [\(Fmt.f($0.t_lo, 3)), \(Fmt.f($0.t_hi, 3))] (teacher steps \(context.windowSteps.map(String.init).joined(separator: "..")))" }
+            ?? "no sync window (the study's rule found none)"
         let sampleType = schedule.transition == .renoise ? "sde" : "ode"
         var header = [
             "trajprobe → \(target.rawValue): \(schedule.steps)-step student from \(schedule.source)",
-            "study \"\(p.study)\", database sha256 \(p.database_sha256), sync model \(p.sync_model), \(p.date)",
+            "study \"\(context.study)\", database sha256 \(context.databaseSHA256), sync model \(context.syncModel), \(context.date)",
         ]
         var lacks: [String] = []
         var entries: [ConfigEntry] = []
@@ -128,12 +174,13 @@ public struct TrainerProfile: Sendable, Equatable {
                 ConfigEntry("guidance_scale", .number(w), "neg + w (cond - neg): x0 + (w - 1)(x0 - x0_neg), methods/distribution_matching/dmd2.py"),
             ]
             if target == .lipforcing {
+                let win = context.window ?? StudentConfig.SyncWindowCFG(enabled: false, t_lo: 0, t_hi: 1, reverse: false)
                 model.append(ConfigEntry("sync_window_cfg", .map([
-                    ConfigEntry("enabled", .boolean(config.sync_window_cfg.enabled)),
-                    ConfigEntry("t_lo", .number(config.sync_window_cfg.t_lo)),
-                    ConfigEntry("t_hi", .number(config.sync_window_cfg.t_hi)),
-                    ConfigEntry("reverse", .boolean(config.sync_window_cfg.reverse)),
-                ]), "CFG only when the DMD re-noise t is inside [t_lo, t_hi]"))
+                    ConfigEntry("enabled", .boolean(win.enabled)),
+                    ConfigEntry("t_lo", .number(win.t_lo)),
+                    ConfigEntry("t_hi", .number(win.t_hi)),
+                    ConfigEntry("reverse", .boolean(win.reverse)),
+                ]), context.window == nil ? "disabled: the study's rule found no sync window" : "CFG only when the DMD re-noise t is inside [t_lo, t_hi]"))
             } else {
                 lacks.append("FastGen has no sync window: guidance_scale applies at every DMD re-noise t; trajprobe's window (\(window)) is Lip Forcing's sync_window_cfg.")
             }
@@ -141,10 +188,10 @@ public struct TrainerProfile: Sendable, Equatable {
                 ConfigEntry("student_sample_steps", .integer(schedule.steps)),
                 ConfigEntry("student_sample_type", .text(sampleType), sampleType == "sde" ? "re-noise between steps" : "Euler jump between steps (eps from x0 and x_t)"),
                 ConfigEntry("sample_t_cfg", .map([
-                    ConfigEntry("time_dist_type", .text(config.sample_t_cfg.time_dist_type)),
+                    ConfigEntry("time_dist_type", .text(context.timeDistType)),
                     ConfigEntry("shift", .number(s)),
-                    ConfigEntry("min_t", .number(config.sample_t_cfg.min_t)),
-                    ConfigEntry("max_t", .number(config.sample_t_cfg.max_t)),
+                    ConfigEntry("min_t", .number(context.minT)),
+                    ConfigEntry("max_t", .number(context.maxT)),
                     ConfigEntry("t_list", numbers(tList), "len = student_sample_steps + 1"),
                 ])),
             ]

@@ -128,7 +128,9 @@ extension StudyData {
                   metricRules: rules,
                   configuration: configuration, steps: Self.probeSteps(snap, studentArms: Set(snap.arms.map(\.id)).subtracting(armLabels.keys)),
                   clips: snap.clips.map(\.name), arms: probeArms.map(\.spec), measurements: rows,
-                  failures: failures, syncSeries: series, spatialMaps: spatial)
+                  failures: failures, syncSeries: series, spatialMaps: spatial,
+                  search: try snap.schedules.first { $0.name == SearchResult.storedName && $0.format == "json" }
+                      .map { s throws(ReportError) in try SearchResult.decode(s.body, source: source) })
     }
 
     /// The study's steps without those only student schedules were stored at (their last steps

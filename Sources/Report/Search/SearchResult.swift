@@ -31,6 +31,14 @@ extension SearchedSchedule {
     }
 }
 
+/// One finalist as the figure draws it.
+public struct SearchPoint: Codable, Sendable, Equatable {
+    public var label: String
+    public var sync: Double
+    public var cost: Double
+    public var admissible: Bool
+}
+
 /// What the search found for one student step count.
 public struct StepCountResult: Codable, Sendable, Equatable {
     public var studentSteps: Int
@@ -41,6 +49,8 @@ public struct StepCountResult: Codable, Sendable, Equatable {
     public var best: SearchedSchedule?
     /// Finalists on the cost–Sync-C front (no other finalist cheaper and better synced), by cost.
     public var front: [SearchedSchedule]
+    /// Every finalist's mean cost and Sync-C (the figure's cloud around the front).
+    public var points: [SearchPoint]
     public var note: String?
 
     /// One line for the terminal.
@@ -52,8 +62,9 @@ public struct StepCountResult: Codable, Sendable, Equatable {
 
 /// How the search's two-step winner compares with the two-step rule's landing.
 public struct LandingComparison: Codable, Sendable, Equatable {
-    public var landingStep: Int
-    public var landingT: Double
+    /// Nil when the rule finds no landing step.
+    public var landingStep: Int?
+    public var landingT: Double?
     /// The rule's schedule `[t_0, t_landing, 0]`, guidance `[1, w]`, Euler, as the search scored it
     /// (nil when it did not reach the last round).
     public var landingScored: SearchedSchedule?
@@ -137,15 +148,20 @@ public struct SearchResult: Codable, Sendable, Equatable {
             byN.append(StepCountResult(studentSteps: n, evaluated: evaluated[n] ?? 0, finalists: alive.count,
                                        best: best.flatMap { described($0, stream: UInt64(n) << 8) },
                                        front: front.enumerated().compactMap { described($0.element, stream: (UInt64(n) << 8) | UInt64(2 + 2 * $0.offset)) },
+                                       points: ranked.compactMap { c in scores[c.label].map { SearchPoint(label: c.label, sync: $0.sync, cost: $0.cost, admissible: $0.admissible) } },
                                        note: note))
         }
         var result = SearchResult(settings: search.settings, criterion: criterion, pairsTotal: pairsTotal, rounds: rounds,
                                   passesPlanned: rounds.map(\.passes).reduce(0, +), stoppedEarly: stoppedEarly,
                                   byStepCount: byN, landing: nil)
-        if search.settings.studentSteps.contains(2), let sch = search.report.schedule, let w = search.report.scale?.w {
-            let landing = try! StudentScheduleKnobs(steps: [0, sch.landingStep], guidance: [1, w], transition: .euler)
-            let scored = (finalists[2] ?? []).contains(landing) ? described(landing, stream: 1 << 20) : nil
-            result.landing = LandingComparison.make(result.result(steps: 2), landing: sch, scored: scored, w: w, report: search.report)
+        if search.settings.studentSteps.contains(2), let w = search.report.scale?.w {
+            if let sch = search.report.schedule {
+                let landing = try! StudentScheduleKnobs(steps: [0, sch.landingStep], guidance: [1, w], transition: .euler)
+                let scored = (finalists[2] ?? []).contains(landing) ? described(landing, stream: 1 << 20) : nil
+                result.landing = LandingComparison.make(result.result(steps: 2), landing: sch, scored: scored, w: w, report: search.report)
+            } else {
+                result.landing = LandingComparison.noLanding(result.result(steps: 2), report: search.report)
+            }
         }
         return result
     }
@@ -154,6 +170,28 @@ public struct SearchResult: Codable, Sendable, Equatable {
 extension LandingComparison {
     /// Agreement: the same guidance ([1, w]) and a landing within one probed step of the rule's.
     /// Where they differ, the reason in the rule's own terms.
+    /// The rule finds no landing: they agree when the search's two-step winner does not guide
+    /// its landing either (no guided landing passes the limit), and the text says why not when it does.
+    static func noLanding(_ two: StepCountResult?, report: StudyReport) -> LandingComparison {
+        let reason = report.scheduleProblem?.description ?? "no window"
+        var c = LandingComparison(landingStep: nil, landingT: nil, landingScored: nil, searchStep: nil, agree: false, text: "")
+        guard let best = two?.best else {
+            c.agree = true
+            c.text = "The rule finds no landing step (\(reason)); the search agrees: no two-step schedule passes the fidelity limit" + (two?.note.map { " (\($0))" } ?? "") + "."
+            return c
+        }
+        c.searchStep = best.steps[1]
+        let ours = "its best two-step schedule, \(best.label) (Sync-C \(Fmt.estimate(best.sync, 3)), cost \(Fmt.f(best.cost.mean, 4)) ≤ \(Fmt.f(best.limit, 4)))"
+        if best.guidance[1] == 1 {
+            c.agree = true
+            c.text = "The rule finds no landing step (\(reason)); the search agrees that no guided landing passes the fidelity limit: \(ours), does not guide its landing."
+        } else {
+            let inWindow = report.window?.window?.steps.contains(best.steps[1]) ?? false
+            c.text = "The rule finds no landing step (\(reason)), but the search lands with CFG within the limit: \(ours)" + (inWindow ? "" : ", outside the sync window the rule lands in") + (best.guidance[0] != 1 ? ", guiding the first step too, which the rule never considers" : "") + "."
+        }
+        return c
+    }
+
     static func make(_ two: StepCountResult?, landing sch: TwoStepSchedule, scored: SearchedSchedule?, w: Double,
                      report: StudyReport) -> LandingComparison {
         let probed = report.study.steps.map(\.j).sorted()

@@ -61,6 +61,9 @@ struct ScheduleCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write the config a trainer reads as-is: lipforcing, self-forcing, causvid, fastvideo or fastgen.", valueName: "trainer"))
     var target: TrainerTarget?
 
+    @Option(help: ArgumentHelp("With --target: the best N-step schedule of the study's `trajprobe search` instead of the two-step rule's.", valueName: "N"))
+    var studentSteps: Int?
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Write schedule.yaml and schedule.json into this directory instead of printing.", valueName: "dir"))
     var output: String?
 
@@ -72,6 +75,9 @@ struct ScheduleCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard minT >= 0, minT < 1 else { throw ValidationError("--min-t \(minT) is not in [0, 1)") }
+        if studentSteps != nil && target == nil {
+            throw ValidationError("--student-steps writes a searched schedule in a trainer's config: give --target too")
+        }
         if target != nil && format == .json {
             throw ValidationError("--target writes YAML or Python, the forms the trainers load: drop --format json")
         }
@@ -90,6 +96,22 @@ struct ScheduleCommand: AsyncParsableCommand {
                 throw ReportError.unknownStudy(file: input, study: analysis.study ?? "", available: studies.map(\.name))
             }
             let report = try StudyReport(study: studies[0], options: options)
+            if let n = studentSteps, let target {
+                guard let search = studies[0].search else {
+                    throw fail("\(input): the study has no search result: run `trajprobe search` first", json: false, code: 2)
+                }
+                guard let found = search.result(steps: n) else {
+                    throw fail("\(input): the search covered N = \(search.settings.studentSteps.map(String.init).joined(separator: ", ")), not \(n)", json: false, code: 2)
+                }
+                guard let best = found.best else {
+                    throw fail("\(input): the search found no admissible \(n)-step schedule: \(found.note ?? "")", json: false, code: 2)
+                }
+                let day = date ?? todayUTC()
+                let context = (try? report.studentConfig(form: cfgForm, minT: minT, date: day, allowPartial: allowPartial))
+                    .map(ProfileContext.init(config:)) ?? ProfileContext(report: report, minT: minT, date: day)
+                try emit(TrainerProfile(target: target, context: context, schedule: best.studentSchedule), label: "\(n)-step \(best.label)")
+                return
+            }
             let config: StudentConfig
             do {
                 config = try report.studentConfig(form: cfgForm, minT: minT, date: date ?? todayUTC(), allowPartial: allowPartial)
@@ -100,19 +122,7 @@ struct ScheduleCommand: AsyncParsableCommand {
                 }
             }
             if let target {
-                let profile = TrainerProfile(target: target, config: config)
-                if let dir = output {
-                    let stem = "\(dir)/\(target.rawValue)"
-                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-                    for (name, text) in [("\(stem).yaml", profile.yaml()), ("\(stem).py", profile.python(prefix: pythonPrefix ?? "config"))] {
-                        do { try Data(text.utf8).write(to: URL(fileURLWithPath: name), options: .atomic) } catch {
-                            throw ReportError.writeFailed(file: name, problem: error.localizedDescription)
-                        }
-                    }
-                    print("wrote \(stem).yaml and \(stem).py (\(target.rawValue), t_list \(config.t_list))")
-                } else {
-                    print(format == .python ? profile.python(prefix: pythonPrefix ?? "config") : profile.yaml(), terminator: "")
-                }
+                try emit(TrainerProfile(target: target, config: config), label: "t_list \(config.t_list)")
             } else if let dir = output {
                 let yaml = try config.yaml(), json = try config.json()
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -134,5 +144,22 @@ struct ScheduleCommand: AsyncParsableCommand {
         } catch let error as ReportError {
             throw fail(error.description, json: format == .json)
         }
+    }
+
+    /// Prints a trainer profile, or writes `<target>.yaml` and `<target>.py` into --output.
+    func emit(_ profile: TrainerProfile, label: String) throws {
+        let py = profile.python(prefix: pythonPrefix ?? "config")
+        guard let dir = output else {
+            print(format == .python ? py : profile.yaml(), terminator: "")
+            return
+        }
+        let stem = "\(dir)/\(profile.target.rawValue)" + (studentSteps.map { "-\($0)step" } ?? "")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (name, text) in [("\(stem).yaml", profile.yaml()), ("\(stem).py", py)] {
+            do { try Data(text.utf8).write(to: URL(fileURLWithPath: name), options: .atomic) } catch {
+                throw ReportError.writeFailed(file: name, problem: error.localizedDescription)
+            }
+        }
+        print("wrote \(stem).yaml and \(stem).py (\(profile.target.rawValue), \(label))")
     }
 }
