@@ -203,8 +203,9 @@ struct SearchResumeEndToEndTests {
             probe.waitUntilExit()
             try #require(probe.terminationStatus == 0)
         }
+        // The study's arms, steps and seeds come from the database (the probe's flags replaced the file's).
         let search = ["search", "data/study.yaml", "--study", "s", "--student-steps", "1,2,3", "--transition", "both",
-                      "--first-pairs", "2"] + overrides
+                      "--first-pairs", "2"]
         let reference = try searchJSON(search + ["--db", "whole.sqlite"], in: work)
 
         let db = work.appendingPathComponent("killed.sqlite")

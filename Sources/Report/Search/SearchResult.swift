@@ -173,7 +173,8 @@ extension LandingComparison {
     /// The rule finds no landing: they agree when the search's two-step winner does not guide
     /// its landing either (no guided landing passes the limit), and the text says why not when it does.
     static func noLanding(_ two: StepCountResult?, report: StudyReport) -> LandingComparison {
-        let reason = report.scheduleProblem?.description ?? "no window"
+        // Without the database's path: the result is the same wherever the study lives.
+        let reason = (report.scheduleProblem?.description ?? "no window").replacingOccurrences(of: report.study.source + ": ", with: "")
         var c = LandingComparison(landingStep: nil, landingT: nil, landingScored: nil, searchStep: nil, agree: false, text: "")
         guard let best = two?.best else {
             c.agree = true

@@ -57,8 +57,7 @@ struct Demo: AsyncParsableCommand {
         // Few-step schedules with the teacher in the loop (the budget is the demo's committed one).
         let searchStarted = Date()
         var search = try SearchCommand.parse([dataDir + "/study.yaml", "--db", db, "--study", "demo", "--eta", "4",
-                                              "--budget", "\(Demo.searchBudget)", "--jobs", "\(jobs)"]
-                                             + (quick ? ["--seeds", "0", "--steps", Demo.quickSteps] : []))
+                                              "--budget", "\(Demo.searchBudget)", "--jobs", "\(jobs)"])
         try await search.run()
         print(String(format: "search: %.0f s", Date().timeIntervalSince(searchStarted)))
 

@@ -42,8 +42,6 @@ struct SearchCommand: AsyncParsableCommand {
 
     @Argument(help: ArgumentHelp("The study configuration the study was probed with (YAML).", valueName: "study.yaml")) var config: String
     @Option(help: ArgumentHelp("The probed study's database.", valueName: "file")) var db: String
-    @Option(help: ArgumentHelp("The seeds the study was probed with, when `probe --seeds` replaced the file's.", valueName: "0,1")) var seeds: String?
-    @Option(help: ArgumentHelp("The steps the study was probed at, when `probe --steps` replaced the file's.", valueName: "0,10,20")) var steps: String?
     @OptionGroup var analysis: StudyAnalysisOptions
 
     @Option(help: ArgumentHelp("Student step counts to search, comma-separated.", valueName: "1,2,3,4")) var studentSteps = "1,2,3,4"
@@ -58,8 +56,7 @@ struct SearchCommand: AsyncParsableCommand {
     @Flag(help: "No progress output.") var quiet = false
 
     func run() async throws {
-        var cfg = try StudyConfig.load(URL(fileURLWithPath: config))
-        try cfg.override(seeds: seeds, steps: steps)
+        let cfg = try StudyConfig.load(URL(fileURLWithPath: config))
         let name = analysis.study ?? URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         var options = try analysis.reportOptions()
         options.ruleResamples = 0

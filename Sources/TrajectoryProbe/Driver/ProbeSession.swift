@@ -36,9 +36,9 @@ final class ProbeSession: @unchecked Sendable {
     /// Everything a probe needs before its first unit. `create` false: the study must already be
     /// in the database under exactly this configuration (a search adds arms to a probed study,
     /// it never starts one); its FaceSync-CCA model file is reused when it is the one recorded.
-    static func open(driver: ProbeDriver, options: ProbeRunOptions, status: Status, logger: Logger,
+    static func open(driver given: ProbeDriver, options: ProbeRunOptions, status: Status, logger: Logger,
                      create: Bool) async throws -> ProbeSession {
-        let config = driver.config
+        var config = given.config
         if config.teacher.kind == .imported, let student = config.arms.first(where: { $0.family == .studentSchedule }) {
             throw DriverError.studentScheduleNeedsTeacher(source: config.file, arm: student.label)
         }
@@ -52,8 +52,12 @@ final class ProbeSession: @unchecked Sendable {
             }
             lpips = try LPIPS(weights: URL(fileURLWithPath: weights))
         }
-        // A search opens an existing study: check it is there before any decoding.
+        // A search opens an existing study: check it is there before any decoding, and take the
+        // arms, steps and seeds it was probed with (`probe --arm/--steps/--seeds` may have replaced
+        // the file's); everything else must match the file.
         let existing: StudyStore? = create ? nil : try StudyStore.open(at: options.database, study: options.studyName)
+        if let existing { try config.adopt(recorded: existing.config.configJSON) }
+        let driver = ProbeDriver(config: config)
 
         let (bankClips, probes, heldOut) = try await driver.loadClips()
         if lpips != nil {
