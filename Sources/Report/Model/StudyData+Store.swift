@@ -128,9 +128,14 @@ extension StudyData {
                   metricRules: rules,
                   configuration: configuration, steps: Self.probeSteps(snap, studentArms: Set(snap.arms.map(\.id)).subtracting(armLabels.keys)),
                   clips: snap.clips.map(\.name), arms: probeArms.map(\.spec), measurements: rows,
-                  failures: failures, syncSeries: series, spatialMaps: spatial,
-                  search: try snap.schedules.first { $0.name == SearchResult.storedName && $0.format == "json" }
-                      .map { s throws(ReportError) in try SearchResult.decode(s.body, source: source) })
+                  failures: failures, syncSeries: series, spatialMaps: spatial)
+        // A stored search this version cannot read is named in the configuration table (and
+        // replaced by the next `trajprobe search`), never a reason not to read the study.
+        if let stored = snap.schedules.first(where: { $0.name == SearchResult.storedName && $0.format == "json" }) {
+            do { search = try SearchResult.decode(stored.body, source: source) } catch {
+                self.configuration["search"] = "stored result unreadable (\(stored.created)): \(error.description); run `trajprobe search` again"
+            }
+        }
     }
 
     /// The study's steps without those only student schedules were stored at (their last steps

@@ -123,7 +123,12 @@ public struct SearchResult: Codable, Sendable, Equatable {
         let values = try SearchScoring.values(store: store, rule: rule)
         let study = search.report.study
         let t = ShiftedSchedule(numSteps: study.numSteps, shift: study.shift, maxT: study.maxT)
-        func described(_ c: StudentScheduleKnobs, stream: UInt64) -> SearchedSchedule? {
+        // One bootstrap stream per schedule (from its label): the same schedule has the same CIs
+        // wherever the result lists it.
+        func described(_ c: StudentScheduleKnobs) -> SearchedSchedule? {
+            var h: UInt64 = 14_695_981_039_346_656_037
+            for b in c.label.utf8 { h = (h ^ UInt64(b)) &* 1_099_511_628_211 }
+            let stream = h
             let v = SearchScoring.clipValues(c, values: values, pairs: last, rule: rule)
             guard let s = SearchScoring.score(v, criterion: criterion) else { return nil }
             return SearchedSchedule(label: c.label, steps: c.steps, tList: c.steps.map { t.t($0) } + [0], guidance: c.guidance,
@@ -146,8 +151,8 @@ public struct SearchResult: Codable, Sendable, Equatable {
                 }
             }
             byN.append(StepCountResult(studentSteps: n, evaluated: evaluated[n] ?? 0, finalists: alive.count,
-                                       best: best.flatMap { described($0, stream: UInt64(n) << 8) },
-                                       front: front.enumerated().compactMap { described($0.element, stream: (UInt64(n) << 8) | UInt64(2 + 2 * $0.offset)) },
+                                       best: best.flatMap(described),
+                                       front: front.compactMap(described),
                                        points: ranked.compactMap { c in scores[c.label].map { SearchPoint(label: c.label, sync: $0.sync, cost: $0.cost, admissible: $0.admissible) } },
                                        note: note))
         }
@@ -157,7 +162,7 @@ public struct SearchResult: Codable, Sendable, Equatable {
         if search.settings.studentSteps.contains(2), let w = search.report.scale?.w {
             if let sch = search.report.schedule {
                 let landing = try! StudentScheduleKnobs(steps: [0, sch.landingStep], guidance: [1, w], transition: .euler)
-                let scored = (finalists[2] ?? []).contains(landing) ? described(landing, stream: 1 << 20) : nil
+                let scored = (finalists[2] ?? []).contains(landing) ? described(landing) : nil
                 result.landing = LandingComparison.make(result.result(steps: 2), landing: sch, scored: scored, w: w, report: search.report)
             } else {
                 result.landing = LandingComparison.noLanding(result.result(steps: 2), report: search.report)

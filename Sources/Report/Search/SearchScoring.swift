@@ -21,7 +21,14 @@ public struct SearchCriterion: Codable, Sendable, Equatable {
 
     init(report: StudyReport) throws(ReportError) {
         rule = report.rule
-        if let s = report.schedule {
+        // The landing pair's own peak, as the landing reads it, whether or not a landing was found.
+        let comparator = Comparator(index: report.index, bootstrap: report.options.bootstrap,
+                                    maxClips: Set(report.study.measurements.map(\.clip)).count)
+        let landing = report.scale.flatMap { try? ScheduleFinder.stats(study: report.study, comparator: comparator, rule: report.rule, scale: $0) }
+        if let l = landing, let peak = l.cost.max(by: { a, b in a.value < b.value || (a.value == b.value && a.key > b.key) }) {
+            peakCost = peak.value; peakStep = peak.key; peakPair = "\(l.cfgArm) − \(l.baseArm)"
+            peakResolved = !(rule.toleranceForm == .peak && !l.peakResolved)
+        } else if let s = report.schedule {
             peakCost = s.peakCost; peakStep = s.peakCostStep; peakPair = "\(s.cfgArm) − \(s.noCFGArm)"
             peakResolved = !(rule.toleranceForm == .peak && s.landing.limit.isInfinite)
         } else if let w = report.window {
