@@ -146,6 +146,18 @@ extension String {
         // Saved and read back.
         let json = try result.json()
         #expect(try SearchResult.decode(json, source: "s") == result)
+
+        // The report: a table with one best per N, the fronts figure, the comparison.
+        var study = Planted.study(clips: 6)
+        study.search = result
+        let out = dir.appendingPathComponent("report").path
+        _ = try ReportWriter.write([try StudyReport(study: study, options: ReportOptions(ruleResamples: 0))], to: out, date: "2026-12-02")
+        let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        #expect(md.contains("## Searched student schedules (N = 1, 2, 3)"))
+        #expect(md.contains("| 3 | `student_schedule euler steps=0,30,33 g=1,4.5,4.5` |"))
+        #expect(md.contains("**Two-step search vs the rule's landing.** They agree"))
+        let png = try Data(contentsOf: URL(fileURLWithPath: out + "/figures/search_fronts.png"))
+        #expect(png.count > 1000 && png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
     }
 
     /// Killed mid-search (the runner throws after some units), then run again on the same study:
