@@ -156,8 +156,8 @@ public struct TrainerProfile: Sendable, Equatable {
         let tList = schedule.tList.map(round3)
         let guided = zip(schedule.tList.dropLast(), schedule.guidance).map { "t=\(Fmt.f($0.0, 3)): w=\(Fmt.g($0.1))" }.joined(separator: ", ")
         let perStep = "per-student-step teacher guidance (this schedule: \(guided))"
-        let window = context.window.map { "the sync window t in [\(Fmt.f($0.t_lo, 3)), \(Fmt.f($0.t_hi, 3))] (teacher steps \(context.windowSteps.map(String.init).joined(separator: "..")))" }
-            ?? "no sync window (the study's rule found none)"
+        let window = context.window.map { "t in [\(Fmt.f($0.t_lo, 3)), \(Fmt.f($0.t_hi, 3))], teacher steps \(context.windowSteps.map(String.init).joined(separator: ".."))" }
+            ?? "none: the study's rule found no window"
         let sampleType = schedule.transition == .renoise ? "sde" : "ode"
         var header = [
             "trajprobe → \(target.rawValue): \(schedule.steps)-step student from \(schedule.source)",
@@ -182,7 +182,7 @@ public struct TrainerProfile: Sendable, Equatable {
                     ConfigEntry("reverse", .boolean(win.reverse)),
                 ]), context.window == nil ? "disabled: the study's rule found no sync window" : "CFG only when the DMD re-noise t is inside [t_lo, t_hi]"))
             } else {
-                lacks.append("FastGen has no sync window: guidance_scale applies at every DMD re-noise t; trajprobe's window (\(window)) is Lip Forcing's sync_window_cfg.")
+                lacks.append("FastGen has no sync window: guidance_scale applies at every DMD re-noise t; trajprobe's sync window (\(window)) is Lip Forcing's sync_window_cfg.")
             }
             model += [
                 ConfigEntry("student_sample_steps", .integer(schedule.steps)),
@@ -209,7 +209,7 @@ public struct TrainerProfile: Sendable, Equatable {
                 ])),
                 ConfigEntry("guidance_scale", .number(CFGForm.cond.scale(fromUncond: w)), "cond + g (cond - uncond), g = w - 1 = \(Fmt.g(w)) - 1 (model/dmd.py)"),
             ]
-            lacks += ["Self-Forcing has no sync window or guidance interval: guidance_scale applies at every re-noise t; trajprobe's window (\(window)) cannot be expressed.",
+            lacks += ["Self-Forcing has no sync window or guidance interval: guidance_scale applies at every re-noise t; trajprobe's sync window (\(window)) cannot be expressed.",
                       "Self-Forcing has no \(perStep)."]
             if schedule.transition == .euler && schedule.steps > 1 {
                 lacks.append("Self-Forcing's student re-noises between steps; this schedule was measured with the Euler jump.")
@@ -224,7 +224,7 @@ public struct TrainerProfile: Sendable, Equatable {
                 ConfigEntry("timestep_shift", .number(s), "the critic's timestep shift (causvid/dmd.py)"),
                 ConfigEntry("real_guidance_scale", .number(CFGForm.cond.scale(fromUncond: w)), "cond + g (cond - uncond), g = w - 1 = \(Fmt.g(w)) - 1 (causvid/dmd.py)"),
             ]
-            lacks += ["CausVid has no sync window or guidance interval: real_guidance_scale applies at every re-noise t; trajprobe's window (\(window)) cannot be expressed.",
+            lacks += ["CausVid has no sync window or guidance interval: real_guidance_scale applies at every re-noise t; trajprobe's sync window (\(window)) cannot be expressed.",
                       "CausVid has no \(perStep)."]
             if schedule.transition == .euler && schedule.steps > 1 {
                 lacks.append("CausVid's student re-noises between steps; this schedule was measured with the Euler jump.")
@@ -244,7 +244,7 @@ public struct TrainerProfile: Sendable, Equatable {
                 ])),
             ]
             header.append("merge under your run config's method: and pipeline: keys; the warp reads the student model's scheduler: set models.student.flow_shift to \(Fmt.g(s)) as well (its default is 3)")
-            lacks += ["FastVideo has no sync window or guidance interval (min/max_timestep_ratio bound the score timestep, they do not gate CFG); trajprobe's window (\(window)) cannot be expressed.",
+            lacks += ["FastVideo has no sync window or guidance interval (min/max_timestep_ratio bound the score timestep, they do not gate CFG); trajprobe's sync window (\(window)) cannot be expressed.",
                       "FastVideo has no \(perStep)."]
         }
         self.header = header
