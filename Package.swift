@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "Digest"),
         .target(
             name: "Media",
-            dependencies: ["CFFmpeg", "CPNG", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["CFFmpeg", "CPNG", "CJPEG", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Metrics",
             dependencies: ["Media", "Digest", "CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")]),
@@ -53,7 +53,8 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Digest", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Yams"]),
-        .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Store", "Media"]),
+        .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Store", "Media", "Metrics", "Digest"],
+                    resources: [.copy("Fixtures")]),
         // Runs the built `trajprobe` (make e2e); skipped without TRAJPROBE_E2E_BINARY.
         .testTarget(name: "EndToEndTests", dependencies: ["Report", "Store", "Media", "Metrics", "Yams"]),
 
@@ -73,6 +74,9 @@ let package = Package(
         .systemLibrary(
             name: "CCairo", pkgConfig: "cairo",
             providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(
+            name: "CJPEG", pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg62-turbo-dev"])]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -18,6 +18,18 @@ public struct VideoInfo: Sendable, Equatable {
     public var hasAudio: Bool
 }
 
+/// What happens to each decoded frame before a ``VideoReader`` hands it out.
+public enum FrameRoundTrip: String, Sendable, Codable, CaseIterable {
+    /// The decoded pixels themselves, converted to RGB.
+    case none
+    /// syncnet_python's frame extraction, in memory: each output frame encoded to JPEG as
+    /// `ffmpeg -i VIDEO -threads 1 -f image2 %06d.jpg` writes it (Debian 12's ffmpeg 5.1: yuvj420p,
+    /// mjpeg rate control at the default 200 kb/s, optimal Huffman tables), then decoded as
+    /// `cv2.imread` reads it (libjpeg-turbo, ISLOW IDCT, fancy upsampling). Papers' LSE numbers
+    /// are computed on these pixels, not on the decoded frames.
+    case ffmpegJPEG = "ffmpeg-jpeg"
+}
+
 /// How frames come out of a ``VideoReader``: resampled to a frame rate, cropped, scaled.
 public struct VideoDecodeOptions: Sendable, Equatable {
     /// Resample to this rate by taking, for output frame k, the source frame nearest in time to
@@ -30,17 +42,21 @@ public struct VideoDecodeOptions: Sendable, Equatable {
     public var size: (width: Int, height: Int)?
     /// Decoder threads; 0 lets libav choose (all cores).
     public var threads: Int
+    /// Whole frames only: no crop or size with a round trip (the CLI encodes the full frame).
+    public var roundTrip: FrameRoundTrip
 
-    public init(targetFPS: Double? = nil, crop: Box? = nil, size: (width: Int, height: Int)? = nil, threads: Int = 0) {
+    public init(targetFPS: Double? = nil, crop: Box? = nil, size: (width: Int, height: Int)? = nil, threads: Int = 0,
+                roundTrip: FrameRoundTrip = .none) {
         self.targetFPS = targetFPS
         self.crop = crop
         self.size = size
         self.threads = threads
+        self.roundTrip = roundTrip
     }
 
     public static func == (a: Self, b: Self) -> Bool {
         a.targetFPS == b.targetFPS && a.crop == b.crop && a.size?.width == b.size?.width
-            && a.size?.height == b.size?.height && a.threads == b.threads
+            && a.size?.height == b.size?.height && a.threads == b.threads && a.roundTrip == b.roundTrip
     }
 }
 
@@ -67,6 +83,11 @@ public final class VideoReader {
     /// Last decoded source frame index, and its RGB pixels when converted.
     private var current: (index: Int, rgb: [UInt8])?
     private var decodedAny = false
+    /// JPEG round trip: the encoder (its rate control spans the clip) and the last wanted source
+    /// frame, kept so that a frame shown twice is encoded twice, as the CLI does.
+    private var jpegEncoder: CLIJPEGEncoder?
+    private let jpegFrameRate: AVRational
+    private var held: (index: Int, frame: UnsafeMutablePointer<AVFrame>)?
 
     public init(path: String, options: VideoDecodeOptions = VideoDecodeOptions()) throws(MediaError) {
         let demuxer = try Demuxer(path: path, kind: .video, threads: Int32(options.threads))
@@ -108,6 +129,19 @@ public final class VideoReader {
         let cw = options.crop?.width ?? width, ch = options.crop?.height ?? height
         self.outputWidth = options.size?.width ?? cw
         self.outputHeight = options.size?.height ?? ch
+        if let target = options.targetFPS, abs(target - fps) > 1e-9 {
+            jpegFrameRate = av_d2q(target, 1_001_000)
+        } else {
+            // What the CLI's filter graph reports for the source (ffmpeg_filter.c).
+            jpegFrameRate = av_guess_frame_rate(demuxer.format, demuxer.stream, nil)
+        }
+        if options.roundTrip != .none {
+            guard options.crop == nil, options.size == nil else {
+                throw .invalidArgument(path: path, detail: "a \(options.roundTrip.rawValue) round trip encodes whole frames: crop or scale afterwards")
+            }
+            jpegEncoder = try CLIJPEGEncoder(path: path, frameRate: jpegFrameRate,
+                                             decoderBitsPerRawSample: demuxer.codec?.pointee.bits_per_raw_sample ?? 0)
+        }
     }
 
     /// The pixel format's name, or `.unsupportedPixelFormat` when libswscale cannot convert it to RGB
@@ -123,6 +157,7 @@ public final class VideoReader {
     deinit {
         sws_freeContext(sws)
         sws_freeContext(cropSws)
+        if let frame = held?.frame { var p: UnsafeMutablePointer<AVFrame>? = frame; av_frame_free(&p) }
     }
 
     /// The source frame index that output frame `k` shows.
@@ -137,6 +172,10 @@ public final class VideoReader {
     /// The next frame, or nil after the last. A file that ends before its declared frame count, or
     /// whose packets fail to decode, throws `.corrupt` rather than returning a short sequence.
     public func nextFrame() throws(MediaError) -> Frame? {
+        if options.roundTrip == .ffmpegJPEG {
+            guard let jpeg = try nextJPEG() else { return nil }
+            return try JPEG.decode(jpeg, source: "\(info.path) frame \(nextOutput - 1)", index: nextOutput - 1)
+        }
         guard nextOutput < outputFrameCount else { return nil }
         let wanted = sourceIndex(forOutput: nextOutput)
         if let current, current.index == wanted, !current.rgb.isEmpty {
@@ -165,6 +204,41 @@ public final class VideoReader {
         }
     }
 
+    /// The JPEG file `ffmpeg -f image2` would write for the next output frame (see
+    /// ``FrameRoundTrip/ffmpegJPEG``), or nil after the last. Only with that round trip.
+    public func nextJPEG() throws(MediaError) -> [UInt8]? {
+        guard let encoder = jpegEncoder else {
+            throw .invalidArgument(path: info.path, detail: "JPEG frames need VideoDecodeOptions(roundTrip: .ffmpegJPEG)")
+        }
+        guard nextOutput < outputFrameCount else { return nil }
+        let wanted = sourceIndex(forOutput: nextOutput)
+        if let held, held.index == wanted {
+            nextOutput += 1
+            return try encoder.encode(held.frame)
+        }
+        var previous = held?.index
+        while true {
+            guard let avFrame = demuxer.nextFrame() else {
+                if !decodedAny { throw .zeroFrames(path: info.path) }
+                throw .corrupt(path: info.path, detail: demuxer.readError
+                    ?? "stream ended after \((previous ?? -1) + 1) of \(info.frameCount) declared frames")
+            }
+            decodedAny = true
+            let index = frameIndex(of: avFrame, previous: previous)
+            previous = index
+            if index < wanted { continue }
+            if held == nil {
+                guard let frame = av_frame_alloc() else { throw .corrupt(path: info.path, detail: "out of memory") }
+                held = (index, frame)
+            }
+            av_frame_unref(held!.frame)
+            guard av_frame_ref(held!.frame, avFrame) >= 0 else { throw .corrupt(path: info.path, detail: "out of memory") }
+            held!.index = index
+            nextOutput += 1
+            return try encoder.encode(held!.frame)
+        }
+    }
+
     /// Source index of a decoded frame from its timestamp; frames without one count on from the
     /// previous frame.
     private func frameIndex(of frame: UnsafeMutablePointer<AVFrame>, previous: Int?) -> Int {
@@ -186,6 +260,13 @@ public final class VideoReader {
         try demuxer.seek(to: ts)
         current = nil
         nextOutput = index
+        if jpegEncoder != nil {
+            // A fresh encoder: the CLI started at this frame (-ss) would begin its rate control here.
+            if let frame = held?.frame { var p: UnsafeMutablePointer<AVFrame>? = frame; av_frame_free(&p) }
+            held = nil
+            jpegEncoder = try CLIJPEGEncoder(path: info.path, frameRate: jpegFrameRate,
+                                             decoderBitsPerRawSample: demuxer.codec?.pointee.bits_per_raw_sample ?? 0)
+        }
     }
 
     /// Every remaining frame. Holds them all in memory: use ``nextFrame()`` for long videos.

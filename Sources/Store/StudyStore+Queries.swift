@@ -26,7 +26,7 @@ extension StudyStore {
         try Row.fetchAll(db, sql: "SELECT * FROM arms WHERE run = ? ORDER BY label", arguments: [runID.rawValue]).map { row in
             let family = ArmFamily(rawValue: row["family"]) ?? .trajectory
             let knobs = (try? JSONDecoder().decode([String: Double].self, from: Data((row["knobs_json"] as String).utf8))) ?? [:]
-            return ArmInfo(id: ArmID(row["id"]), spec: ArmSpec(family: family, knobs: knobs), label: row["label"],
+            return ArmInfo(id: ArmID(row["id"]), spec: ArmSpec(family: family, knobs: knobs, tag: ArmSpec.tag(inLabel: row["label"])), label: row["label"],
                            isBaseline: row["is_baseline"], baselineLabel: row["baseline_label"])
         }
     }

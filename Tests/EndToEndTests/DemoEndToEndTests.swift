@@ -281,6 +281,8 @@ struct ImportVideosEndToEndTests {
         let done = try run(["import", "videos", "runs", "--db", "imported.sqlite", "--model", "toy", "--drop", "text+audio",
                             "--lpips", weights.path], in: work)
         #expect(done.status == 0, "\(done.output)")
+        // FaceSync-CCA fitted on the very clips it scores: said, with the way out.
+        #expect(done.output.contains("scores are circular") && done.output.contains("--facesync fs.json"))
         let snap = try StudyStore.open(at: work.appendingPathComponent("imported.sqlite"), readOnly: true).snapshot()
         #expect(snap.run.status == .finished)
         #expect(snap.run.config.teacherKind == "imported" && snap.run.config.dropMode == "text+audio")

@@ -56,7 +56,11 @@ private func formulaLPIPS() throws -> LPIPS {
 @Test func lpipsIsZeroForIdenticalImagesAndSymmetric() throws {
     let lpips = try formulaLPIPS()
     let (a, b) = imagePair(stream: 1000, height: 40, width: 36)
-    #expect(try lpips.distance(a, a) == 0)
+    // The two copies sit in different columns of the batched float32 sgemm, which OpenBLAS may
+    // round differently (edge tiles, CPU-specific kernels): each unit-normalised feature moves by
+    // at most K·u (K = 384·3·3, u = 2⁻²⁴, ≈ 2.1e-4) and LPIPS is quadratic in the difference:
+    // 5 layers × (2 × 2.1e-4)² × head weights ≤ 1 bounds it by 1e-6.
+    #expect(try lpips.distance(a, a) <= 1e-6)
     #expect(abs(try lpips.distance(a, b) - lpips.distance(b, a)) <= 1e-7)
 }
 

@@ -4,7 +4,7 @@ import Testing
 import Store
 
 @Suite struct FigureTests {
-    static let report: StudyReport = try! StudyReport(study: Planted.study(clips: 6, extras: true))
+    static let report: StudyReport = try! StudyReport(study: Planted.study(clips: 6, extras: true), options: Planted.options(ruleResamples: 30))
     static let figures: [Figure] = try! ReportFigures.render(report)
 
     /// Writes every figure to $TRAJPROBE_REPORT_SAMPLES (when set) for a human to look at.
@@ -12,14 +12,14 @@ import Store
         guard let dir = ProcessInfo.processInfo.environment["TRAJPROBE_REPORT_SAMPLES"] else { return }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for f in Self.figures { try Data(f.png).write(to: URL(fileURLWithPath: "\(dir)/\(f.name)")) }
-        #expect(Self.figures.count == 12)
+        #expect(Self.figures.count == 13)
     }
 
     @Test func everyFigureIsRenderedAndDecodes() throws {
         let names = Self.figures.map(\.name)
         #expect(names == ["sync_gain_by_scale.png", "fidelity_cost_by_scale.png", "sync_by_scale.png", "sync_gain_by_clip.png", "fidelity_cost_by_clip.png",
                           "curves_sync.png", "curves_fidelity.png", "euler_jump_factorial.png", "tradeoff.png",
-                          "spatial_maps.png", "sync_strips.png", "pareto.png"])
+                          "spatial_maps.png", "sync_strips.png", "pareto.png", "robustness.png"])
         for f in Self.figures {
             let img = try PNGCodec.decode(f.png, name: f.name)
             #expect(img.width == (f.name == "tradeoff.png" || f.name == "pareto.png" ? 944 : (f.name == "spatial_maps.png" ? img.width : 1400)), "\(f.name) width \(img.width)")
@@ -75,9 +75,9 @@ import Store
     }
 
     @Test func rendersAreByteIdentical() throws {
-        let a = try ReportFigures.render(try StudyReport(study: Planted.study(clips: 3, steps: [5, 15, 20, 25, 30, 35, 40, 45], extras: true)))
-        let b = try ReportFigures.render(try StudyReport(study: Planted.study(clips: 3, steps: [5, 15, 20, 25, 30, 35, 40, 45], extras: true)))
-        #expect(a.count == 12)
+        let a = try ReportFigures.render(try StudyReport(study: Planted.study(clips: 3, steps: [5, 15, 20, 25, 30, 35, 40, 45], extras: true), options: Planted.options(ruleResamples: 30)))
+        let b = try ReportFigures.render(try StudyReport(study: Planted.study(clips: 3, steps: [5, 15, 20, 25, 30, 35, 40, 45], extras: true), options: Planted.options(ruleResamples: 30)))
+        #expect(a.count == 13)
         #expect(a == b)
     }
 

@@ -16,6 +16,15 @@ import Store
 /// trajectory(4.5) costs 0.005 SSIM up to step 25 and 0.05 after: the fallback lands at 25.
 enum Planted {
     static let w = 4.5
+
+    /// The planted curves are step functions, so the rule reads every step on its own (no
+    /// neighbour averaging); `rule` adds other settings.
+    static func options(_ rule: RuleRequest? = nil, bootstrap: Bootstrap? = nil, guidance: GuidanceScale? = nil,
+                        baselineArm: ArmSpec? = nil, ruleResamples: Int = 0) -> ReportOptions {
+        var r = rule ?? (try! RuleRequest())
+        r.smoothing = 0
+        return ReportOptions(bootstrap: bootstrap, rule: r, guidance: guidance, baselineArm: baselineArm, ruleResamples: ruleResamples)
+    }
     static let schedule = ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
 
     static func gain(_ j: Int) -> Double { j < 20 ? 0.3 : (j == 30 ? 1.2 : 1.0) }

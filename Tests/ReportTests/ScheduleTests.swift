@@ -5,7 +5,7 @@ import Yams
 import Store
 
 @Suite struct ScheduleTests {
-    static let report: StudyReport = try! StudyReport(study: Planted.study(clips: 6))
+    static let report: StudyReport = try! StudyReport(study: Planted.study(clips: 6), options: Planted.options())
 
     @Test func landingStepAndTimesAreExact() throws {
         let s = try #require(Self.report.schedule)
@@ -71,7 +71,7 @@ import Store
 
     @Test func trajectoryFallbackSaysSo() throws {
         let drop = Set([ArmSpec.eulerJump(s0: 1, s1: 1), .eulerJump(s0: 1, s1: 4.5)].map(\.label))
-        let r = try StudyReport(study: Planted.study(clips: 4, dropArms: drop))
+        let r = try StudyReport(study: Planted.study(clips: 4, dropArms: drop), options: Planted.options())
         guard let s = r.schedule else { Issue.record("no schedule: \(String(describing: r.scheduleProblem))"); return }
         #expect(s.landingStep == 25)
         #expect(s.source == .trajectory && s.note?.contains("No euler_jump arms") == true)
@@ -79,7 +79,7 @@ import Store
     }
 
     @Test func paretoFrontOfTwoScaleArms() throws {
-        let r = try StudyReport(study: Planted.study(clips: 4, steps: [10, 25, 30, 35, 45], extras: true))
+        let r = try StudyReport(study: Planted.study(clips: 4, steps: [10, 25, 30, 35, 45], extras: true), options: Planted.options())
         let front = try #require(r.pareto)
         #expect(front.family == .freshNoise && front.points.count == 11)
         // Planted: gain = 0.3(sa−1) + 0.05(st−1), cost = 0.004(sa−1) + 0.003(st−1)²: st = 4 is dominated.

@@ -13,7 +13,7 @@ import Store
 
     @Test func writesReportFiguresAndSchedule() throws {
         let dir = ProcessInfo.processInfo.environment["TRAJPROBE_REPORT_SAMPLES"].map { "\($0)/single" } ?? Self.tempDir()
-        let r = try StudyReport(study: Planted.study(clips: 4, extras: true))
+        let r = try StudyReport(study: Planted.study(clips: 4, extras: true), options: Planted.options(ruleResamples: 30))
         let out = try ReportWriter.write([r], to: dir, date: "2026-11-25")
         #expect(out.schedules["planted"] == "\(dir)/schedule.yaml" && out.noSchedule.isEmpty)
         for f in ["report.md", "report.html", "schedule.yaml", "schedule.json", "figures/curves_sync.png", "figures/sync_gain_by_scale.png"] {
@@ -27,7 +27,7 @@ import Store
         #expect(md.contains("| trajectory w=4.5 | sync: no face | 2 |"))
         #expect(md.contains("![Sync-C and Sync-D"))
         let html = try String(contentsOfFile: "\(dir)/report.html", encoding: .utf8)
-        #expect(html.components(separatedBy: "src=\"data:image/png;base64,").count - 1 == 12)
+        #expect(html.components(separatedBy: "src=\"data:image/png;base64,").count - 1 == 13)
         #expect(!html.contains("src=\"figures/") && !html.contains("http"))
         let yaml = try String(contentsOfFile: "\(dir)/schedule.yaml", encoding: .utf8)
         #expect(try YAMLDecoder().decode(StudentConfig.self, from: yaml).t_list == [0.999, 0.769, 0.0])
@@ -38,8 +38,8 @@ import Store
         var other = Planted.study(clips: 3, steps: Array(stride(from: 0, to: 50, by: 2)), status: .running)
         other.name = "drop text+audio"
         other.dropMode = "text+audio"
-        let a = try StudyReport(study: Planted.study(clips: 3, steps: Array(stride(from: 0, to: 50, by: 2))))
-        let b = try StudyReport(study: other, options: ReportOptions(rule: try RuleRequest(fidelityTolerance: 0.0001)))
+        let a = try StudyReport(study: Planted.study(clips: 3, steps: Array(stride(from: 0, to: 50, by: 2))), options: Planted.options())
+        let b = try StudyReport(study: other, options: Planted.options(try RuleRequest(fidelityTolerance: 0.0001)))
         let out = try ReportWriter.write([a, b], to: dir, date: "2026-11-25")
         #expect(out.schedules.keys.sorted() == ["planted"])
         #expect(out.noSchedule["drop text+audio"]?.contains("partial") == true || out.noSchedule["drop text+audio"]?.contains("no sync window") == true)
@@ -69,7 +69,7 @@ import Store
 @Suite struct SparseStudyTests {
     @Test func oneClipStudyIsReportedWithoutCIs() throws {
         let dir = WriterTests.tempDir()
-        let r = try StudyReport(study: Planted.study(clips: 1, steps: [0, 10, 20, 30, 40]))
+        let r = try StudyReport(study: Planted.study(clips: 1, steps: [0, 10, 20, 30, 40]), options: Planted.options())
         let out = try ReportWriter.write([r], to: dir, date: "2026-11-25")
         #expect(out.schedules.isEmpty && out.noSchedule["planted"]?.contains("1 clip(s) measured; confidence intervals need at least 2") == true)
         #expect(throws: ReportError.tooFewClips(file: "planted.sqlite", count: 1)) { try r.studentConfig(date: "x") }

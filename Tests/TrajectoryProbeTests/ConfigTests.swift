@@ -206,6 +206,41 @@ struct ImportedLayoutTests {
         }
         try "{\"t_list\": [0.9, 0.5, 0.1], \"num_steps\": 3, \"shift\": 5}".write(to: path, atomically: true, encoding: .utf8)
         #expect(throws: ProbeError.missingKey(file: path.path, key: "guidance_scale")) { try ImportedLayout.scan(root: root.path) }
+        try "{\"t_list\": [0.9, 0.5, 0.1], \"num_steps\": 3, \"shift\": 5, \"guidance_scale\": true}".write(to: path, atomically: true, encoding: .utf8)
+        #expect(throws: ProbeError.invalidValue(file: path.path, key: "guidance_scale", problem: "expected a number")) { try ImportedLayout.scan(root: root.path) }
+        try "{\"t_list\": [0.9, 0.5, false], \"num_steps\": 3, \"shift\": 5, \"guidance_scale\": 1}".write(to: path, atomically: true, encoding: .utf8)
+        #expect(throws: ProbeError.invalidValue(file: path.path, key: "t_list", problem: "expected a list of numbers")) { try ImportedLayout.scan(root: root.path) }
+    }
+
+    /// On Linux, JSONSerialization bridges the numbers 0 and 1 to NSNumbers that `is Bool`
+    /// matches: no-CFG runs (`guidance_scale: 1`) and integers must still read as numbers.
+    @Test(arguments: ["1", "0", "4", "1.0", "4.5", "1e0"])
+    func integralAndUnitGuidanceScalesAreNumbers(text: String) throws {
+        let root = try makeLayout(arms: ["only"])
+        defer { try? FileManager.default.removeItem(at: root) }
+        let path = root.appendingPathComponent("only/ode_schedule.json")
+        try "{\"t_list\": [1, 0.5, 0], \"num_steps\": 3, \"shift\": 1, \"guidance_scale\": \(text)}".write(to: path, atomically: true, encoding: .utf8)
+        let schedule = try ODESchedule.load(path)
+        #expect(schedule.guidanceScale == Double(text)!)
+        #expect(schedule.tList == [1, 0.5, 0])
+        #expect(schedule.shift == 1)
+    }
+
+    @Test func missingStepsSuggestTheStepsEverySampleHas() throws {
+        let root = try makeLayout(steps: 4)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.removeItem(at: root.appendingPathComponent("cfg/videos/s2/step_001.mp4"))
+        try FileManager.default.removeItem(at: root.appendingPathComponent("nocfg/videos/s1/step_003.mp4"))
+        do {
+            _ = try ImportedLayout.scan(root: root.path)
+            Issue.record("accepted a layout with missing steps")
+        } catch {
+            guard case let .missingSteps(_, missing, complete) = error else { Issue.record("\(error)"); return }
+            #expect(missing.count == 2)
+            #expect(complete == [0, 2])
+            #expect(error.description.hasSuffix("every sample has steps 0,2: import those with --steps 0,2"))
+        }
+        #expect(try ImportedLayout.scan(root: root.path, steps: [0, 2]).steps == [0, 2])
     }
 }
 
@@ -250,5 +285,14 @@ struct ConfigOverrideTests {
         } catch {
             #expect(error.description.contains(flag), "\(error.description)")
         }
+    }
+}
+
+/// The Store validates imported sync provenance against its own lists (it cannot import
+/// TrajectoryProbe): they must stay the names the probe writes.
+struct SyncNameListTests {
+    @Test func storeKnowsTheProbesSyncModelsAndPresets() {
+        #expect(Store.SyncProvenance.knownModels.sorted() == SyncModelName.allCases.map(\.rawValue).sorted())
+        #expect(Store.SyncProvenance.knownPresets.sorted() == SyncPreset.all.map(\.name).sorted())
     }
 }

@@ -42,11 +42,18 @@ public struct RuleRequest: Sendable, Equatable {
     public var fidelityTolerance: Double = WindowRule.defaultFidelityTolerance
     public var toleranceForm: ToleranceForm = .peak
     public var landingTolerance: Double = WindowRule.defaultLandingTolerance
+    /// Neighbouring probed steps (±k) averaged into each step's gain and cost.
+    public var smoothing: Int = WindowRule.defaultSmoothing
 
     public init(syncRegion: String? = nil, gainFraction: Double = WindowRule.defaultGainFraction,
                 fidelityMetric: String? = nil, fidelityRegion: String? = nil,
                 fidelityTolerance: Double = WindowRule.defaultFidelityTolerance, toleranceForm: ToleranceForm = .peak,
-                landingTolerance: Double = WindowRule.defaultLandingTolerance) throws(ReportError) {
+                landingTolerance: Double = WindowRule.defaultLandingTolerance,
+                smoothing: Int = WindowRule.defaultSmoothing) throws(ReportError) {
+        guard smoothing >= 0, smoothing <= 10 else {
+            throw .invalidOption(name: "--smoothing", problem: "\(smoothing) is not in 0...10 steps")
+        }
+        self.smoothing = smoothing
         guard gainFraction > 0, gainFraction <= 1 else {
             throw .invalidOption(name: "--gain-fraction", problem: "\(gainFraction) is not in (0, 1]")
         }
@@ -96,6 +103,7 @@ public struct RuleRequest: Sendable, Equatable {
         var rule = WindowRule()
         rule.gainFraction = gainFraction; rule.fidelityTolerance = fidelityTolerance
         rule.toleranceForm = toleranceForm; rule.landingTolerance = landingTolerance
+        rule.smoothing = smoothing
 
         guard let sync = stored(syncMetric) else {
             throw .invalidOption(name: "--sync-metric", problem: "\(file) holds no '\(syncMetric)' values; it holds \(holdings())")
@@ -155,31 +163,41 @@ public struct RuleRequest: Sendable, Equatable {
 /// The stated rule that turns per-step statistics into a sync window and a landing step.
 ///
 /// A step qualifies for the window when the CFG arm's Sync-C gain over its no-CFG twin is
-/// significant (95% CI lower bound > 0), large (mean gain ≥ `gainFraction` × the peak mean gain
-/// over the probed steps) and cheap (mean fidelity cost ≤ `fidelityTolerance` × the peak mean
-/// cost, cost signed so that positive means worse fidelity). The window is the maximal run of
-/// consecutive probed steps that qualify; when several runs qualify, the one with the largest
-/// summed gain. The landing is the window step whose CFG prediction costs at most
-/// `landingTolerance` × the peak cost against its no-CFG twin at the same step, with the
-/// highest Sync-C.
+/// significant (95% CI lower bound > 0), large (mean gain ≥ `gainFraction` × the peak gain) and
+/// cheap (mean fidelity cost ≤ `fidelityTolerance` × the peak cost, cost signed so that positive
+/// means worse fidelity). Gain and cost at a step are paired differences averaged over the step
+/// and its probed neighbours within `smoothing` steps; the peaks are maxima of their running
+/// mean over ±`peakSpan` steps. The window is the maximal run of consecutive probed steps that
+/// qualify (several runs: the one with the largest summed gain). The landing is the window step
+/// whose CFG prediction costs at most `landingTolerance` × the pair's peak cost against its
+/// no-CFG twin at the same step, with the highest Sync-C.
 ///
 /// Why these defaults:
-/// - Costs as a fraction of the peak CFG cost: scale-free, so one default serves every metric
-///   and teacher; 1/2 (the half-maximum) puts the lower edge where CFG costs no more than half
-///   of what it costs at its worst, the usual way to read the width of a peaked curve.
-/// - Gain ≥ 1/3 of the peak: real teachers' CFG gain decays slowly towards t = 0 and stays
-///   clearly significant well past its half-maximum (on a 14B teacher the half-maximum cuts the
-///   band about 4 steps short of where the gain's CI still sits far above 0); a third keeps the
-///   steps where CFG still buys a substantial, resolved share of its best, and the fidelity
-///   criterion, not the gain, bounds the costly side.
+/// - Costs as a fraction of the teacher's own peak CFG cost: scale-free, so one default serves
+///   SSIM, LPIPS, MSE, PSNR and LMD on any teacher. 1/2, the half-maximum, puts the costly edge
+///   where CFG costs at most half of what it costs at its worst.
+/// - Gain ≥ 0.4 of its peak: a real teacher's CFG gain decays slowly towards t = 0 while staying
+///   clearly resolved (on a 14B teacher its 95% CI stays far above 0 several steps past the
+///   half-maximum), so half the peak cuts the band short; 0.4 keeps the steps where CFG still
+///   buys a substantial share of its best, and the fidelity criterion, not the gain, bounds the
+///   costly side.
+/// - Neighbour averaging (±1 step) and running-mean peaks (±5 steps): a real teacher's per-step
+///   measurements are noisy while the curves are smooth in t; a noisy step inside the band would
+///   otherwise cut a contiguous window short, and a maximum of noisy means is biased upward,
+///   which would bias every threshold set as a fraction of it.
 /// - Landing within 1/10 of the peak cost of its own no-CFG twin: "comparable fidelity" at the
 ///   step the student lands on either way, loose enough for 10-clip noise, tight enough to keep
 ///   the landing off the window's costly end.
-/// The report's robustness section shows how the answer moves with each of them.
+/// - A peak cost that its CI does not resolve from 0 means CFG has no measurable fidelity cost:
+///   the peak form then admits every step instead of a fraction of noise.
+/// The report's robustness section shows how the answer moves with each setting and with the
+/// clips.
 public struct WindowRule: Codable, Sendable, Equatable {
-    public static let defaultGainFraction = 1.0 / 3
+    public static let defaultGainFraction = 0.4
     public static let defaultFidelityTolerance = 0.5
     public static let defaultLandingTolerance = 0.1
+    public static let defaultSmoothing = 1
+    public static let defaultPeakSpan = 5
 
     public var syncMetric: String = MetricName.syncC
     public var syncRegion: String = RegionName.face
@@ -189,6 +207,10 @@ public struct WindowRule: Codable, Sendable, Equatable {
     public var fidelityTolerance: Double = WindowRule.defaultFidelityTolerance
     public var toleranceForm: ToleranceForm = .peak
     public var landingTolerance: Double = WindowRule.defaultLandingTolerance
+    /// Gain and cost at a step are averaged over the probed steps within this many steps.
+    public var smoothing: Int = WindowRule.defaultSmoothing
+    /// The peaks the fractions refer to are maxima of a running mean over ±this many steps.
+    public var peakSpan: Int = WindowRule.defaultPeakSpan
     /// How the metric and region choices were made, for the report and the provenance.
     public var choices: [String] = []
 
@@ -221,7 +243,7 @@ public struct WindowRule: Codable, Sendable, Equatable {
     }
 
     public var text: String {
-        "steps where the Sync-C gain (CFG − no-CFG, \(syncRegion)) has a 95% CI lower bound > 0 and a mean ≥ \(Fmt.g(gainFraction)) × its peak, and the \(fidelityMetric) cost on \(fidelityRegion) is ≤ \(toleranceForm.describe(fidelityTolerance)); the window is the contiguous run of such steps with the largest summed gain; the landing is the window step with the highest Sync-C whose cost against its no-CFG twin at the same step is ≤ \(toleranceForm.describe(landingTolerance))"
+        "steps where the Sync-C gain (CFG − no-CFG, \(syncRegion), averaged over the step and its probed neighbours within \(smoothing) step(s)) has a 95% CI lower bound > 0 and a mean ≥ \(Fmt.f(gainFraction, 2)) × its peak (the maximum of its ±\(peakSpan)-step running mean), and the \(fidelityMetric) cost on \(fidelityRegion) is ≤ \(toleranceForm.describe(fidelityTolerance)); the window is the contiguous run of such steps with the largest summed gain; the landing is the window step with the highest Sync-C whose cost against its no-CFG twin at the same step is ≤ \(toleranceForm.describe(landingTolerance))"
     }
 
     /// Every setting as key → value, for the provenance of written configs.
@@ -230,7 +252,7 @@ public struct WindowRule: Codable, Sendable, Equatable {
          ("fidelity_metric", fidelityMetric), ("fidelity_region", fidelityRegion),
          ("fidelity_tolerance", Fmt.g(fidelityTolerance)), ("tolerance_form", toleranceForm.rawValue),
          ("landing_rule", "highest Sync-C among window steps within the landing tolerance of the no-CFG twin at the same step"),
-         ("landing_tolerance", Fmt.g(landingTolerance))]
+         ("landing_tolerance", Fmt.g(landingTolerance)), ("smoothing_steps", "\(smoothing)"), ("peak_span_steps", "\(peakSpan)")]
     }
 }
 
@@ -325,24 +347,161 @@ public struct WindowResult: Codable, Sendable, Equatable {
     public var noWindowReason: String?
 }
 
+/// One CFG/no-CFG pair's per-clip data per probed step (seeds averaged within a clip): the
+/// Sync-C gain, the fidelity cost (positive = worse) and the twin's fidelity. The rule's
+/// statistics are built from it for the full data and for every clip resample alike.
+struct PairClipData: Sendable {
+    var steps: [StepTime]
+    var gain: [Int: [String: Double]] = [:]
+    var cost: [Int: [String: Double]] = [:]
+    var base: [Int: [String: Double]] = [:]
+
+    init(index: StudyIndex, pair: ArmPair, rule: WindowRule, steps: [StepTime]) {
+        self.steps = steps.sorted { $0.j < $1.j }
+        let flip = MetricDirection(metric: rule.fidelityMetric) == .higherIsBetter
+        for st in self.steps {
+            let a = index.values(arm: pair.cfg.label, step: st.j, metric: rule.syncMetric, region: rule.syncRegion)
+            let b = index.values(arm: pair.base.label, step: st.j, metric: rule.syncMetric, region: rule.syncRegion)
+            var g: [String: Double] = [:]
+            for (clip, x) in a { if let y = b[clip] { g[clip] = x - y } }
+            if !g.isEmpty { gain[st.j] = g }
+            let fa = index.values(arm: pair.cfg.label, step: st.j, metric: rule.fidelityMetric, region: rule.fidelityRegion)
+            let fb = index.values(arm: pair.base.label, step: st.j, metric: rule.fidelityMetric, region: rule.fidelityRegion)
+            var c: [String: Double] = [:], bb: [String: Double] = [:]
+            for (clip, x) in fa { if let y = fb[clip] { c[clip] = flip ? y - x : x - y; bb[clip] = y } }
+            if !c.isEmpty { cost[st.j] = c; base[st.j] = bb }
+        }
+    }
+
+    /// Every clip with a value, in a fixed order (the index a resample's weights refer to).
+    var clips: [String] {
+        Array(Set(gain.values.flatMap(\.keys)).union(cost.values.flatMap(\.keys))).sorted()
+    }
+
+    /// One step's values aligned to `clips`, ready to be drawn.
+    struct Column: Sendable {
+        var index: [Int]
+        var values: [Double]
+
+        /// The values of the drawn clips with their multiplicity (each once when `weights` is nil).
+        func drawn(_ weights: [Int]?) -> [Double] {
+            guard let weights else { return values }
+            var out: [Double] = []
+            out.reserveCapacity(values.count)
+            for (i, v) in zip(index, values) { for _ in 0..<weights[i] { out.append(v) } }
+            return out
+        }
+    }
+
+    /// The smoothed gain and cost and the raw twin fidelity as columns aligned to `clips`.
+    typealias Prepared = (gain: [Int: Column], cost: [Int: Column], base: [Int: Column])
+
+    func prepared(smoothing k: Int) -> Prepared {
+        let order = Dictionary(uniqueKeysWithValues: clips.enumerated().map { ($1, $0) })
+        func columns(_ m: [Int: [String: Double]]) -> [Int: Column] {
+            m.mapValues { v in
+                let keys = v.keys.sorted { order[$0]! < order[$1]! }
+                return Column(index: keys.map { order[$0]! }, values: keys.map { v[$0]! })
+            }
+        }
+        return (columns(smoothed(gain, k: k)), columns(smoothed(cost, k: k)), columns(base))
+    }
+
+    /// Per clip, the mean of its values over the probed steps within `k` steps of j: the curves
+    /// are smooth in t while each step's measurement carries its own noise.
+    func smoothed(_ values: [Int: [String: Double]], k: Int) -> [Int: [String: Double]] {
+        guard k > 0 else { return values }
+        var out: [Int: [String: Double]] = [:]
+        for st in steps {
+            var sums: [String: (Double, Int)] = [:]
+            for nb in steps where abs(nb.j - st.j) <= k {
+                for (clip, x) in values[nb.j] ?? [:] { let o = sums[clip] ?? (0, 0); sums[clip] = (o.0 + x, o.1 + 1) }
+            }
+            // Only clips measured at the step itself count there.
+            let here = values[st.j] ?? [:]
+            var v: [String: Double] = [:]
+            for clip in here.keys { if let s = sums[clip] { v[clip] = s.0 / Double(s.1) } }
+            if !v.isEmpty { out[st.j] = v }
+        }
+        return out
+    }
+}
+
 /// The per-step statistics the rule reads: the deciding pair's Sync-C gain and fidelity cost
-/// (positive = worse), and the no-CFG twin's mean fidelity (for the relative form). Built from
-/// the full data for the answer, and from clip resamples for its robustness.
+/// (positive = worse), each averaged over the step and its probed neighbours (`smoothing`), the
+/// no-CFG twin's mean fidelity (for the relative form), and the peaks the fractions refer to.
 struct RuleStats: Sendable {
     var steps: [StepTime]
     var gain: [Int: Estimate]
     var cost: [Int: Estimate]
     var base: [Int: Double]
+    /// Peaks of the running mean over ±`peakSpan` steps of the per-step means.
+    var peakGain: (value: Double, step: Int)?
+    var peakCost: (value: Double, step: Int)?
+    /// Set on clip resamples: the full data's verdict on whether the peak cost is resolved.
+    var resolvedCost: Bool?
 
-    var peakCost: (value: Double, step: Int)? {
-        cost.max { a, b in a.value.mean < b.value.mean || (a.value.mean == b.value.mean && a.key > b.key) }.map { ($0.value.mean, $0.key) }
+    init(steps: [StepTime], gain: [Int: Estimate] = [:], cost: [Int: Estimate] = [:], base: [Int: Double] = [:]) {
+        self.steps = steps; self.gain = gain; self.cost = cost; self.base = base
+        peakGain = Self.runningPeak(gain.mapValues(\.mean), steps: steps, span: 0)
+        peakCost = Self.runningPeak(cost.mapValues(\.mean), steps: steps, span: 0)
     }
 
-    /// Whether the peak cost is resolved from zero (its CI lower bound > 0). When it is not, CFG
-    /// has no measurable fidelity cost anywhere, and a fraction of the peak would only be a
-    /// fraction of noise: the peak form then admits every step. Without CIs (one clip) the mean
-    /// decides.
+    /// Builds the statistics from per-clip data; `weights` draws clips (a resample: how often
+    /// each clip of `d.clips` was drawn) or, nil, takes each clip once; the gain CIs come from
+    /// `plans` (one per clip count).
+    static func build(_ d: PairClipData, rule: WindowRule, weights: [Int]?, bootstrap: Bootstrap,
+                      plans: [Int: ResamplePlan]) -> RuleStats {
+        build(d.prepared(smoothing: rule.smoothing), steps: d.steps, rule: rule, weights: weights, bootstrap: bootstrap, plans: plans)
+    }
+
+    /// The same from columns prepared once (a bootstrap of the rule draws from them many times).
+    static func build(_ prepared: PairClipData.Prepared, steps: [StepTime], rule: WindowRule, weights: [Int]?, bootstrap: Bootstrap,
+                      plans: [Int: ResamplePlan]) -> RuleStats {
+        var s = RuleStats(steps: steps)
+        for (j, col) in prepared.gain {
+            let v = col.drawn(weights)
+            if !v.isEmpty { s.gain[j] = bootstrap.estimate(v, plan: plans[v.count]) }
+        }
+        // A resample needs the costs' means only: whether the peak cost is resolved from zero is
+        // judged once, on the full data (`resolvedCost`).
+        for (j, col) in prepared.cost {
+            let v = col.drawn(weights)
+            if !v.isEmpty { s.cost[j] = bootstrap.estimate(v, plan: weights == nil ? plans[v.count] : nil) }
+        }
+        for (j, col) in prepared.base {
+            let v = col.drawn(weights)
+            if !v.isEmpty { s.base[j] = v.reduce(0, +) / Double(v.count) }
+        }
+        s.peakGain = runningPeak(s.gain.mapValues(\.mean), steps: steps, span: rule.peakSpan)
+        s.peakCost = runningPeak(s.cost.mapValues(\.mean), steps: steps, span: rule.peakSpan)
+        return s
+    }
+
+    /// The maximum over steps of the mean of `values` over the probed steps within `span` steps,
+    /// and where. A per-step maximum of noisy means is biased upward (the larger the noise, the
+    /// more), which would bias every threshold set as a fraction of it; a running mean over a few
+    /// steps estimates the peak of the smooth curve instead.
+    static func runningPeak(_ values: [Int: Double], steps: [StepTime], span: Int) -> (value: Double, step: Int)? {
+        var best: (Double, Int)?
+        for st in steps {
+            let near = steps.compactMap { abs($0.j - st.j) <= span ? values[$0.j] : nil }
+            guard let own = values[st.j], !near.isEmpty else { continue }
+            let m = near.reduce(0, +) / Double(near.count)
+            // On a plateau of equal running means, the step with the largest value of its own.
+            if best == nil || m > best!.0 + 1e-12 * max(1, abs(m)) || (abs(m - best!.0) <= 1e-12 * max(1, abs(m)) && own > values[best!.1]!) {
+                best = (m, st.j)
+            }
+        }
+        return best
+    }
+
+    /// Whether the peak cost is resolved from zero (the CI lower bound at the peak step > 0).
+    /// When it is not, CFG has no measurable fidelity cost anywhere, and a fraction of the peak
+    /// would only be a fraction of noise: the peak form then admits every step. Without CIs (one
+    /// clip) the mean decides.
     var peakCostResolved: Bool {
+        if let resolvedCost { return resolvedCost }
         guard let p = peakCost, p.value > 0, let e = cost[p.step] else { return false }
         return e.lower.map { $0 > 0 } ?? true
     }
@@ -350,20 +509,8 @@ struct RuleStats: Sendable {
 
 enum WindowFinder {
     static func stats(study: StudyData, comparator: Comparator, pair: ArmPair, rule: WindowRule) -> RuleStats {
-        let steps = study.steps.sorted { $0.j < $1.j }
-        var s = RuleStats(steps: steps, gain: [:], cost: [:], base: [:])
-        for st in steps {
-            if let g = comparator.compare(pair, step: st.j, metric: rule.syncMetric, region: rule.syncRegion) {
-                s.gain[st.j] = g.difference
-            }
-            if let c = comparator.compare(pair, step: st.j, metric: rule.fidelityMetric, region: rule.fidelityRegion) {
-                let d = c.difference
-                let flip = MetricDirection(metric: rule.fidelityMetric) == .higherIsBetter
-                s.cost[st.j] = flip ? Estimate(mean: -d.mean, lower: d.upper.map { -$0 }, upper: d.lower.map { -$0 }, count: d.count) : d
-                s.base[st.j] = c.baselineMean
-            }
-        }
-        return s
+        let data = PairClipData(index: comparator.index, pair: pair, rule: rule, steps: study.steps)
+        return RuleStats.build(data, rule: rule, weights: nil, bootstrap: comparator.bootstrap, plans: comparator.plans)
     }
 
     static func find(study: StudyData, comparator: Comparator, deciding: DecidingArms, rule: WindowRule) -> WindowResult {
@@ -373,8 +520,8 @@ enum WindowFinder {
     static func find(stats: RuleStats, deciding: DecidingArms, rule: WindowRule) -> WindowResult {
         let steps = stats.steps
         let gains = stats.gain, costs = stats.cost
-        let peak = gains.max { a, b in a.value.mean < b.value.mean || (a.value.mean == b.value.mean && a.key > b.key) }
-        let peakGain = peak?.value.mean ?? .nan
+        let peak = stats.peakGain
+        let peakGain = peak?.value ?? .nan
         let threshold = rule.gainFraction * peakGain
         let peakCost = stats.peakCost
         var verdicts: [StepVerdict] = []
@@ -396,7 +543,7 @@ enum WindowFinder {
             verdicts.append(StepVerdict(step: s.j, t: s.t, gain: g, cost: c, limit: limit, failures: failures))
         }
         var result = WindowResult(deciding: deciding, rule: rule, verdicts: verdicts, peakGain: peakGain,
-                                  peakStep: peak?.key, threshold: threshold, peakCost: peakCost?.value ?? .nan,
+                                  peakStep: peak?.step, threshold: threshold, peakCost: peakCost?.value ?? .nan,
                                   peakCostStep: peakCost?.step, window: nil, otherBands: [], noWindowReason: nil)
         if gains.isEmpty {
             result.noWindowReason = "the deciding arms have no \(rule.syncMetric) values on \(rule.syncRegion)"
@@ -411,7 +558,7 @@ enum WindowFinder {
             return result
         }
         if !(peakGain > 0) {
-            result.noWindowReason = "CFG never raises \(rule.syncMetric) (peak gain \(Fmt.f(peakGain, 3)) at step \(peak!.key))"
+            result.noWindowReason = "CFG never raises \(rule.syncMetric) (peak gain \(Fmt.f(peakGain, 3)) at step \(peak.map { String($0.step) } ?? "-"))"
             return result
         }
         // Maximal runs of consecutive probed steps that qualify.

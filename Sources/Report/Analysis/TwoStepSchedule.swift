@@ -55,7 +55,8 @@ struct LandingStats: Sendable {
     var cfgArm: String, baseArm: String
     var source: TwoStepSchedule.Source
     var note: String?
-    /// The CFG arm's mean Sync-C and fidelity, and its fidelity cost against the twin.
+    /// The CFG arm's mean Sync-C and fidelity, and its fidelity cost against the twin (averaged
+    /// over the step and its probed neighbours, as the window's).
     var sync: [Int: Estimate]
     var fidelity: [Int: Estimate]
     var cost: [Int: Double]
@@ -63,6 +64,58 @@ struct LandingStats: Sendable {
     /// Whether the pair's peak cost is resolved from zero (see `RuleStats.peakCostResolved`);
     /// when it is not, every window step is within the landing tolerance.
     var peakResolved = true
+    /// The pair's peak cost (running mean, as the window's).
+    var peak: (value: Double, step: Int)?
+}
+
+/// The landing pair's per-clip data: its paired cost and the CFG arm's own Sync-C and fidelity.
+struct LandingClipData: Sendable {
+    var cfgArm: String, baseArm: String
+    var source: TwoStepSchedule.Source
+    var note: String?
+    var pair: PairClipData
+    var sync: [Int: [String: Double]] = [:]
+    var fidelity: [Int: [String: Double]] = [:]
+
+    init(study: StudyData, index: StudyIndex, rule: WindowRule, scale: GuidanceScale) throws(ReportError) {
+        let p = try ScheduleFinder.pair(study: study, scale: scale)
+        cfgArm = p.cfg.label; baseArm = p.base.label; source = p.source; note = p.note
+        pair = PairClipData(index: index, pair: ArmPair(cfg: p.cfg, base: p.base, kind: ArmPairing.kind(of: p.cfg)), rule: rule, steps: study.steps)
+        for st in study.steps {
+            let sv = index.values(arm: cfgArm, step: st.j, metric: rule.syncMetric, region: rule.syncRegion)
+            if !sv.isEmpty { sync[st.j] = sv }
+            let fv = index.values(arm: cfgArm, step: st.j, metric: rule.fidelityMetric, region: rule.fidelityRegion)
+            if !fv.isEmpty { fidelity[st.j] = fv }
+        }
+    }
+
+    /// The landing statistics; `weights` draws clips (a resample: how often each clip of
+    /// `pair.clips` was drawn) or, nil, takes each once.
+    func stats(rule: WindowRule, weights: [Int]?, bootstrap: Bootstrap, plans: [Int: ResamplePlan]) -> LandingStats {
+        let order = Dictionary(uniqueKeysWithValues: pair.clips.enumerated().map { ($1, $0) })
+        func values(_ m: [String: Double]) -> [Double] {
+            var out: [Double] = []
+            for clip in m.keys.sorted() {
+                guard let i = order[clip] else { if weights == nil { out.append(m[clip]!) }; continue }
+                let k = weights.map { $0[i] } ?? 1
+                for _ in 0..<k { out.append(m[clip]!) }
+            }
+            return out
+        }
+        var s = LandingStats(cfgArm: cfgArm, baseArm: baseArm, source: source, note: note, sync: [:], fidelity: [:], cost: [:], base: [:])
+        for (j, m) in sync { let v = values(m); if !v.isEmpty { s.sync[j] = bootstrap.estimate(v, plan: plans[v.count]) } }
+        for (j, m) in fidelity { let v = values(m); if !v.isEmpty { s.fidelity[j] = bootstrap.estimate(v, plan: plans[v.count]) } }
+        var costCI: [Int: Estimate] = [:]
+        for (j, m) in pair.smoothed(pair.cost, k: rule.smoothing) {
+            let v = values(m)
+            if !v.isEmpty { let e = bootstrap.estimate(v, plan: plans[v.count]); costCI[j] = e; s.cost[j] = e.mean }
+        }
+        for (j, m) in pair.base { let v = values(m); if !v.isEmpty { s.base[j] = v.reduce(0, +) / Double(v.count) } }
+        s.peak = RuleStats.runningPeak(s.cost, steps: pair.steps, span: rule.peakSpan)
+        if let p = s.peak, let e = costCI[p.step] { s.peakResolved = p.value > 0 && (e.lower.map { $0 > 0 } ?? true) }
+        else { s.peakResolved = false }
+        return s
+    }
 }
 
 enum ScheduleFinder {
@@ -82,31 +135,14 @@ enum ScheduleFinder {
     }
 
     static func stats(study: StudyData, comparator: Comparator, rule: WindowRule, scale: GuidanceScale) throws(ReportError) -> LandingStats {
-        let p = try pair(study: study, scale: scale)
-        var s = LandingStats(cfgArm: p.cfg.label, baseArm: p.base.label, source: p.source, note: p.note, sync: [:], fidelity: [:], cost: [:], base: [:])
-        let pair = ArmPair(cfg: p.cfg, base: p.base, kind: ArmPairing.kind(of: p.cfg))
-        var costs: [Int: Estimate] = [:]
-        for st in study.steps {
-            if let v = comparator.value(arm: s.cfgArm, step: st.j, metric: rule.syncMetric, region: rule.syncRegion) { s.sync[st.j] = v.value }
-            if let v = comparator.value(arm: s.cfgArm, step: st.j, metric: rule.fidelityMetric, region: rule.fidelityRegion) { s.fidelity[st.j] = v.value }
-            if let c = comparator.compare(pair, step: st.j, metric: rule.fidelityMetric, region: rule.fidelityRegion) {
-                s.cost[st.j] = rule.cost(fromDifference: c.difference.mean)
-                s.base[st.j] = c.baselineMean
-                costs[st.j] = c.difference
-            }
-        }
-        if let peak = s.cost.max(by: { a, b in a.value < b.value || (a.value == b.value && a.key > b.key) }), let d = costs[peak.key] {
-            // The CI of the cost at the peak step (the difference flipped for higher-is-better).
-            let lower = MetricDirection(metric: rule.fidelityMetric) == .higherIsBetter ? d.upper.map { -$0 } : d.lower
-            s.peakResolved = peak.value > 0 && (lower.map { $0 > 0 } ?? true)
-        }
-        return s
+        try LandingClipData(study: study, index: comparator.index, rule: rule, scale: scale)
+            .stats(rule: rule, weights: nil, bootstrap: comparator.bootstrap, plans: comparator.plans)
     }
 
     /// The landing step: among window steps whose cost against the twin is within the landing
     /// limit, the highest mean Sync-C (the earlier step on a tie).
     static func land(_ s: LandingStats, window: SyncWindow, rule: WindowRule, study: StudyData) throws(ReportError) -> (best: LandingCandidate, candidates: [LandingCandidate], peak: (Double, Int)) {
-        guard let peak = s.cost.max(by: { a, b in a.value < b.value || (a.value == b.value && a.key > b.key) }) else {
+        guard let peak = s.peak else {
             throw .missingMetric(file: study.source, metric: rule.fidelityMetric, region: rule.fidelityRegion, arm: s.baseArm)
         }
         var candidates: [LandingCandidate] = []
@@ -124,7 +160,7 @@ enum ScheduleFinder {
             let need = rule.toleranceNeeded(cost: closest.fidelityGap, peakCost: peak.value, base: s.base[closest.step])
             throw .noLandingStep(file: study.source, reason: "no window step keeps the \(rule.fidelityMetric) cost on \(rule.fidelityRegion) against its no-CFG twin within \(rule.toleranceForm.describe(rule.landingTolerance)); closest: step \(closest.step) (t=\(Fmt.f(closest.t, 3))), cost \(Fmt.f(closest.fidelityGap, 4)) > limit \(Fmt.f(closest.limit, 4))" + (need.map { "; --landing-tolerance \(WindowFinder.roundUp($0)) would admit it" } ?? ""))
         }
-        return (best, candidates, (peak.value, peak.key))
+        return (best, candidates, (peak.value, peak.step))
     }
 
     static func find(study: StudyData, comparator: Comparator, window: SyncWindow, rule: WindowRule,

@@ -56,23 +56,36 @@ struct Axes {
         c.text(title, x - 8 - widest, y + h / 2, size: size + 0.5, h: .center, v: .bottom, rotated: true)
     }
 
+    /// The x-axis title of step axes: the axis is linear in the step index j (not categorical:
+    /// 0..8 is four times as wide as 28..30), and t, which is not linear in j, is on top.
+    static let stepTitle = "ODE step j (linear; t on top)"
+
     /// Step ticks along the bottom and the matching t values along the top.
-    func stepAxis(_ c: Canvas, steps: [Int], tOf: (Int) -> Double?, size: Double = 6.5, title: Bool = true, tAxis: Bool = true) {
-        let span = Double(steps.max()! - steps.min()!)
+    ///
+    /// Every probed step gets a tick (the ticks say which steps were measured); labels go on
+    /// multiples of 1, 5 or 10 by span, or on every probed step when there are few, and a label
+    /// that would touch its neighbour is left out, so the axis never prints "283032".
+    func stepAxis(_ c: Canvas, steps: [Int], tOf: (Int) -> Double?, size: Double = 6.5, title: Bool = true, tAxis: Bool = true,
+                  stepLabels: Bool = true, titleText: String = Axes.stepTitle) {
+        guard let lo = steps.min(), let hi = steps.max() else { return }
+        let span = Double(hi - lo)
         let every = span <= 12 ? 1 : (span <= 30 ? 5 : 10)
-        // Probed steps bunch up around the window: a label that would touch the previous one is
-        // left out (its tick stays), so the axis never prints "283032".
+        let labelAll = steps.count <= 12
         var lastStepEdge = -Double.infinity, lastTEdge = -Double.infinity
-        for j in steps where j % every == 0 || steps.count <= 12 {
+        for j in steps {
             let xx = px(Double(j))
-            c.polyline([(xx, y + h), (xx, y + h + 2.5)], .black, width: 0.6)
-            let label = "\(j)", half = c.textWidth(label, size: size) / 2
-            if xx - half >= lastStepEdge + 2 {
-                c.text(label, xx, y + h + 4, size: size, h: .center, v: .top)
-                lastStepEdge = xx + half
+            let labelled = labelAll || j % every == 0 || j == hi
+            c.polyline([(xx, y + h), (xx, y + h + (labelled ? 2.5 : 1.5))], .black, width: 0.6)
+            if stepLabels && labelled {
+                let label = "\(j)", half = c.textWidth(label, size: size) / 2
+                if xx - half >= lastStepEdge + 2 {
+                    c.text(label, xx, y + h + 4, size: size, h: .center, v: .top)
+                    lastStepEdge = xx + half
+                }
             }
             if tAxis, let t = tOf(j) {
-                c.polyline([(xx, y), (xx, y - 2.5)], .black, width: 0.6)
+                c.polyline([(xx, y), (xx, y - (labelled ? 2.5 : 1.5))], .black, width: 0.6)
+                guard labelled else { continue }
                 let tl = Axes.tLabel(t), th = c.textWidth(tl, size: size - 0.5) / 2
                 if xx - th >= lastTEdge + 3 {
                     c.text(tl, xx, y - 4, size: size - 0.5, h: .center, v: .bottom, color: RGB(60, 60, 60))
@@ -80,14 +93,20 @@ struct Axes {
                 }
             }
         }
-        if title { c.text("ODE step j", x + w / 2, y + h + 4 + size + 4, size: size + 0.5, h: .center, v: .top) }
+        if title && stepLabels { c.text(titleText, x + w / 2, y + h + 4 + size + 4, size: size + 0.5, h: .center, v: .top) }
         if tAxis { c.text("t", max(x + w + 3, lastTEdge + 2), y - 4, size: size, h: .left, v: .bottom, color: RGB(60, 60, 60)) }
     }
 }
 
 /// Legend entries drawn in a row or column.
 struct Legend {
-    enum Mark { case line(RGB, dash: [Double]), box(RGB, alpha: Double), dot(RGB) }
+    enum Mark {
+        case line(RGB, dash: [Double]), box(RGB, alpha: Double), dot(RGB)
+        /// A series as the curves draw it: line, dash and an open or filled probed-step marker.
+        case series(RGB, dash: [Double], filled: Bool)
+        /// A CI band as the curves draw it: light fill between two thin outlines.
+        case band(RGB)
+    }
     var entries: [(Mark, String)]
 
     /// Width needed by a single row.
@@ -106,6 +125,13 @@ struct Legend {
             case .line(let col, let dash): c.polyline([(cx, cy), (cx + 11, cy)], col, width: 1.3, dash: dash)
             case .box(let col, let alpha): c.fillRect(cx, cy - 3, 11, 6, col, alpha: alpha)
             case .dot(let col): c.circle(cx + 5.5, cy, 2, fill: col)
+            case .series(let col, let dash, let filled):
+                c.polyline([(cx, cy), (cx + 11, cy)], col, width: 1.2, dash: dash)
+                c.circle(cx + 5.5, cy, 1.6, fill: filled ? col : .white, stroke: col, width: 0.7)
+            case .band(let col):
+                c.fillRect(cx, cy - 3, 11, 6, col, alpha: PanelFigure.bandAlpha)
+                c.polyline([(cx, cy - 3), (cx + 11, cy - 3)], col, width: 0.5, alpha: PanelFigure.bandEdgeAlpha)
+                c.polyline([(cx, cy + 3), (cx + 11, cy + 3)], col, width: 0.5, alpha: PanelFigure.bandEdgeAlpha)
             }
             c.text(label, cx + 14, cy, size: size, v: .center)
             cx += wEntry

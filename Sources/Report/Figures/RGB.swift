@@ -7,6 +7,11 @@ public struct RGB: Hashable, Sendable, CustomStringConvertible {
 
     static let black = RGB(0, 0, 0), white = RGB(255, 255, 255)
     static let grey = RGB(120, 120, 120), lightGrey = RGB(225, 225, 225)
+    /// No-CFG and CFG arms in every curve figure (Okabe–Ito blue and vermillion: apart under
+    /// every common colour-vision deficiency and in greyscale; no-CFG is also dashed).
+    static let noCFG = RGB(hex: 0x0072B2), cfg = RGB(hex: 0xD55E00)
+    /// The sync window's shading.
+    static let window = RGB(250, 220, 120)
     /// Okabe–Ito colours: distinguishable under the common colour-vision deficiencies.
     static let series: [RGB] = [RGB(hex: 0x0072B2), RGB(hex: 0xD55E00), RGB(hex: 0x009E73), RGB(hex: 0xCC79A7),
                                 RGB(hex: 0xE69F00), RGB(hex: 0x56B4E9), RGB(hex: 0x000000), RGB(hex: 0xF0E442)]

@@ -20,17 +20,58 @@ struct ScatterFigure {
     var circled: Int?
     var note: String?
 
-    func render() throws(ReportError) -> [UInt8] {
-        let width = 340.0, height = 260.0
-        let c = Canvas(widthPt: width, heightPt: height)
-        c.text(title, 8, 11, size: Page.titleFont, bold: true)
+    static let width = 340.0, height = 260.0
+
+    /// The plot area and its data ranges (whiskers, 0 and the tolerance included).
+    func axes() -> Axes {
         var xv: [Double] = [], yv: [Double] = []
         for p in points {
             xv += [p.x, p.xLo ?? p.x, p.xHi ?? p.x]; yv += [p.y, p.yLo ?? p.y, p.yHi ?? p.y]
         }
         let (x0, x1) = Axes.range(xv, pad: 0.08, include: (tolerance.map { [$0] } ?? []) + [0])
         let (y0, y1) = Axes.range(yv, pad: 0.08, include: [0])
-        let ax = Axes(x: 50, y: 26, w: width - 50 - 78, h: height - 26 - 44, xMin: x0, xMax: x1, yMin: y0, yMax: y1)
+        return Axes(x: 50, y: 26, w: Self.width - 50 - 78, h: Self.height - 26 - 44, xMin: x0, xMax: x1, yMin: y0, yMax: y1)
+    }
+
+    struct PlacedLabel { var index: Int; var box: LabelBox; var leader: Bool }
+
+    /// Where the point labels go: the nearest spot around the point (eight directions, then
+    /// farther rings, drawn with a leader line) that overlaps no point, no whisker and no earlier
+    /// label (reference lines are not data: a label may cross them). A label with no free spot
+    /// is left out. Returns the placer too, so later labels (the tolerance's) avoid these.
+    func labels(_ c: Canvas, ax: Axes) -> (placed: [PlacedLabel], placer: LabelPlacer) {
+        let size = Page.font - 1
+        var placer = LabelPlacer(bounds: LabelBox(x: ax.x + 1, y: ax.y + 1, w: ax.w - 2, h: ax.h - 2))
+        for (k, p) in points.enumerated() {
+            let r = k == circled ? 5.5 : 3.0
+            placer.block(LabelBox(x: ax.px(p.x) - r, y: ax.py(p.y) - r, w: 2 * r, h: 2 * r))
+            if let lo = p.xLo, let hi = p.xHi { placer.block(polyline: [(ax.px(lo), ax.py(p.y)), (ax.px(hi), ax.py(p.y))], width: 1) }
+            if let lo = p.yLo, let hi = p.yHi { placer.block(polyline: [(ax.px(p.x), ax.py(lo)), (ax.px(p.x), ax.py(hi))], width: 1) }
+        }
+        var placed: [PlacedLabel] = []
+        for (k, p) in points.enumerated() {
+            guard let l = p.label else { continue }
+            let tw = c.textWidth(l, size: size), th = size * 0.9
+            let px = ax.px(p.x), py = ax.py(p.y)
+            var spots: [(LabelBox, Bool)] = []
+            for (ring, d) in [(k == circled ? 6.0 : 4.5), 11, 18, 26].enumerated() {
+                spots += [(px + d, py - d * 0.6 - th), (px + d, py + d * 0.6), (px - d - tw, py - d * 0.6 - th), (px - d - tw, py + d * 0.6),
+                          (px - tw / 2, py - d - 1 - th), (px - tw / 2, py + d + 1), (px + d + 1, py - th / 2), (px - d - 1 - tw, py - th / 2)]
+                    .map { (LabelBox(x: $0.0, y: $0.1, w: tw, h: th), ring > 0) }
+            }
+            guard let chosen = spots.first(where: { placer.isFree($0.0) }) else { continue }
+            placer.block(chosen.0)
+            placed.append(PlacedLabel(index: k, box: chosen.0, leader: chosen.1))
+        }
+        return (placed, placer)
+    }
+
+    func render() throws(ReportError) -> [UInt8] {
+        let width = Self.width, height = Self.height
+        let c = Canvas(widthPt: width, heightPt: height)
+        c.text(title, 8, 11, size: Page.titleFont, bold: true)
+        let ax = axes()
+        let (x0, x1) = (ax.xMin, ax.xMax)
         ax.yAxis(c, title: yTitle)
         let xt = Axes.ticks(x0, x1)
         let xStep = xt.count > 1 ? xt[1] - xt[0] : 1
@@ -63,30 +104,26 @@ struct ScatterFigure {
         if let k = circled { c.circle(ax.px(points[k].x), ax.py(points[k].y), 5, fill: .white, stroke: .black, width: 0.9)
             c.circle(ax.px(points[k].x), ax.py(points[k].y), 2.6, fill: scale.color(points[k].colorValue), stroke: .black, width: 0.7) }
         c.unclip()
-        // Labels: the first of eight spots around the point that overlaps no point and no
-        // earlier label (greedy; falls back to upper right).
+        var (placed, placer) = labels(c, ax: ax)
         let size = Page.font - 1
-        var taken: [(Double, Double, Double, Double)] = points.indices.map { k in
-            let r = k == circled ? 5.5 : 3.0
-            return (ax.px(points[k].x) - r, ax.py(points[k].y) - r, 2 * r, 2 * r)
-        }
-        func overlaps(_ r: (Double, Double, Double, Double)) -> Bool {
-            r.0 < ax.x || r.0 + r.2 > ax.x + ax.w || r.1 < ax.y || r.1 + r.3 > ax.y + ax.h ||
-                taken.contains { r.0 < $0.0 + $0.2 && $0.0 < r.0 + r.2 && r.1 < $0.1 + $0.3 && $0.1 < r.1 + r.3 }
-        }
-        for p in points {
-            guard let l = p.label else { continue }
-            let tw = c.textWidth(l, size: size), th = size * 0.9
-            let px = ax.px(p.x), py = ax.py(p.y)
-            let d = (points.firstIndex { $0.label == l && $0.x == p.x && $0.y == p.y } == circled) ? 6.0 : 4.5
-            let spots: [(Double, Double)] = [(px + d, py - 3 - th), (px + d, py + 3), (px - d - tw, py - 3 - th), (px - d - tw, py + 3),
-                                             (px - tw / 2, py - 5 - th), (px - tw / 2, py + 5), (px + 5, py - th / 2), (px - 5 - tw, py - th / 2)]
-            let spot = spots.first { !overlaps(($0.0, $0.1, tw, th)) } ?? spots[0]
-            taken.append((spot.0, spot.1, tw, th))
-            c.text(l, spot.0, spot.1 + th, size: size, v: .baseline)
+        for label in placed {
+            let p = points[label.index], b = label.box, th = size * 0.9
+            if label.leader {
+                // Leader from the label's nearest edge to the point's rim.
+                let px = ax.px(p.x), py = ax.py(p.y)
+                let lx = min(max(px, b.x), b.x + b.w), ly = min(max(py, b.y), b.y + b.h)
+                let dx = lx - px, dy = ly - py, dist = (dx * dx + dy * dy).squareRoot()
+                let rim = (label.index == circled ? 5.0 : 2.8) / max(dist, 1e-9)
+                c.polyline([(px + dx * rim, py + dy * rim), (lx, ly)], RGB(90, 90, 90), width: 0.4)
+            }
+            c.text(p.label!, b.x, b.y + th, size: size, v: .baseline)
         }
         if let tol = tolerance, ax.px(tol) < ax.x + ax.w - 4 {
-            c.text("tolerance \(Fmt.g(tol))", ax.px(tol) + 2, ax.y + 8, size: Page.font - 1, color: RGB(70, 70, 70))
+            let l = "tolerance \(Fmt.g(tol))", tw = c.textWidth(l, size: size), th = size * 0.9, xx = ax.px(tol)
+            let spots = [ax.y + 3, ax.y + ax.h - 3 - th].flatMap { y in
+                [LabelBox(x: xx + 2, y: y, w: tw, h: th), LabelBox(x: xx - 2 - tw, y: y, w: tw, h: th)]
+            }
+            if let b = placer.place(spots) { c.text(l, b.x, b.y + th, size: size, color: RGB(70, 70, 70)) }
         }
         if let note { c.text(note, ax.x, height - 6, size: Page.font - 1, color: RGB(70, 70, 70)) }
         ax.frame(c)

@@ -30,6 +30,14 @@ public enum StudyConfigKey {
 }
 
 extension StudyData {
+    /// Step times in [0, 1]. Some teachers' analysis scripts (LatentSync, InfiniteTalk) write
+    /// the integer timestep (0..1000) in the `t` column; stored as written, read here as t =
+    /// timestep / 1000 so schedules and windows come out in the students' [0, 1] convention.
+    static func unitTimes(_ steps: [StepTime]) -> [StepTime] {
+        guard let top = steps.map(\.t).max(), top > 1.5, top <= 1000 else { return steps }
+        return steps.map { StepTime(j: $0.j, t: $0.t / 1000) }
+    }
+
     /// Every study in a database file (or the one named), read-only: reading never modifies it.
     public static func load(database path: String, study: String? = nil) throws -> [StudyData] {
         let url = URL(fileURLWithPath: path)
@@ -126,7 +134,7 @@ extension StudyData {
                   maxT: number(StudyConfigKey.maxT, 0.999), guidanceScale: recorded(StudyConfigKey.guidanceScale),
                   guidanceText: recorded(StudyConfigKey.guidanceText), guidanceAudio: recorded(StudyConfigKey.guidanceAudio),
                   metricRules: rules,
-                  configuration: configuration, steps: Self.probeSteps(snap, studentArms: Set(snap.arms.map(\.id)).subtracting(armLabels.keys)),
+                  configuration: configuration, steps: Self.unitTimes(Self.probeSteps(snap, studentArms: Set(snap.arms.map(\.id)).subtracting(armLabels.keys))),
                   clips: snap.clips.map(\.name), arms: probeArms.map(\.spec), measurements: rows,
                   failures: failures, syncSeries: series, spatialMaps: spatial)
         // A stored search this version cannot read is named in the configuration table (and

@@ -75,6 +75,7 @@ public enum ReportWriter {
         if several {
             doc.add(.heading(2, "Studies side by side"))
             doc.add(.table(["", ] + reports.map(\.study.name), comparisonRows(reports)))
+            comparisons(&doc, reports)
             let names = figures.map { Set($0.map(\.name)) }.reduce(Set(figures[0].map(\.name))) { $0.intersection($1) }
             let ordered = figures[0].map(\.name).filter(names.contains)
             if !ordered.isEmpty {
@@ -141,12 +142,15 @@ public enum ReportWriter {
             ["arms", s.arms.map { "`\($0.label)`" }.joined(separator: ", ")],
             ["bootstrap", "\(r.options.bootstrap.resamples) resamples over clips (seeds averaged within a clip), \(Int(r.options.bootstrap.level * 100))% percentile CIs, seed \(r.options.bootstrap.seed)"],
         ]
-        for k in s.configuration.keys.sorted() { cfg.append([k, s.configuration[k]!]) }
+        for k in s.configuration.keys.sorted() { cfg.append([k, configurationValue(s.configuration[k]!)]) }
         doc.add(.table(["setting", "value"], cfg))
 
         doc.add(.heading(h, "Which arms decide"))
         if let d = r.deciding {
-            doc.add(.paragraph("The window is decided by `\(d.pair.cfg.label)` against `\(d.pair.base.label)` (\(d.pair.kind == .singlePrediction ? "single-prediction arms: the two differ only in the guidance of the one prediction measured at each step" : "compounding arms: nothing else was probed")). " + (d.pair.cfg.family == .trajectory ? "Trajectory arms compound the guidance of every earlier step, so here they decide only for lack of single-prediction arms." : "Trajectory arms compound the guidance of every earlier step; they are shown for context.")))
+            let context = d.pair.cfg.family == .trajectory
+                ? "They compound the guidance of every earlier step, so a gain at step j is not the effect of guiding step j alone; no single-prediction arms (fresh_noise, euler_jump) at this scale were probed to decide instead."
+                : "Trajectory arms compound the guidance of every earlier step; they are shown for context, not used for the window."
+            doc.add(.paragraph("The window is decided by `\(d.pair.cfg.label)` against `\(d.pair.base.label)` (\(d.pair.kind == .singlePrediction ? "single-prediction arms: the two differ only in the guidance of the one prediction measured at each step" : "compounding arms")). \(context)"))
             if let note = d.note { doc.add(.callout(note)) }
         } else {
             doc.add(.callout(r.scale.map { "No CFG arm at \($0.label) with its no-CFG twin was probed: no window can be derived." } ?? "The teacher's CFG scale is not known (the study does not record it, and its CFG arms carry none or several): pass --guidance to choose it."))
@@ -239,6 +243,7 @@ public enum ReportWriter {
         searchSection(&doc, r, level: h, figDir: figDir)
 
         robustnessSection(&doc, r, level: h)
+        unknownMetricsSection(&doc, r, level: h)
 
         if let front = r.pareto {
             doc.add(.heading(h, "Two-scale guidance: Pareto front"))
@@ -265,6 +270,19 @@ public enum ReportWriter {
         } else {
             doc.add(.list(figures.map { "`\(figDir)/\($0.name)`: \($0.caption)" }))
         }
+    }
+
+    /// A configuration value as a reader scans it: a JSON array (a 51-entry `t_list`, the arm
+    /// list) keeps its JSON but gains a space after each comma, so it wraps (and folds in HTML)
+    /// instead of running on as one unbreakable word.
+    static func configurationValue(_ value: String) -> String {
+        guard value.hasPrefix("["), let data = value.data(using: .utf8),
+              let items = try? JSONSerialization.jsonObject(with: data) as? [Any] else { return value }
+        let parts = items.map { item -> String in
+            (try? JSONSerialization.data(withJSONObject: item, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]))
+                .map { String(decoding: $0, as: UTF8.self) } ?? "\(item)"
+        }
+        return "[" + parts.joined(separator: ", ") + "]"
     }
 
     /// The plain-language reading of the tradeoff.

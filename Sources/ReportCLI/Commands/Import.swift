@@ -40,9 +40,14 @@ struct Import: AsyncParsableCommand {
                 fields, step as 30 or 30.0, t as a float or gt, value as a \
                 float, inf, or missing (empty, nan, NaN, NA: stored as NULL).
 
+                --guidance and --sync-model/--sync-preset record how the numbers \
+                were made (the teacher's CFG scale, or its text and audio scales; \
+                the sync model): the report and schedule read them instead of \
+                assuming. A study that already records other values refuses them.
+
                   trajprobe import csv ej_1_45.csv --study omni.sqlite \\
                       --arm 'euler_jump s0=1 s1=4.5' --model omniavatar-14b \\
-                      --drop text+audio
+                      --drop text+audio --guidance 4.5 --sync-model syncnet-v2
                   trajprobe import csv exported/*.csv --study copy.sqlite \\
                       --run omniavatar-14b
                 """)
@@ -68,6 +73,11 @@ struct Import: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Seed of rows without a seed column.", valueName: "n"))
         var seed: Int = 0
 
+        @Option(help: ArgumentHelp("The teacher's CFG scale the numbers were produced with: 4.5, or text=5,audio=4 for a two-scale teacher (recorded for the report).", valueName: "w"))
+        var guidance: String?
+
+        @OptionGroup var sync: SyncOptions
+
         @Flag(help: "Print one JSON object per file.")
         var json = false
 
@@ -76,12 +86,17 @@ struct Import: AsyncParsableCommand {
             if let drop, !["text+audio", "audio", "unknown"].contains(drop) {
                 throw ValidationError("--drop must be text+audio or audio, not '\(drop)'.")
             }
+            if let guidance { do { _ = try GuidanceValue(parsing: guidance) } catch { throw ValidationError("--guidance \(error.description)") } }
+            _ = try sync.provenance()
         }
 
         func run() async throws {
             let url = URL(fileURLWithPath: study)
             do {
-                let store = try Self.studyForImport(url, run: self.run, model: model, drop: drop)
+                let (store, notes) = try StudyStore.openForImport(at: url, study: self.run, model: model, drop: drop,
+                                                                  guidance: try guidance.map { try GuidanceValue(parsing: $0) },
+                                                                  sync: try sync.provenance())
+                if !json { for n in notes { print("note: \(n)") } }
                 let spec = try arm.map { try ArmSpec(parsing: $0) }
                 for file in files {
                     let summary = try store.importCSV(URL(fileURLWithPath: file), arm: spec, seed: seed)
@@ -102,52 +117,54 @@ struct Import: AsyncParsableCommand {
                 try failStore(error, json: json)
             }
         }
-
-        /// Opens the named study, or the only one, or creates an imported study.
-        static func studyForImport(_ url: URL, run: String?, model: String?, drop: String?) throws -> StudyStore {
-            let names = FileManager.default.fileExists(atPath: url.path) ? try StudyStore.studyNames(at: url) : []
-            let name = run ?? model
-            if let name {
-                let config = StudyStore.importedConfig(name: name, model: model ?? name, drop: drop ?? "unknown")
-                guard names.contains(name) else { return try StudyStore.create(at: url, config: config) }
-                let store = try StudyStore.open(at: url, study: name)
-                var mismatched: [String] = []
-                if let model, store.config.modelName != model { mismatched.append("model '\(store.config.modelName)' vs '\(model)'") }
-                if let drop, store.config.dropMode != drop { mismatched.append("drop mode '\(store.config.dropMode)' vs '\(drop)'") }
-                if !mismatched.isEmpty { throw StoreError.configMismatch(path: url.path, study: name, fields: mismatched) }
-                return store
-            }
-            if names.isEmpty {
-                return try StudyStore.create(at: url, config: StudyStore.importedConfig(name: "imported", model: "unknown", drop: drop ?? "unknown"))
-            }
-            let store = try StudyStore.open(at: url)
-            if let drop, store.config.dropMode != drop {
-                throw StoreError.configMismatch(path: url.path, study: store.config.name, fields: ["drop mode '\(store.config.dropMode)' vs '\(drop)'"])
-            }
-            return store
-        }
     }
 
     struct Registry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "registry",
-            abstract: "Import every experiment a registry YAML lists: one study per model.",
+            abstract: "Import every experiment a registry YAML lists: one study per model and drop mode.",
             discussion: """
-                The registry lists experiments (id, model, family, guidance \
-                or knobs, drop, baseline, csv); CSV paths are relative to the \
-                YAML file. Everything is checked before anything is written, \
-                and written in one transaction.
+                Reads a registry as analysis repositories write it: top-level \
+                schema_version, models (per model preprocessing), metric_rules, \
+                experiments as flow mappings, comparisons. Everything is checked \
+                before anything is written, and written in one transaction.
 
                   experiments:
-                    - id: omni_ej_1_45
-                      model: omniavatar-14b
-                      family: euler_jump
-                      knobs: {s0: 1, s1: 4.5}   # or guidance: [1, 4.5]
-                      drop: text+audio
-                      baseline: omni_ej_1_1     # or true
-                      csv: results/omni_ej_1_45.csv
+                    - {id: omni_ta_default, model: omniavatar, family: trajectory,
+                       guidance: {cfg: 4.5}, drop: text+audio,
+                       baseline: omni_ta_nocfg, csv: results/omni/default.csv}
+                    - {id: it_euler_on_on, model: infinitetalk, family: euler_jump,
+                       knobs: {step0: on, teacher: on}, csv: results/it/on_on.csv}
+                  comparisons:
+                    - {name: euler_on_on, omniavatar: omni_ta_euler_on_on,
+                       infinitetalk: it_euler_on_on}
 
-                  trajprobe import registry registry.yaml --study all.sqlite
+                Studies: one per (model, drop mode), named '<model> <drop>' \
+                ('omniavatar text+audio', 'omniavatar audio': audio-only is the \
+                drop mode audio), or '<model>' when the registry gives no drop.
+
+                Knob words: nocfg is w = 1, cfgNN is N.N (cfg45 = 4.5, cfg15 = \
+                1.5); step0 is euler_jump's s0, teacher its s1. Any other word \
+                (on, noaudio) is given with --knob, as one scale or a (text, \
+                audio) pair; an undefined word is refused, naming it.
+
+                A scheduled_cfg entry with only tau takes its study's CFG scale \
+                (the one scale other than 1 its experiments carry), and the \
+                import says so. results_only entries become arms named by their \
+                knobs when the entry states them, else '<family> id=<id>', which \
+                never decides a window. Entries with a status other than ok whose \
+                csv does not exist are skipped with a warning. Relative csv paths \
+                are tried against the YAML's folder, then each folder above it up \
+                to the repository root (the first with .git).
+
+                  trajprobe import registry configs/registry.yaml --study all.sqlite \\
+                      --knob on='text=5,audio=4' --knob noaudio='text=5,audio=1' \\
+                      --sync-model syncnet-v2 --sync-preset syncnet_python
+                  trajprobe report all.sqlite
+
+                Exit status: 0 imported; 1 a malformed registry or csv, a missing \
+                file or a conflict with what the database holds (nothing written); \
+                64 invalid option.
                 """)
 
         @Argument(help: ArgumentHelp("Registry YAML.", valueName: "registry.yaml"))
@@ -156,27 +173,67 @@ struct Import: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Study database (created if missing).", valueName: "db"))
         var study: String
 
+        @Option(name: .customLong("knob"), help: ArgumentHelp("A knob word the registry uses without defining it: WORD=W (one scale, e.g. on=4.5) or WORD='text=T,audio=A' (two scales). Repeatable.", valueName: "word=value"))
+        var knobs: [String] = []
+
+        @OptionGroup var sync: SyncOptions
+
         @Flag(help: "Print the result as JSON.")
         var json = false
 
+        func knobValues() throws -> [String: GuidanceValue] {
+            var out: [String: GuidanceValue] = [:]
+            for k in knobs {
+                let parts = k.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--knob '\(k)' is not WORD=VALUE (on=4.5 or on='text=5,audio=4')") }
+                guard out[parts[0]] == nil else { throw ValidationError("--knob \(parts[0]) is given twice") }
+                do { out[parts[0]] = try GuidanceValue(parsing: parts[1]) } catch { throw ValidationError("--knob \(parts[0]): \(error.description)") }
+            }
+            return out
+        }
+
+        func validate() throws {
+            _ = try knobValues()
+            _ = try sync.provenance()
+        }
+
         func run() async throws {
             do {
-                let summary = try StudyStore.importRegistry(URL(fileURLWithPath: registry), into: URL(fileURLWithPath: study))
+                let options = RegistryImportOptions(knobs: try knobValues(), sync: try sync.provenance())
+                let summary = try StudyStore.importRegistry(URL(fileURLWithPath: registry), into: URL(fileURLWithPath: study), options: options)
                 if json {
                     print(storeJSON(["studies": summary.studies, "files": summary.files.map(\.path),
                                       "rows": summary.files.map(\.rows).reduce(0, +),
                                       "written": summary.files.map(\.written).reduce(0, +),
-                                      "unchanged": summary.files.map(\.unchanged).reduce(0, +)]))
+                                      "unchanged": summary.files.map(\.unchanged).reduce(0, +),
+                                      "skipped": summary.skipped.map { ["id": $0.id, "reason": $0.reason] },
+                                      "notes": summary.notes]))
                 } else {
                     for file in summary.files {
                         print("\(file.path): \(file.rows) rows, \(file.written) new units, \(file.unchanged) already stored (\(file.arms.joined(separator: ", ")))")
                     }
-                    print("studies: \(summary.studies.joined(separator: ", ")) in \(study)")
+                    for s in summary.skipped { print("warning: skipped experiment '\(s.id)': \(s.reason)") }
+                    for n in summary.notes { print("note: \(n)") }
+                    print("studies: \(summary.studies.map { "'\($0)'" }.joined(separator: ", ")) in \(study)")
                 }
             } catch let error as StoreError {
                 try failStore(error, json: json)
             }
         }
+    }
+}
+
+/// `--sync-model` / `--sync-preset`: what produced imported Sync-C/D values.
+struct SyncOptions: ParsableArguments {
+    @Option(name: .customLong("sync-model"), help: ArgumentHelp("Sync model that produced the Sync-C/D values: \(SyncProvenance.knownModels.joined(separator: " or ")) (recorded so schedules and reports name it).", valueName: "name"))
+    var model: String?
+
+    @Option(name: .customLong("sync-preset"), help: ArgumentHelp("SyncNet preset of those values: \(SyncProvenance.knownPresets.joined(separator: " or ")) (implies --sync-model syncnet-v2).", valueName: "name"))
+    var preset: String?
+
+    func provenance() throws -> SyncProvenance? {
+        guard model != nil || preset != nil else { return nil }
+        do { return try SyncProvenance(model: model, preset: preset) } catch { throw ValidationError("--sync-model/--sync-preset \(error.description)") }
     }
 }
 

@@ -21,8 +21,11 @@ struct ImportVideos: AsyncParsableCommand {
             Every file is checked before any decoding; a missing one is named and nothing runs. \
             Each prediction is scored against gt.mp4 like a probe prediction (fidelity per \
             region, LPIPS too given --lpips WEIGHTS, Sync-C/D against gt.mp4's audio with SyncNet-v2 \
-            given --syncnet WEIGHTS, else FaceSync-CCA fitted on the GT videos or --facesync MODEL). \
-            Resumable: rerun after a crash.
+            given --syncnet WEIGHTS, else FaceSync-CCA given --facesync MODEL, else FaceSync-CCA fitted \
+            on these GT videos, which makes the sync scores circular: the command warns). \
+            guidance_scale may be any number (1, 0, 4 or 4.5). Resumable: rerun after a crash. A layout \
+            missing some step predictions is refused with the steps every sample has: import those \
+            with --steps.
 
               trajprobe import videos runs/ --db omni.sqlite --mask mask.png \\
                   --arm 'cfg=trajectory w=4.5' --arm 'nocfg=trajectory w=1'
@@ -63,10 +66,14 @@ struct ImportVideos: AsyncParsableCommand {
             guard parsed.allSatisfy({ $0 != nil }) else { throw ValidationError("--steps '\(steps)' is not a comma-separated list of integers") }
             stepList = parsed.map { $0! }
         }
-        guard let syncPreset = SyncPreset.named(preset) else {
-            throw ValidationError("unknown preset '\(preset)': use \(SyncPreset.all.map(\.name).joined(separator: " or "))")
+        guard let syncPreset = SyncPreset.named(preset), syncPreset.roundTrip == nil else {
+            // syncnet_python-jpeg re-extracts frames from files; imports score decoded frames.
+            throw ValidationError("unknown preset '\(preset)' for imports: use \(SyncPreset.all.filter { $0.roundTrip == nil }.map(\.name).joined(separator: " or "))")
         }
         let name = study ?? URL(fileURLWithPath: root).standardizedFileURL.lastPathComponent
+        if syncnet == nil && facesync == nil {
+            FileHandle.standardError.write(Data("warning: \(ImportedVideos.circularSyncWarning)\n".utf8))
+        }
         let bar = ProgressBar(quiet: json)
         var options = ImportedVideos.Options(database: URL(fileURLWithPath: db), studyName: name, armLabels: labels, mask: mask,
                                              box: boxValue, faceSyncModel: facesync, steps: stepList, modelName: model, dropMode: drop)

@@ -24,7 +24,16 @@ struct MeasureSync: AsyncParsableCommand {
             Presets fix every preprocessing choice and are recorded with the score:
               syncnet_python     25 fps, whole-frame (or box) 224x224 crop, cv2 bilinear,
                                  BGR 0..255, int16 audio, MFCC 13x20 windows, offsets
-                                 -15..15 with padded audio
+                                 -15..15 with padded audio; scores the decoded frames
+              syncnet_python-jpeg
+                                 the same after syncnet_python's own extraction, as papers
+                                 report LSE: each frame through JPEG as `ffmpeg -f image2
+                                 %06d.jpg` writes it (yuvj420p, rate control at 200 kb/s,
+                                 so quality drifts along the clip) and back through
+                                 libjpeg-turbo as cv2.imread reads it; audio as ffmpeg
+                                 -async 1 -ac 1 -acodec pcm_s16le -ar 16000. In memory, no
+                                 ffmpeg needed. See the README for the size of the
+                                 difference on H.264 video
               lipforcing-reward  the same with offset mode truncate (each offset uses only
                                  the overlapping windows), as Lip Forcing's reward scorer
             Offsets follow syncnet_python: offset_frames = vshift - argmin, so audio delayed by k \
@@ -43,7 +52,7 @@ struct MeasureSync: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Face box x,y,w,h for SyncNet, mouth box for FaceSync.", valueName: "x,y,w,h")) var box: String?
     @Option(help: ArgumentHelp("Mask image giving the mouth box for FaceSync (black = mouth).", valueName: "png")) var mask: String?
     @Option(help: ArgumentHelp("Per-frame face boxes for SyncNet: a JSON list of [x, y, w, h], one per 25 fps frame (from your face detector).", valueName: "boxes.json")) var boxes: String?
-    @Option(help: "Preset: syncnet_python or lipforcing-reward.") var preset = "syncnet_python"
+    @Option(help: "Preset: syncnet_python, syncnet_python-jpeg or lipforcing-reward.") var preset = "syncnet_python"
     @Option(help: ArgumentHelp("Store every score in this study database (resumable batch scoring).", valueName: "db")) var study: String?
     @Option(help: ArgumentHelp("Study name inside the database.", valueName: "name")) var studyName = "sync-scores"
     @Option(help: ArgumentHelp("List the files whose LSE-C is at or above this value (dataset filtering).", valueName: "lse_c")) var threshold: Double?
@@ -108,6 +117,7 @@ struct MeasureSync: AsyncParsableCommand {
             for score in scores {
                 if let r = score.result {
                     print("\(score.file): \(score.syncModel), preset \(p.name), \(score.frames) frames (source \(String(format: "%.3f", score.originalFPS)) fps)")
+                    if p.roundTrip != nil { print("  \(p.provenance)") }
                     print(String(format: "  lse_c %.4f  lse_d %.4f  offset_frames %d", r.lseC, r.lseD, r.offsetFrames))
                     if files.count == 1 {
                         print("  mean distance per offset: " + zip(r.offsets, r.meanDistance).map { "\($0):\(String(format: "%.3f", $1))" }.joined(separator: " "))

@@ -22,7 +22,7 @@ struct StudyAnalysisOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Region of the Sync-C values (default: the region the study holds them on: face, else mouth, else full).", valueName: "region"))
     var syncRegion: String?
 
-    @Option(help: ArgumentHelp("A window step's Sync-C gain must be at least this fraction of the peak gain (default 1/3: real teachers' gain decays slowly at low t and stays clearly significant past its half-maximum).", valueName: "f"))
+    @Option(help: ArgumentHelp("A window step's Sync-C gain must be at least this fraction of the peak gain (default 0.4: real teachers' gain decays slowly at low t and stays clearly resolved past its half-maximum).", valueName: "f"))
     var gainFraction: Double = WindowRule.defaultGainFraction
 
     @Option(help: ArgumentHelp("Fidelity metric of the cost: lpips, ssim, mse (pixel_mse), psnr or lmd (default: LPIPS-mouth when held, else SSIM-mouth, else SSIM-full).", valueName: "metric"))
@@ -39,6 +39,9 @@ struct StudyAnalysisOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Largest fidelity cost of the landing step against its no-CFG twin at the same step (default 0.1 of the peak cost).", valueName: "x"))
     var landingTolerance: Double = WindowRule.defaultLandingTolerance
+
+    @Option(help: ArgumentHelp("Average each step's gain and cost over its probed neighbours within this many steps (default 1; 0 reads every step on its own).", valueName: "k"))
+    var smoothing: Int = WindowRule.defaultSmoothing
 
     @Option(help: ArgumentHelp("Arm that distance metrics are normalised against per step, e.g. 'fresh_noise w=1' (default: the deciding no-CFG arm).", valueName: "arm"))
     var baseline: String?
@@ -72,7 +75,7 @@ struct StudyAnalysisOptions: ParsableArguments {
             return ReportOptions(bootstrap: try Bootstrap(resamples: resamples, seed: seed),
                                  rule: try RuleRequest(syncRegion: syncRegion, gainFraction: gainFraction, fidelityMetric: fidelityMetric,
                                                        fidelityRegion: fidelityRegion, fidelityTolerance: fidelityTolerance,
-                                                       toleranceForm: toleranceForm, landingTolerance: landingTolerance),
+                                                       toleranceForm: toleranceForm, landingTolerance: landingTolerance, smoothing: smoothing),
                                  guidance: try guidance.map { g throws(ReportError) in try GuidanceScale(parsing: g) },
                                  preferFamily: prefer, baselineArm: base, ruleResamples: ruleResamples)
         } catch {
@@ -121,6 +124,13 @@ func todayUTC() -> String {
     return f.string(from: Date())
 }
 
+/// The exit status of a report error: 64 for an option the study cannot honour (a metric or
+/// region it does not hold), 1 otherwise.
+func exitStatus(_ error: ReportError) -> Int32 {
+    if case .invalidOption = error { return 64 }
+    return 1
+}
+
 /// Prints a one-line error (or a JSON error object) and fails.
 func fail(_ message: String, json: Bool, code: Int32 = 1) -> ExitCode {
     if json {
@@ -145,16 +155,27 @@ struct ReportCommand: AsyncParsableCommand {
             schedule.json. Several studies are compared side by side in one report.
 
             The sync window is the contiguous band of steps where the CFG arm's Sync-C gain over \
-            its no-CFG twin has a 95% CI lower bound above 0 and is at least --gain-fraction of its \
-            peak, while the fidelity cost stays within --fidelity-tolerance. No band: the report \
-            says so and no schedule is written (the command still succeeds).
+            its no-CFG twin has a 95% CI lower bound above 0 and is at least --gain-fraction \
+            (0.4) of its peak, while its fidelity cost is at most --fidelity-tolerance (0.5) of \
+            the peak CFG cost: fractions of the teacher's own numbers, so the defaults serve \
+            SSIM, LPIPS, MSE, PSNR and LMD on any teacher (--tolerance-form absolute for metric \
+            units). Gain and cost are averaged over each step and its probed neighbours \
+            (--smoothing 1) and the peaks are maxima of a ±5-step running mean, because a real \
+            teacher's per-step numbers are noisy. Sync-C is read on the region the study holds \
+            it on (face, else mouth, else full); the fidelity metric defaults to LPIPS-mouth, \
+            else SSIM-mouth, else SSIM-full. The teacher's CFG scale is the one the study \
+            recorded, else the one its CFG arms carry (--guidance to choose). The report adds \
+            the rule recomputed on --rule-resamples clip resamples (95% intervals of the edges \
+            and the landing) and a sensitivity table. No band: the report says which criterion \
+            failed at the closest step and no schedule is written (the command still succeeds).
 
               trajprobe report Reports/demo/study.sqlite
               trajprobe report study.json --fidelity-metric lpips --fidelity-region mouth
               trajprobe report drop-audio.sqlite drop-all.sqlite -o Reports/drop-modes
 
-            Exit status: 0 report written; 1 unreadable or unknown study, or an output that cannot be \
-            written; 64 invalid option.
+            Exit status: 0 report written (with or without a window); 1 unreadable or unknown \
+            study, or an output that cannot be written; 64 invalid option, or a metric or region \
+            the study does not hold.
             """)
 
     @Argument(help: ArgumentHelp("Study databases or study JSON files.", valueName: "study"))
@@ -230,7 +251,7 @@ struct ReportCommand: AsyncParsableCommand {
                 print("report: \(dir)/report.html (\(out.files.count) files)")
             }
         } catch let error as ReportError {
-            throw fail(error.description, json: json)
+            throw fail(error.description, json: json, code: exitStatus(error))
         }
     }
 

@@ -9,10 +9,13 @@ struct ScheduleCommand: AsyncParsableCommand {
         abstract: "Derive the two-step student schedule and Sync-Window DMD config from a study.",
         discussion: """
             Applies the sync-window rule (see `trajprobe report --help`) and picks the two-step \
-            landing step from the euler_jump arms (the window step whose fidelity is within \
-            --landing-tolerance of the no-CFG ceiling and whose Sync-C is highest; trajectory arms \
-            when no euler_jump arms were probed). Prints the config, or writes schedule.yaml and \
-            schedule.json with --output.
+            landing step from the euler_jump arms: among the window's steps, the one with the \
+            highest Sync-C whose fidelity cost against its no-CFG twin at the same step \
+            (euler_jump s0=1 s1=1: the student lands there either way) is at most \
+            --landing-tolerance × the pair's peak CFG cost; trajectory arms when no euler_jump \
+            arms were probed. Prints the config, or writes schedule.yaml and schedule.json with \
+            --output. The provenance records the rule's settings, the numbers that decided the \
+            landing and the window's robustness over clip resamples.
 
               trajprobe schedule Reports/demo/study.sqlite
               trajprobe schedule study.sqlite --cfg-form cond --format python
@@ -35,8 +38,11 @@ struct ScheduleCommand: AsyncParsableCommand {
               trajprobe schedule study.sqlite --target lipforcing --format python
               trajprobe schedule study.sqlite --target causvid --output configs/
 
-            Exit status: 0 config written; 1 unreadable or unknown study, or a study still running \
-            without --allow-partial; 2 no sync window or no landing step; 64 invalid option.
+            Exit status: 0 config written; 1 unreadable or unknown study, a study still running \
+            without --allow-partial, or an output that cannot be written; 2 no sync window or no \
+            landing step (the message names the criterion that failed at the closest step and \
+            the setting that would change the answer); 64 invalid option, or a metric or region \
+            the study does not hold.
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case yaml, json, python }
@@ -142,7 +148,7 @@ struct ScheduleCommand: AsyncParsableCommand {
                 }
             }
         } catch let error as ReportError {
-            throw fail(error.description, json: format == .json)
+            throw fail(error.description, json: format == .json, code: exitStatus(error))
         }
     }
 

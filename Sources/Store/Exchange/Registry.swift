@@ -2,176 +2,189 @@ import Foundation
 import GRDB
 import Yams
 
-/// One experiment of a registry YAML: an arm of some model's study and the CSV holding its rows.
+/// A registry YAML as analysis repositories write it (the published Lip Forcing analysis keeps
+/// one `configs/registry.yaml` over three teachers and two drop modes), read without edits:
 ///
 /// ```yaml
-/// experiments:            # or a top-level list
-///   - id: omni_ej_1_45
-///     model: omniavatar-14b
-///     family: euler_jump
-///     knobs: {s0: 1, s1: 4.5}   # or `guidance: 4.5` for one-knob families (w),
-///                               # `guidance: [1, 4.5]` for euler_jump (s0, s1)
-///     drop: text+audio          # optional: unknown
-///     baseline: omni_ej_1_1     # optional: true (this is a baseline) or the baseline's id
-///     csv: results/omni_ej_1_45.csv   # relative to the YAML file
+/// schema_version: 1
+/// sync_model: syncnet-v2            # optional, also per model; or --sync-model
+/// sync_preset: syncnet_python       # optional, also per model; or --sync-preset
+/// models:
+///   omniavatar:
+///     preprocessing: {resolution: 512, crop: pre-aligned, mask: latentsync_png,
+///                     regions: [mouth, upper_face, full], gt_row: -1}
+///     guidance: {cfg: 4.5}          # optional: the teacher's scale when its experiments disagree
+/// metric_rules: {sync_c: face_value, ssim: normalized_only, cfg_diff_raw: diagnostic_only}
+/// experiments:
+///   - {id: omni_ta_default, model: omniavatar, family: trajectory, guidance: {cfg: 4.5},
+///      drop: text+audio, baseline: omni_ta_nocfg, csv: results/omni/default.csv}
+///   - {id: omni_ta_euler_nocfg_on, model: omniavatar, family: euler_jump,
+///      knobs: {step0: nocfg, teacher: cfg45}, drop: text+audio, csv: ...}
+///   - {id: omni_ta_schedule25, model: omniavatar, family: scheduled_cfg, knobs: {tau: 25}, ...}
+///   - {id: it_euler_on_on, model: infinitetalk, family: euler_jump,
+///      knobs: {step0: on, teacher: on}, csv: ...}          # `on`: --knob on='text=5,audio=4'
+///   - {id: ls_default, model: latentsync, family: trajectory, results_only: true, csv: ...}
+///   - {id: it_gap, model: infinitetalk, family: euler_jump, status: pending, csv: not/yet.csv}
+/// comparisons:
+///   - {name: default_trajectory, omniavatar: omni_ta_default, infinitetalk: it_t5.0_a4.0}
 /// ```
+///
+/// The older flat form (a top-level list; `guidance: 4.5`, `guidance: [s0, s1]`, numeric knobs
+/// `{s0: 1, s1: 4.5}`, `baseline: true`) is read too.
+///
+/// Reading rules, each stated where it applies:
+/// - **Studies**: one per (model, drop mode), named `<model> <drop mode>` with the drop mode as
+///   stored (`text+audio`, `audio`; the registry's `audio-only` is `audio`), or `<model>` alone
+///   when the experiments do not say (`drop` absent). These names are stable: reports, `--study`
+///   and the `comparisons` settings use them.
+/// - **Knob words**: `nocfg` is no guidance (w = 1; text = audio = 1), `cfgNN` is N.N (`cfg45` =
+///   4.5, `cfg15` = 1.5; `cfg4.5` also reads), any other word (`on`, `noaudio`) must come from
+///   `--knob WORD=VALUE` and is refused otherwise. `step0` is euler_jump's step-0 guidance (s0),
+///   `teacher` its landing guidance (s1).
+/// - **Arm knobs**: one-scale teachers: trajectory, fresh_noise, spatial `w`; euler_jump `s0`,
+///   `s1`; scheduled_cfg `tau`, `w`. Two-scale (text, audio) teachers: `st`, `sa`; euler_jump
+///   `s0t`, `s0a`, `s1t`, `s1a`; scheduled_cfg `tau`, `st`, `sa`. `spatial_probe` is `spatial`.
+/// - **Teacher scale** of a study (stored as `guidance_scale`, or `guidance_text` and
+///   `guidance_audio`): the model's `guidance:` in `models:` when given; else the one scale other
+///   than no-guidance that the study's experiments carry, looking first at single-prediction
+///   experiments (euler_jump, fresh_noise) with a `baseline:`, then all single-prediction ones,
+///   then all with a baseline, then all (the first group that carries any scale decides; two
+///   scales there leave it unknown, and the import says so); a study with no guided experiment
+///   takes its model's scale the same way. A scheduled_cfg entry with only `tau` takes it.
+/// - **Results-only** experiments (`results_only: true`) are measurements: their arm has the
+///   family and the knobs when the entry states them, else the family and `id=<id>`
+///   (`euler_jump id=ls_euler_on_on`), which no analysis looks up, so a guessed scale never
+///   decides anything.
+/// - **Not yet committed**: an entry whose `status:` is neither `ok` nor absent and whose csv
+///   does not exist is skipped with a warning.
+/// - **Paths**: relative csv paths are tried against the YAML's folder, then each folder above
+///   it up to the first holding `.git` (the repository root) or the filesystem root; the first
+///   that has the file wins, and the import says when several did.
+public struct Registry: Sendable {
+    public var url: URL
+    public var schemaVersion: Int?
+    /// Experiments to import, in registry order.
+    public var entries: [RegistryEntry]
+    /// Experiments left out (not yet committed), with the reason.
+    public var skipped: [RegistrySkip]
+    /// One per (model, drop mode), in order of first appearance.
+    public var studies: [RegistryStudy]
+    /// What the reader decided for the user that they should see (scales taken, paths resolved,
+    /// keys ignored).
+    public var notes: [String]
+}
+
+/// One experiment of a registry: an arm of one study and the CSV holding its rows.
 public struct RegistryEntry: Sendable, Hashable {
     public var id: String
     public var model: String
+    /// The study (model, drop mode) it belongs to.
+    public var study: String
     public var arm: ArmSpec
+    /// `text+audio`, `audio` or `unknown`.
     public var drop: String
+    /// Declared `baseline: true`, or named as another experiment's baseline.
     public var isBaseline: Bool
-    /// The `id` of the experiment this one is compared against.
+    /// The `id` of the experiment this one is normalised against.
     public var baselineID: String?
+    public var resultsOnly: Bool
+    public var status: String?
     public var csv: URL
+}
+
+public struct RegistrySkip: Sendable, Hashable {
+    public var id: String
+    public var reason: String
+}
+
+/// A study an import creates or extends, with the settings written into its `config_json`.
+public struct RegistryStudy: Sendable, Equatable {
+    public var name: String
+    public var model: String
+    public var drop: String
+    public var settings: ImportedSettings
+}
+
+/// What `import registry` takes from the command line.
+public struct RegistryImportOptions: Sendable {
+    /// Knob words the registry uses without defining them (`--knob on='text=5,audio=4'`).
+    public var knobs: [String: GuidanceValue]
+    /// The sync model behind every number (`--sync-model`, `--sync-preset`); a registry's own
+    /// `sync_model:` must agree with it.
+    public var sync: SyncProvenance?
+
+    public init(knobs: [String: GuidanceValue] = [:], sync: SyncProvenance? = nil) {
+        self.knobs = knobs
+        self.sync = sync
+    }
 }
 
 public struct RegistryImportSummary: Sendable, Hashable {
     /// Study names created or extended, in registry order.
     public var studies: [String]
     public var files: [CSVImportSummary]
+    public var skipped: [RegistrySkip]
+    public var notes: [String]
 }
 
 extension StudyStore {
-    /// Parses a registry YAML, resolving CSV paths against its directory.
-    public static func parseRegistry(_ url: URL) throws -> [RegistryEntry] {
-        let path = url.path
-        func bad(_ problem: String) -> StoreError { .malformedRegistry(path: path, problem: problem) }
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw StoreError.io(path: path, problem: "cannot read: \(error.localizedDescription)")
-        }
-        let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw bad("not YAML: \(error)") }
-        let list: [Any]
-        if let l = root as? [Any] { list = l } else if let d = root as? [String: Any], let l = d["experiments"] as? [Any] { list = l } else {
-            throw bad("expected a list of experiments (top level or under 'experiments:')")
-        }
-        let base = url.deletingLastPathComponent()
-        var entries: [RegistryEntry] = []
-        for (n, item) in list.enumerated() {
-            guard let e = item as? [String: Any] else { throw bad("experiment #\(n + 1) is not a mapping") }
-            func string(_ key: String) -> String? {
-                guard let v = e[key] else { return nil }
-                if let s = v as? String { return s }
-                return "\(v)"
-            }
-            guard let id = string("id"), !id.isEmpty else { throw bad("experiment #\(n + 1) has no id") }
-            func badEntry(_ problem: String) -> StoreError { bad("experiment '\(id)': \(problem)") }
-            guard let model = string("model"), !model.isEmpty else { throw badEntry("no model") }
-            guard let familyText = string("family"),
-                  let family = ArmFamily(rawValue: familyText.replacingOccurrences(of: "-", with: "_").lowercased()) else {
-                throw badEntry("family '\(string("family") ?? "")' is not one of \(ArmFamily.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            guard family != .studentSchedule else {
-                throw badEntry("student_schedule arms are run by trajprobe on the teacher (probe, search), not imported: a registry's tables cannot say which student sampling produced them")
-            }
-            var knobs: [String: Double] = [:]
-            if let k = e["knobs"] {
-                guard let map = k as? [String: Any] else { throw badEntry("knobs must be a mapping like {s0: 1, s1: 4.5}") }
-                for (name, value) in map {
-                    guard let v = number(value) else { throw badEntry("knob \(name) is not a number") }
-                    knobs[name] = v
-                }
-            }
-            if let g = e["guidance"] {
-                if let v = number(g) {
-                    switch family {
-                    case .trajectory, .freshNoise, .spatial, .scheduledCFG: knobs["w"] = knobs["w"] ?? v
-                    case .eulerJump: throw badEntry("euler_jump needs two scales: guidance: [s0, s1] or knobs: {s0: .., s1: ..}")
-                    case .scored: throw badEntry("scored has no guidance")
-                    case .studentSchedule: throw badEntry("student_schedule is not imported")
-                    }
-                } else if let pair = g as? [Any], pair.count == 2, family == .eulerJump, let s0 = number(pair[0]), let s1 = number(pair[1]) {
-                    knobs["s0"] = s0; knobs["s1"] = s1
-                } else {
-                    throw badEntry("guidance must be a number (or [s0, s1] for euler_jump)")
-                }
-            }
-            if let tau = e["tau"] {
-                guard let v = number(tau) else { throw badEntry("tau is not a number") }
-                knobs["tau"] = v
-            }
-            let required: [String] = switch family {
-            case .trajectory, .freshNoise, .spatial: ["w"]
-            case .eulerJump: ["s0", "s1"]
-            case .scheduledCFG: ["tau", "w"]
-            case .scored, .studentSchedule: []
-            }
-            let missing = required.filter { knobs[$0] == nil }
-            guard missing.isEmpty else { throw badEntry("\(family.rawValue) needs \(missing.joined(separator: ", "))") }
-            guard let csv = string("csv"), !csv.isEmpty else { throw badEntry("no csv") }
-            var isBaseline = false
-            var baselineID: String?
-            if let b = e["baseline"] {
-                if let flag = b as? Bool { isBaseline = flag } else if let s = string("baseline"), !s.isEmpty { baselineID = s }
-            }
-            let csvURL = csv.hasPrefix("/") ? URL(fileURLWithPath: csv) : base.appendingPathComponent(csv)
-            entries.append(RegistryEntry(id: id, model: model, arm: ArmSpec(family: family, knobs: knobs),
-                                         drop: string("drop") ?? "unknown", isBaseline: isBaseline, baselineID: baselineID, csv: csvURL))
-        }
-        let ids = entries.map(\.id)
-        if let dup = ids.first(where: { id in ids.filter { $0 == id }.count > 1 }) { throw bad("id '\(dup)' appears twice") }
-        for e in entries {
-            if let b = e.baselineID, !ids.contains(b) { throw bad("experiment '\(e.id)': baseline '\(b)' is not an id of this registry") }
-        }
-        return entries
-    }
-
-    private static func number(_ value: Any) -> Double? {
-        if let d = value as? Double { return d }
-        if let i = value as? Int { return Double(i) }
-        if let s = value as? String { return Double(s) }
-        return nil
-    }
-
-    /// The study config of imported results: the registry names only the model and drop mode.
-    public static func importedConfig(name: String, model: String, drop: String, syncModel: String = "unknown") -> StudyConfig {
-        StudyConfig(name: name, teacherKind: "imported", teacherIdentity: model, modelName: model, dropMode: drop,
-                    syncModel: syncModel, configJSON: "{\"source\":\"long-csv\"}")
-    }
-
     /// Imports every experiment of a registry YAML into `database` (created if missing): one study
-    /// per model (named after the model; `model (drop)` when a model appears with several drop
-    /// modes), one arm per experiment. Everything is parsed first and written in one transaction:
-    /// a malformed file or conflicting unit leaves the database untouched.
+    /// per (model, drop mode), one arm per experiment (see ``Registry`` for the rules).
+    /// Everything is parsed and every CSV read and checked first, then written in one
+    /// transaction: a malformed file or conflicting unit leaves the database untouched.
     @discardableResult
-    public static func importRegistry(_ registry: URL, into database: URL) throws -> RegistryImportSummary {
-        let entries = try parseRegistry(registry)
-        let parsed = try entries.map { try readCSV($0.csv) }
-        var dropsByModel: [String: Set<String>] = [:]
-        for e in entries { dropsByModel[e.model, default: []].insert(e.drop) }
-        func studyName(_ e: RegistryEntry) -> String { dropsByModel[e.model]!.count > 1 ? "\(e.model) (\(e.drop))" : e.model }
-        let labelByID = Dictionary(uniqueKeysWithValues: entries.map { ($0.id, $0.arm.label) })
+    public static func importRegistry(_ registry: URL, into database: URL, options: RegistryImportOptions = RegistryImportOptions()) throws -> RegistryImportSummary {
+        let parsed = try parseRegistry(registry, options: options)
+        let csvs = try parsed.entries.map { try readCSV($0.csv) }
+        var largestT: [String: Double] = [:]
+        for (entry, csv) in zip(parsed.entries, csvs) {
+            let t = csv.table.rows.compactMap(\.t).max() ?? 0
+            largestT[entry.study] = max(largestT[entry.study] ?? 0, t)
+        }
+        let timestepNotes = parsed.studies.map(\.name).filter { (largestT[$0] ?? 0) > 1 }.map {
+            "study '\($0)': t goes up to \(ArmSpec.format(largestT[$0]!)) (integer timesteps, not t in [0, 1]): stored as written"
+        }
+        let labelByID = Dictionary(uniqueKeysWithValues: parsed.entries.map { ($0.id, $0.arm.label) })
         let queue = try connect(database, readOnly: false, mayCreate: true)
         return try queue.write { db in
             var stores: [String: StudyStore] = [:]
-            var studies: [String] = []
+            var notes = parsed.notes + timestepNotes
+            for study in parsed.studies {
+                let config = importedConfig(name: study.name, model: study.model, drop: study.drop, settings: study.settings)
+                let (run, stored, changes) = try adoptImportedStudy(db, database: database, config: config, settings: study.settings)
+                notes += changes
+                stores[study.name] = StudyStore(url: database, db: queue, readOnly: false, runID: run, config: stored)
+            }
             var files: [CSVImportSummary] = []
-            for (entry, csv) in zip(entries, parsed) {
-                let name = studyName(entry)
-                let config = importedConfig(name: name, model: entry.model, drop: entry.drop)
-                let store: StudyStore
-                if let s = stores[name] { store = s } else {
-                    let run: RunID
-                    if let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE name = ?", arguments: [name]) {
-                        let diff = runConfig(row).differences(from: config)
-                        guard diff.isEmpty else { throw StoreError.configMismatch(path: database.path, study: name, fields: diff) }
-                        run = RunID(row["id"])
-                    } else {
-                        run = try insertRun(db, config: config, status: .imported)
-                    }
-                    store = StudyStore(url: database, db: queue, readOnly: false, runID: run, config: config)
-                    stores[name] = store
-                    studies.append(name)
-                }
-                files.append(try store.importCSV(db, csv, arm: entry.arm, seed: 0, source: "registry \(registry.lastPathComponent) id=\(entry.id)",
-                                                 isBaseline: entry.isBaseline, baselineLabel: entry.baselineID.map { labelByID[$0]! }))
+            for (entry, csv) in zip(parsed.entries, csvs) {
+                files.append(try stores[entry.study]!.importCSV(db, csv, arm: entry.arm, seed: 0,
+                                                                source: "registry \(registry.lastPathComponent) id=\(entry.id)",
+                                                                isBaseline: entry.isBaseline, baselineLabel: entry.baselineID.map { labelByID[$0]! }))
             }
             for store in stores.values {
                 try db.execute(sql: "UPDATE runs SET status = 'imported', finished = ? WHERE id = ?", arguments: [timestamp(), store.runID.rawValue])
             }
-            return RegistryImportSummary(studies: studies, files: files)
+            return RegistryImportSummary(studies: parsed.studies.map(\.name), files: files, skipped: parsed.skipped, notes: notes)
         }
+    }
+
+    /// Reads a registry YAML and resolves everything it leaves implicit (knob words, scales, paths,
+    /// studies) without touching any database.
+    public static func parseRegistry(_ url: URL, options: RegistryImportOptions = RegistryImportOptions()) throws -> Registry {
+        var reader = RegistryReader(url: url, options: options)
+        return try reader.read()
+    }
+
+    /// The study config of imported results: the files name only the model and drop mode; the
+    /// rest of what the report needs is in `settings` (see ``ImportedSettings``).
+    public static func importedConfig(name: String, model: String, drop: String, settings: ImportedSettings = ImportedSettings(source: "long-csv")) -> StudyConfig {
+        StudyConfig(name: name, teacherKind: "imported", teacherIdentity: model, modelName: model, dropMode: drop,
+                    syncModel: settings.syncModel ?? "unknown", configJSON: settings.json())
+    }
+
+    /// The name of the study of a (model, drop mode): `<model> <drop mode>`, or `<model>` when the
+    /// drop mode is unknown.
+    public static func registryStudyName(model: String, drop: String) -> String {
+        drop == "unknown" ? model : "\(model) \(drop)"
     }
 }

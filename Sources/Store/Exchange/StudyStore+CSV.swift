@@ -36,6 +36,98 @@ extension StudyStore {
         return try db.write { db in try self.importCSV(db, parsed, arm: arm, seed: seed, source: source) }
     }
 
+    /// Opens (or creates) the study that `trajprobe import csv` writes into, recording what the
+    /// user said produced the numbers.
+    ///
+    /// The study is the one named `study` (else `model`), created when missing with teacher kind
+    /// `imported`; without a name, a database holding one study imports into it, and an empty one
+    /// gets a study named `imported`. `guidance` and `sync` are written into the study's settings
+    /// (``ImportedSettings``) and `runs.sync_model`; a study that already records other values is
+    /// refused, one that records none takes them.
+    /// - returns: the study and one line per setting it newly recorded.
+    public static func openForImport(at url: URL, study: String?, model: String?, drop: String?,
+                                     guidance: GuidanceValue? = nil, sync: SyncProvenance? = nil) throws -> (StudyStore, notes: [String]) {
+        var settings = ImportedSettings(source: "long-csv")
+        settings.guidance = guidance
+        if guidance != nil { settings.guidanceSource = "import csv --guidance" }
+        settings.sync = sync
+        let names = FileManager.default.fileExists(atPath: url.path) ? try studyNames(at: url) : []
+        let name: String
+        if let n = study ?? model {
+            name = n
+        } else if names.isEmpty {
+            name = "imported"
+        } else if names.count == 1 {
+            name = names[0]
+        } else {
+            throw StoreError.ambiguousStudy(path: url.path, available: names)
+        }
+        let queue = try connect(url, readOnly: false, mayCreate: true)
+        let (run, config, notes) = try queue.write { db -> (RunID, StudyConfig, [String]) in
+            if let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE name = ?", arguments: [name]) {
+                let stored = runConfig(row)
+                var mismatched: [String] = []
+                if let model, stored.modelName != model { mismatched.append("model '\(stored.modelName)' vs '\(model)'") }
+                if let drop, stored.dropMode != drop { mismatched.append("drop mode '\(stored.dropMode)' vs '\(drop)'") }
+                if !mismatched.isEmpty { throw StoreError.configMismatch(path: url.path, study: name, fields: mismatched) }
+                return try adoptImportedStudy(db, database: url, config: stored, settings: settings, checkIdentity: false)
+            }
+            let config = importedConfig(name: name, model: model ?? (study == nil ? "unknown" : name), drop: drop ?? "unknown", settings: settings)
+            return (try insertRun(db, config: config, status: .running), config, [])
+        }
+        return (StudyStore(url: url, db: queue, readOnly: false, runID: run, config: config), notes)
+    }
+
+    /// Finds the imported study `config.name` (or creates it) and merges `settings` into its
+    /// stored settings: keys it lacks are added, keys it holds with other values are refused, and
+    /// a sync model it records as `unknown` is replaced by the one now given.
+    /// - returns: the run, its config as now stored, and one line per setting newly recorded.
+    static func adoptImportedStudy(_ db: Database, database: URL, config: StudyConfig, settings: ImportedSettings,
+                                   checkIdentity: Bool = true) throws -> (RunID, StudyConfig, [String]) {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE name = ?", arguments: [config.name]) else {
+            return (try insertRun(db, config: config, status: .running), config, [])
+        }
+        var stored = runConfig(row)
+        let run = RunID(row["id"])
+        if checkIdentity {
+            var diff: [String] = []
+            if stored.teacherKind != config.teacherKind { diff.append("teacher kind '\(stored.teacherKind)' vs '\(config.teacherKind)'") }
+            if stored.modelName != config.modelName { diff.append("model '\(stored.modelName)' vs '\(config.modelName)'") }
+            if stored.dropMode != config.dropMode { diff.append("drop mode '\(stored.dropMode)' vs '\(config.dropMode)'") }
+            guard diff.isEmpty else { throw StoreError.configMismatch(path: database.path, study: config.name, fields: diff) }
+        }
+        var notes: [String] = []
+        let old = ImportedSettings(json: stored.configJSON)
+        if stored.teacherKind != "imported" || old == nil {
+            // A probed study: its settings are the probe's, not an import's; only check the sync model.
+            if let model = settings.syncModel, stored.syncModel != model {
+                throw StoreError.configMismatch(path: database.path, study: config.name, fields: ["sync model '\(stored.syncModel)' vs '\(model)'"])
+            }
+            if let g = settings.guidance {
+                notes.append("study '\(config.name)' was probed with its own settings: guidance \(g) not recorded")
+            }
+            return (run, stored, notes)
+        }
+        var (merged, conflicts) = old!.merged(with: settings)
+        if let model = settings.syncModel, stored.syncModel != model {
+            if stored.syncModel == "unknown" { notes.append("study '\(config.name)': sync model recorded as \(model) (was unknown)") }
+            else { conflicts.append("sync model '\(stored.syncModel)' vs '\(model)'") }
+        }
+        guard conflicts.isEmpty else { throw StoreError.configMismatch(path: database.path, study: config.name, fields: conflicts) }
+        if merged.guidance != nil && old!.guidance == nil {
+            notes.append("study '\(config.name)': teacher guidance recorded as \(merged.guidance!)")
+        }
+        if merged.guidanceSource == nil { merged.guidanceSource = settings.guidanceSource }
+        let json = merged.json()
+        let syncModel = merged.syncModel ?? stored.syncModel
+        if json != stored.configJSON || syncModel != stored.syncModel {
+            try db.execute(sql: "UPDATE runs SET config_json = ?, sync_model = ? WHERE id = ?", arguments: [json, syncModel, run.rawValue])
+            stored.configJSON = json
+            stored.syncModel = syncModel
+        }
+        return (run, stored, notes)
+    }
+
     struct ParsedCSV: Sendable {
         var path: String
         var sha256: String

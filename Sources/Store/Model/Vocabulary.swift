@@ -30,10 +30,16 @@ public struct ArmSpec: Hashable, Codable, Sendable, CustomStringConvertible {
     public var family: ArmFamily
     /// Knob name → value, e.g. `["w": 4.5]`, `["s0": 1, "s1": 4.5]`, `["tau": 20, "w": 4.5]`.
     public var knobs: [String: Double]
+    /// The experiment's own name, for measurements whose knobs nobody wrote down (a registry's
+    /// results-only entries): it keeps such arms apart (`euler_jump id=ls_euler_on_on`) and,
+    /// because no arm the report looks up by its knobs has one, it never lets them decide with
+    /// guessed scales. Letters, digits and `._+-` only, so the label parses back.
+    public var tag: String?
 
-    public init(family: ArmFamily, knobs: [String: Double] = [:]) {
+    public init(family: ArmFamily, knobs: [String: Double] = [:], tag: String? = nil) {
         self.family = family
         self.knobs = knobs
+        self.tag = tag
     }
 
     public static func trajectory(w: Double) -> ArmSpec { ArmSpec(family: .trajectory, knobs: ["w": w]) }
@@ -42,11 +48,22 @@ public struct ArmSpec: Hashable, Codable, Sendable, CustomStringConvertible {
     public static func scheduledCFG(tau: Int, w: Double) -> ArmSpec { ArmSpec(family: .scheduledCFG, knobs: ["tau": Double(tau), "w": w]) }
     public static func spatial(w: Double) -> ArmSpec { ArmSpec(family: .spatial, knobs: ["w": w]) }
 
-    /// Canonical label: the family, then the knobs sorted by name, numbers in shortest form.
+    /// Canonical label: the family, then the knobs sorted by name, numbers in shortest form,
+    /// then `id=<tag>` when the arm has one.
     public var label: String {
-        if family == .studentSchedule, let schedule = StudentScheduleKnobs(knobs) { return schedule.label }
-        return ([family.rawValue] + knobs.keys.sorted().map { "\($0)=\(ArmSpec.format(knobs[$0]!))" })
+        if family == .studentSchedule, tag == nil, let schedule = StudentScheduleKnobs(knobs) { return schedule.label }
+        return ([family.rawValue] + knobs.keys.sorted().map { "\($0)=\(ArmSpec.format(knobs[$0]!))" } + (tag.map { ["id=\($0)"] } ?? []))
             .joined(separator: " ")
+    }
+
+    /// Whether `text` can be an arm's `tag` (it must survive the label's parser).
+    public static func isValidTag(_ text: String) -> Bool {
+        !text.isEmpty && text.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._+-".unicodeScalars.contains($0)) }
+    }
+
+    /// The `id=` part of a stored label, if any (the arms table keeps knobs as numbers only).
+    static func tag(inLabel label: String) -> String? {
+        label.split(separator: " ").first { $0.hasPrefix("id=") }.map { String($0.dropFirst(3)) }
     }
 
     public var description: String { label }
@@ -67,14 +84,22 @@ public struct ArmSpec: Hashable, Codable, Sendable, CustomStringConvertible {
             throw ArmParseError(text: text, problem: "unknown arm family '\(head)' (one of \(ArmFamily.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         var knobs: [String: Double] = [:]
+        var tag: String?
         for part in parts.dropFirst() {
             let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+            if kv.count == 2, kv[0] == "id" {
+                guard ArmSpec.isValidTag(kv[1]), tag == nil else {
+                    throw ArmParseError(text: text, problem: "'\(part)' is not one id=NAME (letters, digits, ._+-)")
+                }
+                tag = kv[1]
+                continue
+            }
             guard kv.count == 2, !kv[0].isEmpty, let value = Double(kv[1]), value.isFinite else {
                 throw ArmParseError(text: text, problem: "knob '\(part)' is not name=number")
             }
             knobs[kv[0]] = value
         }
-        self.init(family: family, knobs: knobs)
+        self.init(family: family, knobs: knobs, tag: tag)
     }
 
     /// Shortest decimal form that round-trips: 1 → "1", 4.5 → "4.5".

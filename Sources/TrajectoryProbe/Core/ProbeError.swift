@@ -25,6 +25,9 @@ public enum ProbeError: Error, Equatable, Sendable {
     case unreadable(file: String, reason: String)
     /// An imported layout that lacks files or has an inconsistent schedule.
     case incompleteImport(directory: String, missing: [String])
+    /// An imported layout whose only gaps are step predictions; `complete` lists the steps every
+    /// arm and sample has (what `--steps` can import).
+    case missingSteps(directory: String, missing: [String], complete: [Int])
     /// A `--shard` value or environment that does not describe a shard.
     case invalidShard(String)
     /// A LAPACK routine reported failure.
@@ -60,6 +63,12 @@ extension ProbeError: CustomStringConvertible {
             let shown = missing.prefix(8).joined(separator: ", ")
             let more = missing.count > 8 ? " and \(missing.count - 8) more" : ""
             return "imported results in \(directory) are incomplete: missing \(shown)\(more)"
+        case let .missingSteps(directory, missing, complete):
+            let shown = missing.prefix(4).joined(separator: ", ")
+            let more = missing.count > 4 ? " and \(missing.count - 4) more" : ""
+            let hint = complete.isEmpty ? "no step has a prediction for every sample"
+                : "every sample has steps \(complete.map(String.init).joined(separator: ",")): import those with --steps \(complete.map(String.init).joined(separator: ","))"
+            return "imported results in \(directory) lack step predictions: missing \(shown)\(more); \(hint)"
         case let .invalidShard(problem):
             return "shard: \(problem)"
         case let .lapack(routine, info):

@@ -12,6 +12,7 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
     case studentScheduleNeedsTeacher(source: String, arm: String)
     /// The study in the database was probed under another configuration than the one given.
     case studyMismatch(database: String, study: String, differences: [String])
+    case presetNeedsVideoFiles(file: String, preset: String)
 
     public var description: String {
         switch self {
@@ -33,6 +34,8 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(source): '\(arm)' is a new sampling the teacher must run, and imported results have no teacher to run it: probe it with teacher.kind analytic or remote"
         case let .studyMismatch(database, study, differences):
             return "\(database): study '\(study)' was probed under another configuration (\(differences.joined(separator: "; "))): give the study file it was probed with"
+        case let .presetNeedsVideoFiles(file, preset):
+            return "\(file): sync preset '\(preset)' re-extracts frames from video files as syncnet_python does; probes and imports score decoded frames: use syncnet_python (raw frames) here, and trajprobe measure sync --preset \(preset) on files"
         case let .syncModelNeedsBank(file):
             return "\(file): FaceSync-CCA is fitted on in-sync clips: give teacher.bank (a clip manifest), or sync.model syncnet-v2 with weights"
         }

@@ -20,7 +20,8 @@ public struct ImportedVideos: Sendable {
         public var mask: String?
         public var box: Box?
         /// A fitted FaceSync-CCA model; nil fits one on the layout's GT videos (in sync by
-        /// definition).
+        /// definition, but the very clips then scored: a circular score, see
+        /// ``ImportedVideos/circularSyncWarning``).
         public var faceSyncModel: String?
         /// SyncNet-v2 weights (safetensors): scores with syncnet_python's network and preset.
         public var syncNetWeights: String?
@@ -40,6 +41,13 @@ public struct ImportedVideos: Sendable {
 
     public let root: String
     public init(root: String) { self.root = root }
+
+    /// Said when FaceSync-CCA is fitted on the GT clips being scored: the model has learnt those
+    /// very clips, so their Sync-C/D (and every prediction's, measured against the same model)
+    /// flatter in-sync reference content and do not measure sync in general.
+    public static let circularSyncWarning = "FaceSync-CCA will be fitted on the very GT clips it scores, so the sync scores are circular "
+        + "(the model has learnt these clips). Fit it on a separate bank of in-sync clips: `trajprobe facesync fit bank.yaml -o fs.json`, "
+        + "then `--facesync fs.json`; or score with SyncNet-v2: `--syncnet syncnet_v2.safetensors`."
 
     public func run(options: Options, progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) throws -> ProbeSummary {
         let started = Date()
@@ -63,7 +71,11 @@ public struct ImportedVideos: Sendable {
             if lpips != nil { try ProbeDriver.checkLPIPSSize(references[sample]!, logger: Logger(label: "trajprobe.import")) }
         }
         let sync: ClipSyncModel, modelPath: String
+        let circular = options.syncNetWeights == nil && options.faceSyncModel == nil
         if let weights = options.syncNetWeights {
+            guard options.syncPreset.roundTrip == nil else {
+                throw DriverError.presetNeedsVideoFiles(file: options.database.path, preset: options.syncPreset.name)
+            }
             sync = .syncNet(try SyncNet(weights: URL(fileURLWithPath: weights)), options.syncPreset)
             modelPath = weights
         } else if let path = options.faceSyncModel {
@@ -94,7 +106,8 @@ public struct ImportedVideos: Sendable {
             teacherIdentity: "imported videos " + layout.arms.map { "\($0.name): \($0.schedule.tList.count) times" }.joined(separator: "; "),
             modelName: options.modelName, dropMode: options.dropMode, syncModel: sync.name,
             syncWeightsSHA256: try fileSHA256(modelPath), libavVersion: MediaLibraries.version,
-            configJSON: ImportedVideos.configJSON(schedule: schedule, arms: armSpecs.map(\.1), steps: layout.steps, sync: sync, lpips: lpips))
+            configJSON: ImportedVideos.configJSON(schedule: schedule, arms: armSpecs.map(\.1), steps: layout.steps, sync: sync, lpips: lpips,
+                                                  faceSyncOnScoredClips: circular))
         let store = try StudyStore.openOrCreate(at: options.database, config: config)
         try store.registerSteps(layout.steps.map { (j: $0, t: $0 < schedule.tList.count ? schedule.tList[$0] : 0) })
         var clipIDs: [String: ClipID] = [:]
@@ -161,13 +174,17 @@ public struct ImportedVideos: Sendable {
         return try ClipData.load(clip, width: info.width, height: info.height, gtVideo: nil)
     }
 
-    static func configJSON(schedule: ODESchedule, arms: [ArmSpec], steps: [Int], sync: ClipSyncModel, lpips: LPIPS? = nil) -> String {
+    /// The study's settings; `facesync_fit: scored_clips` records that FaceSync-CCA was fitted on
+    /// the very GT clips it then scores (a circular score, which the report can say).
+    static func configJSON(schedule: ODESchedule, arms: [ArmSpec], steps: [Int], sync: ClipSyncModel, lpips: LPIPS? = nil,
+                           faceSyncOnScoredClips: Bool = false) -> String {
         var object: [String: Any] = [
             "num_steps": schedule.numSteps, "shift": schedule.shift, "max_t": schedule.tList.first ?? 0.999,
             "guidance_scale": schedule.guidanceScale, "steps": steps, "arms": arms.map(\.label), "t_list": schedule.tList,
             "sync_model": sync.name, "sync_preset": sync.presetDescription,
         ]
         if let lpips { object["lpips_weights_sha256"] = lpips.weightsSHA256() }
+        if faceSyncOnScoredClips { object["facesync_fit"] = "scored_clips" }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }

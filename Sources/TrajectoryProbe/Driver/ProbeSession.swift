@@ -72,6 +72,7 @@ final class ProbeSession: @unchecked Sendable {
         if config.sync.model == .syncNetV2, let weights = config.sync.weights {
             let net = try SyncNet(weights: URL(fileURLWithPath: weights))
             let preset = config.sync.preset.flatMap(SyncPreset.named) ?? .syncnetPython
+            guard preset.roundTrip == nil else { throw DriverError.presetNeedsVideoFiles(file: config.file, preset: preset.name) }
             syncModel = .syncNet(net, preset)
             syncModelPath = weights
             syncSHA = net.weightsSHA256()

@@ -21,14 +21,47 @@ public struct SyncPreset: Sendable, Equatable, Codable {
     public var colourOrder: String
     public var audioScale: String
     public var crop: String
+    /// syncnet_python's file extraction (frames through JPEG, audio through ffmpeg's 16-bit WAV)
+    /// instead of the decoded frames; nil for the raw-frame presets, which keeps it out of their
+    /// stored JSON (studies scored before it existed resume unchanged).
+    public var roundTrip: FrameRoundTrip? = nil
 
+    /// Scores the decoded frames themselves (no JPEG round trip): what a probe or an import sees,
+    /// and the reference the JPEG preset's difference is measured against.
     public static let syncnetPython = SyncPreset(name: "syncnet_python", offsetMode: .pad, vshift: 15, fps: 25, cropSize: 224,
                                                  resize: "cv2.INTER_LINEAR on 8-bit", colourOrder: "BGR, 0..255",
                                                  audioScale: "int16 (16 kHz mono WAV)", crop: "whole pre-aligned face frame, or a box")
+    /// syncnet_python's `evaluate()` as papers ran it on a video file: its ffmpeg frame and audio
+    /// extraction and `cv2.imread`, reproduced in process (see ``provenance``).
+    public static let syncnetPythonJPEG = SyncPreset(name: "syncnet_python-jpeg", offsetMode: .pad, vshift: 15, fps: 25, cropSize: 224,
+                                                     resize: "cv2.INTER_LINEAR on 8-bit (identity on 224x224 crops)",
+                                                     colourOrder: "BGR, 0..255 (cv2.imread)",
+                                                     audioScale: "int16 (ffmpeg -async 1 -ac 1 -acodec pcm_s16le -ar 16000)",
+                                                     crop: "whole pre-aligned face frame, or a box (cut after the JPEG round trip)",
+                                                     roundTrip: .ffmpegJPEG)
     public static let lipForcingReward = SyncPreset(name: "lipforcing-reward", offsetMode: .truncate, vshift: 15, fps: 25, cropSize: 224,
                                                     resize: "cv2.INTER_LINEAR on 8-bit", colourOrder: "BGR, 0..255",
                                                     audioScale: "int16 (16 kHz mono WAV)", crop: "whole pre-aligned face frame")
-    public static let all = [syncnetPython, lipForcingReward]
+    public static let all = [syncnetPython, syncnetPythonJPEG, lipForcingReward]
+
+    /// Every step between the file and the network, in words (printed by `measure sync --help`
+    /// and stored with each study as part of `sync_preset`).
+    public var provenance: String {
+        let frames: String
+        switch roundTrip ?? FrameRoundTrip.none {
+        case .none:
+            frames = "frames: decoded by libav, converted to RGB by libswscale (bilinear, accurate rounding), no JPEG round trip"
+        case .ffmpegJPEG:
+            frames = "frames as syncnet_python's evaluate() extracts them (ffmpeg -y -i VIDEO -threads 1 -f image2 %06d.jpg): "
+                + "libav decode, yuvj420p (full range) by libswscale as the CLI's auto-inserted scale filter, "
+                + "libavcodec mjpeg with the CLI's defaults (rate control at 200 kb/s, qmin 2, qmax 31, time base 1/25, "
+                + "one thread, optimal Huffman tables), in memory; decoded as cv2.imread (libjpeg-turbo \(JPEG.libjpegTurboVersion), "
+                + "ISLOW IDCT, fancy upsampling); audio as ffmpeg -async 1 -ac 1 -vn -acodec pcm_s16le -ar 16000 "
+                + "(libswresample s16, async=1, first_pts=0); no length cut (evaluate's min_length decides)"
+        }
+        return "\(name): \(frames); \(Int(fps)) fps (nearest frame), \(cropSize)x\(cropSize) \(resize), \(colourOrder), "
+            + "audio \(audioScale), MFCC 13x20 windows, offsets -\(vshift)..\(vshift) \(offsetMode.rawValue)"
+    }
 
     public static func named(_ name: String) -> SyncPreset? { all.first { $0.name == name } }
 }
@@ -78,6 +111,7 @@ public enum ClipSyncModel: Sendable {
         case .faceSync:
             return "25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings"
         case .syncNet(_, let p):
+            if p.roundTrip != nil { return p.provenance }
             return "\(p.name): whole-frame 224 crop, BGR 0..255, MFCC 13x20, vshift \(p.vshift), \(p.offsetMode.rawValue)"
         }
     }
@@ -112,13 +146,17 @@ public enum SyncScorer {
     public static func score(video: String, audio: String?, syncNet: SyncNet?, syncNetWeights: String?,
                              faceSync: FaceSyncModel?, faceSyncPath: String?, crop: SyncNet.Crop, mouth: Box?,
                              mask: String? = nil, preset: SyncPreset) throws -> SyncScore {
-        let reader = try VideoReader(path: video, options: VideoDecodeOptions(targetFPS: preset.fps))
+        let roundTrip = preset.roundTrip ?? FrameRoundTrip.none
+        let reader = try VideoReader(path: video, options: VideoDecodeOptions(targetFPS: preset.fps, roundTrip: roundTrip))
         var frames = try reader.readAll()
-        var sound = try AudioDecoder.decode(path: audio ?? video, sampleRate: 16_000)
+        var sound = roundTrip == .none ? try AudioDecoder.decode(path: audio ?? video, sampleRate: 16_000)
+                                       : try AudioDecoder.decodeAsFFmpegWAV(path: audio ?? video, sampleRate: 16_000)
         let videoSeconds = Double(frames.count) / preset.fps, audioSeconds = sound.duration
         var truncated: Double?
         // More than 0.1 s apart (AAC priming alone is ~64 ms): cut both to the shorter and say so.
-        if abs(videoSeconds - audioSeconds) > 0.1 {
+        // Not for syncnet_python's own extraction: evaluate() cuts nothing (its last MFCC frames
+        // read audio past the last video window).
+        if roundTrip == .none && abs(videoSeconds - audioSeconds) > 0.1 {
             let n = min(frames.count, sound.samples.count / 640)
             frames = Array(frames.prefix(n))
             sound.samples = Array(sound.samples.prefix(n * 640))

@@ -7,30 +7,43 @@ public struct ODESchedule: Sendable, Equatable {
     public var shift: Double
     public var guidanceScale: Double
 
+    /// The four keys as JSON types: decoding into `Double` accepts `1`, `0`, `4` and `4.5` and
+    /// refuses `true`. (JSONSerialization would not tell them apart on Linux: Foundation there
+    /// bridges the numbers 0 and 1 to NSNumbers that `is Bool` matches.)
+    private struct Keys: Decodable {
+        var t_list: [Double]?
+        var num_steps: Double?
+        var shift: Double?
+        var guidance_scale: Double?
+    }
+
     /// Parses and checks the four required keys (other keys are the user's and are ignored).
     public static func load(_ url: URL) throws(ProbeError) -> ODESchedule {
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw .unreadable(file: url.path, reason: "cannot read: \(error.localizedDescription)") }
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+        do { _ = try JSONSerialization.jsonObject(with: data) } catch {
             throw .unreadable(file: url.path, reason: "not valid JSON: \(error.localizedDescription)")
         }
-        guard let dict = object as? [String: Any] else { throw .invalidValue(file: url.path, key: "(root)", problem: "expected an object") }
-        func number(_ k: String) throws(ProbeError) -> Double {
-            guard let v = dict[k] else { throw .missingKey(file: url.path, key: k) }
-            guard let n = v as? NSNumber, !(v is Bool), n.doubleValue.isFinite else {
-                throw .invalidValue(file: url.path, key: k, problem: "expected a number")
-            }
-            return n.doubleValue
+        let keys: Keys
+        do {
+            keys = try JSONDecoder().decode(Keys.self, from: data)
+        } catch let DecodingError.typeMismatch(_, context) {
+            let key = context.codingPath.first?.stringValue ?? "(root)"
+            throw .invalidValue(file: url.path, key: key, problem: key == "(root)" ? "expected an object"
+                                : key == "t_list" ? "expected a list of numbers" : "expected a number")
+        } catch {
+            throw .unreadable(file: url.path, reason: "\(error)")
         }
-        guard let rawList = dict["t_list"] else { throw .missingKey(file: url.path, key: "t_list") }
-        guard let list = rawList as? [NSNumber], list.count == (rawList as? [Any])?.count else {
-            throw .invalidValue(file: url.path, key: "t_list", problem: "expected a list of numbers")
+        func number(_ k: String, _ v: Double?) throws(ProbeError) -> Double {
+            guard let v else { throw .missingKey(file: url.path, key: k) }
+            guard v.isFinite else { throw .invalidValue(file: url.path, key: k, problem: "expected a number") }
+            return v
         }
-        let steps = try number("num_steps")
+        guard let list = keys.t_list else { throw .missingKey(file: url.path, key: "t_list") }
+        let steps = try number("num_steps", keys.num_steps)
         guard steps == steps.rounded(), steps >= 1 else { throw .invalidValue(file: url.path, key: "num_steps", problem: "expected a positive integer") }
-        let s = ODESchedule(tList: list.map(\.doubleValue), numSteps: Int(steps), shift: try number("shift"),
-                            guidanceScale: try number("guidance_scale"))
+        let s = ODESchedule(tList: list, numSteps: Int(steps), shift: try number("shift", keys.shift),
+                            guidanceScale: try number("guidance_scale", keys.guidance_scale))
         guard s.tList.count == s.numSteps || s.tList.count == s.numSteps + 1 else {
             throw .invalidValue(file: url.path, key: "t_list", problem: "\(s.tList.count) times for num_steps \(s.numSteps)")
         }
@@ -131,7 +144,17 @@ public struct ImportedLayout: Sendable, Equatable {
                 }
             }
         }
-        guard missing.isEmpty else { throw .incompleteImport(directory: root, missing: missing) }
+        guard missing.isEmpty else {
+            // Only step predictions missing: say which steps every sample has.
+            let predictions = missing.allSatisfy { URL(fileURLWithPath: $0).lastPathComponent.hasPrefix("step_") }
+            if predictions && !arms.isEmpty {
+                let complete = (0..<(arms.map(\.schedule.numSteps).min() ?? 0)).filter { j in
+                    arms.allSatisfy { arm in allSamples.allSatisfy { fm.fileExists(atPath: arm.prediction(sample: $0, step: j)) } }
+                }
+                throw .missingSteps(directory: root, missing: missing, complete: complete)
+            }
+            throw .incompleteImport(directory: root, missing: missing)
+        }
         return ImportedLayout(root: root, arms: arms, steps: steps)
     }
 }
