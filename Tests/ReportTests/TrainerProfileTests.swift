@@ -30,18 +30,20 @@ import Store
         func load(_ t: TrainerTarget) throws -> [String: Any] {
             try #require(try Yams.load(yaml: TrainerProfile(target: t, config: Self.config).yaml()) as? [String: Any])
         }
+        // The planted study's rule lands at step L (t_L): the keys carry it in each trainer's scale.
+        let tL = Self.config.provenance.t_list_exact[1], c = Self.config
         let lf = try #require(try load(.lipforcing)["model"] as? [String: Any])
         #expect(lf["guidance_scale"] as? Double == 4.5)
-        #expect((lf["sync_window_cfg"] as? [String: Any])?["t_lo"] as? Double == 0.555)
-        #expect((lf["sample_t_cfg"] as? [String: Any])?["t_list"] as? [Double] == [0.999, 0.769, 0.0])
+        #expect((lf["sync_window_cfg"] as? [String: Any])?["t_lo"] as? Double == c.sync_window_cfg.t_lo)
+        #expect((lf["sample_t_cfg"] as? [String: Any])?["t_list"] as? [Double] == [0.999, (tL * 1000).rounded() / 1000, 0.0])
         #expect(lf["student_sample_type"] as? String == "ode" && lf["student_sample_steps"] as? Int == 2)
         let fg = try #require(try load(.fastgen)["model"] as? [String: Any])
         #expect(fg["sync_window_cfg"] == nil && fg["guidance_scale"] as? Double == 4.5)
         let sf = try load(.selfForcing)
-        #expect(sf["denoising_step_list"] as? [Int] == [1000, 400] && sf["warp_denoising_step"] as? Bool == true)
+        #expect(sf["denoising_step_list"] as? [Int] == [1000, Int((1000 * tL / (5 - 4 * tL)).rounded())] && sf["warp_denoising_step"] as? Bool == true)
         #expect(sf["guidance_scale"] as? Double == 3.5 && (sf["model_kwargs"] as? [String: Any])?["timestep_shift"] as? Double == 5)
         let cv = try load(.causvid)
-        #expect(cv["denoising_step_list"] as? [Int] == [1000, 769, 0] && cv["real_guidance_scale"] as? Double == 3.5)
+        #expect(cv["denoising_step_list"] as? [Int] == [1000, Int((1000 * tL).rounded()), 0] && cv["real_guidance_scale"] as? Double == 3.5)
         let fv = try load(.fastvideo)
         #expect((fv["method"] as? [String: Any])?["real_score_guidance_scale"] as? Double == 4.5)
         #expect((fv["pipeline"] as? [String: Any])?["flow_shift"] as? Double == 5)
@@ -56,9 +58,10 @@ import Store
         let yaml = try Self.config.yaml()
         let py = try PythonConfig.assignments(yaml: yaml, prefix: "config.model", file: "schedule.yaml")
         let lines = py.split(separator: "\n").map(String.init)
-        #expect(lines.contains("config.model.t_list = [0.999, 0.769, 0.0]"))
-        #expect(lines.contains("config.model.sync_window_cfg.t_lo = 0.555"))
-        #expect(lines.contains("config.model.teacher_guidance.interval_steps = [20, 40]"))
+        let c = Self.config
+        #expect(lines.contains("config.model.t_list = [\(c.t_list.map { ConfigLiteral.number($0) }.joined(separator: ", "))]"))
+        #expect(lines.contains("config.model.sync_window_cfg.t_lo = \(ConfigLiteral.number(c.sync_window_cfg.t_lo))"))
+        #expect(lines.contains("config.model.teacher_guidance.interval_steps = [\(c.teacher_guidance.interval_steps.map(String.init).joined(separator: ", "))]"))
         #expect(lines.contains { $0.hasPrefix("config.model.teacher_guidance.per_step = [1.0, ") })
         #expect(lines.contains("config.model.provenance.study = \"planted\""))
         // As many assignments as the YAML has leaves.

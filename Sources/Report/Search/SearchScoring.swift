@@ -25,8 +25,8 @@ public struct SearchCriterion: Codable, Sendable, Equatable {
         let comparator = Comparator(index: report.index, bootstrap: report.options.bootstrap,
                                     maxClips: Set(report.study.measurements.map(\.clip)).count)
         let landing = report.scale.flatMap { try? ScheduleFinder.stats(study: report.study, comparator: comparator, rule: report.rule, scale: $0) }
-        if let l = landing, let peak = l.cost.max(by: { a, b in a.value < b.value || (a.value == b.value && a.key > b.key) }) {
-            peakCost = peak.value; peakStep = peak.key; peakPair = "\(l.cfgArm) − \(l.baseArm)"
+        if let l = landing, let peak = l.peak {
+            peakCost = peak.value; peakStep = peak.step; peakPair = "\(l.cfgArm) − \(l.baseArm)"
             peakResolved = !(rule.toleranceForm == .peak && !l.peakResolved)
         } else if let s = report.schedule {
             peakCost = s.peakCost; peakStep = s.peakCostStep; peakPair = "\(s.cfgArm) − \(s.noCFGArm)"
