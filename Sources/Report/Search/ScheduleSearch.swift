@@ -22,6 +22,8 @@ public protocol ScheduleSearchRunner: Sendable {
 
 /// The round being run, for progress lines.
 public struct SearchRoundInfo: Sendable, Equatable {
+    public enum Phase: Sendable { case started, finished }
+
     public var index: Int
     /// Rounds planned (the last one on every pair).
     public var planned: Int
@@ -147,7 +149,7 @@ public struct ScheduleSearch: Sendable {
     /// Runs the search, or resumes it.
     /// - parameter progress: called after each round with what it did.
     public func run(runner: some ScheduleSearchRunner, store: StudyStore,
-                    progress: @Sendable (SearchRoundInfo, String) -> Void = { _, _ in }) async throws -> SearchResult {
+                    progress: @Sendable (SearchRoundInfo, SearchRoundInfo.Phase) -> Void = { _, _ in }) async throws -> SearchResult {
         let pairs = runner.pairs
         guard !pairs.isEmpty else { throw ReportError.unreadableInput(file: store.url.path, problem: "the study has no (clip, seed) pairs to search on") }
         let perRound = roundPairs(total: pairs.count)
@@ -180,12 +182,12 @@ public struct ScheduleSearch: Sendable {
                 throw ReportError.invalidOption(name: "--budget", problem: "\(settings.budget) teacher passes cannot pay for the first round: \(arms.count) candidates on \(count) pair(s) need \(passes); raise --budget, or search fewer steps, scales or grid points")
             }
             let info = SearchRoundInfo(index: r, planned: perRound.count, candidates: arms.count, pairs: count, passes: passes)
-            progress(info, "start")
+            progress(info, .started)
             _ = try await runner.run(arms: arms.map(\.spec), on: on, round: info)
             spent += passes
             scores = try SearchScoring.scores(store: store, candidates: arms, pairs: Set(on), criterion: criterion)
             rounds.append(SearchResult.Round(pairs: count, candidates: arms.count, passes: passes))
-            progress(info, "done")
+            progress(info, .finished)
             if count == pairs.count { break }
             for n in settings.studentSteps {
                 alive[n] = promote(alive[n]!, scores: scores, keep: Int((Double(alive[n]!.count) / Double(settings.eta)).rounded(.up)))

@@ -91,7 +91,7 @@ struct SearchCommand: AsyncParsableCommand {
         log("admissible: \(search.criterion.text)")
         let timing = RoundClock()
         let result = try await search.run(runner: adapter, store: runner.store) { info, phase in
-            if phase == "start" {
+            if phase == .started {
                 timing.start()
                 log("round \(info.index + 1)/\(info.planned): \(info.candidates) schedules on \(info.pairs) pair(s), \(info.passes) passes")
             } else {
