@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 JOBS ?= $(shell nproc)
 
-.PHONY: deps bench-deps browser-deps build release test e2e demo demo-screenshots bench fixtures venv venv-server venv-browser clean
+.PHONY: deps bench-deps browser-deps build release test e2e demo demo-screenshots bench fixtures venv venv-server venv-browser fuzz fuzz-build clean
 
 ## deps: install the Debian packages trajprobe needs (skipped when all are present)
 deps:
@@ -67,6 +67,15 @@ demo-screenshots: browser-deps venv-browser
 bench: bench-deps release
 	./Benchmarks/run.sh
 
+## fuzz: libFuzzer + AddressSanitizer runs of every parser harness (Fuzz/), FUZZ_SECONDS each
+## (default 60), built under .build-fuzz; crashes land in .build-fuzz/crashes/ and fail the target
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./tools/fuzz.sh
+
+fuzz-build: deps
+	./tools/fuzz.sh --build-only
+
 ## venv-server: .venv/ with what make test needs: numpy and flask for the reference teacher server
 ## the remote-teacher tests start, omegaconf and PyYAML for the trainer-config tests (installs
 ## python3-venv first where Debian's python3 lacks ensurepip)
@@ -92,4 +101,4 @@ fixtures: venv
 	@echo "syncnet_python-jpeg fixtures: see tools/fixtures/syncnet_jpeg_fixtures.py --help (needs the ffmpeg CLI)"
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -80,3 +80,18 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// MARK: - libFuzzer harnesses
+// One executable per parser, built only by `make fuzz` (TRAJPROBE_FUZZ=1, scratch path
+// .build-fuzz, `--sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address`): each
+// defines LLVMFuzzerTestOneInput and no main, so an ordinary build never sees them.
+if Context.environment["TRAJPROBE_FUZZ"] != nil {
+    let harnesses: [(String, [Target.Dependency])] = [
+        ("FuzzLongCSV", ["Store"]), ("FuzzRegistry", ["Store"]), ("FuzzStudyYAML", ["TrajectoryProbe"]),
+        ("FuzzODESchedule", ["TrajectoryProbe"]), ("FuzzSafeTensors", ["Metrics"]), ("FuzzFaceSyncModel", ["Metrics", "Media"]),
+        ("FuzzMedia", ["Media"]), ("FuzzRemoteResponse", ["TrajectoryProbe"]),
+    ]
+    for (name, dependencies) in harnesses {
+        package.targets.append(.executableTarget(name: name, dependencies: dependencies, path: "Fuzz/\(name)"))
+    }
+}

@@ -103,6 +103,11 @@ public final class VideoReader {
         var count = Int(st.nb_frames)
         if count <= 0 { count = demuxer.countPackets() }
         guard count > 0 else { throw .zeroFrames(path: path) }
+        // A container may declare any count: more than 10^8 frames (a month at 25 fps) is damage,
+        // and every size below is computed from it.
+        guard count <= VideoReader.maxFrames else {
+            throw .corrupt(path: path, detail: "the stream declares \(count) frames, more than \(VideoReader.maxFrames)")
+        }
         let pixName = try VideoReader.checkConvertible(AVPixelFormat(rawValue: par.format), path: path)
         if let crop = options.crop, !crop.fits(width: width, height: height) {
             throw .invalidArgument(path: path, detail: "crop box \(crop) lies outside the \(width)x\(height) frame")
@@ -122,7 +127,11 @@ public final class VideoReader {
         self.sourceFPS = fps
         self.startPTS = st.start_time == LibAV.noPTS ? 0 : st.start_time
         if let target = options.targetFPS, abs(target - fps) > 1e-9 {
-            self.outputFrameCount = max(1, Int((Double(count) * target / fps).rounded()))
+            let resampled = (Double(count) * target / fps).rounded()
+            guard resampled <= Double(VideoReader.maxFrames) else {
+                throw .corrupt(path: path, detail: "\(count) frames at \(fps) fps make \(resampled) frames at \(target) fps, more than \(VideoReader.maxFrames)")
+            }
+            self.outputFrameCount = max(1, Int(resampled))
         } else {
             self.outputFrameCount = count
         }
@@ -143,6 +152,9 @@ public final class VideoReader {
                                              decoderBitsPerRawSample: demuxer.codec?.pointee.bits_per_raw_sample ?? 0)
         }
     }
+
+    /// The most frames a reader yields (10^8: a month at 25 fps); a file declaring more is damaged.
+    public static let maxFrames = 100_000_000
 
     /// The pixel format's name, or `.unsupportedPixelFormat` when libswscale cannot convert it to RGB
     /// (hardware surfaces, unknown formats).
@@ -244,8 +256,10 @@ public final class VideoReader {
     private func frameIndex(of frame: UnsafeMutablePointer<AVFrame>, previous: Int?) -> Int {
         let pts = frame.pointee.best_effort_timestamp
         if pts == LibAV.noPTS { return (previous ?? -1) + 1 }
-        let seconds = Double(pts - startPTS) * LibAV.double(demuxer.timeBase)
-        return Int((seconds * sourceFPS).rounded())
+        // In Double: a damaged stream's timestamps may lie anywhere in Int64.
+        let index = ((Double(pts) - Double(startPTS)) * LibAV.double(demuxer.timeBase) * sourceFPS).rounded()
+        guard index.isFinite else { return (previous ?? -1) + 1 }
+        return Int(max(-1, min(index, Double(Int32.max))))
     }
 
     /// Positions the reader so that the next ``nextFrame()`` returns output frame `index`.
@@ -256,7 +270,11 @@ public final class VideoReader {
         }
         let source = sourceIndex(forOutput: index)
         let tb = LibAV.double(demuxer.timeBase)
-        let ts = startPTS + Int64((Double(source) / sourceFPS / tb).rounded(.down))
+        let offset = (Double(source) / sourceFPS / tb).rounded(.down)
+        guard offset.isFinite, offset < 9e18, Double(startPTS) + offset < 9e18 else {
+            throw .corrupt(path: info.path, detail: "frame \(index) has no timestamp in the stream's time base")
+        }
+        let ts = startPTS + Int64(offset)
         try demuxer.seek(to: ts)
         current = nil
         nextOutput = index
@@ -272,7 +290,8 @@ public final class VideoReader {
     /// Every remaining frame. Holds them all in memory: use ``nextFrame()`` for long videos.
     public func readAll() throws(MediaError) -> [Frame] {
         var frames: [Frame] = []
-        frames.reserveCapacity(outputFrameCount - nextOutput)
+        // Reserve for what a file plausibly holds; a larger declared count grows as frames come.
+        frames.reserveCapacity(min(outputFrameCount - nextOutput, 10_000))
         while let frame = try nextFrame() { frames.append(frame) }
         return frames
     }

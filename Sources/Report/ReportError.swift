@@ -32,7 +32,7 @@ extension ReportError: CustomStringConvertible {
         case .noLandingStep(let file, let reason):
             return "\(file): no two-step landing point: \(reason)."
         case .partialStudy(let file, let status):
-            return "\(file): the study is \(status), not finished; rerun when it finishes or pass --allow-partial."
+            return "\(file): the study is \(status), not finished; complete it (run the command that made it again) or pass --allow-partial."
         case .invalidOption(let name, let problem):
             return "option \(name): \(problem)."
         case .writeFailed(let file, let problem):

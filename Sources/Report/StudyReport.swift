@@ -41,8 +41,15 @@ public struct StudyReport: Sendable {
     public var rule: WindowRule
     /// The rule recomputed on clip resamples, and its sensitivity to its settings.
     public var robustness: RuleRobustness?
-    /// The study was still running or was interrupted: every output marks it partial.
+    /// The study was still running, was interrupted or has failed units: every output marks it partial.
     public var partial: Bool { study.status != .finished }
+    /// What the first line of every output says about a study whose run stored failed units
+    /// (`INCOMPLETE: 3 failed units`); nil otherwise.
+    public var incompleteTag: String? {
+        guard study.status == .incomplete else { return nil }
+        let failed = study.failures.map(\.count).reduce(0, +)
+        return "INCOMPLETE: \(failed) failed unit\(failed == 1 ? "" : "s")"
+    }
     /// Problems that do not stop the report (missing arms or metrics, too few clips).
     public var warnings: [String]
     public var deciding: DecidingArms?
@@ -77,7 +84,10 @@ public struct StudyReport: Sendable {
         self.options = options
         self.index = StudyIndex(study)
         var warnings: [String] = []
-        if study.status != .finished {
+        if study.status == .incomplete {
+            let failed = study.failures.map(\.count).reduce(0, +)
+            warnings.append("The study is incomplete: \(failed) unit\(failed == 1 ? "" : "s") failed (listed below); every number below is partial. Run the same probe command again to redo them.")
+        } else if study.status != .finished {
             warnings.append("The study is \(study.status.rawValue): every number below is partial.")
         }
         let clips = Set(study.measurements.filter { $0.step != gtStep }.map(\.clip))

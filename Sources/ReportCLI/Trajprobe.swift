@@ -8,7 +8,7 @@ struct Trajprobe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trajprobe",
         abstract: "Probe a lip-sync diffusion teacher along its trajectory, with and without CFG.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Measures reference fidelity and lip sync at every denoising step, with
             and without CFG, stores everything in one SQLite study, and derives the
             sync window and a two-step student schedule from it.
@@ -33,9 +33,7 @@ struct Trajprobe: AsyncParsableCommand {
               trajprobe measure sync clip.mp4 --syncnet syncnet_v2.safetensors
 
             Logs go to stderr (TRAJPROBE_LOG=info for more); results to stdout.
-            Exit status: 0 success, 1 failure (one line says what to do),
-            64 invalid usage.
-            """,
+            """),
         version: Toolkit.version,
         subcommands: [Demo.self, Probe.self, Measure.self, Import.self, ReportCommand.self, ScheduleCommand.self, SearchCommand.self, FaceSyncCommand.self, Runs.self, Merge.self, Export.self, DemoDataCommand.self, Bench.self, TeacherCommand.self])
 

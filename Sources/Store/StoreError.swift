@@ -33,6 +33,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case malformedRegistry(path: String, problem: String)
     /// A file that could not be read or written.
     case io(path: String, problem: String)
+    /// A clip or arm name the database cannot hold as it is.
+    case invalidName(path: String, what: String, name: String, problem: String)
+    /// A database a writing command cannot write (checked before anything is written).
+    case notWritable(path: String, problem: String)
 
     public var description: String {
         switch self {
@@ -67,6 +71,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(path): \(problem); nothing was imported."
         case let .io(path, problem):
             return "\(path): \(problem)."
+        case let .invalidName(path, what, name, problem):
+            return "\(path): \(what) name '\(name)' is refused: \(problem)."
+        case let .notWritable(path, problem):
+            return "\(path) cannot be written: \(problem)."
         }
     }
 }

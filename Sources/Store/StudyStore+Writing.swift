@@ -14,6 +14,7 @@ extension StudyStore {
     }
 
     func registerClip(_ db: Database, _ spec: ClipSpec) throws -> ClipID {
+        try Self.checkName(spec.name, what: "clip", path: path)
         if let row = try Row.fetchOne(db, sql: "SELECT * FROM clips WHERE run = ? AND name = ?", arguments: [runID.rawValue, spec.name]) {
             let stored = Self.clipSpec(row)
             let id = ClipID(row["id"])
@@ -151,7 +152,10 @@ extension StudyStore {
         }
     }
 
-    func writeUnit(_ db: Database, _ result: UnitResult, finished: String) throws -> WriteOutcome {
+    /// - parameter mapsKnown: false when the source cannot carry maps (a long CSV file): a stored
+    ///   unit then compares on its measurements alone, so a study's own export imports back as
+    ///   unchanged.
+    func writeUnit(_ db: Database, _ result: UnitResult, finished: String, mapsKnown: Bool = true) throws -> WriteOutcome {
         let key = result.key
         try checkUnitKey(db, key)
         let measurements = try uniqueMeasurements(result)
@@ -168,7 +172,7 @@ extension StudyStore {
                 db.cachedStatement(sql: "SELECT status FROM units WHERE run = ? AND arm = ? AND clip = ? AND step = ? AND seed = ?"),
                 arguments: [run, arm, clip, key.step, key.seed])
             if status == "done" {
-                if let problem = try differenceFromStored(db, key, measurements: measurements, maps: result.maps) {
+                if let problem = try differenceFromStored(db, key, measurements: measurements, maps: mapsKnown ? result.maps : nil) {
                     throw StoreError.unitConflict(path: path, unit: describe(db, key), problem: problem)
                 }
                 return .unchanged
@@ -236,11 +240,12 @@ extension StudyStore {
         }
     }
 
-    /// Sets the study's status; `finished` and `failed` also stamp the finish time.
+    /// Sets the study's status; `finished`, `incomplete` and `failed` also stamp the finish time.
     public func setStatus(_ status: RunStatus) throws {
         try checkWritable()
         try db.write { db in
-            let stamp: String? = (status == .finished || status == .failed || status == .imported || status == .merged) ? Self.timestamp() : nil
+            let stamp: String? = (status == .finished || status == .failed || status == .imported || status == .merged
+                                  || status == .incomplete) ? Self.timestamp() : nil
             try db.execute(sql: "UPDATE runs SET status = ?, finished = ? WHERE id = ?", arguments: [status.rawValue, stamp, self.runID.rawValue])
         }
     }
@@ -255,6 +260,14 @@ extension StudyStore {
     }
 
     // MARK: - Helpers
+
+    /// Names are SQLite text, which a NUL would cut short (`id0\0c2` read back as `id0`).
+    static func checkName(_ name: String, what: String, path: String) throws {
+        if name.unicodeScalars.contains(where: { $0.value == 0 }) {
+            throw StoreError.invalidName(path: path, what: what, name: name.replacingOccurrences(of: "\0", with: "\\0"),
+                                         problem: "it contains a NUL character")
+        }
+    }
 
     func checkUnitKey(_ db: Database, _ key: UnitKey) throws {
         // Registrations are never deleted, so a key part checked in a committed write stays valid.
@@ -292,8 +305,9 @@ extension StudyStore {
         return all.indices.filter { !drop.contains($0) }.map { all[$0] }
     }
 
-    /// nil when the stored unit holds exactly these measurements and maps; otherwise what differs.
-    func differenceFromStored(_ db: Database, _ key: UnitKey, measurements: [MeasurementValue], maps: [MapBlob]) throws -> String? {
+    /// nil when the stored unit holds exactly these measurements and maps (nil `maps`: not
+    /// compared); otherwise what differs.
+    func differenceFromStored(_ db: Database, _ key: UnitKey, measurements: [MeasurementValue], maps: [MapBlob]?) throws -> String? {
         let stored = try storedMeasurements(db, key)
         var byKey: [String: MeasurementValue] = [:]
         for m in stored { byKey[m.metric + "\u{1F}" + m.region] = m }
@@ -304,6 +318,7 @@ extension StudyStore {
             guard let s = byKey[m.metric + "\u{1F}" + m.region] else { return "\(m.metric)/\(m.region) not stored" }
             if !s.sameAs(m) { return "\(m.metric)/\(m.region): \(Self.format(s.value)) stored, \(Self.format(m.value)) given" }
         }
+        guard let maps else { return nil }
         let storedMaps = try storedMaps(db, key)
         if Set(storedMaps) != Set(maps) { return "maps differ" }
         return nil

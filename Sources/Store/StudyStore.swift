@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// A handle on one study inside a trajprobe database file.
 ///
@@ -106,6 +107,11 @@ public final class StudyStore: Sendable {
 
     /// Opens the file with the study pragmas, checks it is a trajprobe study of a schema this code
     /// knows, and (writable only) migrates it to the current schema.
+    ///
+    /// Read-only handles run no PRAGMA that writes and never create a file: a database the user
+    /// may only read (a read-only file, a shared directory) opens as it is. A WAL database whose
+    /// `-shm` index cannot be created there opens immutable when its `-wal` holds nothing (no
+    /// change can be missed), and is refused naming both files otherwise.
     static func connect(_ url: URL, readOnly: Bool, mayCreate: Bool) throws -> DatabaseQueue {
         let path = url.path
         let exists = FileManager.default.fileExists(atPath: path)
@@ -113,22 +119,92 @@ public final class StudyStore: Sendable {
         if exists, !mayCreate, let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == 0 {
             throw StoreError.notAStudy(path: path, problem: "the file is empty")
         }
+        if !readOnly { try checkWritable(url) }
         if exists {
             // Check with a read-only connection first, so that a foreign file is never touched
             // (a writable GRDB connection would switch it to WAL before we could look).
-            try check(path, queue: try makeQueue(path, readOnly: true), mayCreate: mayCreate, readOnly: readOnly)
+            try check(path, queue: try openReadOnly(path), mayCreate: mayCreate, readOnly: readOnly)
         }
-        if readOnly { return try makeQueue(path, readOnly: true) }
-        let queue = try makeQueue(path, readOnly: false)
+        if readOnly { return try openReadOnly(path) }
         do {
+            let queue = try makeQueue(path, readOnly: false)
             try check(path, queue: queue, mayCreate: mayCreate, readOnly: false)
             try Schema.migrator.migrate(queue)
+            return queue
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             throw StoreError.notAStudy(path: path, problem: "not an SQLite database")
+        } catch let error as DatabaseError {
+            throw StoreError.io(path: path, problem: "cannot open for writing: \(error.message ?? "SQLite error \(error.resultCode.rawValue)")")
         }
-        return queue
     }
 
+    /// Refuses, before anything is written, a database path this process could not write: the
+    /// file itself, or the directory that must hold it and its `-wal`/`-shm` companions.
+    /// - throws: `StoreError.notWritable` naming the path and what is missing.
+    public static func checkWritable(_ url: URL) throws {
+        let path = url.path
+        let directory = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw StoreError.notWritable(path: path, problem: "its directory \(directory) does not exist")
+        }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { throw StoreError.notWritable(path: path, problem: "it is a directory") }
+            guard access(path, W_OK) == 0 else { throw StoreError.notWritable(path: path, problem: "the file is read-only for this user") }
+        }
+        guard access(directory, W_OK | X_OK) == 0 else {
+            throw StoreError.notWritable(path: path, problem: "its directory \(directory) is read-only for this user (SQLite writes -wal and -shm files next to the database)")
+        }
+    }
+
+    /// Refuses a database a writing command cannot use, before the command writes anything
+    /// anywhere (a probe writes its FaceSync model next to the database): an unwritable path,
+    /// or an existing file that is not a trajprobe study of a schema this code knows.
+    public static func checkUsableForWriting(_ url: URL) throws {
+        try checkWritable(url)
+        guard FileManager.default.fileExists(atPath: url.path) else { return }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int, size == 0 { return }
+        try check(url.path, queue: try openReadOnly(url.path), mayCreate: true, readOnly: false)
+    }
+
+    /// A read-only connection, per the rules of ``connect(_:readOnly:mayCreate:)``.
+    static func openReadOnly(_ path: String) throws -> DatabaseQueue {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw StoreError.io(path: path, problem: "not readable by this user")
+        }
+        do {
+            // The first read opens the WAL index: this is where a read-only WAL database fails.
+            let queue = try makeQueue(path, readOnly: true)
+            _ = try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA schema_version") }
+            return queue
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            throw StoreError.notAStudy(path: path, problem: "not an SQLite database")
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY || error.resultCode == .SQLITE_CANTOPEN {
+            let wal = path + "-wal", shm = path + "-shm"
+            let walBytes = ((try? FileManager.default.attributesOfItem(atPath: wal))?[.size] as? Int) ?? 0
+            if walBytes == 0 && sqlite3_compileoption_used("SQLITE_USE_URI") == 1 {
+                // Nothing waits in the WAL, so the main file alone is the whole database.
+                var allowed = CharacterSet.urlPathAllowed
+                allowed.remove(charactersIn: "?#%")
+                let encoded = path.addingPercentEncoding(withAllowedCharacters: allowed) ?? path
+                do {
+                    let immutable = try makeQueue("file:\(encoded)?mode=ro&immutable=1", readOnly: true)
+                    _ = try immutable.read { db in try Int.fetchOne(db, sql: "PRAGMA schema_version") }
+                    return immutable
+                } catch let error as DatabaseError {
+                    throw StoreError.io(path: path, problem: "cannot read: \(error.message ?? "SQLite error \(error.resultCode.rawValue)")")
+                }
+            }
+            let problem = walBytes > 0
+                ? "a WAL database whose \(wal) holds \(walBytes) bytes of changes, and \(shm) cannot be created or opened here (read-only directory): copy the database with its -wal file to a writable directory"
+                : "a WAL database, and \(shm) cannot be created here (read-only directory): copy it to a writable directory"
+            throw StoreError.io(path: path, problem: problem)
+        } catch let error as DatabaseError {
+            throw StoreError.io(path: path, problem: "cannot read: \(error.message ?? "SQLite error \(error.resultCode.rawValue)")")
+        }
+    }
+
+    /// A connection with the study pragmas; GRDB's errors pass through for the callers to name.
     private static func makeQueue(_ path: String, readOnly: Bool) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.readonly = readOnly
@@ -137,8 +213,9 @@ public final class StudyStore: Sendable {
         configuration.label = "trajprobe.store"
         if !readOnly { configuration.journalMode = .wal }
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA cache_size = -65536")
+            // Read-only connections set nothing: they must open files the user cannot write.
             if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA cache_size = -65536")
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
                 // The probe commits one small transaction per unit; checkpointing every 1000 WAL
                 // pages (the default) meant an fsync every ~300 units and recopying the same hot
@@ -147,11 +224,22 @@ public final class StudyStore: Sendable {
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = 20000")
             }
         }
-        do {
-            return try DatabaseQueue(path: path, configuration: configuration)
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
-            throw StoreError.notAStudy(path: path, problem: "not an SQLite database")
-        }
+        return try DatabaseQueue(path: path, configuration: configuration)
+    }
+
+    /// Closes the connection (checkpointing and removing the WAL when this was the last one), so
+    /// the database file alone holds the study. Further use of the handle fails.
+    public func close() throws {
+        try db.close()
+    }
+
+    /// Removes a database that a refused command created (the file, `-wal` and `-shm`), closing
+    /// `store` first: a failed import into a new database leaves nothing behind. Does nothing
+    /// when the file existed before the command.
+    public static func discardNew(_ url: URL, existedBefore: Bool, store: StudyStore?) {
+        guard !existedBefore else { return }
+        try? store?.close()
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: url.path + suffix) }
     }
 
     /// Refuses foreign files and newer schemas; read-only handles also refuse schemas that would

@@ -2,6 +2,9 @@
 //
 //   StoreHarness crash-writer DB            write synthetic units forever, one line per commit
 //   StoreHarness bench DIR [MEASUREMENTS [ROUNDS]]   Store API vs sqlite3 .import, 100k-row CSV import
+//   StoreHarness read DB                    open read-only, print "name status done failed measurements"
+//   StoreHarness check-writable DB          the check a writing command makes before writing
+// (read and check-writable run as another user in the permission tests: root may write anything.)
 import Foundation
 import Store
 
@@ -20,6 +23,20 @@ struct StoreHarness {
             let measurements = args.count > 3 ? Int(args[3]) ?? 1_000_000 : 1_000_000
             let rounds = args.count > 4 ? Int(args[4]) ?? 3 : 3
             print(try StoreBenchmark.run(directory: URL(fileURLWithPath: args[2]), measurements: measurements, rounds: rounds))
+        case "read", "check-writable":
+            do {
+                if args[1] == "read" {
+                    for r in try StudyStore.listRuns(at: URL(fileURLWithPath: args[2])) {
+                        print("\(r.name) \(r.status.rawValue) \(r.doneUnits) \(r.failedUnits) \(r.measurements)")
+                    }
+                } else {
+                    try StudyStore.checkUsableForWriting(URL(fileURLWithPath: args[2]))
+                    print("writable")
+                }
+            } catch let error as StoreError {
+                print("error: \(error.description)")
+                exit(1)
+            }
         case "api-only":
             // Profiling aid: only the Store API write phase of the benchmark.
             let url = URL(fileURLWithPath: args[2])

@@ -18,12 +18,17 @@ struct LPIPSConfigTests {
     }
 
     @Test func weightsAddLPIPSToTheDefaultsAndResolveAgainstTheFile() throws {
+        // The weights must exist when the study is read (an empty file passes that check).
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trajprobe-lpipscfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("nets"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for f in ["nets/alex.safetensors", "alex.safetensors"] { try Data().write(to: dir.appendingPathComponent(f)) }
         let c = try TrajectoryProbe.StudyConfig.parse(text: head + "lpips: {weights: nets/alex.safetensors}\n",
-                                                      file: "study.yaml", baseDirectory: base)
-        #expect(c.lpips.weights == "/data/study/nets/alex.safetensors")
+                                                      file: "study.yaml", baseDirectory: dir)
+        #expect(c.lpips.weights == dir.appendingPathComponent("nets/alex.safetensors").standardizedFileURL.path)
         #expect(c.metrics == TrajectoryProbe.StudyConfig.allMetrics)
         let chosen = try TrajectoryProbe.StudyConfig.parse(text: head + "lpips: {weights: alex.safetensors}\nmetrics: [ssim]\n",
-                                                           file: "study.yaml", baseDirectory: base)
+                                                           file: "study.yaml", baseDirectory: dir)
         #expect(chosen.metrics == ["ssim"])
     }
 

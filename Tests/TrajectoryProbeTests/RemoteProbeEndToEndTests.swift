@@ -39,17 +39,38 @@ struct RemoteProbeEndToEndTests {
         return out
     }
 
-    /// Every stored value of `b` equals `a`'s within 1e-5 (relative above 1: sharpness is in
-    /// hundreds of grey levels²); returns the worst relative difference.
-    func compare(_ a: [String: Double], _ b: [String: Double]) -> Double {
+    /// Metrics computed on 8-bit frames (sync as any video is scored, sharpness on OpenCV's
+    /// 8-bit grey): rounding to 8 bits is discontinuous, see `quantised` below.
+    static let quantisedMetrics: Set<String> = ["sync_c", "sync_d", "sharpness"]
+
+    /// Every stored value of `b` equals `a`'s (relative above 1: sharpness is in hundreds of grey
+    /// levels²) within
+    /// - 1e-5 for metrics of the float frames: the two teachers' frames differ by float32
+    ///   rounding (NumPy's float64 sums and the FP32 wire against Swift's), ~1e-7;
+    /// - 1e-3 for metrics of 8-bit frames: a value whose `x * 255` lies within that rounding of
+    ///   a half-integer rounds to the neighbouring grey level (about 255 · 2 · 6e-8 ≈ 3e-5 of the
+    ///   values: a few per unit in a 32 px mouth box), and each such pixel moves sync and
+    ///   sharpness by a bounded step (MetricsTests' QuantisationTests derives and checks the
+    ///   bounds; up to 8.2e-5 of sync_c per unit was seen) — 1e-3 allows a dozen of the largest;
+    /// - exactly for sync_offset (an integer; no flip has come near a tie).
+    /// Returns the worst relative differences of the two groups.
+    func compare(_ a: [String: Double], _ b: [String: Double]) -> (float: Double, quantised: Double) {
         #expect(a.count == b.count && a.count > 500, "\(a.count) vs \(b.count) measurements")
-        var worst = 0.0
+        var worst = (float: 0.0, quantised: 0.0)
         for (k, v) in a {
             guard let w = b[k] else { Issue.record("missing \(k)"); continue }
             if v.isNaN && w.isNaN { continue }
+            let metric = k.split(separator: "|")[4]
             let rel = abs(v - w) / max(1, abs(v))
-            worst = max(worst, rel)
-            #expect(rel <= 1e-5, "\(k): in-process \(v), remote \(w)")
+            if metric == "sync_offset" {
+                #expect(v == w, "\(k): in-process \(v), remote \(w)")
+            } else if Self.quantisedMetrics.contains(String(metric)) {
+                worst.quantised = max(worst.quantised, rel)
+                #expect(rel <= 1e-3, "\(k): in-process \(v), remote \(w)")
+            } else {
+                worst.float = max(worst.float, rel)
+                #expect(rel <= 1e-5, "\(k): in-process \(v), remote \(w)")
+            }
         }
         return worst
     }
@@ -94,28 +115,44 @@ struct RemoteProbeEndToEndTests {
         try #require(remote.status == 0, "\(remote.output)")
         let a = try values(work.appendingPathComponent("analytic.sqlite"))
         let worst = compare(a, try values(work.appendingPathComponent("remote.sqlite")))
-        print("remote vs in-process: \(a.count) measurements, worst relative difference \(worst)")
+        print("remote vs in-process: \(a.count) measurements, worst relative difference \(worst.float) (float frames), \(worst.quantised) (8-bit frames)")
         let runs = try StudyStore.listRuns(at: work.appendingPathComponent("remote.sqlite"))
         #expect(runs.first?.status == .finished && runs.first?.failedUnits == 0)
 
-        // The server dies mid-run: the probe records the units it could not finish as failed and
-        // exits normally; a second run against a restarted server redoes only those.
+        // The server dies mid-run: the probe records the units it could not finish as failed,
+        // marks the study incomplete and exits 3; report and schedule say so in their first line
+        // (and exit 3); a second run against a restarted server redoes only those.
         let crashDB = work.appendingPathComponent("crash.sqlite")
         let victim = try start(["probe", "data/remote.yaml", "--db", "crash.sqlite", "--quiet", "--jobs", "2"] + steps, in: work)
         let deadline = Date().addingTimeInterval(300)
         var doneBeforeKill = 0
         while Date() < deadline && victim.isRunning {
-            if let r = try? StudyStore.listRuns(at: crashDB).first, r.doneUnits >= 30 { doneBeforeKill = r.doneUnits; break }
+            // 70: past the GT rows (written first, 8 arms x 4 probes), so some probed units are stored.
+            if let r = try? StudyStore.listRuns(at: crashDB).first, r.doneUnits >= 70 { doneBeforeKill = r.doneUnits; break }
             usleep(20_000)
         }
         server.stop()
         let victimOutput = (victim.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
         victim.waitUntilExit()
-        #expect(victim.terminationStatus == 0, "\(String(decoding: victimOutput, as: UTF8.self))")
-        #expect(doneBeforeKill >= 30)
+        #expect(victim.terminationStatus == 3, "\(String(decoding: victimOutput, as: UTF8.self))")
+        #expect(doneBeforeKill >= 70)
         let crashed = try #require(try StudyStore.listRuns(at: crashDB).first)
         #expect(crashed.failedUnits > 0, "the probe finished before the server was killed")
-        #expect(crashed.status != .finished || crashed.failedUnits > 0)
+        #expect(crashed.status == .incomplete)
+        let listed = try run(["runs", "crash.sqlite"], in: work)
+        #expect(listed.status == 0 && listed.output.contains("[incomplete]"), "\(listed.output)")
+        let report = try run(["report", "crash.sqlite", "-o", "crash-report"], in: work)
+        #expect(report.status == 3, "\(report.output)")
+        #expect(report.output.hasPrefix("remote [INCOMPLETE: \(crashed.failedUnits) failed units]"), "\(report.output)")
+        let md = try String(contentsOf: work.appendingPathComponent("crash-report/report.md"), encoding: .utf8)
+        #expect(md.hasPrefix("# trajprobe report: remote (INCOMPLETE: \(crashed.failedUnits) failed units)\n"))
+        let refused = try run(["schedule", "crash.sqlite"], in: work)
+        #expect(refused.status == 3 && refused.output.contains("the study is incomplete, not finished"), "\(refused.output)")
+        let partial = try run(["schedule", "crash.sqlite", "--allow-partial"], in: work)
+        #expect([2, 3].contains(partial.status), "\(partial.output)")
+        if partial.status == 3 {
+            #expect(partial.output.hasPrefix("# study 'remote' is INCOMPLETE: \(crashed.failedUnits) failed units"), "\(partial.output)")
+        }
 
         let restarted = try ReferenceServer(["--model", "analytic", "--state", work.appendingPathComponent("teacher.safetensors").path,
                                              "--port", "\(server.port)"])

@@ -3,6 +3,9 @@ import Foundation
 
 /// Decodes the audio track of any file libav reads and resamples it with libswresample.
 public enum AudioDecoder {
+    /// The highest input sample rate decoded (768 kHz: the highest any audio format uses).
+    public static let maxSampleRate = 768_000
+
     /// The whole audio track as mono float at `sampleRate` Hz.
     ///
     /// Down-mixing and resampling use libswresample's defaults, the same as
@@ -42,6 +45,11 @@ public enum AudioDecoder {
             frames += 1
             let f = frame.pointee
             let key = (f.sample_rate, f.format, f.ch_layout.nb_channels)
+            // A header may declare any rate: libswresample builds its filter from the ratio, and a
+            // 544 MHz "WAV" (found by the fuzzer) took minutes to set up.
+            guard (1...AudioDecoder.maxSampleRate).contains(Int(f.sample_rate)) else {
+                throw .corrupt(path: path, detail: "audio sample rate \(f.sample_rate) Hz is outside 1...\(AudioDecoder.maxSampleRate)")
+            }
             if configured == nil || configured! != key {
                 if swr != nil {
                     // Parameters changed mid-stream: flush the old resampler first.

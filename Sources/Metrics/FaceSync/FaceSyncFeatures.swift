@@ -20,6 +20,33 @@ public struct FaceSyncFeatures: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// Largest `cropSize`: the DCT costs cropSize² per coefficient row and frame.
+    public static let maxCropSize = 512
+    /// Largest `dctSize` (coefficients per side kept; the mouth lives in the lowest few).
+    public static let maxDCTSize = 32
+    /// Longest window, in video frames (one second at 25 fps).
+    public static let maxVideoFrames = 25
+
+    /// Refuses settings the feature code cannot compute, before anything is sized from them: the
+    /// time grid is fixed by 25 fps video and 16 kHz audio with MFCC rows every 10 ms (640
+    /// samples and 4 MFCC rows per video frame, an audio window as long as the video window), and
+    /// the sizes are bounded so that no product overflows or allocates without need.
+    public func validate(source: String) throws(MetricsError) {
+        func bad(_ field: String, _ detail: String) -> MetricsError {
+            .modelFile(source: source, detail: "features.\(field) \(detail)")
+        }
+        guard (1...Self.maxCropSize).contains(cropSize) else { throw bad("cropSize", "\(cropSize) is not in 1...\(Self.maxCropSize)") }
+        guard (1...min(cropSize, Self.maxDCTSize)).contains(dctSize) else {
+            throw bad("dctSize", "\(dctSize) is not in 1...\(min(cropSize, Self.maxDCTSize)) (at most cropSize)")
+        }
+        guard (1...Self.maxVideoFrames).contains(videoFrames) else { throw bad("videoFrames", "\(videoFrames) is not in 1...\(Self.maxVideoFrames)") }
+        guard samplesPerFrame == 640 else { throw bad("samplesPerFrame", "\(samplesPerFrame) is not 640 (16 kHz audio, 25 fps video)") }
+        guard mfccPerFrame == 4 else { throw bad("mfccPerFrame", "\(mfccPerFrame) is not 4 (MFCC rows every 10 ms, 25 fps video)") }
+        guard mfccFrames == mfccPerFrame * videoFrames else {
+            throw bad("mfccFrames", "\(mfccFrames) is not \(mfccPerFrame * videoFrames) (the audio window must span the video window's \(videoFrames) frames)")
+        }
+    }
+
     public var videoDim: Int { videoFrames * dctSize * dctSize }
     public var audioDim: Int { mfccFrames * 13 }
 

@@ -54,7 +54,8 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
                            features: FaceSyncFeatures = FaceSyncFeatures(),
                            unitEmbeddings: Bool = true) throws(MetricsError) -> FaceSyncModel {
         guard !clips.isEmpty else { throw .emptyInput(source: "FaceSync fit (no clips)") }
-        guard regularisation > 0 else { throw .invalidArgument(source: "FaceSync fit", detail: "regularisation must be positive") }
+        try features.validate(source: "FaceSync fit")
+        guard regularisation > 0, regularisation.isFinite else { throw .invalidArgument(source: "FaceSync fit", detail: "regularisation must be positive") }
         let dx = features.videoDim, dy = features.audioDim
         guard components >= 1, components <= min(dx, dy) else {
             throw .invalidArgument(source: "FaceSync fit", detail: "components must be in 1...\(min(dx, dy))")
@@ -170,12 +171,20 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
         return try LSE.evaluate(video: e.video, audio: e.audio, dim: components, vshift: vshift, mode: mode, source: source)
     }
 
-    /// Writes the model as JSON.
-    public func save(to path: String) throws(MetricsError) {
+    /// The model as the JSON a model file holds (sorted keys: the same model, the same bytes).
+    public func encoded(source: String) throws(MetricsError) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        do { return try encoder.encode(self) } catch {
+            throw .modelFile(source: source, detail: "cannot encode: \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes the model as JSON.
+    public func save(to path: String) throws(MetricsError) {
+        let data = try encoded(source: path)
         do {
-            try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw .modelFile(source: path, detail: "cannot write: \(error.localizedDescription)")
         }
@@ -184,22 +193,63 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
     /// Reads and validates a model file.
     public init(contentsOf path: String) throws(MetricsError) {
         guard let data = FileManager.default.contents(atPath: path) else { throw .modelFile(source: path, detail: "no such file") }
+        try self.init(data: data, source: path)
+    }
+
+    /// Parses and validates a model file's bytes. Every field is checked against what the
+    /// scoring code computes with it (feature settings, array sizes, finite values, positive
+    /// scales), so a damaged or hand-edited file is refused here rather than crashing or
+    /// scoring nonsense later.
+    public init(data: Data, source path: String) throws(MetricsError) {
         let model: FaceSyncModel
         do { model = try JSONDecoder().decode(FaceSyncModel.self, from: data) } catch {
-            throw .modelFile(source: path, detail: "not a FaceSync model: \(error)")
+            throw .modelFile(source: path, detail: "not a FaceSync model: \(FaceSyncModel.oneLine(error))")
         }
         guard model.format == Self.format else { throw .modelFile(source: path, detail: "format '\(model.format)'") }
         guard model.version == Self.currentVersion else {
             throw .modelFile(source: path, detail: "version \(model.version), this trajprobe reads \(Self.currentVersion)")
         }
         let f = model.features, k = model.components
-        guard k >= 1, model.videoMean.count == f.videoDim, model.videoScale.count == f.videoDim,
+        try f.validate(source: path)
+        guard (1...min(f.videoDim, f.audioDim)).contains(k) else {
+            throw .modelFile(source: path, detail: "components \(k) is not in 1...\(min(f.videoDim, f.audioDim))")
+        }
+        guard model.videoMean.count == f.videoDim, model.videoScale.count == f.videoDim,
               model.audioMean.count == f.audioDim, model.audioScale.count == f.audioDim,
               model.videoProjection.count == f.videoDim * k, model.audioProjection.count == f.audioDim * k,
               model.correlations.count == k else {
             throw .modelFile(source: path, detail: "array sizes do not match the feature settings")
         }
+        for (name, values) in [("videoMean", model.videoMean), ("audioMean", model.audioMean), ("videoProjection", model.videoProjection),
+                               ("audioProjection", model.audioProjection), ("correlations", model.correlations)] {
+            if let i = values.firstIndex(where: { !$0.isFinite }) { throw .modelFile(source: path, detail: "\(name)[\(i)] is \(values[i])") }
+        }
+        for (name, values) in [("videoScale", model.videoScale), ("audioScale", model.audioScale)] {
+            if let i = values.firstIndex(where: { !($0.isFinite && $0 > 0) }) {
+                throw .modelFile(source: path, detail: "\(name)[\(i)] is \(values[i]), scales must be positive")
+            }
+        }
+        if let i = model.correlations.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw .modelFile(source: path, detail: "correlations[\(i)] is \(model.correlations[i]), not in [0, 1]")
+        }
+        guard model.regularisation.isFinite, model.regularisation > 0 else {
+            throw .modelFile(source: path, detail: "regularisation \(model.regularisation) is not positive")
+        }
+        guard model.trainingWindows >= 2 else { throw .modelFile(source: path, detail: "trainingWindows \(model.trainingWindows) is under 2") }
         self = model
+    }
+
+    /// A decoding error on one line (Foundation's descriptions span several).
+    static func oneLine(_ error: Error) -> String {
+        if let e = error as? DecodingError {
+            switch e {
+            case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c), .dataCorrupted(let c):
+                let path = c.codingPath.map(\.stringValue).joined(separator: ".")
+                return (path.isEmpty ? "" : "\(path): ") + c.debugDescription
+            @unknown default: break
+            }
+        }
+        return "\(error)".split(separator: "\n").joined(separator: " ")
     }
 
     init(format: String, version: Int, features: FaceSyncFeatures, regularisation: Double, trainingWindows: Int,

@@ -13,6 +13,8 @@ public enum NetsError: Error, Sendable, Equatable {
     case missingTensor(file: String, tensor: String)
     case wrongShape(file: String, tensor: String, expected: [Int], found: [Int])
     case unsupportedDType(file: String, tensor: String, dtype: String)
+    /// A weight that is NaN or infinite (index into the flattened tensor, value as text).
+    case nonFiniteWeights(file: String, tensor: String, index: Int, value: String)
     /// An input image or crop smaller than the network's receptive field allows.
     case inputTooSmall(what: String, width: Int, height: Int, minimum: Int)
     case sizeMismatch(what: String, detail: String)
@@ -39,6 +41,8 @@ extension NetsError: CustomStringConvertible {
             return "Tensor '\(tensor)' in '\(file)' has shape \(found), expected \(expected)."
         case .unsupportedDType(let file, let tensor, let dtype):
             return "Tensor '\(tensor)' in '\(file)' has dtype \(dtype); only F32, F16, BF16 and F64 are read."
+        case .nonFiniteWeights(let file, let tensor, let index, let value):
+            return "Tensor '\(tensor)' in '\(file)' holds \(value) at index \(index): weights must be finite (re-run the converter on the original checkpoint)."
         case .inputTooSmall(let what, let width, let height, let minimum):
             return "\(what) is \(width)x\(height) pixels; the network needs at least \(minimum)x\(minimum)."
         case .sizeMismatch(let what, let detail):

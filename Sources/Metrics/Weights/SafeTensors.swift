@@ -7,6 +7,12 @@ import Foundation
 /// The reader is small on purpose (the format is that simple) so trajprobe needs no Python or
 /// protobuf at run time; every byte range is checked against the file once, at load, so a
 /// truncated download fails here naming the tensor rather than as garbage numbers later.
+///
+/// Limits, checked before anything is multiplied or allocated (a header is hostile input: its
+/// shapes are numbers anyone can write): every dimension and the element count are products
+/// checked for overflow, a tensor's bytes lie inside the file (so no tensor is larger than the
+/// file that holds it), and every value read is finite (NaN or infinite weights are refused with
+/// the tensor's name rather than turning every score into NaN).
 package struct SafeTensors: Sendable {
     package struct Entry: Sendable, Equatable {
         package var dtype: String
@@ -14,7 +20,8 @@ package struct SafeTensors: Sendable {
         /// Byte range inside the payload (after the header).
         package var begin: Int
         package var end: Int
-        package var count: Int { shape.reduce(1, *) }
+        /// Element count: the shape's product, checked for overflow when the header was read.
+        package var count: Int
     }
 
     /// Name used in error messages (the path, or a label for in-memory data).
@@ -83,8 +90,9 @@ package struct SafeTensors: Sendable {
                   offsetsAny.count == 2 else {
                 throw NetsError.badHeader(file: file, reason: "entry '\(name)' lacks dtype, shape or data_offsets")
             }
-            let shape = shapeAny.compactMap { ($0 as? NSNumber)?.intValue }
-            let offsets = offsetsAny.compactMap { ($0 as? NSNumber)?.intValue }
+            // `as? Int` bridges only numbers an Int holds exactly (no rounding of 1e30, no 2.5).
+            let shape = shapeAny.compactMap { $0 as? Int }
+            let offsets = offsetsAny.compactMap { $0 as? Int }
             guard shape.count == shapeAny.count, shape.allSatisfy({ $0 >= 0 }), offsets.count == 2,
                   offsets[0] >= 0, offsets[1] >= offsets[0] else {
                 throw NetsError.badHeader(file: file, reason: "entry '\(name)' has a bad shape or data_offsets")
@@ -92,10 +100,16 @@ package struct SafeTensors: Sendable {
             guard let size = Self.dtypeSizes[dtype] else {
                 throw NetsError.unsupportedDType(file: file, tensor: name, dtype: dtype)
             }
-            let entry = Entry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
-            guard entry.end - entry.begin == entry.count * size else {
-                throw NetsError.badHeader(file: file, reason: "tensor '\(name)' spans \(entry.end - entry.begin) bytes, "
-                                          + "its \(dtype) shape \(shape) needs \(entry.count * size)")
+            let span = offsets[1] - offsets[0]
+            guard let count = Self.checkedProduct(shape), case let (bytes, false) = count.multipliedReportingOverflow(by: size),
+                  bytes <= payloadCount else {
+                throw NetsError.badHeader(file: file, reason: "tensor '\(name)' has \(dtype) shape \(shape), larger than "
+                                          + "the file's \(payloadCount) bytes of data")
+            }
+            let entry = Entry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1], count: count)
+            guard span == bytes else {
+                throw NetsError.badHeader(file: file, reason: "tensor '\(name)' spans \(span) bytes, "
+                                          + "its \(dtype) shape \(shape) needs \(bytes)")
             }
             guard entry.end <= payloadCount else {
                 throw NetsError.truncated(file: file, detail: "tensor '\(name)' ends at byte \(entry.end) of the data "
@@ -109,8 +123,28 @@ package struct SafeTensors: Sendable {
         self.payloadStart = headerEnd - data.startIndex
     }
 
-    /// The tensor as Float (F32 as is; F16, BF16, F64 converted), after checking its shape.
+    /// The product of `dims`, nil when it overflows `Int`.
+    package static func checkedProduct(_ dims: [Int]) -> Int? {
+        var product = 1
+        for d in dims {
+            let (p, overflow) = product.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            product = p
+        }
+        return product
+    }
+
+    /// The tensor as Float (F32 as is; F16, BF16, F64 converted), after checking its shape;
+    /// NaN or infinite values are refused, naming the tensor and the first bad index.
     package func floats(_ name: String, shape: [Int]) throws -> [Float] {
+        let values = try rawFloats(name, shape: shape)
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw NetsError.nonFiniteWeights(file: file, tensor: name, index: bad, value: "\(values[bad])")
+        }
+        return values
+    }
+
+    private func rawFloats(_ name: String, shape: [Int]) throws -> [Float] {
         guard let entry = entries[name] else { throw NetsError.missingTensor(file: file, tensor: name) }
         guard entry.shape == shape else {
             throw NetsError.wrongShape(file: file, tensor: name, expected: shape, found: entry.shape)

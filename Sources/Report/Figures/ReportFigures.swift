@@ -24,7 +24,7 @@ public enum ReportFigures {
             rule = report.rule
             win = report.window?.window.map { $0.firstStep...$0.lastStep }
             landing = report.schedule?.landingStep
-            partial = report.partial ? " [PARTIAL: study \(report.study.status.rawValue)]" : ""
+            partial = report.incompleteTag.map { " [\($0)]" } ?? (report.partial ? " [PARTIAL: study \(report.study.status.rawValue)]" : "")
             w = report.guidanceScale
         }
 

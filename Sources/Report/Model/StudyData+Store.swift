@@ -122,6 +122,7 @@ extension StudyData {
         switch snap.run.status {
         case .running: status = .running
         case .interrupted, .failed: status = .interrupted
+        case .incomplete: status = .incomplete
         case .finished, .imported, .merged: status = .finished
         }
         self.init(name: config.name, source: source, teacher: config.teacherKind, modelName: config.modelName,

@@ -85,7 +85,8 @@ public struct StudyData: Codable, Sendable, Equatable {
 
 /// Whether the study's probe finished: a running or interrupted study is reported as partial.
 public enum StudyStatus: String, Codable, Sendable, Equatable {
-    case finished, running, interrupted
+    /// `incomplete`: the run went through every unit but some failed (a rerun redoes them).
+    case finished, running, interrupted, incomplete
 }
 
 public struct StepTime: Codable, Sendable, Equatable, Hashable {

@@ -70,7 +70,7 @@ public enum ReportWriter {
     static func document(_ reports: [StudyReport], figures: [[Figure]], date: String, form: CFGForm, minT: Double) -> Document {
         let several = reports.count > 1
         var doc = Document(title: several ? "trajprobe report: \(reports.map(\.study.name).joined(separator: " vs "))"
-                                          : "trajprobe report: \(reports[0].study.name)" + (reports[0].partial ? " (PARTIAL)" : ""))
+                                          : "trajprobe report: \(reports[0].study.name)" + (reports[0].incompleteTag.map { " (\($0))" } ?? (reports[0].partial ? " (PARTIAL)" : "")))
         doc.add(.paragraph("Generated \(date) by trajprobe \(reports[0].study.toolkitVersion.isEmpty ? "" : reports[0].study.toolkitVersion + " ")from \(reports.map { "`\($0.study.source)`" }.joined(separator: ", "))."))
         if several {
             doc.add(.heading(2, "Studies side by side"))
@@ -123,7 +123,7 @@ public enum ReportWriter {
     static func section(_ doc: inout Document, _ r: StudyReport, figures: [Figure], level: Int, figDir: String,
                         date: String, form: CFGForm, minT: Double, embedFigures: Bool) {
         let s = r.study, rule = r.rule, h = level + 1
-        if level > 1 { doc.add(.heading(level, "Study \(s.name)" + (r.partial ? " (PARTIAL)" : ""))) }
+        if level > 1 { doc.add(.heading(level, "Study \(s.name)" + (r.incompleteTag.map { " (\($0))" } ?? (r.partial ? " (PARTIAL)" : "")))) }
         for w in r.warnings { doc.add(.callout(w)) }
 
         doc.add(.heading(h, "Reading"))

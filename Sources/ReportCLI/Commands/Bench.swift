@@ -9,7 +9,7 @@ import TrajectoryProbe
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: each prints a ratio against a reference tool timed in the same run.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Speed is checked here, never in timed tests. Each benchmark times trajprobe and a \
             reference implementation on the same input in the same process run and prints both \
             figures and their ratio (higher is better for trajprobe).
@@ -18,14 +18,15 @@ struct Bench: AsyncParsableCommand {
               trajprobe bench store            # Store API vs sqlite3 .import
               trajprobe bench probe            # 8 scales vs 1; teacher FLOP/s vs sgemm
               make bench                       # all of them, Python references included
-            """,
+            """),
         subcommands: [BenchMedia.self, BenchFidelity.self, BenchNets.self, BenchStore.self, BenchProbe.self, BenchRemote.self])
 }
 
 struct BenchMedia: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "media",
-        abstract: "Decode a 512x512 25 fps clip to RGB frames, against `ffmpeg -f rawvideo -pix_fmt rgb24`.")
+        abstract: "Decode a 512x512 25 fps clip to RGB frames, against `ffmpeg -f rawvideo -pix_fmt rgb24`.",
+        discussion: ExitStatus.help)
 
     @Option(help: "Clip length in seconds.") var seconds = 10
     @Option(help: "Frame size (square).") var size = 512
@@ -94,12 +95,12 @@ struct BenchFidelity: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fidelity",
         abstract: "SSIM on 100 pairs of 512x512 RGB frames and MFCC of 60 s of audio (the Swift half).",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             The reference half is scikit-image and python_speech_features on the same inputs:
               .venv/bin/python Benchmarks/metrics_fidelity_bench.py \\
                   --swift "trajprobe bench fidelity --json"
             which prints the ratios.
-            """)
+            """))
     @Flag(help: "Print the result as JSON (what the Python driver reads).") var json = false
 
     func run() async throws {
@@ -118,12 +119,12 @@ struct BenchNets: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nets",
         abstract: "LPIPS on 100 mouth crops and SyncNet LSE on a 10 s clip against PyTorch (the Swift half).",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             DIR holds what the reference half wrote: the formula weights (lpips.safetensors, \
             syncnet.safetensors) and PyTorch's timings and results (reference.json). \
             Benchmarks/metrics_nets_bench.sh runs both halves, alternating them REPEATS times:
               REPEATS=3 Benchmarks/metrics_nets_bench.sh /tmp/nets-bench
-            """)
+            """))
     @Argument(help: ArgumentHelp("Directory written by Benchmarks/metrics_nets_bench.py.", valueName: "dir")) var directory: String
 
     func run() async throws {
@@ -134,7 +135,8 @@ struct BenchNets: AsyncParsableCommand {
 struct BenchStore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
-        abstract: "1,000,000 measurements through the Store API against the sqlite3 CLI's .import; 100k-row CSV import.")
+        abstract: "1,000,000 measurements through the Store API against the sqlite3 CLI's .import; 100k-row CSV import.",
+        discussion: ExitStatus.help)
     @Option(help: "Measurements to write.") var measurements = 1_000_000
 
     func run() async throws {
@@ -151,7 +153,8 @@ struct BenchStore: AsyncParsableCommand {
 struct BenchProbe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
-        abstract: "8 guidance scales over 1 for shared-pass arms; the analytic teacher's FLOP/s over a plain sgemm.")
+        abstract: "8 guidance scales over 1 for shared-pass arms; the analytic teacher's FLOP/s over a plain sgemm.",
+        discussion: ExitStatus.help)
 
     func run() async throws {
         for line in try ProbeBenchmark.run().lines { print(line) }
@@ -162,7 +165,7 @@ struct BenchRemote: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remote",
         abstract: "Remote teacher: requests/s and MB/s of the binary tensor extension against JSON, and the client's overhead per call.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Needs a running teacher server; Benchmarks/remote_bench.sh starts the reference server's \
             echo model (next to no compute) and runs this twice: video-sized latents, then \
             probe-sized calls. The overhead is client wall time per call minus the server's own \
@@ -172,7 +175,7 @@ struct BenchRemote: AsyncParsableCommand {
                   --state-shape 16,5,30,52 --port 8000 &
               trajprobe bench remote --url http://127.0.0.1:8000 --model echo \\
                   --rows 4 --calls 20
-            """)
+            """))
 
     @Option(help: "Server URL.") var url: String
     @Option(help: "Model name on the server.") var model = "echo"

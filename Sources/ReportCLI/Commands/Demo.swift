@@ -6,7 +6,7 @@ import TrajectoryProbe
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The whole workflow in a few minutes: demo clips → probe → search → report → schedule.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Generates the demo probe set if it is missing (talking-head clips with espeak-ng speech, \
             see `trajprobe demo-data`), probes the embedded analytic teacher with every arm family \
             (trajectory at w = 1..6, fresh noise, the Euler-jump 2x2 factorial, scheduled CFG, \
@@ -18,7 +18,7 @@ struct Demo: AsyncParsableCommand {
               trajprobe demo --quick    # fewer clips, steps and seeds (a smoke test)
 
             Then open Reports/demo/report.html, or read Reports/demo/report.md.
-            """)
+            """))
 
     @Option(name: .shortAndLong, help: "Output directory of the report.") var output = "Reports/demo"
     @Option(help: "Where the demo clips are (generated when missing).") var data = "demo-data"

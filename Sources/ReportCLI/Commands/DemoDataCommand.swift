@@ -5,13 +5,13 @@ struct DemoDataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo-data",
         abstract: "Generate the demo probe set: talking-head clips with espeak-ng speech and masks.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Writes clips/<identity>_c<k>.mp4 (25 fps video, 16 kHz AAC speech), masks/<identity>.png \
             (LatentSync convention: white = upper face, black = mouth) and manifest.yaml. The same \
             seed gives the same clips on every machine (espeak-ng's version aside).
 
               trajprobe demo-data --output demo-data --identities 4 --clips 4
-            """)
+            """))
 
     @Option(name: .shortAndLong, help: "Output directory.") var output = "demo-data"
     @Option(help: "Number of identities.") var identities = 4

@@ -7,7 +7,7 @@ struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Export a study's measurements as long CSV files (one per arm) or JSON lines.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             CSV files have the columns \
             step,t,sample,metric,region,value[,protocol],arm,seed; GT rows are \
             step -1 and t gt, numbers are in shortest round-trip form, missing \
@@ -19,7 +19,7 @@ struct Export: AsyncParsableCommand {
               trajprobe export --study omni.sqlite \\
                   --arm 'euler_jump s0=1 s1=4.5' --out ej.csv
               trajprobe export --study omni.sqlite --format jsonl --out -
-            """)
+            """))
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case csv, jsonl
@@ -46,6 +46,9 @@ struct Export: AsyncParsableCommand {
     func validate() throws {
         if let arm { do { _ = try ArmSpec(parsing: arm) } catch { throw ValidationError(error.description) } }
         if format == .jsonl && arm != nil { throw ValidationError("--arm applies to CSV export only.") }
+        if out == "-" && format == .csv && arm == nil {
+            throw ValidationError("--out - (stdout) takes one CSV file (--arm LABEL) or --format jsonl; CSV export of every arm needs a directory.")
+        }
     }
 
     func run() async throws {

@@ -7,7 +7,7 @@ struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import earlier results into a study: long CSV metric tables, or prediction videos to measure.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             One long CSV file per arm, as existing analysis scripts write them:
 
               step,t,sample,metric,region,value[,protocol]
@@ -23,14 +23,14 @@ struct Import: AsyncParsableCommand {
                   --study omni.sqlite --arm 'euler_jump s0=1 s1=4.5' \\
                   --model omniavatar-14b --drop text+audio
               trajprobe import registry registry.yaml --study all.sqlite
-            """,
+            """),
         subcommands: [CSV.self, Registry.self, ImportVideos.self])
 
     struct CSV: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "csv",
             abstract: "Import long CSV files of one arm into a study.",
-            discussion: """
+            discussion: ExitStatus.discussion("""
                 The study is the one named by --run (or --model), created \
                 when missing with teacher kind 'imported'; without a name, a \
                 database holding one study imports into it. Files written by \
@@ -50,7 +50,7 @@ struct Import: AsyncParsableCommand {
                       --drop text+audio --guidance 4.5 --sync-model syncnet-v2
                   trajprobe import csv exported/*.csv --study copy.sqlite \\
                       --run omniavatar-14b
-                """)
+                """))
 
         @Argument(help: ArgumentHelp("Long CSV files (one transaction each).", valueName: "file"))
         var files: [String]
@@ -88,18 +88,24 @@ struct Import: AsyncParsableCommand {
             }
             if let guidance { do { _ = try GuidanceValue(parsing: guidance) } catch { throw ValidationError("--guidance \(error.description)") } }
             _ = try sync.provenance()
+            if seed < 0 { throw ValidationError("--seed must be non-negative (as seeds in study files), not \(seed).") }
         }
 
         func run() async throws {
             let url = URL(fileURLWithPath: study)
+            // A new database that receives nothing is removed again: a refused import leaves no file.
+            let existed = FileManager.default.fileExists(atPath: url.path)
+            var opened: StudyStore?, importedAny = false
             do {
                 let (store, notes) = try StudyStore.openForImport(at: url, study: self.run, model: model, drop: drop,
                                                                   guidance: try guidance.map { try GuidanceValue(parsing: $0) },
                                                                   sync: try sync.provenance())
+                opened = store
                 if !json { for n in notes { print("note: \(n)") } }
                 let spec = try arm.map { try ArmSpec(parsing: $0) }
                 for file in files {
                     let summary = try store.importCSV(URL(fileURLWithPath: file), arm: spec, seed: seed)
+                    importedAny = true
                     if json {
                         print(storeJSON(["file": summary.path, "sha256": summary.sha256, "study": store.config.name, "rows": summary.rows,
                                           "gt_rows": summary.gtRows, "units": summary.units, "written": summary.written,
@@ -114,7 +120,11 @@ struct Import: AsyncParsableCommand {
                 }
                 if try store.summary().status == .running { try store.setStatus(.imported) }
             } catch let error as StoreError {
+                StudyStore.discardNew(url, existedBefore: existed || importedAny, store: opened)
                 try failStore(error, json: json)
+            } catch {
+                StudyStore.discardNew(url, existedBefore: existed || importedAny, store: opened)
+                throw error
             }
         }
     }
@@ -123,7 +133,7 @@ struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "registry",
             abstract: "Import every experiment a registry YAML lists: one study per model and drop mode.",
-            discussion: """
+            discussion: ExitStatus.discussion("""
                 Reads a registry as analysis repositories write it: top-level \
                 schema_version, models (per model preprocessing), metric_rules, \
                 experiments as flow mappings, comparisons. Everything is checked \
@@ -162,10 +172,9 @@ struct Import: AsyncParsableCommand {
                       --sync-model syncnet-v2 --sync-preset syncnet_python
                   trajprobe report all.sqlite
 
-                Exit status: 0 imported; 1 a malformed registry or csv, a missing \
-                file or a conflict with what the database holds (nothing written); \
-                64 invalid option.
-                """)
+                A malformed registry or csv, a missing file or a conflict with what \
+                the database holds writes nothing.
+                """))
 
         @Argument(help: ArgumentHelp("Registry YAML.", valueName: "registry.yaml"))
         var registry: String

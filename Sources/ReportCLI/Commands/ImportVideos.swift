@@ -9,7 +9,7 @@ struct ImportVideos: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "videos",
         abstract: "Measure prediction videos from your own teacher runs into a study (the imported teacher).",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Layout, one directory per arm (or ROOT itself is one arm):
 
               ROOT/<arm>/ode_schedule.json
@@ -30,7 +30,7 @@ struct ImportVideos: AsyncParsableCommand {
               trajprobe import videos runs/ --db omni.sqlite --mask mask.png \\
                   --arm 'cfg=trajectory w=4.5' --arm 'nocfg=trajectory w=1'
               trajprobe report omni.sqlite
-            """)
+            """))
 
     @Argument(help: ArgumentHelp("Layout root.", valueName: "root")) var root: String
     @Option(help: ArgumentHelp("Study database to create or resume.", valueName: "file")) var db: String
@@ -93,5 +93,6 @@ struct ImportVideos: AsyncParsableCommand {
             for line in summary.failures.prefix(10) { print("  failed: \(line)") }
             print("next: trajprobe report \(db)")
         }
+        if summary.failed > 0 { throw ExitStatus.incomplete }
     }
 }

@@ -8,7 +8,7 @@ struct MeasureFidelity: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fidelity",
         abstract: "Pixel MSE, PSNR, SSIM, LPIPS and mouth sharpness of a video against its reference, per region.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Both videos are decoded to 8-bit RGB and scaled to [0, 1]. Regions come from a mask \
             image (LatentSync's mask.png: white = upper face, black = mouth; resized to the frame \
             nearest-neighbour) or from a mouth box; without either only the full frame is measured. \
@@ -26,7 +26,7 @@ struct MeasureFidelity: AsyncParsableCommand {
               trajprobe measure fidelity --reference ref.mp4 pred.mp4 --box 160,300,192,128
               trajprobe measure fidelity --reference ref.mp4 pred.mp4 --mask mask.png \\
                   --lpips alex.safetensors --json
-            """)
+            """))
 
     @Option(help: ArgumentHelp("The reference video.", valueName: "REF")) var reference: String
     @Argument(help: ArgumentHelp("The video to score.", valueName: "VIDEO")) var video: String

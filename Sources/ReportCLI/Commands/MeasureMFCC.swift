@@ -8,7 +8,7 @@ struct MeasureMFCC: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mfcc",
         abstract: "MFCCs of an audio or video file, equal to python_speech_features.mfcc at 16 kHz.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             The audio track is decoded and resampled to 16 kHz mono, scaled to the int16 range as \
             syncnet_python reads its WAV files, and passed through python_speech_features.mfcc's \
             defaults (25 ms frames every 10 ms, 512-point FFT, 26 mel filters, 13 coefficients, \
@@ -16,7 +16,7 @@ struct MeasureMFCC: AsyncParsableCommand {
 
               trajprobe measure mfcc speech.wav --json > mfcc.json
               trajprobe measure mfcc clip.mp4 | head
-            """)
+            """))
 
     @Argument(help: ArgumentHelp("Audio or video file with an audio track.", valueName: "AUDIO_OR_VIDEO")) var input: String
     @Flag(help: "Print JSON ({frames, numcep, sample_rate, mfcc: [[...]]}) instead of CSV rows.") var json = false

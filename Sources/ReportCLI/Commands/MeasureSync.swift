@@ -8,7 +8,7 @@ struct MeasureSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Lip sync of a video: LSE-C (Sync-C), LSE-D (Sync-D), AV offset, per-offset distances.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             With SyncNet-v2 weights (converted once by tools/convert_syncnet.py from syncnet_python's \
             syncnet_v2.model) the numbers are syncnet_python's; without weights, a FaceSync-CCA model \
             (trajprobe facesync fit) scores the same quantities from the mouth box.
@@ -42,8 +42,9 @@ struct MeasureSync: AsyncParsableCommand {
             Face detection is out of scope: frames are pre-aligned face crops, or give --box, or \
             --boxes boxes.json with one [x, y, w, h] per frame from your own detector (S3FD, ...). \
             A clip that cannot be scored prints its reason code (clip_too_short, silent_audio, \
-            box_outside_frame, non_finite_frames, unreadable) and exits 1.
-            """)
+            box_outside_frame, non_finite_frames, unreadable); a batch stores it as a failed unit and \
+            marks the study incomplete. Any unscorable file makes the exit status 3.
+            """))
 
     @Argument(help: "Video files or directories (searched for .mp4/.mov/.mkv/.avi/.webm).") var videos: [String]
     @Option(help: "Driving audio (default: the video's own track).") var audio: String?
@@ -133,7 +134,7 @@ struct MeasureSync: AsyncParsableCommand {
             }
             if let study { print("stored in \(study) (study '\(studyName)'); rerun to resume") }
         }
-        if scores.contains(where: { $0.result == nil }) { throw ExitCode.failure }
+        if scores.contains(where: { $0.result == nil }) { throw ExitStatus.incomplete }
     }
 }
 
@@ -156,18 +157,19 @@ struct FaceSyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "facesync",
         abstract: "FaceSync-CCA, the sync model that needs no weights.",
+        discussion: ExitStatus.help,
         subcommands: [Fit.self])
 
     struct Fit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Fit FaceSync-CCA on in-sync clips of a manifest (id, video, identity, mask or box).",
-            discussion: """
+            discussion: ExitStatus.discussion("""
                 Canonical correlation between the mouth crop's low-frequency DCT (5-frame windows) and \
                 13x20 MFCC windows, regularised, solved with LAPACK; window embeddings are unit length.
 
                   trajprobe facesync fit bank.yaml -o facesync.json
                   trajprobe measure sync clip.mp4 --facesync facesync.json --mask mask.png
-                """)
+                """))
         @Argument(help: "Manifest YAML (the probe-set format); dubbed entries are skipped.") var manifest: String
         @Option(name: .shortAndLong, help: "Model file to write.") var output: String
         @Option(help: "Canonical components kept.") var components = 8

@@ -7,7 +7,7 @@ struct Merge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
         abstract: "Merge shard databases of the same study (several machines) into one.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Each shard may hold any subset of clips, arms, steps and seeds. \
             Studies are matched by name and must have identical \
             configurations; identical units are kept once. If any unit is \
@@ -17,7 +17,7 @@ struct Merge: AsyncParsableCommand {
 
               trajprobe merge gpu0.sqlite gpu1.sqlite gpu2.sqlite \\
                   --into study.sqlite
-            """)
+            """))
 
     @Argument(help: ArgumentHelp("Shard databases.", valueName: "shard"))
     var shards: [String]

@@ -6,7 +6,7 @@ import TrajectoryProbe
 struct Probe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Probe a teacher along its trajectory, with and without CFG, into a study database.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Reads a study configuration (YAML: probe set, teacher, steps, arms, seeds, metrics, sync \
             model), probes every (clip, arm, step, seed) unit and writes each unit to the study \
             database in one transaction. Killed runs resume: run the same command again and only \
@@ -24,9 +24,13 @@ struct Probe: AsyncParsableCommand {
             model; check it first with `trajprobe teacher check URL --model NAME`). A remote server \
             that stays down fails the units in flight; rerun the command to redo them.
 
-            Exit status: 0 every unit stored (failed units are recorded, reported and counted); \
-            1 the study could not run (bad config, unreadable clip, database error).
-            """)
+            Units that fail (a teacher that stays down, a prediction that cannot be measured) are \
+            stored as failed with their reason, the study is marked incomplete (`trajprobe runs` \
+            shows it) and the exit status is 3; the same command again redoes exactly those.
+            Limits: steps.num_steps at most 10,000, teacher.resolution at most 4,096 (and the \
+            decoded clips must fit in memory). With --json the summary states the peak resident \
+            memory (peak_rss_bytes): it grows with the probed steps, arms and lanes, not num_steps.
+            """))
 
     @Argument(help: ArgumentHelp("Study configuration (YAML).", valueName: "study.yaml")) var config: String
     @Option(help: ArgumentHelp("Study database to create or resume.", valueName: "file")) var db: String
@@ -63,15 +67,24 @@ struct Probe: AsyncParsableCommand {
             progress: { bar.update($0) })
         if json {
             let object: [String: Any] = ["database": db, "study": name, "written": summary.written, "failed": summary.failed,
-                                         "skipped": summary.skipped, "seconds": summary.seconds,
-                                         "teacher_passes": summary.teacherPasses, "failures": summary.failures]
+                                         "skipped": summary.skipped, "stored_by_others": summary.storedByOthers,
+                                         "status": summary.status.rawValue, "seconds": summary.seconds,
+                                         "teacher_passes": summary.teacherPasses, "failures": summary.failures,
+                                         "peak_rss_bytes": summary.peakResidentBytes]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(String(format: "study '%@' in %@: %d units written, %d failed, %d skipped (already stored), %.1f s",
                          name, db, summary.written, summary.failed, summary.skipped, summary.seconds))
+            if summary.storedByOthers > 0 {
+                print("  \(summary.storedByOthers) units were stored by another process first (same values): not counted as written")
+            }
             for line in summary.failures.prefix(10) { print("  failed: \(line)") }
+            if summary.failed > 0 {
+                print("study incomplete: \(summary.failed) units failed; run the same command again to redo them")
+            }
             print("next: trajprobe report \(db)")
         }
+        if summary.failed > 0 { throw ExitStatus.incomplete }
     }
 }

@@ -37,7 +37,7 @@ struct StudyAnalysisOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How --fidelity-tolerance and --landing-tolerance read: peak (fraction of the peak CFG cost; scale-free, the default), relative (fraction of the no-CFG value at the same step) or absolute (metric units).", valueName: "form"))
     var toleranceForm: ToleranceForm = .peak
 
-    @Option(help: ArgumentHelp("Largest fidelity cost of the landing step against its no-CFG twin at the same step (default 0.1 of the peak cost).", valueName: "x"))
+    @Option(help: ArgumentHelp("Largest fidelity cost of the landing step against its no-CFG twin at the same step (default 0.15 of the peak cost).", valueName: "x"))
     var landingTolerance: Double = WindowRule.defaultLandingTolerance
 
     @Option(help: ArgumentHelp("Average each step's gain and cost over its probed neighbours within this many steps (default 1; 0 reads every step on its own).", valueName: "k"))
@@ -149,7 +149,7 @@ struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write a study's report: per-step statistics, the sync window, the two-step schedule and figures.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Reads one or more studies and writes report.md, a single-file report.html (figures \
             embedded), figures/*.png and, when a window and landing step exist, schedule.yaml and \
             schedule.json. Several studies are compared side by side in one report.
@@ -173,10 +173,11 @@ struct ReportCommand: AsyncParsableCommand {
               trajprobe report study.json --fidelity-metric lpips --fidelity-region mouth
               trajprobe report drop-audio.sqlite drop-all.sqlite -o Reports/drop-modes
 
-            Exit status: 0 report written (with or without a window); 1 unreadable or unknown \
-            study, or an output that cannot be written; 64 invalid option, or a metric or region \
-            the study does not hold.
-            """)
+            A study that is not complete (failed units, still running, interrupted) is reported \
+            all the same, marked INCOMPLETE or PARTIAL in the first line printed and in the report's \
+            title, and the exit status is 3. A metric or region the study does not hold is \
+            invalid usage (64).
+            """))
 
     @Argument(help: ArgumentHelp("Study databases or study JSON files.", valueName: "study"))
     var inputs: [String]
@@ -236,7 +237,7 @@ struct ReportCommand: AsyncParsableCommand {
                 print(String(decoding: data, as: UTF8.self))
             } else {
                 for r in reports {
-                    let tag = r.partial ? " [PARTIAL: \(r.study.status.rawValue)]" : ""
+                    let tag = r.incompleteTag.map { " [\($0)]" } ?? (r.partial ? " [PARTIAL: \(r.study.status.rawValue)]" : "")
                     if let win = r.window?.window {
                         print("\(r.study.name)\(tag): sync window steps \(win.firstStep)..\(win.lastStep), t in [\(String(format: "%.3f", win.tLow)), \(String(format: "%.3f", win.tHigh))]")
                     } else {
@@ -250,6 +251,7 @@ struct ReportCommand: AsyncParsableCommand {
                 }
                 print("report: \(dir)/report.html (\(out.files.count) files)")
             }
+            if reports.contains(where: \.partial) { throw ExitStatus.incomplete }
         } catch let error as ReportError {
             throw fail(error.description, json: json, code: exitStatus(error))
         }

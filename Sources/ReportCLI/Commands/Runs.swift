@@ -7,14 +7,14 @@ struct Runs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
         abstract: "List the studies in database files with status and counts.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Read-only. Per study: name, status, teacher, model, drop mode, \
             sync model, creation and finish times; clips, arms, steps, done \
             and failed units, measurements.
 
               trajprobe runs study.sqlite
               trajprobe runs shards/*.sqlite --json
-            """)
+            """))
 
     @Argument(help: ArgumentHelp("Study databases.", valueName: "db"))
     var databases: [String]

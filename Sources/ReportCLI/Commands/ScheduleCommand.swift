@@ -7,7 +7,7 @@ struct ScheduleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schedule",
         abstract: "Derive the two-step student schedule and Sync-Window DMD config from a study.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Applies the sync-window rule (see `trajprobe report --help`) and picks the two-step \
             landing step from the euler_jump arms: among the window's steps, the one with the \
             highest Sync-C whose fidelity cost against its no-CFG twin at the same step \
@@ -38,12 +38,13 @@ struct ScheduleCommand: AsyncParsableCommand {
               trajprobe schedule study.sqlite --target lipforcing --format python
               trajprobe schedule study.sqlite --target causvid --output configs/
 
-            Exit status: 0 config written; 1 unreadable or unknown study, a study still running \
-            without --allow-partial, or an output that cannot be written; 2 no sync window or no \
-            landing step (the message names the criterion that failed at the closest step and \
-            the setting that would change the answer); 64 invalid option, or a metric or region \
-            the study does not hold.
-            """)
+            A study that is not complete (failed units, still running, interrupted) is refused \
+            with exit status 3; with --allow-partial the config is written, its first line says \
+            the study is incomplete, and the exit status is still 3. No window or no landing step \
+            (exit 2): the message names the criterion that failed at the closest step and the \
+            setting that would change the answer. A metric or region the study does not hold is \
+            invalid usage (64).
+            """))
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case yaml, json, python }
 
@@ -124,13 +125,18 @@ struct ScheduleCommand: AsyncParsableCommand {
             } catch let error {
                 switch error {
                 case .noWindow, .noLandingStep, .tooFewClips: throw fail(error.description, json: format == .json, code: 2)
+                case .partialStudy: throw fail(error.description, json: format == .json, code: ExitStatus.incomplete.rawValue)
                 default: throw error
                 }
             }
+            // A config from a study that is not complete says so first (--allow-partial).
+            let note = report.partial ? "study '\(report.study.name)' is \(report.incompleteTag ?? "PARTIAL: \(report.study.status.rawValue)"): this config comes from part of its units (--allow-partial)" : nil
             if let target {
+                if let note { print("# \(note)") }
                 try emit(TrainerProfile(target: target, config: config), label: "t_list \(config.t_list)")
             } else if let dir = output {
-                let yaml = try config.yaml(), json = try config.json()
+                let yaml = (note.map { "# \($0)\n" } ?? "") + (try config.yaml()), json = try config.json()
+                if let note { print("warning: \(note)") }
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 for (name, text) in [("schedule.yaml", yaml), ("schedule.json", json)] {
                     do { try Data(text.utf8).write(to: URL(fileURLWithPath: "\(dir)/\(name)"), options: .atomic) } catch {
@@ -139,6 +145,9 @@ struct ScheduleCommand: AsyncParsableCommand {
                 }
                 print("wrote \(dir)/schedule.yaml and \(dir)/schedule.json (t_list \(config.t_list), landing step \(config.provenance.landing_step))")
             } else {
+                if let note {
+                    if format == .json { FileHandle.standardError.write(Data("warning: \(note)\n".utf8)) } else { print("# \(note)") }
+                }
                 switch format {
                 case .yaml: print(try config.yaml(), terminator: "")
                 case .json: print(try config.json(), terminator: "")
@@ -147,6 +156,7 @@ struct ScheduleCommand: AsyncParsableCommand {
                           terminator: "")
                 }
             }
+            if note != nil { throw ExitStatus.incomplete }
         } catch let error as ReportError {
             throw fail(error.description, json: format == .json, code: exitStatus(error))
         }

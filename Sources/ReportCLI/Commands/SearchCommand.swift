@@ -11,7 +11,7 @@ struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
         abstract: "Search 1- to 4-step student schedules (t_list and per-step CFG) with the teacher in the loop.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             The teacher runs each candidate student's whole few-step sampling (a student_schedule \
             arm: x0 at each step with that step's guidance, an Euler jump or a re-noise to the \
             next), and the search keeps the schedules with the highest Sync-C whose fidelity cost \
@@ -36,9 +36,11 @@ struct SearchCommand: AsyncParsableCommand {
                   --scales 1,2,4.5 --grid all --transition both --budget 200000
               trajprobe schedule study.sqlite --student-steps 3 --target self-forcing
 
-            Exit status: 0 searched (the result is saved); 1 the search could not run (no such \
-            study, imported results, a budget too small for the first round); 64 invalid usage.
-            """)
+            A search refuses imported studies (no teacher to run a new sampling), a study whose \
+            probe is not complete, and a budget too small for its first round (1); units the \
+            teacher failed are stored as failed, left out of the scores, and the search ends with \
+            3 (run it again to redo them).
+            """))
 
     @Argument(help: ArgumentHelp("The study configuration the study was probed with (YAML).", valueName: "study.yaml")) var config: String
     @Option(help: ArgumentHelp("The probed study's database.", valueName: "file")) var db: String
@@ -104,8 +106,12 @@ struct SearchCommand: AsyncParsableCommand {
             }
         }
         try runner.store.saveSchedule(name: SearchResult.storedName, format: "json", body: try result.json())
+        // The last connection checkpoints the WAL into the file, so the .sqlite alone holds the study.
+        try? runner.store.close()
+        let failed = adapter.failed.value
         if json {
             print(try result.json(), terminator: "")
+            if failed > 0 { throw ExitStatus.incomplete }
             return
         }
         for r in result.byStepCount { print(r.text) }
@@ -113,6 +119,10 @@ struct SearchCommand: AsyncParsableCommand {
         if let s = result.stoppedEarly { print("note: \(s)") }
         print(String(format: "search finished in %.0f s: %d passes planned (budget %d), %d spent by this run; saved in %@ (next: trajprobe report %@)",
                      Date().timeIntervalSince(started), result.passesPlanned, budget, adapter.spent.value, db, db))
+        if failed > 0 {
+            print("incomplete: \(failed) unit(s) failed on the teacher and are left out of the scores; run the same command again to redo them")
+            throw ExitStatus.incomplete
+        }
     }
 
     func ints(_ text: String, flag: String) throws -> [Int] {
@@ -150,7 +160,7 @@ struct SearchCommand: AsyncParsableCommand {
     struct Runner: ScheduleSearchRunner {
         let runner: StudentScheduleRunner
         let bar: ProgressBar
-        let spent = PassCount()
+        let spent = PassCount(), failed = PassCount()
         var pairs: [SearchPair] { runner.pairs.map { SearchPair(clip: $0.clip, seed: $0.seed) } }
         func passes(arms: [ArmSpec], pairs: Int) throws -> Int { try runner.passes(arms: arms, pairs: pairs) }
         func run(arms: [ArmSpec], on pairs: [SearchPair], round: SearchRoundInfo) async throws -> Int {
@@ -163,6 +173,7 @@ struct SearchCommand: AsyncParsableCommand {
                 bar.update(q)
             }
             spent.add(r.teacherPasses)
+            failed.add(r.failed)
             return r.teacherPasses
         }
     }

@@ -6,7 +6,7 @@ struct TeacherCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "teacher",
         abstract: "Work with teachers: check a remote teacher, export the analytic teacher for the reference server.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             A remote teacher is any server of the Open Inference Protocol (KServe v2 REST) that \
             declares the inputs x_t, t, branch (and optionally cond, reference, keep_mask, identity, \
             reference_path, audio_path) and an output x0 or velocity; tools/teacher_server/ is the \
@@ -16,7 +16,7 @@ struct TeacherCommand: AsyncParsableCommand {
               trajprobe teacher export study.yaml -o teacher.safetensors
               .venv/bin/python tools/teacher_server/server.py --model analytic \\
                   --state teacher.safetensors --port 8000
-            """,
+            """),
         subcommands: [TeacherCheck.self, TeacherExport.self])
 }
 
@@ -24,12 +24,12 @@ struct TeacherCheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Connect to a remote teacher, read its metadata and check it fits the probe.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             Prints the model's inputs, outputs, prediction kind, branches and state space, then \
             round-trips one request (a grey frame encoded, noised to t = 0.5, predicted on every \
-            branch, decoded). Exit status 1 with one line naming the URL when the server is \
+            branch, decoded). Fails (exit status 1) with one line naming the URL when the server is \
             unreachable, its model does not fit (shapes, inputs, branches) or it answers NaN.
-            """)
+            """))
 
     @Argument(help: ArgumentHelp("Server URL, e.g. http://127.0.0.1:8000.", valueName: "url")) var url: String
     @Option(help: "Model name on the server.") var model: String
@@ -72,11 +72,11 @@ struct TeacherExport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a study's analytic teacher (bank, working space, knobs) for tools/teacher_server.",
-        discussion: """
+        discussion: ExitStatus.discussion("""
             The reference server's `--model analytic --state FILE` serves exactly this teacher, so a \
             study probed through it (teacher kind remote) must store the numbers the in-process \
             teacher stores: the remote path's self-test.
-            """)
+            """))
 
     @Argument(help: ArgumentHelp("Study configuration with an analytic teacher.", valueName: "study.yaml")) var config: String
     @Option(name: .shortAndLong, help: ArgumentHelp("Output file (safetensors).", valueName: "file")) var output: String

@@ -184,10 +184,14 @@ public enum LongCSV {
             guard !sample.isEmpty else { throw bad("empty sample") }
             guard !metric.isEmpty else { throw bad("empty metric") }
             guard !region.isEmpty else { throw bad("empty region") }
+            for (name, text) in [("sample", sample), ("metric", metric), ("region", region)] {
+                if let c = controlCharacter(in: text) { throw bad("\(name) '\(printable(text))' contains the control character \(c)") }
+            }
             guard let value = parseValue(f[iValue]) else { throw bad("value '\(f[iValue])' is not a number") }
             var seed: Int?
             if let iSeed {
                 guard let s = Int(f[iSeed]) else { throw bad("seed '\(f[iSeed])' is not an integer") }
+                guard s >= 0 else { throw bad("seed \(s) is negative (seeds are non-negative, as in study files)") }
                 seed = s
             }
             var arm: String?
@@ -195,10 +199,28 @@ public enum LongCSV {
                 do { arm = try ArmSpec(parsing: f[iArm]).label } catch { throw bad(error.description) }
             }
             let proto = iProtocol.map { f[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+            if let proto, let c = controlCharacter(in: proto) { throw bad("protocol '\(printable(proto))' contains the control character \(c)") }
             rows.append(Row(line: line, step: step, t: t, sample: sample, metric: metric, region: region, value: value,
                             protocolName: proto, arm: arm, seed: seed))
         }
         return Table(rows: rows, ignoredColumns: ignored, hasArmColumn: iArm != nil)
+    }
+
+    /// The first C0 control character or DEL in a name, as `U+0000`: names are stored as SQLite
+    /// text, which a NUL would silently cut (`id0\0c2` stored as `id0`).
+    static func controlCharacter(in text: String) -> String? {
+        guard let u = text.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return nil }
+        let hex = String(u.value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: 4 - hex.count) + hex
+    }
+
+    /// `text` with control characters escaped, for error messages that stay one line.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for u in text.unicodeScalars {
+            if u.value < 0x20 || u.value == 0x7F { out += u.value == 0 ? "\\0" : "\\u{\(String(u.value, radix: 16))}" } else { out.unicodeScalars.append(u) }
+        }
+        return out
     }
 
     static func isGT(_ s: String) -> Bool { s.utf8.count == 2 && s.lowercased() == "gt" }

@@ -128,12 +128,42 @@ public struct RegistryImportSummary: Sendable, Hashable {
 }
 
 extension StudyStore {
+    /// A problem with a registry's YAML tree that its reading cannot handle, or nil: a mapping key
+    /// that is not a scalar, or more than `budget` nodes once aliases are expanded.
+    static func checkTree(_ node: Node, budget: inout Int) -> String? {
+        budget -= 1
+        if budget < 0 { return "the YAML expands to more than 1,000,000 nodes (aliases?)" }
+        switch node {
+        case .mapping(let m):
+            for (key, value) in m {
+                guard case .scalar = key else { return "a mapping key that is not a string" + (key.mark.map { " (line \($0.line))" } ?? "") }
+                if let problem = checkTree(value, budget: &budget) { return problem }
+            }
+        case .sequence(let s):
+            for item in s { if let problem = checkTree(item, budget: &budget) { return problem } }
+        default:
+            break
+        }
+        return nil
+    }
+
     /// Imports every experiment of a registry YAML into `database` (created if missing): one study
     /// per (model, drop mode), one arm per experiment (see ``Registry`` for the rules).
     /// Everything is parsed and every CSV read and checked first, then written in one
     /// transaction: a malformed file or conflicting unit leaves the database untouched.
     @discardableResult
     public static func importRegistry(_ registry: URL, into database: URL, options: RegistryImportOptions = RegistryImportOptions()) throws -> RegistryImportSummary {
+        let existed = FileManager.default.fileExists(atPath: database.path)
+        do {
+            return try importRegistryWriting(registry, into: database, options: options)
+        } catch {
+            // A refused registry leaves no new database behind (the queue is closed by then).
+            if !existed { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database.path + suffix) } }
+            throw error
+        }
+    }
+
+    private static func importRegistryWriting(_ registry: URL, into database: URL, options: RegistryImportOptions) throws -> RegistryImportSummary {
         let parsed = try parseRegistry(registry, options: options)
         let csvs = try parsed.entries.map { try readCSV($0.csv) }
         var largestT: [String: Double] = [:]

@@ -126,7 +126,20 @@ struct RegistryReader {
         // YAML 1.2 booleans: registries write knob words such as `on`, `off`, `yes`, `no`, which
         // YAML 1.1 (Yams' default resolver) would turn into true/false.
         let resolver = try! Resolver.default.removing(.bool).appending(.bool, "^(?:true|True|TRUE|false|False|FALSE)$")
-        do { root = try Yams.load(yaml: text, resolver) } catch { throw bad("not YAML: \(error)") }
+        do {
+            // Checked as a node tree first: Yams' `load` force-unwraps a mapping key that is not a
+            // scalar (a crash the fuzzer found), and aliases can expand a small file into an
+            // exponentially large tree.
+            if let node = try Yams.compose(yaml: text, resolver) {
+                var budget = 1_000_000
+                if let problem = StudyStore.checkTree(node, budget: &budget) { throw bad(problem) }
+            }
+            root = try Yams.load(yaml: text, resolver)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw bad("not YAML: \("\(error)".split(separator: "\n").first.map(String.init) ?? "")")
+        }
         if let l = root as? [Any] { return ([:], l) }
         guard let d = root as? [String: Any], let l = d["experiments"] as? [Any] else {
             throw bad("expected a list of experiments (top level or under 'experiments:')")

@@ -220,7 +220,7 @@ extension StudyStore {
             let result = UnitResult(key: UnitKey(clip: clip, arm: armIDs[key.arm]!, step: key.step, seed: key.seed),
                                     measurements: rows.map(\.m))
             do {
-                switch try writeUnit(db, result, finished: finished) {
+                switch try writeUnit(db, result, finished: finished, mapsKnown: false) {
                 case .written: written += 1
                 case .unchanged: unchanged += 1
                 }

@@ -74,7 +74,10 @@ extension StudyStore {
             }
             guard conflicts.isEmpty else { throw StoreError.mergeConflicts(path: target.path, conflicts: conflicts) }
             for (name, list) in statuses {
-                let status: RunStatus = list.allSatisfy { $0 == list[0] } ? list[0] : (list.contains(.running) ? .running : .interrupted)
+                // A shard with failed units leaves the merged study incomplete, never finished.
+                let status: RunStatus = list.allSatisfy { $0 == list[0] } ? list[0]
+                    : list.contains(.running) ? .running
+                    : list.allSatisfy({ $0 == .finished || $0 == .incomplete }) ? .incomplete : .interrupted
                 let finished: String? = try String.fetchOne(db, sql: "SELECT max(finished) FROM runs WHERE name = ?", arguments: [name])
                 try db.execute(sql: "UPDATE runs SET status = ?, finished = ? WHERE name = ?",
                                arguments: [status.rawValue, status == .running ? nil : finished ?? timestamp(), name])

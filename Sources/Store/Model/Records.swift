@@ -24,9 +24,10 @@ public struct RunID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var description: String { "run#\(rawValue)" }
 }
 
-/// Lifecycle of a study, as `trajprobe runs` lists it.
+/// Lifecycle of a study, as `trajprobe runs` lists it. `incomplete`: the run went through every
+/// unit but some failed (stored with their reason); running the same command again redoes them.
 public enum RunStatus: String, Codable, Sendable, CaseIterable {
-    case running, finished, interrupted, failed, imported, merged
+    case running, finished, interrupted, failed, imported, merged, incomplete
 }
 
 /// A probe clip as registered: the reference video, the driving audio, the mask, and the hashes

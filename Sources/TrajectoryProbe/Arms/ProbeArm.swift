@@ -79,7 +79,7 @@ public enum ProbeArms {
             throw .invalidArm(label: spec.label, problem: "scored is for videos scored as they are (trajprobe measure sync --study), not a probe arm")
         case .scheduledCFG:
             let k = try knobs(["tau", "w"])
-            guard k[0] == k[0].rounded(), k[0] >= 0, Int(k[0]) <= numSteps else {
+            guard k[0] == k[0].rounded(), k[0] >= 0, k[0] <= Double(numSteps) else {
                 throw .invalidArm(label: spec.label, problem: "tau must be an integer step in 0...\(numSteps)")
             }
             return ScheduledCFGArm(tau: Int(k[0]), w: k[1])

@@ -103,9 +103,14 @@ public struct ProbePlan: Sendable {
         if let f = freshNoise { n += steps.count * (f.spatialArms.isEmpty ? 1 : 2) }
         if let tree { n += tree.passCount }
         if let t = trajectories {
-            // Distinct policy prefixes at each step = passes at that step.
+            // Distinct policy prefixes at each step = passes at that step; the prefixes are
+            // refined step by step (linear in num_steps, as the run itself is).
+            var groups: [[Int]] = [Array(t.policies.indices)]
             for j in schedule.probeSteps {
-                n += Set(t.policies.map { Array($0.scales[0..<j]) }).count
+                n += groups.count
+                groups = groups.flatMap { members in
+                    Dictionary(grouping: members) { t.policies[$0].scales[j] }.sorted { $0.key < $1.key }.map(\.value)
+                }
             }
             if tree != nil { n -= 1 }   // the pass at (ε, t_0) is the tree's root
         }

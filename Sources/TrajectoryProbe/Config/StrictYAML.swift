@@ -12,7 +12,8 @@ struct StrictYAML {
     static func root(text: String, file: String) throws(ProbeError) -> StrictYAML {
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
-            throw .unreadable(file: file, reason: "not valid YAML: \(error)")
+            // Yams' description quotes the offending line and a caret under it: keep the first line.
+            throw .unreadable(file: file, reason: "not valid YAML: \("\(error)".split(separator: "\n").first.map(String.init) ?? "")")
         }
         guard let node else { throw .unreadable(file: file, reason: "empty YAML document") }
         return try StrictYAML(node: node, file: file, path: "")
@@ -20,11 +21,26 @@ struct StrictYAML {
 
     /// Reads a file and parses it.
     static func load(_ url: URL) throws(ProbeError) -> StrictYAML {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+        try root(text: try text(of: url), file: url.path)
+    }
+
+    /// The largest configuration file read (a study, a manifest): far above any real one.
+    static let maxFileBytes = 16 << 20
+
+    /// A configuration file's text. Only regular files up to ``maxFileBytes``: a path that names
+    /// `/dev/zero`, a FIFO or a video by mistake would otherwise be read without end.
+    static func text(of url: URL) throws(ProbeError) -> String {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+        guard let attributes else { throw .unreadable(file: url.path, reason: "cannot read: no such file") }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            throw .unreadable(file: url.path, reason: "not a regular file")
+        }
+        if let size = attributes[.size] as? Int, size > maxFileBytes {
+            throw .unreadable(file: url.path, reason: "\(size) bytes, more than a configuration file's \(maxFileBytes)")
+        }
+        do { return try String(contentsOf: url, encoding: .utf8) } catch {
             throw .unreadable(file: url.path, reason: "cannot read: \(error.localizedDescription)")
         }
-        return try root(text: text, file: url.path)
     }
 
     init(node: Node, file: String, path: String) throws(ProbeError) {
@@ -69,8 +85,10 @@ struct StrictYAML {
         return s.string
     }
 
+    /// A string value; an explicit YAML null (`key: null`, `key: ~`, `key:`) reads as absent.
     func string(_ k: String) throws(ProbeError) -> String? {
         guard let n = node(k) else { return nil }
+        if case .scalar(let s) = n, s.style == .plain, ["", "~", "null", "Null", "NULL"].contains(s.string) { return nil }
         return try scalar(n, key(k), "a string")
     }
 

@@ -138,10 +138,7 @@ public struct StudyConfig: Sendable, Equatable {
 
     /// Loads and validates a study file; relative paths resolve against its directory.
     public static func load(_ url: URL) throws(ProbeError) -> StudyConfig {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw .unreadable(file: url.path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        let text = try StrictYAML.text(of: url)
         return try parse(text: text, file: url.path, baseDirectory: url.deletingLastPathComponent())
     }
 
@@ -168,7 +165,9 @@ public struct StudyConfig: Sendable, Equatable {
             }
             c.teacher.bank = try t.string("bank").map(resolve)
             if let v = try t.int("resolution") {
-                guard v >= 4 else { throw .invalidValue(file: file, key: "teacher.resolution", problem: "must be at least 4") }
+                guard (4...StudyConfig.maxResolution).contains(v) else {
+                    throw .invalidValue(file: file, key: "teacher.resolution", problem: "must lie in 4...\(StudyConfig.maxResolution), got \(v)")
+                }
                 c.teacher.resolution = v
             }
             let components = try t.int("pca_components")
@@ -176,7 +175,10 @@ public struct StudyConfig: Sendable, Equatable {
             case "pixels":
                 if components != nil { throw .invalidValue(file: file, key: "teacher.pca_components", problem: "only with working_space: pca") }
             case "pca":
-                guard let k = components, k >= 1 else { throw .missingKey(file: file, key: "teacher.pca_components") }
+                guard let k = components else { throw .missingKey(file: file, key: "teacher.pca_components") }
+                guard (1...StudyConfig.maxPCAComponents).contains(k) else {
+                    throw .invalidValue(file: file, key: "teacher.pca_components", problem: "must lie in 1...\(StudyConfig.maxPCAComponents), got \(k)")
+                }
                 c.teacher.workingSpace = .pca(components: k)
             case let other:
                 throw .invalidValue(file: file, key: "teacher.working_space", problem: "'\(other)' is not one of pixels, pca")
@@ -212,19 +214,19 @@ public struct StudyConfig: Sendable, Equatable {
             c.teacher.url = try t.string("url")
             c.teacher.model = try t.string("model")
             if let v = try t.double("timeout_s") {
-                guard v > 0 else { throw .invalidValue(file: file, key: "teacher.timeout_s", problem: "must be positive") }
+                guard v > 0, v <= 86_400 else { throw .invalidValue(file: file, key: "teacher.timeout_s", problem: "must lie in (0, 86400] seconds, got \(v)") }
                 c.teacher.timeoutSeconds = v
             }
             if let v = try t.int("retries") {
-                guard v >= 0 else { throw .invalidValue(file: file, key: "teacher.retries", problem: "must be non-negative") }
+                guard (0...100).contains(v) else { throw .invalidValue(file: file, key: "teacher.retries", problem: "must lie in 0...100, got \(v)") }
                 c.teacher.retries = v
             }
             if let v = try t.int("concurrency") {
-                guard v >= 1 else { throw .invalidValue(file: file, key: "teacher.concurrency", problem: "must be at least 1") }
+                guard (1...256).contains(v) else { throw .invalidValue(file: file, key: "teacher.concurrency", problem: "must lie in 1...256 (a thread each), got \(v)") }
                 c.teacher.concurrency = v
             }
             if let v = try t.int("max_batch") {
-                guard v >= 1 else { throw .invalidValue(file: file, key: "teacher.max_batch", problem: "must be at least 1") }
+                guard (1...65_536).contains(v) else { throw .invalidValue(file: file, key: "teacher.max_batch", problem: "must lie in 1...65536, got \(v)") }
                 c.teacher.maxBatch = v
             }
             switch try t.string("transport") ?? "binary" {
@@ -253,10 +255,18 @@ public struct StudyConfig: Sendable, Equatable {
 
         if let s = try y.map("steps") {
             try s.allowOnly(["num_steps", "shift", "max_t", "subset"])
-            if let v = try s.int("num_steps") { c.steps.numSteps = v }
+            if let v = try s.int("num_steps") {
+                guard (1...TimeSchedule.maxSteps).contains(v) else {
+                    throw .invalidValue(file: file, key: "steps.num_steps", problem: "must lie in 1...\(TimeSchedule.maxSteps), got \(v)")
+                }
+                c.steps.numSteps = v
+            }
             if let v = try s.double("shift") { c.steps.shift = v }
             if let v = try s.double("max_t") { c.steps.maxT = v }
             c.steps.subset = try s.ints("subset")
+            if c.steps.subset?.isEmpty == true {
+                throw .invalidValue(file: file, key: "steps.subset", problem: "empty list: name at least one step, or leave subset out to probe every step")
+            }
         }
         let schedule: TimeSchedule
         do { schedule = try c.schedule() } catch { throw .invalidValue(file: file, key: "steps", problem: error.description) }
@@ -291,6 +301,7 @@ public struct StudyConfig: Sendable, Equatable {
         if let s = try y.map("lpips") {
             try s.allowOnly(["weights"])
             c.lpips.weights = try s.string("weights").map(resolve)
+            if let w = c.lpips.weights { try checkFile(w, file: file, key: "lpips.weights") }
         }
         if let metrics = try y.strings("metrics") {
             for (i, m) in metrics.enumerated() where !allMetrics.contains(m) {
@@ -309,8 +320,37 @@ public struct StudyConfig: Sendable, Equatable {
             c.sync.weights = try s.string("weights").map(resolve)
             c.sync.preset = try s.string("preset")
             if c.sync.model == .syncNetV2 && c.sync.weights == nil { throw .missingKey(file: file, key: "sync.weights") }
+            if let w = c.sync.weights {
+                guard c.sync.model == .syncNetV2 else {
+                    throw .invalidValue(file: file, key: "sync.weights", problem: "weights are for sync.model syncnet-v2 (facesync-cca is fitted on the bank)")
+                }
+                try checkFile(w, file: file, key: "sync.weights")
+            }
+            if let p = c.sync.preset {
+                guard SyncPreset.named(p) != nil else {
+                    throw .invalidValue(file: file, key: "sync.preset", problem: "'\(p)' is not one of \(SyncPreset.all.map(\.name).joined(separator: ", "))")
+                }
+                guard c.sync.model == .syncNetV2 else {
+                    throw .invalidValue(file: file, key: "sync.preset", problem: "presets are SyncNet-v2 preprocessing (sync.model syncnet-v2); facesync-cca has its own fixed settings")
+                }
+            }
         }
         return c
+    }
+
+    /// Largest `teacher.resolution`: frames are decoded and held at this size (4096² RGB is
+    /// 48 MiB a frame), and the probe also checks the decoded clips fit in memory.
+    public static let maxResolution = 4096
+    /// Largest `teacher.pca_components` (the basis is frame size × components floats).
+    public static let maxPCAComponents = 4096
+
+    /// A weights file named in the study must exist now, whether or not the metric is on:
+    /// a typo found after an hour of probing (or never, when the metric is off) costs more.
+    static func checkFile(_ path: String, file: String, key: String) throws(ProbeError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw .invalidValue(file: file, key: key, problem: "no such file: \(path)")
+        }
     }
 
     static let lpipsNeedsWeights = "lpips needs `lpips: {weights: FILE}` in the study (safetensors made by tools/convert_lpips.py from torchvision's AlexNet and the lpips package's alex.pth)"
@@ -400,7 +440,9 @@ extension StudyConfig {
             teacher.kappa = kappa
         }
         if let resolution {
-            guard resolution >= 4 else { throw .invalidValue(file: "--resolution", key: "\(resolution)", problem: "must be at least 4") }
+            guard (4...StudyConfig.maxResolution).contains(resolution) else {
+                throw .invalidValue(file: "--resolution", key: "\(resolution)", problem: "must lie in 4...\(StudyConfig.maxResolution)")
+            }
             teacher.resolution = resolution
         }
         if let drop {
@@ -429,7 +471,9 @@ extension StudyConfig {
             teacher.identityPrior = .maskedReference(bandwidth: referenceBandwidth)
         }
         if let pcaComponents {
-            guard pcaComponents >= 1 else { throw .invalidValue(file: "--pca-components", key: "\(pcaComponents)", problem: "must be positive") }
+            guard (1...StudyConfig.maxPCAComponents).contains(pcaComponents) else {
+                throw .invalidValue(file: "--pca-components", key: "\(pcaComponents)", problem: "must lie in 1...\(StudyConfig.maxPCAComponents)")
+            }
             teacher.workingSpace = .pca(components: pcaComponents)
         }
         if let bank { teacher.bank = bank }

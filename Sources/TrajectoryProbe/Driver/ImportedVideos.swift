@@ -156,7 +156,7 @@ public struct ImportedVideos: Sendable {
             }
         }
         let counts = status.snapshot
-        if counts.done + counts.failed == counts.total { try store.setStatus(.finished) }
+        if counts.done + counts.failed == counts.total { try store.setStatus(counts.failed == 0 ? .finished : .incomplete) }
         return ProbeSummary(database: options.database, studyName: options.studyName, written: counts.done, failed: counts.failed,
                             skipped: counts.skipped, seconds: Date().timeIntervalSince(started), teacherPasses: 0,
                             syncModelPath: modelPath, failures: failures)

@@ -1,4 +1,5 @@
 import CBLAS
+import Digest
 import Foundation
 import Logging
 import Media
@@ -49,6 +50,13 @@ public struct ProbeSummary: Sendable {
     /// The fitted FaceSync-CCA model file, when the study uses it.
     public var syncModelPath: String?
     public var failures: [String]
+    /// Units this run probed but found already stored with the same values when it came to
+    /// write them: another process (a concurrent probe of the same study) wrote them first.
+    public var storedByOthers: Int = 0
+    /// The study's status when the run ended: `finished`, or `incomplete` with failed units.
+    public var status: RunStatus = .running
+    /// Peak resident memory of the process (bytes), for the limits the README states.
+    public var peakResidentBytes: Int = 0
 }
 
 /// Runs a study: decodes the probe set, builds the teacher and the sync model, and probes every
@@ -97,14 +105,58 @@ public struct ProbeDriver: Sendable {
             }
         }
 
-        let (passes, failures) = try await session.execute(plan: plan, work: pending, armIDs: armIDs, status: status)
+        let (passes, failures, byOthers) = try await session.execute(plan: plan, work: pending, armIDs: armIDs, status: status)
         let counts = status.snapshot
-        if counts.done + counts.failed == counts.total { try store.setStatus(.finished) }
+        var final = RunStatus.running
+        if counts.done + counts.failed == counts.total {
+            final = counts.failed == 0 ? .finished : .incomplete
+            try store.setStatus(final)
+        }
+        // The last connection checkpoints the WAL into the file, so the .sqlite alone holds the study.
+        try? store.close()
         logger.info("probe finished", metadata: ["written": "\(counts.done)", "failed": "\(counts.failed)"])
-        return ProbeSummary(database: options.database, studyName: options.studyName, written: counts.done,
+        return ProbeSummary(database: options.database, studyName: options.studyName, written: counts.done - byOthers,
                             failed: counts.failed, skipped: skipped, seconds: Date().timeIntervalSince(started),
-                            teacherPasses: passes, syncModelPath: session.syncModelPath, failures: failures)
+                            teacherPasses: passes, syncModelPath: session.syncModelPath, failures: failures,
+                            storedByOthers: byOthers, status: final, peakResidentBytes: peakResidentBytes())
     }
+
+    /// Refuses, before decoding, clips that would not fit in memory at `teacher.resolution`: every
+    /// clip is held as 8-bit frames twice (reference and GT), as a float tensor, and once more in
+    /// the analytic bank; the estimate counts frames from the containers at 25 fps.
+    func checkMemory() throws {
+        let side = config.teacher.resolution
+        var paths = config.probeSet.clips.map(\.video)
+        if let bank = config.teacher.bank, let set = try? ProbeSet.load(URL(fileURLWithPath: bank)) { paths += set.clips.map(\.video) }
+        var frames = 0
+        for path in Set(paths) {
+            guard let info = try? VideoReader(path: path).info else { continue }   // decoding names the file later
+            frames += Int(min(info.duration * 25 + 1, 1e9))
+        }
+        let bytesPerFrame = Double(side) * Double(side) * 3 * (1 + 1 + 4 + 4)
+        let needed = Double(frames) * bytesPerFrame
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        guard needed <= available * 0.8 else {
+            let gb = { (x: Double) in String(format: "%.1f GB", x / 1e9) }
+            throw ProbeError.invalidValue(file: config.file, key: "teacher.resolution",
+                                          problem: "\(side)x\(side) needs about \(gb(needed)) for the \(frames) frames of the probe set and bank, more than this machine's \(gb(available)) of memory allows: lower it")
+        }
+    }
+}
+
+/// Peak resident set size of this process in bytes (`getrusage`: kilobytes on Linux).
+func peakResidentBytes() -> Int {
+    var usage = rusage()
+    #if os(Linux)
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+    return Int(usage.ru_maxrss) * 1024
+    #else
+    guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+    return Int(usage.ru_maxrss)
+    #endif
+}
+
+extension ProbeDriver {
 
     /// The bank (the analytic teacher itself; for a remote teacher only the in-sync clips
     /// FaceSync-CCA is fitted on, optional with SyncNet), the probe clips, and the clips held out

@@ -1,4 +1,5 @@
 import CBLAS
+import Digest
 import Foundation
 import Logging
 import Media
@@ -45,6 +46,9 @@ final class ProbeSession: @unchecked Sendable {
         guard config.teacher.kind != .imported else {
             throw DriverError.unsupportedTeacher(kind: "imported", hint: "measure imported prediction videos with `trajprobe import videos`")
         }
+        // The database first: nothing is written anywhere (the FaceSync model goes next to it)
+        // for a path the run could not use.
+        if create { try StudyStore.checkUsableForWriting(options.database) }
         var lpips: LPIPS?
         if config.metrics.contains(MetricName.lpips) {
             guard let weights = config.lpips.weights else {
@@ -59,6 +63,7 @@ final class ProbeSession: @unchecked Sendable {
         if let existing { try config.adopt(recorded: existing.config.configJSON) }
         let driver = ProbeDriver(config: config)
 
+        try driver.checkMemory()
         let (bankClips, probes, heldOut) = try await driver.loadClips()
         if lpips != nil {
             for p in probes { try ProbeDriver.checkLPIPSSize(p, logger: logger) }
@@ -69,9 +74,16 @@ final class ProbeSession: @unchecked Sendable {
         // The sync model: SyncNet-v2 when the config gives weights, else FaceSync-CCA fitted on the
         // bank (in-sync clips) at the same resolution.
         let syncModel: ClipSyncModel, syncModelPath: String, syncSHA: String
+        var faceSyncFile: Data?
         if config.sync.model == .syncNetV2, let weights = config.sync.weights {
             let net = try SyncNet(weights: URL(fileURLWithPath: weights))
-            let preset = config.sync.preset.flatMap(SyncPreset.named) ?? .syncnetPython
+            // The preset was checked against the list when the study file was read.
+            let preset = try config.sync.preset.map { name in
+                guard let p = SyncPreset.named(name) else {
+                    throw ProbeError.invalidValue(file: config.file, key: "sync.preset", problem: "'\(name)' is not a preset")
+                }
+                return p
+            } ?? .syncnetPython
             guard preset.roundTrip == nil else { throw DriverError.presetNeedsVideoFiles(file: config.file, preset: preset.name) }
             syncModel = .syncNet(net, preset)
             syncModelPath = weights
@@ -89,9 +101,12 @@ final class ProbeSession: @unchecked Sendable {
                     FaceSyncClip(name: $0.id, frames: $0.frames, audio: $0.audio, mouth: $0.regions.mouthBox)
                 }
                 let faceSync = try FaceSyncModel.fit(clips: syncClips)
-                try faceSync.save(to: syncModelPath)
+                // Written once the database has accepted the study (a study of that name with
+                // another configuration must not have its model file replaced).
+                let encoded = try faceSync.encoded(source: syncModelPath)
+                faceSyncFile = encoded
                 syncModel = .faceSync(faceSync)
-                syncSHA = try fileSHA256(syncModelPath)
+                syncSHA = SHA256Digest.hex(encoded)
             }
         }
 
@@ -115,6 +130,11 @@ final class ProbeSession: @unchecked Sendable {
         } else {
             store = try StudyStore.openOrCreate(at: options.database, config: studyConfig)
         }
+        if let faceSyncFile {
+            do { try faceSyncFile.write(to: URL(fileURLWithPath: syncModelPath), options: .atomic) } catch {
+                throw MetricsError.modelFile(source: syncModelPath, detail: "cannot write: \(error.localizedDescription)")
+            }
+        }
         var clipIDs: [String: ClipID] = [:]
         for p in probes { clipIDs[p.id] = try store.registerClip(p.spec) }
 
@@ -136,12 +156,13 @@ final class ProbeSession: @unchecked Sendable {
 
     /// Runs `work` with `plan`'s teacher passes, `lanes` (clip, seed) pairs at a time, writing
     /// each unit in one transaction. A teacher fault fails the rest of its (clip, seed) pair and
-    /// the run goes on; a database error stops it. Returns the teacher passes and failure lines.
-    func execute(plan: ProbePlan, work: [Work], armIDs: [ArmSpec: ArmID], status: Status) async throws -> (passes: Int, failures: [String]) {
+    /// the run goes on; a database error stops it. Returns the teacher passes, the failure lines
+    /// and the units another process had stored with the same values before this one wrote them.
+    func execute(plan: ProbePlan, work: [Work], armIDs: [ArmSpec: ArmID], status: Status) async throws -> (passes: Int, failures: [String], storedByOthers: Int) {
         // The teacher's products are small (a clip's frames against the bank): threads inside one
         // sgemm mostly spin; parallelism across (clip, seed) pairs is what pays.
         openblas_set_num_threads(1)
-        let passes = Counter()
+        let passes = Counter(), byOthers = Counter()
         let failures = FailureLog()
         let (store, backend, measurer, clipIDs) = (self.store, self.backend, self.measurer, self.clipIDs)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -164,7 +185,7 @@ final class ProbeSession: @unchecked Sendable {
                             do {
                                 let frames = try backend.decode(output.x0)
                                 let result = try measurer.measure(output, frames: frames, clip: item.clip, key: key)
-                                _ = try store.writeUnit(result)
+                                if try store.writeUnit(result) == .unchanged { byOthers.add(1) }
                                 written.insert(output.unit)
                                 status.unit(failed: false)
                             } catch let error as StoreError {
@@ -194,6 +215,6 @@ final class ProbeSession: @unchecked Sendable {
             for _ in 0..<min(lanes, work.count) { launch() }
             while try await group.next() != nil { launch() }
         }
-        return (passes.value, failures.lines)
+        return (passes.value, failures.lines, byOthers.value)
     }
 }

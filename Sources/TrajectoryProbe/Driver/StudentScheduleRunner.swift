@@ -120,7 +120,7 @@ public final class StudentScheduleRunner: @unchecked Sendable {
         }
         let status = Status(phase: "searching", progress: progress)
         status.start(total: total, skipped: skipped, phase: "searching")
-        let (passes, failures) = try await session.execute(plan: plan, work: work, armIDs: armIDs, status: status)
+        let (passes, failures, _) = try await session.execute(plan: plan, work: work, armIDs: armIDs, status: status)
         let counts = status.snapshot
         return Result(written: counts.done, failed: counts.failed, skipped: skipped, teacherPasses: passes, failures: failures)
     }

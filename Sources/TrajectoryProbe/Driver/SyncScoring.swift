@@ -183,7 +183,7 @@ public enum SyncScorer {
             score.detail = error.description
         } catch let error as NetsError {
             switch error {
-            case .missingWeights, .unreadable, .truncated, .badHeader, .missingTensor, .wrongShape, .unsupportedDType: throw error
+            case .missingWeights, .unreadable, .truncated, .badHeader, .missingTensor, .wrongShape, .unsupportedDType, .nonFiniteWeights: throw error
             default:
                 score.reason = .unreadable
                 score.detail = error.description
@@ -321,7 +321,7 @@ public struct SyncBatch: Sendable {
             return out
         }
         let counts = status.snapshot
-        if counts.done + counts.failed == counts.total { try store.setStatus(.finished) }
+        if counts.done + counts.failed == counts.total { try store.setStatus(counts.failed == 0 ? .finished : .incomplete) }
         let names = Dictionary(uniqueKeysWithValues: clipIDs.map { ($1, $0) })
         var stored: [String: Double] = [:]
         for v in try store.values(arm: arm, step: 0, metric: MetricName.syncC, region: RegionName.face) {

@@ -156,10 +156,37 @@ public final class InferenceClient: @unchecked Sendable {
         }
     }
 
-    /// The server's `{"error": …}` text, else the start of the body.
-    static func message(_ data: Data) -> String {
-        if let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let e = o["error"] as? String { return e }
-        let text = String(decoding: data.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.isEmpty ? "(empty body)" : text
+    /// The server's `{"error": …}` text, else one line about the body: an HTML page (a proxy's
+    /// or a web server's 404) by its title, anything else by its first 120 characters with
+    /// whitespace and control characters folded, so that an error stays one line.
+    package static func message(_ data: Data) -> String {
+        if let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let e = o["error"] as? String { return oneLine(e, limit: 300) }
+        let text = String(decoding: data.prefix(4096), as: UTF8.self)
+        let lower = text.lowercased()
+        if lower.contains("<html") || lower.contains("<!doctype html") {
+            var title = ""
+            if let open = lower.range(of: "<title>"), let close = lower.range(of: "</title>", range: open.upperBound..<lower.endIndex) {
+                title = oneLine(String(text[open.upperBound..<close.lowerBound]), limit: 120)
+            }
+            return "an HTML page (\(data.count) bytes\(title.isEmpty ? "" : ", title '\(title)'")), not the inference protocol's JSON: check the URL"
+        }
+        let line = oneLine(text, limit: 120)
+        return line.isEmpty ? "(empty body)" : line
+    }
+
+    /// `text` on one line: runs of whitespace and control characters become one space, cut to
+    /// `limit` characters with an ellipsis.
+    static func oneLine(_ text: String, limit: Int) -> String {
+        var out = "", pendingSpace = false
+        for c in text {
+            if c.isWhitespace || c.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                pendingSpace = !out.isEmpty
+                continue
+            }
+            if pendingSpace { out.append(" "); pendingSpace = false }
+            out.append(c)
+            if out.count > limit { return String(out.prefix(limit)) + "…" }
+        }
+        return out
     }
 }

@@ -116,6 +116,13 @@ public struct WireTensor: Sendable, Equatable {
 /// `s` as a JSON string literal.
 func jsonString(_ s: String) -> String { StudyStore.jsonString(s) }
 
+/// Whether a value from `JSONSerialization` was a JSON `true`/`false`. `is Bool` cannot tell:
+/// it also holds for the numbers 0 and 1; a boolean is the NSNumber of Objective-C type `c`.
+func isJSONBool(_ value: Any) -> Bool {
+    guard let n = value as? NSNumber else { return false }
+    return String(cString: n.objCType) == "c"
+}
+
 /// A `POST …/infer` body, JSON or binary.
 public struct InferenceRequest: Sendable {
     public var id: String?
@@ -193,18 +200,28 @@ public struct InferenceResponse: Sendable {
                   let typeText = spec["datatype"] as? String else {
                 throw .malformedResponse(url: url, problem: "an output lacks name, shape or datatype")
             }
-            let shape = shapeAny.compactMap { ($0 as? NSNumber)?.intValue }
+            // `as? Int` bridges only numbers an Int holds exactly.
+            let shape = shapeAny.compactMap { $0 as? Int }
             guard shape.count == shapeAny.count, shape.allSatisfy({ $0 >= 0 }) else {
                 throw .malformedResponse(url: url, problem: "output '\(name)' has shape \(shapeAny)")
             }
             guard let type = WireDatatype(rawValue: typeText), type != .bytes else {
                 throw .malformedResponse(url: url, problem: "output '\(name)' has datatype \(typeText) (trajprobe reads FP32, FP16 and FP64)")
             }
-            let count = shape.reduce(1, *)
+            // The element count is checked against the body before anything is allocated: a
+            // shape's product may overflow, and no answer holds more values than bytes.
+            var count = 1
+            for d in shape {
+                let (p, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow, p <= body.count else {
+                    throw .malformedResponse(url: url, problem: "output '\(name)' has shape \(shape), more values than the \(body.count)-byte body holds")
+                }
+                count = p
+            }
             var values: [Float]
-            if let params = spec["parameters"] as? [String: Any], let size = (params["binary_data_size"] as? NSNumber)?.intValue {
-                guard size == count * type.elementSize, offset + size <= body.count else {
-                    throw .malformedResponse(url: url, problem: "output '\(name)': \(size) binary bytes for shape \(shape) \(typeText), \(body.count - offset) left in the body")
+            if let params = spec["parameters"] as? [String: Any], let sizeAny = params["binary_data_size"] {
+                guard let size = sizeAny as? Int, size >= 0, size == count * type.elementSize, size <= body.count - offset else {
+                    throw .malformedResponse(url: url, problem: "output '\(name)': \(sizeAny) binary bytes for shape \(shape) \(typeText), \(body.count - offset) left in the body")
                 }
                 values = [Float](repeating: 0, count: count)
                 body.withUnsafeBytes { raw in
@@ -230,6 +247,9 @@ public struct InferenceResponse: Sendable {
                 values = [Float](repeating: 0, count: count)
                 for i in 0..<count {
                     guard let n = data[i] as? NSNumber else {
+                        throw .malformedResponse(url: url, problem: "output '\(name)': value \(i) is not a number")
+                    }
+                    guard !isJSONBool(data[i]) else {
                         throw .malformedResponse(url: url, problem: "output '\(name)': value \(i) is not a number")
                     }
                     values[i] = n.floatValue

@@ -22,7 +22,24 @@ public struct RemoteModelMetadata: Sendable, Equatable {
     public var decoder: String?
     public var frameShape: [Int]?
 
-    static func parse(_ o: [String: Any], url: String) throws(RemoteError) -> RemoteModelMetadata {
+    package static func parse(_ o: [String: Any], url: String) throws(RemoteError) -> RemoteModelMetadata {
+        /// Dimensions as the protocol allows them (-1 for a free axis), each exactly an integer,
+        /// their product at most 2^40 elements: every later size is computed from these.
+        func dims(_ any: [Any], _ what: String) throws(RemoteError) -> [Int] {
+            var out: [Int] = [], product = 1
+            for v in any {
+                guard !isJSONBool(v), let d = v as? Int, d == -1 || (d >= 0 && d <= Int(Int32.max)) else {
+                    throw .malformedResponse(url: url, problem: "\(what) has shape \(any)")
+                }
+                if d > 0 {
+                    let (p, overflow) = product.multipliedReportingOverflow(by: d)
+                    guard !overflow, p <= 1 << 40 else { throw .malformedResponse(url: url, problem: "\(what) has shape \(any), too large") }
+                    product = p
+                }
+                out.append(d)
+            }
+            return out
+        }
         func specs(_ key: String) throws(RemoteError) -> [TensorSpec] {
             guard let list = o[key] as? [[String: Any]] else { throw .malformedResponse(url: url, problem: "model metadata has no '\(key)' list") }
             var out: [TensorSpec] = []
@@ -30,10 +47,12 @@ public struct RemoteModelMetadata: Sendable, Equatable {
                 guard let n = s["name"] as? String, let d = s["datatype"] as? String, let sh = s["shape"] as? [Any] else {
                     throw .malformedResponse(url: url, problem: "a metadata \(key) entry lacks name, datatype or shape")
                 }
-                out.append(TensorSpec(name: n, datatype: d, shape: sh.compactMap { ($0 as? NSNumber)?.intValue }))
+                out.append(TensorSpec(name: n, datatype: d, shape: try dims(sh, "\(key) '\(n)'")))
             }
             return out
         }
+        let frameShape: [Int]?
+        if let f = (o["parameters"] as? [String: Any])?["frame_shape"] as? [Any] { frameShape = try dims(f, "frame_shape") } else { frameShape = nil }
         let params = o["parameters"] as? [String: Any] ?? [:]
         let outputs = try specs("outputs")
         var prediction: PredictionKind?
@@ -47,7 +66,7 @@ public struct RemoteModelMetadata: Sendable, Equatable {
             name: o["name"] as? String ?? "", platform: o["platform"] as? String ?? "", inputs: try specs("inputs"),
             outputs: outputs, prediction: prediction, branches: params["branches"] as? [String] ?? ["cond", "neg"],
             stateSpace: params["state_space"] as? String ?? "pixels", encoder: params["encoder"] as? String,
-            decoder: params["decoder"] as? String, frameShape: (params["frame_shape"] as? [Any])?.compactMap { ($0 as? NSNumber)?.intValue })
+            decoder: params["decoder"] as? String, frameShape: frameShape)
     }
 }
 

@@ -11,8 +11,15 @@ public struct TimeSchedule: Sendable, Equatable, Hashable {
     /// `numSteps + 1` times, from `t_0` (≤ maxT) down to `t_N = 0`.
     public let times: [Double]
 
+    /// The most steps a schedule may have. Samplers use tens of steps (Wan2.1: 50); the limit
+    /// keeps a typo such as `num_steps: 1000000000` from allocating gigabytes of times before
+    /// anything is checked, and every `j + 1` below from overflowing.
+    public static let maxSteps = 10_000
+
     public init(numSteps: Int = 50, shift: Double = 5, maxT: Double = 0.999) throws(ProbeError) {
-        guard numSteps >= 1 else { throw .invalidSchedule("num_steps must be at least 1, got \(numSteps)") }
+        guard numSteps >= 1, numSteps <= TimeSchedule.maxSteps else {
+            throw .invalidSchedule("num_steps must lie in 1...\(TimeSchedule.maxSteps), got \(numSteps)")
+        }
         guard shift > 0, shift.isFinite else { throw .invalidSchedule("shift must be positive, got \(shift)") }
         guard maxT > 0, maxT <= 1 else { throw .invalidSchedule("max_t must lie in (0, 1], got \(maxT)") }
         self.numSteps = numSteps

@@ -21,34 +21,38 @@ public struct ODESchedule: Sendable, Equatable {
     public static func load(_ url: URL) throws(ProbeError) -> ODESchedule {
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw .unreadable(file: url.path, reason: "cannot read: \(error.localizedDescription)") }
-        do { _ = try JSONSerialization.jsonObject(with: data) } catch {
-            throw .unreadable(file: url.path, reason: "not valid JSON: \(error.localizedDescription)")
+        return try parse(data, file: url.path)
+    }
+
+    /// Parses the file's bytes; `file` names it in errors.
+    public static func parse(_ data: Data, file: String) throws(ProbeError) -> ODESchedule {
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+            throw .unreadable(file: file, reason: "not valid JSON: \(error.localizedDescription)")
         }
-        let keys: Keys
-        do {
-            keys = try JSONDecoder().decode(Keys.self, from: data)
-        } catch let DecodingError.typeMismatch(_, context) {
-            let key = context.codingPath.first?.stringValue ?? "(root)"
-            throw .invalidValue(file: url.path, key: key, problem: key == "(root)" ? "expected an object"
-                                : key == "t_list" ? "expected a list of numbers" : "expected a number")
-        } catch {
-            throw .unreadable(file: url.path, reason: "\(error)")
+        guard let dict = object as? [String: Any] else { throw .invalidValue(file: file, key: "(root)", problem: "expected an object") }
+        func number(_ k: String) throws(ProbeError) -> Double {
+            guard let v = dict[k] else { throw .missingKey(file: file, key: k) }
+            guard let n = v as? NSNumber, !isJSONBool(v), n.doubleValue.isFinite else {
+                throw .invalidValue(file: file, key: k, problem: "expected a number")
+            }
+            return n.doubleValue
         }
-        func number(_ k: String, _ v: Double?) throws(ProbeError) -> Double {
-            guard let v else { throw .missingKey(file: url.path, key: k) }
-            guard v.isFinite else { throw .invalidValue(file: url.path, key: k, problem: "expected a number") }
-            return v
+        guard let rawList = dict["t_list"] else { throw .missingKey(file: file, key: "t_list") }
+        guard let list = rawList as? [NSNumber], list.count == (rawList as? [Any])?.count else {
+            throw .invalidValue(file: file, key: "t_list", problem: "expected a list of numbers")
         }
-        guard let list = keys.t_list else { throw .missingKey(file: url.path, key: "t_list") }
-        let steps = try number("num_steps", keys.num_steps)
-        guard steps == steps.rounded(), steps >= 1 else { throw .invalidValue(file: url.path, key: "num_steps", problem: "expected a positive integer") }
-        let s = ODESchedule(tList: list, numSteps: Int(steps), shift: try number("shift", keys.shift),
-                            guidanceScale: try number("guidance_scale", keys.guidance_scale))
+        let steps = try number("num_steps")
+        guard steps == steps.rounded(), steps >= 1, steps <= Double(TimeSchedule.maxSteps) else {
+            throw .invalidValue(file: file, key: "num_steps", problem: "expected an integer in 1...\(TimeSchedule.maxSteps)")
+        }
+        let s = ODESchedule(tList: list.map(\.doubleValue), numSteps: Int(steps), shift: try number("shift"),
+                            guidanceScale: try number("guidance_scale"))
         guard s.tList.count == s.numSteps || s.tList.count == s.numSteps + 1 else {
-            throw .invalidValue(file: url.path, key: "t_list", problem: "\(s.tList.count) times for num_steps \(s.numSteps)")
+            throw .invalidValue(file: file, key: "t_list", problem: "\(s.tList.count) times for num_steps \(s.numSteps)")
         }
         guard zip(s.tList, s.tList.dropFirst()).allSatisfy({ $0 > $1 }), s.tList.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
-            throw .invalidValue(file: url.path, key: "t_list", problem: "times must decrease within [0, 1]")
+            throw .invalidValue(file: file, key: "t_list", problem: "times must decrease within [0, 1]")
         }
         return s
     }
