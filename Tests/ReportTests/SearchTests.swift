@@ -157,7 +157,7 @@ extension String {
         let md = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
         #expect(md.contains("## Searched student schedules (N = 1, 2, 3)"))
         #expect(md.contains("| 3 | `student_schedule euler steps=0,30,33 g=1,4.5,4.5` |"))
-        #expect(md.contains("**Two-step search vs the rule's landing.** They agree"))
+        #expect(md.contains("**Two-step search vs the rule's landing.** Restricted to the rule's shape") && md.contains("they agree"))
         let png = try Data(contentsOf: URL(fileURLWithPath: out + "/figures/search_fronts.png"))
         #expect(png.count > 1000 && png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
     }

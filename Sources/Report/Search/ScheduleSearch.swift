@@ -191,10 +191,26 @@ public struct ScheduleSearch: Sendable {
             if count == pairs.count { break }
             for n in settings.studentSteps {
                 alive[n] = promote(alive[n]!, scores: scores, keep: Int((Double(alive[n]!.count) / Double(settings.eta)).rounded(.up)))
+                    + pinned.filter { $0.steps.count == n && !alive[n]!.contains($0) }
+                alive[n] = Self.unique(alive[n]!)
             }
         }
         return try SearchResult.make(search: self, finalists: alive, scores: scores, evaluated: evaluated, rounds: rounds,
                                      pairs: pairs, stoppedEarly: stoppedEarly, store: store)
+    }
+
+    /// Two-step schedules shaped as the rule's (no CFG at t_0, the teacher's scale at the landing,
+    /// Euler), one per grid step: kept through every round, so the comparison with the rule's
+    /// landing is made on all pairs (a dozen candidates sharing their passes with their twins).
+    var pinned: [StudentScheduleKnobs] {
+        guard settings.studentSteps.contains(2), let w = report.scale?.w, w.isFinite, settings.scales.contains(w),
+              settings.transitions.contains(.euler) else { return [] }
+        return settings.grid.map { try! StudentScheduleKnobs(steps: [0, $0], guidance: [1, w], transition: .euler) }
+    }
+
+    static func unique(_ xs: [StudentScheduleKnobs]) -> [StudentScheduleKnobs] {
+        var seen = Set<StudentScheduleKnobs>()
+        return xs.filter { seen.insert($0).inserted }
     }
 
     /// Candidates and their no-CFG twins, each once, in a fixed order.

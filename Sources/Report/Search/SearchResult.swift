@@ -60,14 +60,20 @@ public struct StepCountResult: Codable, Sendable, Equatable {
     }
 }
 
-/// How the search's two-step winner compares with the two-step rule's landing.
+/// How the search's two-step schedules compare with the two-step rule's landing.
+///
+/// Two questions: restricted to the rule's shape (no CFG at t_0, the teacher's scale at the
+/// landing, Euler jump), where does the search land (they agree when it is within one probed step
+/// of the rule's landing)? And is the search's unrestricted two-step winner of that shape, and if
+/// not, why not?
 public struct LandingComparison: Codable, Sendable, Equatable {
     /// Nil when the rule finds no landing step.
     public var landingStep: Int?
     public var landingT: Double?
-    /// The rule's schedule `[t_0, t_landing, 0]`, guidance `[1, w]`, Euler, as the search scored it
-    /// (nil when it did not reach the last round).
+    /// The rule's schedule `[t_0, t_landing, 0]`, guidance `[1, w]`, Euler, as the search scored it.
     public var landingScored: SearchedSchedule?
+    /// The search's best admissible schedule of the rule's shape, and its landing step.
+    public var shaped: SearchedSchedule?
     public var searchStep: Int?
     public var agree: Bool
     public var text: String
@@ -160,86 +166,90 @@ public struct SearchResult: Codable, Sendable, Equatable {
                                   passesPlanned: rounds.map(\.passes).reduce(0, +), stoppedEarly: stoppedEarly,
                                   byStepCount: byN, landing: nil)
         if search.settings.studentSteps.contains(2), let w = search.report.scale?.w {
-            if let sch = search.report.schedule {
-                let landing = try! StudentScheduleKnobs(steps: [0, sch.landingStep], guidance: [1, w], transition: .euler)
-                let scored = (finalists[2] ?? []).contains(landing) ? described(landing) : nil
-                result.landing = LandingComparison.make(result.result(steps: 2), landing: sch, scored: scored, w: w, report: search.report)
-            } else {
-                result.landing = LandingComparison.noLanding(result.result(steps: 2), report: search.report)
-            }
+            let sch = search.report.schedule
+            let landing = sch.flatMap { try? StudentScheduleKnobs(steps: [0, $0.landingStep], guidance: [1, w], transition: .euler) }
+            let scored = landing.flatMap { (finalists[2] ?? []).contains($0) ? described($0) : nil }
+            let shapedFinalists = (finalists[2] ?? []).filter { $0.guidance == [1, w] && $0.transition == .euler }
+            let shaped = SearchScoring.ranked(shapedFinalists, scores: scores).first.flatMap { scores[$0.label]?.admissible == true ? described($0) : nil }
+            result.landing = LandingComparison.make(two: result.result(steps: 2), shaped: shaped, landing: sch, scored: scored, w: w, report: search.report)
         }
         return result
     }
 }
 
 extension LandingComparison {
-    /// Agreement: the same guidance ([1, w]) and a landing within one probed step of the rule's.
-    /// Where they differ, the reason in the rule's own terms.
-    /// The rule finds no landing: they agree when the search's two-step winner does not guide
-    /// its landing either (no guided landing passes the limit), and the text says why not when it does.
-    static func noLanding(_ two: StepCountResult?, report: StudyReport) -> LandingComparison {
-        // Without the database's path: the result is the same wherever the study lives.
-        let reason = (report.scheduleProblem?.description ?? "no window").replacingOccurrences(of: report.study.source + ": ", with: "")
-        var c = LandingComparison(landingStep: nil, landingT: nil, landingScored: nil, searchStep: nil, agree: false, text: "")
-        guard let best = two?.best else {
-            c.agree = true
-            c.text = "The rule finds no landing step (\(reason)); the search agrees: no two-step schedule passes the fidelity limit" + (two?.note.map { " (\($0))" } ?? "") + "."
-            return c
+    /// The comparison, with the rule's own words for every difference.
+    static func make(two: StepCountResult?, shaped: SearchedSchedule?, landing sch: TwoStepSchedule?, scored: SearchedSchedule?,
+                     w: Double, report: StudyReport) -> LandingComparison {
+        let probed = report.study.steps.map(\.j).sorted()
+        var c = LandingComparison(landingStep: sch?.landingStep, landingT: sch?.tList[1], landingScored: scored, shaped: shaped,
+                                  searchStep: shaped?.steps[1], agree: false, text: "")
+        func g(_ xs: [Double]) -> String { "[" + xs.map(Fmt.g).joined(separator: ", ") + "]" }
+        func scoredText(_ s: SearchedSchedule) -> String {
+            "Sync-C \(Fmt.estimate(s.sync, 3)), cost \(Fmt.f(s.cost.mean, 4)) vs limit \(Fmt.f(s.limit, 4))"
         }
-        c.searchStep = best.steps[1]
-        let ours = "its best two-step schedule, \(best.label) (Sync-C \(Fmt.estimate(best.sync, 3)), cost \(Fmt.f(best.cost.mean, 4)) ≤ \(Fmt.f(best.limit, 4)))"
-        if best.guidance[1] == 1 {
-            c.agree = true
-            c.text = "The rule finds no landing step (\(reason)); the search agrees that no guided landing passes the fidelity limit: \(ours), does not guide its landing."
+        var parts: [String] = []
+        // 1. The rule's shape.
+        if let sch {
+            let L = sch.landingStep
+            if let s = shaped {
+                let j = s.steps[1]
+                let i = probed.firstIndex(of: L)
+                let lo = i.flatMap { $0 > 0 ? probed[$0 - 1] : nil } ?? Int.min, hi = i.flatMap { $0 + 1 < probed.count ? probed[$0 + 1] : nil } ?? Int.max
+                c.agree = j == L || (j >= lo && j <= hi)
+                parts.append("Restricted to the rule's shape (no CFG at t_0, w = \(Fmt.g(w)) at the landing, Euler jump), the search lands at step \(j) (t = \(Fmt.f(s.tList[1], 3)); \(scoredText(s)))"
+                    + (c.agree ? (j == L ? ", the rule's own landing step: they agree." : ", within one probed step of the rule's landing step \(L): they agree.")
+                       : ", the rule at step \(L) (t = \(Fmt.f(sch.tList[1], 3))): they differ, because " + Self.why(step: j, landing: L, scored: scored, shaped: s, report: report) + "."))
+            } else {
+                parts.append("Restricted to the rule's shape, the search finds no schedule within the limit; the rule lands at step \(L) (t = \(Fmt.f(sch.tList[1], 3)))"
+                    + (scored.map { " with \(scoredText($0)) over all pairs as a whole sampling" } ?? "") + ".")
+            }
         } else {
-            let inWindow = report.window?.window?.steps.contains(best.steps[1]) ?? false
-            c.text = "The rule finds no landing step (\(reason)), but the search lands with CFG within the limit: \(ours)" + (inWindow ? "" : ", outside the sync window the rule lands in") + (best.guidance[0] != 1 ? ", guiding the first step too, which the rule never considers" : "") + "."
+            let reason = (report.scheduleProblem?.description ?? "no window").replacingOccurrences(of: report.study.source + ": ", with: "")
+            if let s = shaped {
+                let inWindow = report.window?.window?.steps.contains(s.steps[1]) ?? false
+                parts.append("The rule finds no landing step (\(reason)), but restricted to the rule's shape the search lands at step \(s.steps[1]) within the limit (\(scoredText(s)))" + (inWindow ? "" : ", outside the sync window the rule lands in") + ": they differ.")
+            } else {
+                c.agree = true
+                parts.append("The rule finds no landing step (\(reason)); restricted to the rule's shape the search finds none within the limit either: they agree.")
+            }
         }
+        // 2. The unrestricted winner.
+        if let best = two?.best {
+            if best.label == shaped?.label {
+                parts.append("It is also the search's best two-step schedule overall.")
+            } else {
+                var why: [String] = []
+                if best.guidance[0] != 1 { why.append("it guides the first step (g = \(g(best.guidance))), which the rule never considers (its landing is read off euler_jump s0=1)") }
+                if best.guidance[1] == 1 { why.append("it does not guide its landing") }
+                else if best.guidance[1] != w { why.append("it guides its landing at w = \(Fmt.g(best.guidance[1]))") }
+                if (best.transition ?? .euler) != .euler { why.append("it re-noises between its steps") }
+                if let win = report.window?.window, !win.steps.contains(best.steps[1]) {
+                    why.append("it lands at step \(best.steps[1]), outside the sync window (steps \(win.firstStep)..\(win.lastStep))")
+                }
+                parts.append("Unrestricted, the search's best two-step schedule is \(best.label) (\(scoredText(best))): " + (why.isEmpty ? "a higher Sync-C within the same limit." : why.joined(separator: "; ") + "."))
+            }
+        } else if let note = two?.note {
+            parts.append("Unrestricted, no two-step schedule passes the limit (\(note)).")
+        }
+        c.text = parts.joined(separator: " ")
         return c
     }
 
-    static func make(_ two: StepCountResult?, landing sch: TwoStepSchedule, scored: SearchedSchedule?, w: Double,
-                     report: StudyReport) -> LandingComparison {
-        let probed = report.study.steps.map(\.j).sorted()
-        let L = sch.landingStep
-        var c = LandingComparison(landingStep: L, landingT: sch.tList[1], landingScored: scored, searchStep: nil, agree: false, text: "")
-        guard let best = two?.best else {
-            c.text = "The search found no admissible two-step schedule" + (two?.note.map { " (\($0))" } ?? "") + "; the rule lands at step \(L)."
-            return c
-        }
-        let j = best.steps[1]
-        c.searchStep = j
-        let i = probed.firstIndex(of: L)
-        let lo = i.flatMap { $0 > 0 ? probed[$0 - 1] : nil } ?? Int.min, hi = i.flatMap { $0 + 1 < probed.count ? probed[$0 + 1] : nil } ?? Int.max
-        let near = j == L || (j >= lo && j <= hi)
-        let sameGuidance = best.guidance == [1, w]
-        c.agree = near && sameGuidance && (best.transition ?? .euler) == .euler
-        let ours = "the search's best two-step schedule, \(best.label) (Sync-C \(Fmt.estimate(best.sync, 3)), cost \(Fmt.f(best.cost.mean, 4)) ≤ \(Fmt.f(best.limit, 4)))"
-        if c.agree {
-            c.text = "They agree: \(ours), lands \(j == L ? "on" : "within one probed step of") the rule's landing step \(L) (t = \(Fmt.f(sch.tList[1], 3)))."
-            return c
-        }
+    /// Why the search's landing of the rule's shape is not the rule's, in the rule's terms.
+    static func why(step j: Int, landing L: Int, scored: SearchedSchedule?, shaped s: SearchedSchedule, report: StudyReport) -> String {
         var why: [String] = []
-        if !sameGuidance {
-            if best.guidance[0] != 1 { why.append("it guides the first step too (g = \(best.guidance.map(Fmt.g))), which the rule never considers: its landing is read off euler_jump s0=1") }
-            else if best.guidance == [1, 1] { why.append("no guided two-step schedule beats the unguided one on Sync-C within the fidelity limit") }
-            else { why.append("it guides the landing at w = \(Fmt.g(best.guidance[1])), not the teacher's \(Fmt.g(w))") }
+        if let win = report.window?.window, !win.steps.contains(j) {
+            let verdict = report.window?.verdicts.first { $0.step == j }
+            why.append("step \(j) lies outside the sync window (steps \(win.firstStep)..\(win.lastStep)), where the rule does not land" + (verdict.map { $0.failures.isEmpty ? "" : " (\($0.failures.map(\.text).joined(separator: "; ")))" } ?? ""))
+        } else {
+            why.append("both steps are in the window; the search scores whole two-step samplings on every pair, the rule the euler_jump arm's per-step means")
         }
-        if (best.transition ?? .euler) != .euler { why.append("it re-noises between its steps where the rule's landing is an Euler jump") }
-        if !near {
-            if let win = report.window?.window, !win.steps.contains(j) {
-                let verdict = report.window?.verdicts.first { $0.step == j }
-                why.append("step \(j) lies outside the sync window (steps \(win.firstStep)..\(win.lastStep)), where the rule does not land" + (verdict.map { $0.failures.isEmpty ? "" : " (\($0.failures.map(\.text).joined(separator: "; ")))" } ?? ""))
-            } else {
-                why.append("step \(j) and the landing step \(L) are both in the window, more than one probed step apart")
-            }
-            if let s = scored {
-                why.append("the rule's schedule scored Sync-C \(Fmt.estimate(s.sync, 3)) at cost \(Fmt.f(s.cost.mean, 4)) (limit \(Fmt.f(s.limit, 4))) as a whole two-step sampling" + (s.sync.upper.map { $0 >= best.sync.mean ? ", its CI reaching the winner's mean" : "" } ?? ""))
-            } else {
-                why.append("the rule's schedule was dropped before the last round")
-            }
+        if let r = scored {
+            why.append("the rule's schedule scores Sync-C \(Fmt.estimate(r.sync, 3)) at cost \(Fmt.f(r.cost.mean, 4)) (limit \(Fmt.f(r.limit, 4)))"
+                + (r.admissible ? "" : ", over the limit as a whole sampling")
+                + ((r.sync.upper ?? -.infinity) >= s.sync.mean ? ", its CI reaching the search's mean" : ""))
         }
-        c.text = "They differ: \(ours) against the rule's landing at step \(L) (t = \(Fmt.f(sch.tList[1], 3))), because " + why.joined(separator: "; ") + "."
-        return c
+        return why.joined(separator: "; ")
     }
 }
