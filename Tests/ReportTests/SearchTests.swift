@@ -44,7 +44,7 @@ struct PlantedRunner: ScheduleSearchRunner {
     }
 
     func run(arms: [ArmSpec], on pairs: [SearchPair], round: SearchRoundInfo) async throws -> Int {
-        try store.registerSteps(([0] + SearchTests.grid).map { (j: $0, t: Planted.schedule.t($0)) })
+        try store.registerSteps((0..<50).map { (j: $0, t: Planted.schedule.t($0)) })
         let done = try store.finishedUnits()
         var ids: [ArmSpec: ArmID] = [:]
         for a in arms { ids[a] = try store.registerArm(a) }
@@ -144,6 +144,10 @@ extension String {
         #expect(result.landing?.agree == true && result.landing?.searchStep == 30)
         #expect(abs((result.landing?.landingStep ?? 0) - 30) <= 1)
         #expect(result.rounds.map(\.pairs) == [2, 6, 10] && result.rounds.last!.pairs == Self.pairs.count)
+        // The rule's shape is kept to the last round at every grid step, the rule's own landing scored.
+        let finals = Set(try #require(result.result(steps: 2)?.points).map(\.label))
+        for j in Self.grid { #expect(finals.contains("student_schedule euler steps=0,\(j) g=1,\(ArmSpec.format(w))")) }
+        #expect(result.landing?.landingScored != nil)
         #expect(result.passesPlanned <= 100_000)
         // Saved and read back.
         let json = try result.json()

@@ -154,7 +154,7 @@ public struct ScheduleSearch: Sendable {
         guard !pairs.isEmpty else { throw ReportError.unreadableInput(file: store.url.path, problem: "the study has no (clip, seed) pairs to search on") }
         let perRound = roundPairs(total: pairs.count)
         var alive: [Int: [StudentScheduleKnobs]] = [:]
-        for n in settings.studentSteps { alive[n] = settings.candidates(n: n) }
+        for n in settings.studentSteps { alive[n] = Self.unique(settings.candidates(n: n) + pinned.filter { $0.steps.count == n }) }
         let evaluated = alive.mapValues(\.count)
         var spent = 0
         var rounds: [SearchResult.Round] = []
@@ -190,9 +190,8 @@ public struct ScheduleSearch: Sendable {
             progress(info, .finished)
             if count == pairs.count { break }
             for n in settings.studentSteps {
-                alive[n] = promote(alive[n]!, scores: scores, keep: Int((Double(alive[n]!.count) / Double(settings.eta)).rounded(.up)))
-                    + pinned.filter { $0.steps.count == n && !alive[n]!.contains($0) }
-                alive[n] = Self.unique(alive[n]!)
+                let promoted = promote(alive[n]!, scores: scores, keep: Int((Double(alive[n]!.count) / Double(settings.eta)).rounded(.up)))
+                alive[n] = Self.unique(promoted + pinned.filter { $0.steps.count == n })
             }
         }
         return try SearchResult.make(search: self, finalists: alive, scores: scores, evaluated: evaluated, rounds: rounds,
@@ -200,12 +199,14 @@ public struct ScheduleSearch: Sendable {
     }
 
     /// Two-step schedules shaped as the rule's (no CFG at t_0, the teacher's scale at the landing,
-    /// Euler), one per grid step: kept through every round, so the comparison with the rule's
+    /// Euler), one per grid step and one at the rule's landing: kept through every round, so the comparison with the rule's
     /// landing is made on all pairs (a dozen candidates sharing their passes with their twins).
     var pinned: [StudentScheduleKnobs] {
         guard settings.studentSteps.contains(2), let w = report.scale?.w, w.isFinite, settings.scales.contains(w),
               settings.transitions.contains(.euler) else { return [] }
-        return settings.grid.map { try! StudentScheduleKnobs(steps: [0, $0], guidance: [1, w], transition: .euler) }
+        // The rule's own landing too when it is off the grid: the comparison scores it on every pair.
+        let steps = settings.grid + (report.schedule.map { [$0.landingStep] } ?? []).filter { $0 > 0 && !settings.grid.contains($0) }
+        return steps.map { try! StudentScheduleKnobs(steps: [0, $0], guidance: [1, w], transition: .euler) }
     }
 
     static func unique(_ xs: [StudentScheduleKnobs]) -> [StudentScheduleKnobs] {

@@ -198,7 +198,8 @@ extension LandingComparison {
                 let lo = i.flatMap { $0 > 0 ? probed[$0 - 1] : nil } ?? Int.min, hi = i.flatMap { $0 + 1 < probed.count ? probed[$0 + 1] : nil } ?? Int.max
                 c.agree = j == L || (j >= lo && j <= hi)
                 parts.append("Restricted to the rule's shape (no CFG at t_0, w = \(Fmt.g(w)) at the landing, Euler jump), the search lands at step \(j) (t = \(Fmt.f(s.tList[1], 3)); \(scoredText(s)))"
-                    + (c.agree ? (j == L ? ", the rule's own landing step: they agree." : ", within one probed step of the rule's landing step \(L): they agree.")
+                    + (c.agree ? (j == L ? ", the rule's own landing step: they agree." : ", within one probed step of the rule's landing step \(L): they agree"
+                        + ((report.window?.window).map { $0.steps.contains(j) ? "." : " (step \(j) is outside the sync window \($0.firstStep)..\($0.lastStep), where the rule does not land; the rule's schedule scores " + (scored.map(scoredText) ?? "-") + ")." } ?? "."))
                        : ", the rule at step \(L) (t = \(Fmt.f(sch.tList[1], 3))): they differ, because " + Self.why(step: j, landing: L, scored: scored, shaped: s, report: report) + "."))
             } else {
                 parts.append("Restricted to the rule's shape, the search finds no schedule within the limit; the rule lands at step \(L) (t = \(Fmt.f(sch.tList[1], 3)))"
