@@ -76,8 +76,9 @@ fuzz: deps
 fuzz-build: deps
 	./tools/fuzz.sh --build-only
 
-## venv-server: .venv/ with numpy and flask, for the reference teacher server the remote-teacher
-## tests start (installs python3-venv first where Debian's python3 lacks ensurepip)
+## venv-server: .venv/ with what make test needs: numpy and flask for the reference teacher server
+## the remote-teacher tests start, omegaconf and PyYAML for the trainer-config tests (installs
+## python3-venv first where Debian's python3 lacks ensurepip)
 venv-server:
 	@python3 -c 'import ensurepip' 2>/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y python3-venv; }
 	./tools/make_venv.sh --server

@@ -38,7 +38,7 @@ let package = Package(
             exclude: ["Teachers/AnalyticTeacher.md"]),
         .target(
             name: "Report",
-            dependencies: ["Store", "Digest", "CCairo", "CPNG",
+            dependencies: ["Store", "Digest", "CCairo", "CPNG", "Yams",
                            .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "ReportCLI",

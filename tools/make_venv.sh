@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates .venv/ in the project with the Python tools' packages from PyPI. Idempotent.
-#   tools/make_venv.sh --server only numpy and flask: the reference teacher server (make test)
+#   tools/make_venv.sh --server only what make test needs: numpy, flask (teacher server), omegaconf, PyYAML (trainer configs)
 #   tools/make_venv.sh --browser Playwright for the report's browser test (make e2e; the browser
 #                                itself is Debian's chromium, never downloaded)
 #   tools/make_venv.sh          the light set (fixtures for SSIM/MFCC, teacher server)
@@ -13,9 +13,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 if [ "${1:-}" = "--server" ]; then
-  if .venv/bin/python -c "import numpy, flask" 2>/dev/null; then exit 0; fi
+  if .venv/bin/python -c "import numpy, flask, omegaconf, yaml" 2>/dev/null; then exit 0; fi
   .venv/bin/python -m pip install -q -r tools/requirements-server.txt
-  echo ".venv ready for the teacher server: $(.venv/bin/python --version)"
+  echo ".venv ready for make test: $(.venv/bin/python --version)"
   exit 0
 fi
 if [ "${1:-}" = "--browser" ]; then

@@ -20,6 +20,7 @@ struct Trajprobe: AsyncParsableCommand {
               trajprobe probe study.yaml --db s.sqlite      # probe (resumable)
               trajprobe report s.sqlite                     # window, figures, html
               trajprobe schedule s.sqlite --format python   # student config lines
+              trajprobe search study.yaml --db s.sqlite     # 1- to 4-step schedules
 
             Real teachers and earlier results:
               trajprobe import videos runs/ --db s.sqlite --mask mask.png
@@ -34,7 +35,7 @@ struct Trajprobe: AsyncParsableCommand {
             Logs go to stderr (TRAJPROBE_LOG=info for more); results to stdout.
             """),
         version: Toolkit.version,
-        subcommands: [Demo.self, Probe.self, Measure.self, Import.self, ReportCommand.self, ScheduleCommand.self, FaceSyncCommand.self, Runs.self, Merge.self, Export.self, DemoDataCommand.self, Bench.self, TeacherCommand.self])
+        subcommands: [Demo.self, Probe.self, Measure.self, Import.self, ReportCommand.self, ScheduleCommand.self, SearchCommand.self, FaceSyncCommand.self, Runs.self, Merge.self, Export.self, DemoDataCommand.self, Bench.self, TeacherCommand.self])
 
     /// Logs go to stderr at `warning` (set TRAJPROBE_LOG=info or debug for more); results go to
     /// stdout, so scripts can pipe them.

@@ -77,6 +77,15 @@ struct DemoEndToEndTests {
         }
         let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
         #expect(html.contains("data:image/png;base64,"))
+
+        // The demo's search: stored in the study, drawn and tabled in the report, one best or a
+        // reason per N, and the two-step comparison stated.
+        let search = try #require(study.search)
+        #expect(search.byStepCount.map(\.studentSteps) == [1, 2, 3, 4])
+        #expect(search.byStepCount.allSatisfy { $0.best != nil || $0.note != nil })
+        #expect(search.passesPlanned <= search.settings.budget)
+        #expect(figures.contains("search_fronts.png") && md.contains("Searched student schedules"))
+        #expect(search.landing != nil && md.contains("Two-step search vs the rule's landing"))
     }
 }
 
@@ -150,6 +159,71 @@ struct ResumeEndToEndTests {
         #expect(lpips.count == a.measurements.filter { $0.metric == "ssim" && $0.region == "full" }.count)
         #expect(lpips.allSatisfy { $0.region == "full" && $0.value >= 0 && $0.value.isFinite })
         #expect(lpips.contains { $0.value > 0 })
+    }
+}
+
+/// The search killed with SIGKILL mid-round and run again ends with the result of a search that
+/// was never interrupted.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["TRAJPROBE_E2E_BINARY"] != nil, "set TRAJPROBE_E2E_BINARY (make e2e)"))
+struct SearchResumeEndToEndTests {
+    let binary = ProcessInfo.processInfo.environment["TRAJPROBE_E2E_BINARY"] ?? ""
+
+    func trajprobe(_ args: [String], in dir: URL, output: Pipe? = nil) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        p.currentDirectoryURL = dir
+        p.standardOutput = output ?? FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    func searchJSON(_ args: [String], in dir: URL) throws -> String {
+        let pipe = Pipe()
+        let p = try trajprobe(args + ["--json"], in: dir, output: pipe)
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(out)")
+        return out
+    }
+
+    @Test func killedSearchResumesToTheSameResult() throws {
+        let fm = FileManager.default
+        let work = fm.temporaryDirectory.appendingPathComponent("trajprobe-search-resume-\(UUID().uuidString)")
+        try fm.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: work) }
+        let gen = try trajprobe(["demo-data", "--output", "data", "--identities", "2"], in: work)
+        gen.waitUntilExit()
+        try #require(gen.terminationStatus == 0)
+        let overrides = ["--seeds", "0", "--steps", "0,10,20,30,40,49"]
+        for db in ["whole.sqlite", "killed.sqlite"] {
+            let probe = try trajprobe(["probe", "data/study.yaml", "--db", db, "--study", "s", "--quiet",
+                                       "--arm", "fresh_noise w=1", "--arm", "fresh_noise w=2", "--arm", "factorial w=2"] + overrides, in: work)
+            probe.waitUntilExit()
+            try #require(probe.terminationStatus == 0)
+        }
+        // The study's arms, steps and seeds come from the database (the probe's flags replaced the file's).
+        let search = ["search", "data/study.yaml", "--study", "s", "--student-steps", "1,2,3", "--transition", "both",
+                      "--first-pairs", "2"]
+        let reference = try searchJSON(search + ["--db", "whole.sqlite"], in: work)
+
+        let db = work.appendingPathComponent("killed.sqlite")
+        let probed = try #require(try StudyStore.listRuns(at: db).first).doneUnits
+        let victim = try trajprobe(search + ["--db", "killed.sqlite", "--jobs", "1"], in: work)
+        var storedBeforeKill = 0
+        let deadline = Date().addingTimeInterval(300)
+        while Date() < deadline && victim.isRunning {
+            if let run = try? StudyStore.listRuns(at: db).first, run.doneUnits >= probed + 150 { storedBeforeKill = run.doneUnits - probed; break }
+            usleep(20_000)
+        }
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        #expect(victim.terminationReason == .uncaughtSignal, "the search finished before it could be killed")
+        #expect(storedBeforeKill >= 150)
+        let resumed = try searchJSON(search + ["--db", "killed.sqlite"], in: work)
+        #expect(resumed == reference, "the resumed search's result differs from the uninterrupted one")
+        #expect(reference.contains("\"byStepCount\""))
     }
 }
 

@@ -137,6 +137,18 @@ import Testing
         #expect(try store.steps() == [Step(j: 30, t: 0.768935)])
     }
 
+    /// A student schedule is stored as flat knobs and comes back with the same label.
+    @Test func studentScheduleArmsRoundTrip() throws {
+        let dir = try TempDir()
+        let store = try StudyStore.create(at: dir.file("s.sqlite"), config: SyntheticStudy.config)
+        let spec = try ArmSpec(parsing: "student_schedule renoise steps=0,20,36 g=1,2,4.5")
+        let id = try store.registerArm(spec)
+        #expect(try store.registerArm(ArmSpec(parsing: "student_schedule renoise steps=[0, 20, 36] g=[1, 2, 4.5]")) == id)
+        let back = try #require(try store.arms().first)
+        #expect(back.spec == spec && back.label == "student_schedule renoise steps=0,20,36 g=1,2,4.5")
+        #expect(try store.registerArm(ArmSpec(parsing: "student_schedule euler steps=0,20,36 g=1,2,4.5")) != id)
+    }
+
     @Test func reportQueries() throws {
         let dir = try TempDir()
         let store = try StudyStore.create(at: dir.file("s.sqlite"), config: SyntheticStudy.config)

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import Testing
 @testable import TrajectoryProbe
 
@@ -127,6 +128,30 @@ struct RemoteTeacherTests {
         #expect(try codec.encode(s.frames).maxAbsDifference(try s.teacher.space.encode(s.frames)) < 1e-5)
         #expect(try codec.decode(s.states).maxAbsDifference(try s.teacher.space.decode(s.states)) < 1e-5)
         #expect(remote.stats.requests >= 4 * 3 + 2)
+    }
+
+    /// Student schedules run on a remote teacher exactly as in process: every pass of the
+    /// student's sampling goes over the wire, and its final prediction matches the in-process
+    /// teacher's. Chained passes carry the per-pass difference (float64 on both sides, the server
+    /// rounding states and outputs to float32) through the posterior's softmax; 1e-4 bounds it here.
+    @Test func studentSchedulesRunOnTheRemoteTeacher() throws {
+        let s = try Setup()
+        let server = try ReferenceServer(["--model", "analytic", "--state", s.state.path])
+        defer { server.stop() }
+        let remote = try RemoteTeacher(options: s.options(server.url))
+        let clip = ProbeClip(id: "id1c2", reference: try s.teacher.space.encode(s.frames), conditioning: s.conditioning)
+        let arms = try ["student_schedule renoise steps=0,20,36 g=1,2,2", "student_schedule euler steps=0,30 g=1,4.5",
+                        "student_schedule steps=0 g=2"].map { try ArmSpec(parsing: $0) } + [.eulerJump(s0: 1, s1: 4.5)]
+        let plan = try ProbePlan(arms: arms, schedule: try TimeSchedule(), steps: [30])
+        var local: [ProbeUnit: Tensor] = [:], far: [ProbeUnit: Tensor] = [:]
+        try plan.run(teacher: s.teacher, clip: clip, seed: 0) { local[$0.unit] = $0.x0 }
+        let stats = try plan.run(teacher: remote, clip: clip, seed: 0) { far[$0.unit] = $0.x0 }
+        #expect(stats.teacherPasses == 4 && remote.stats.requests >= 4)
+        #expect(far.count == 4 && Set(far.keys) == Set(local.keys))
+        for (unit, x) in local {
+            let d = try #require(far[unit]).maxAbsDifference(x)
+            #expect(d < 1e-4, "\(unit): max |Δ| \(d)")
+        }
     }
 
     @Test func jsonAndFP16TransportsCarryTheSameNumbers() throws {

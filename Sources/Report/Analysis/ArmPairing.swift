@@ -55,13 +55,16 @@ enum ArmPairing {
             return .trajectory(w: 1)
         case .scored:
             return nil
+        case .studentSchedule:
+            guard let k = StudentScheduleKnobs(arm.knobs), k.guidance.contains(where: { $0 != 1 }) else { return nil }
+            return k.unguided.spec
         }
     }
 
     static func kind(of arm: ArmSpec) -> ArmPair.Kind {
         switch arm.family {
         case .freshNoise, .eulerJump, .spatial: return .singlePrediction
-        case .trajectory, .scheduledCFG, .scored: return .compounding
+        case .trajectory, .scheduledCFG, .scored, .studentSchedule: return .compounding
         }
     }
 

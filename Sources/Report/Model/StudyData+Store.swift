@@ -77,7 +77,10 @@ extension StudyData {
             }
         }
         let clipNames = Dictionary(uniqueKeysWithValues: snap.clips.map { ($0.id, $0.name) })
-        let armLabels = Dictionary(uniqueKeysWithValues: snap.arms.map { ($0.id, $0.label) })
+        // Student schedules are whole samplings, not per-step probes: `trajprobe search` reads them
+        // (StudentScheduleData); the per-step analysis never sees them.
+        let probeArms = snap.arms.filter { $0.spec.family != .studentSchedule }
+        let armLabels = Dictionary(uniqueKeysWithValues: probeArms.map { ($0.id, $0.label) })
         let rows = snap.measurements.compactMap { m -> Report.MeasurementRow? in
             guard let clip = clipNames[m.clip], let arm = armLabels[m.arm] else { return nil }
             return Report.MeasurementRow(arm: arm, clip: clip, step: m.step, seed: m.seed, metric: m.metric,
@@ -93,7 +96,7 @@ extension StudyData {
         }
         var series: [SyncSeries] = []
         var spatial: [SpatialMap] = []
-        for arm in snap.arms {
+        for arm in probeArms {
             let maps = try store.maps(arm: arm.id)
             var floors: [String: Double] = [:]
             for m in maps where m.map.name == StoredMapName.spatialFloor {
@@ -132,8 +135,25 @@ extension StudyData {
                   maxT: number(StudyConfigKey.maxT, 0.999), guidanceScale: recorded(StudyConfigKey.guidanceScale),
                   guidanceText: recorded(StudyConfigKey.guidanceText), guidanceAudio: recorded(StudyConfigKey.guidanceAudio),
                   metricRules: rules,
-                  configuration: configuration, steps: Self.unitTimes(snap.steps.map { StepTime(j: $0.j, t: $0.t) }),
-                  clips: snap.clips.map(\.name), arms: snap.arms.map(\.spec), measurements: rows,
+                  configuration: configuration, steps: Self.unitTimes(Self.probeSteps(snap, studentArms: Set(snap.arms.map(\.id)).subtracting(armLabels.keys))),
+                  clips: snap.clips.map(\.name), arms: probeArms.map(\.spec), measurements: rows,
                   failures: failures, syncSeries: series, spatialMaps: spatial)
+        // A stored search this version cannot read is named in the configuration table (and
+        // replaced by the next `trajprobe search`), never a reason not to read the study.
+        if let stored = snap.schedules.first(where: { $0.name == SearchResult.storedName && $0.format == "json" }) {
+            do { search = try SearchResult.decode(stored.body, source: source) } catch {
+                self.configuration["search"] = "stored result unreadable (\(stored.created)): \(error.description); run `trajprobe search` again"
+            }
+        }
+    }
+
+    /// The study's steps without those only student schedules were stored at (their last steps
+    /// may lie off the probed grid). A step nothing is stored at yet (a study still starting) stays.
+    static func probeSteps(_ snap: StudySnapshot, studentArms: Set<ArmID>) -> [StepTime] {
+        var used: [Int: Bool] = [:]
+        for m in snap.measurements where m.step != gtStep {
+            used[m.step] = (used[m.step] ?? false) || !studentArms.contains(m.arm)
+        }
+        return snap.steps.filter { used[$0.j] ?? true }.map { StepTime(j: $0.j, t: $0.t) }
     }
 }

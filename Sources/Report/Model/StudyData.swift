@@ -49,6 +49,8 @@ public struct StudyData: Codable, Sendable, Equatable {
     public var syncSeries: [SyncSeries]
     /// Spatial CFG maps (optional).
     public var spatialMaps: [SpatialMap]
+    /// The study's `trajprobe search` result, when it has one (optional in study JSON files).
+    public var search: SearchResult?
 
     public init(name: String, source: String = "", teacher: String = "analytic", modelName: String = "",
                 dropMode: String = "audio", syncModel: String = "facesync-cca", syncPreset: String = "",
@@ -57,7 +59,8 @@ public struct StudyData: Codable, Sendable, Equatable {
                 guidanceScale: Double? = nil, guidanceText: Double? = nil, guidanceAudio: Double? = nil,
                 metricRules: [String: String] = [:], configuration: [String: String] = [:], steps: [StepTime],
                 clips: [String], arms: [ArmSpec], measurements: [MeasurementRow],
-                failures: [FailedUnits] = [], syncSeries: [SyncSeries] = [], spatialMaps: [SpatialMap] = []) {
+                failures: [FailedUnits] = [], syncSeries: [SyncSeries] = [], spatialMaps: [SpatialMap] = [],
+                search: SearchResult? = nil) {
         self.name = name; self.source = source; self.teacher = teacher; self.modelName = modelName
         self.dropMode = dropMode; self.syncModel = syncModel; self.syncPreset = syncPreset
         self.syncWeightsSHA256 = syncWeightsSHA256; self.databaseSHA256 = databaseSHA256
@@ -67,6 +70,7 @@ public struct StudyData: Codable, Sendable, Equatable {
         self.configuration = configuration; self.steps = steps; self.clips = clips; self.arms = arms
         self.measurements = measurements; self.failures = failures; self.syncSeries = syncSeries
         self.spatialMaps = spatialMaps
+        self.search = search
     }
 
     /// The teacher's CFG scale as recorded, one scale or a (text, audio) pair; nil when unknown.

@@ -24,7 +24,7 @@ public enum ReportWriter {
         let several = reports.count > 1
         var figureSets: [[Figure]] = []
         for r in reports {
-            let figs = try ReportFigures.render(r)
+            let figs = try ReportFigures.render(r) + SearchFigure.figures(r)
             figureSets.append(figs)
             let figDir = several ? "\(directory)/figures/\(safe(r.study.name))" : "\(directory)/figures"
             try makeDirectory(figDir)
@@ -239,6 +239,8 @@ public enum ReportWriter {
         } else {
             doc.add(.callout("No schedule: \(r.scheduleProblem?.description ?? "no window")"))
         }
+
+        searchSection(&doc, r, level: h, figDir: figDir)
 
         robustnessSection(&doc, r, level: h)
         unknownMetricsSection(&doc, r, level: h)

@@ -4,6 +4,7 @@ import Report
 import Store
 
 extension CFGForm: ExpressibleByArgument {}
+extension TrainerTarget: ExpressibleByArgument {}
 
 extension ToleranceForm: ExpressibleByArgument {}
 

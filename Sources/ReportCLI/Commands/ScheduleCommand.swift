@@ -23,6 +23,20 @@ struct ScheduleCommand: AsyncParsableCommand {
 
             --cfg-form uncond writes guidance_scale = w for neg + w (cond − neg) (OmniAvatar, Wan, \
             Lip Forcing); cond writes g = w − 1 for cond + g (cond − neg) (Self-Forcing, FastVideo).
+            --format python writes one `config.model.<key>.<sub> = value` line per leaf of the \
+            YAML, every key and nesting kept.
+
+            --target writes the file a trainer's own config loader reads, in its keys, value \
+            scales and CFG form: lipforcing (config.model.sample_t_cfg.t_list, guidance_scale = w, \
+            sync_window_cfg), fastgen (the same without the sync window), self-forcing \
+            (denoising_step_list warped from 0..1000, timestep_shift, guidance_scale = w − 1), \
+            causvid (denoising_step_list = round(1000 t) + [0], real_guidance_scale = w − 1), \
+            fastvideo (method.dmd_denoising_steps, real_score_guidance_scale = w, \
+            pipeline.flow_shift). What a trainer has no key for is named in a `# lacks:` comment.
+
+              trajprobe schedule study.sqlite --target self-forcing
+              trajprobe schedule study.sqlite --target lipforcing --format python
+              trajprobe schedule study.sqlite --target causvid --output configs/
 
             A study that is not complete (failed units, still running, interrupted) is refused \
             with exit status 3; with --allow-partial the config is written, its first line says \
@@ -48,8 +62,14 @@ struct ScheduleCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("min_t of sample_t_cfg.", valueName: "t"))
     var minT: Double = 0
 
-    @Option(help: ArgumentHelp("Prefix of the python assignment lines.", valueName: "prefix"))
-    var pythonPrefix: String = "config.model"
+    @Option(help: ArgumentHelp("Prefix of the python assignment lines (default: config.model, or config with --target).", valueName: "prefix"))
+    var pythonPrefix: String?
+
+    @Option(help: ArgumentHelp("Write the config a trainer reads as-is: lipforcing, self-forcing, causvid, fastvideo or fastgen.", valueName: "trainer"))
+    var target: TrainerTarget?
+
+    @Option(help: ArgumentHelp("With --target: the best N-step schedule of the study's `trajprobe search` instead of the two-step rule's.", valueName: "N"))
+    var studentSteps: Int?
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write schedule.yaml and schedule.json into this directory instead of printing.", valueName: "dir"))
     var output: String?
@@ -62,6 +82,12 @@ struct ScheduleCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard minT >= 0, minT < 1 else { throw ValidationError("--min-t \(minT) is not in [0, 1)") }
+        if studentSteps != nil && target == nil {
+            throw ValidationError("--student-steps writes a searched schedule in a trainer's config: give --target too")
+        }
+        if target != nil && format == .json {
+            throw ValidationError("--target writes YAML or Python, the forms the trainers load: drop --format json")
+        }
     }
 
     func run() async throws {
@@ -77,6 +103,22 @@ struct ScheduleCommand: AsyncParsableCommand {
                 throw ReportError.unknownStudy(file: input, study: analysis.study ?? "", available: studies.map(\.name))
             }
             let report = try StudyReport(study: studies[0], options: options)
+            if let n = studentSteps, let target {
+                guard let search = studies[0].search else {
+                    throw fail("\(input): the study has no search result: run `trajprobe search` first", json: false, code: 2)
+                }
+                guard let found = search.result(steps: n) else {
+                    throw fail("\(input): the search covered N = \(search.settings.studentSteps.map(String.init).joined(separator: ", ")), not \(n)", json: false, code: 2)
+                }
+                guard let best = found.best else {
+                    throw fail("\(input): the search found no admissible \(n)-step schedule: \(found.note ?? "")", json: false, code: 2)
+                }
+                let day = date ?? todayUTC()
+                let context = (try? report.studentConfig(form: cfgForm, minT: minT, date: day, allowPartial: allowPartial))
+                    .map(ProfileContext.init(config:)) ?? ProfileContext(report: report, minT: minT, date: day)
+                try emit(TrainerProfile(target: target, context: context, schedule: best.studentSchedule), label: "\(n)-step \(best.label)")
+                return
+            }
             let config: StudentConfig
             do {
                 config = try report.studentConfig(form: cfgForm, minT: minT, date: date ?? todayUTC(), allowPartial: allowPartial)
@@ -89,7 +131,10 @@ struct ScheduleCommand: AsyncParsableCommand {
             }
             // A config from a study that is not complete says so first (--allow-partial).
             let note = report.partial ? "study '\(report.study.name)' is \(report.incompleteTag ?? "PARTIAL: \(report.study.status.rawValue)"): this config comes from part of its units (--allow-partial)" : nil
-            if let dir = output {
+            if let target {
+                if let note { print("# \(note)") }
+                try emit(TrainerProfile(target: target, config: config), label: "t_list \(config.t_list)")
+            } else if let dir = output {
                 let yaml = (note.map { "# \($0)\n" } ?? "") + (try config.yaml()), json = try config.json()
                 if let note { print("warning: \(note)") }
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -106,12 +151,31 @@ struct ScheduleCommand: AsyncParsableCommand {
                 switch format {
                 case .yaml: print(try config.yaml(), terminator: "")
                 case .json: print(try config.json(), terminator: "")
-                case .python: print(config.python(prefix: pythonPrefix), terminator: "")
+                case .python:
+                    print(try PythonConfig.assignments(yaml: try config.yaml(), prefix: pythonPrefix ?? "config.model", file: "schedule.yaml"),
+                          terminator: "")
                 }
             }
             if note != nil { throw ExitStatus.incomplete }
         } catch let error as ReportError {
             throw fail(error.description, json: format == .json, code: exitStatus(error))
         }
+    }
+
+    /// Prints a trainer profile, or writes `<target>.yaml` and `<target>.py` into --output.
+    func emit(_ profile: TrainerProfile, label: String) throws {
+        let py = profile.python(prefix: pythonPrefix ?? "config")
+        guard let dir = output else {
+            print(format == .python ? py : profile.yaml(), terminator: "")
+            return
+        }
+        let stem = "\(dir)/\(profile.target.rawValue)" + (studentSteps.map { "-\($0)step" } ?? "")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (name, text) in [("\(stem).yaml", profile.yaml()), ("\(stem).py", py)] {
+            do { try Data(text.utf8).write(to: URL(fileURLWithPath: name), options: .atomic) } catch {
+                throw ReportError.writeFailed(file: name, problem: error.localizedDescription)
+            }
+        }
+        print("wrote \(stem).yaml and \(stem).py (\(profile.target.rawValue), \(label))")
     }
 }

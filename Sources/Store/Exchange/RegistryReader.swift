@@ -327,6 +327,9 @@ struct RegistryReader {
         guard let family = normalised == "spatial_probe" ? .spatial : ArmFamily(rawValue: normalised), family != .scored else {
             throw badEntry("family '\(familyText)' is not one of trajectory, euler_jump, fresh_noise, scheduled_cfg, spatial_probe")
         }
+        guard family != .studentSchedule else {
+            throw badEntry("student_schedule arms are run by trajprobe on the teacher (probe, search), not imported: a registry's tables cannot say which student sampling produced them")
+        }
         var raw = Raw(id: id, model: model, family: family, knobs: [:], drop: "unknown", declaredBaseline: false,
                       resultsOnly: false, csv: "")
         if let g = e["guidance"] {
@@ -513,6 +516,8 @@ struct RegistryReader {
             if let (s0, s1) = r.guidancePair, !twoScale { knobs["s0"] = s0; knobs["s1"] = s1 }
             if knobs["s0"] == nil && knobs["s0t"] == nil { put(value(r.knobs["step0"]), one: "s0", text: "s0t", audio: "s0a", what: "step0") }
             if knobs["s1"] == nil && knobs["s1t"] == nil { put(value(r.knobs["teacher"]), one: "s1", text: "s1t", audio: "s1a", what: "teacher") }
+        case .studentSchedule:
+            throw bad("experiment '\(r.id)': student_schedule arms are not imported")
         case .scheduledCFG:
             if knobs["tau"] == nil {
                 if case .number(let v)? = r.knobs["tau"] { knobs["tau"] = v } else { missing.append("tau") }

@@ -16,6 +16,9 @@ public enum ArmFamily: String, Codable, Sendable, CaseIterable, Hashable {
     /// Videos scored as they are, no teacher and no knobs (`trajprobe measure sync --study`:
     /// batch scoring, dataset filtering at a Sync-C threshold).
     case scored
+    /// A student's whole few-step sampling run by the teacher: x0 at each of its steps with that
+    /// step's guidance, an Euler jump or a re-noise to the next; the final prediction is measured.
+    case studentSchedule = "student_schedule"
 }
 
 /// One guidance policy probed along the trajectory: a family plus its knobs.
@@ -48,7 +51,8 @@ public struct ArmSpec: Hashable, Codable, Sendable, CustomStringConvertible {
     /// Canonical label: the family, then the knobs sorted by name, numbers in shortest form,
     /// then `id=<tag>` when the arm has one.
     public var label: String {
-        ([family.rawValue] + knobs.keys.sorted().map { "\($0)=\(ArmSpec.format(knobs[$0]!))" } + (tag.map { ["id=\($0)"] } ?? []))
+        if family == .studentSchedule, tag == nil, let schedule = StudentScheduleKnobs(knobs) { return schedule.label }
+        return ([family.rawValue] + knobs.keys.sorted().map { "\($0)=\(ArmSpec.format(knobs[$0]!))" } + (tag.map { ["id=\($0)"] } ?? []))
             .joined(separator: " ")
     }
 
@@ -67,6 +71,11 @@ public struct ArmSpec: Hashable, Codable, Sendable, CustomStringConvertible {
     /// Parses a label such as `euler_jump s0=1 s1=4.5` or `trajectory w=4.5` (also `family(w=4.5)`
     /// and comma separators, as hand-written configs use).
     public init(parsing text: String) throws(ArmParseError) {
+        if let head = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "(" }).first,
+           head == ArmFamily.studentSchedule.rawValue {
+            self = try StudentScheduleKnobs(parsing: text).spec
+            return
+        }
         let cleaned = text.replacingOccurrences(of: "(", with: " ").replacingOccurrences(of: ")", with: " ")
             .replacingOccurrences(of: ",", with: " ")
         let parts = cleaned.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)

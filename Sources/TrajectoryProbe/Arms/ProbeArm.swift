@@ -83,6 +83,14 @@ public enum ProbeArms {
                 throw .invalidArm(label: spec.label, problem: "tau must be an integer step in 0...\(numSteps)")
             }
             return ScheduledCFGArm(tau: Int(k[0]), w: k[1])
+        case .studentSchedule:
+            guard let k = StudentScheduleKnobs(spec.knobs) else {
+                throw .invalidArm(label: spec.label, problem: "knobs \(spec.knobs.keys.sorted()) do not describe a student schedule (write e.g. 'student_schedule euler steps=0,30 g=1,4.5')")
+            }
+            guard k.steps[k.steps.count - 1] < numSteps else {
+                throw .invalidArm(label: spec.label, problem: "step \(k.steps[k.steps.count - 1]) is outside 0..<\(numSteps)")
+            }
+            return StudentScheduleArm(knobs: k)
         }
     }
 }

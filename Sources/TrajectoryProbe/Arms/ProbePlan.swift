@@ -8,6 +8,9 @@ import Store
 ///   one pass per measured step for the whole sweep (spatial adds one cond-only floor pass);
 /// - Euler jump: one pass at step 0, then one pass per distinct `s0` per measured step, shared by
 ///   every `s1` (the 2x2 factorial costs two passes per step);
+/// - student schedules: one pass per distinct prefix of (steps, guidance, transition), with the
+///   Euler-jump arms in the same ``PredictionTree`` (a two-step Euler student lands on the
+///   `euler_jump` arm's state); the pass at (ε, t_0) is shared with the trajectories too;
 /// - trajectories: `trajectory(w)` and `scheduled_cfg(τ, w)` are guidance policies along a sampled
 ///   path; policies that used the same scales so far share the state and its pass, so
 ///   `scheduled_cfg(τ, ·)` rides on `trajectory(1)` until τ. Different scales are separate paths.
@@ -19,6 +22,10 @@ public struct ProbePlan: Sendable {
     public let freshNoise: FreshNoiseGroup?
     public let eulerJump: EulerJumpGroup?
     public let trajectories: TrajectoryGroup?
+    /// Student-schedule arms, one unit each per (clip, seed).
+    public let students: [StudentScheduleArm]
+    /// The Euler-jump and student-schedule arms' states; nil when the plan has neither.
+    let tree: PredictionTree?
 
     public struct FreshNoiseGroup: Sendable {
         /// Every scale measured (fresh-noise scales, spatial scales and 1 for the spatial base).
@@ -48,6 +55,7 @@ public struct ProbePlan: Sendable {
         self.arms = arms
         var fresh: [FreshNoiseArm] = [], spatial: [SpatialArm] = [], jumps: [EulerJumpArm] = []
         var policies: [(ArmSpec, [Double])] = []
+        var students: [StudentScheduleArm] = []
         for spec in arms {
             switch try ProbeArms.make(spec, numSteps: schedule.numSteps) {
             case let a as FreshNoiseArm: fresh.append(a)
@@ -55,6 +63,7 @@ public struct ProbePlan: Sendable {
             case let a as EulerJumpArm: jumps.append(a)
             case let a as TrajectoryArm: policies.append((spec, schedule.probeSteps.map(a.scale(atStep:))))
             case let a as ScheduledCFGArm: policies.append((spec, schedule.probeSteps.map(a.scale(atStep:))))
+            case let a as StudentScheduleArm: students.append(a)
             default: throw .invalidArm(label: spec.label, problem: "no runner for this family")
             }
         }
@@ -73,6 +82,16 @@ public struct ProbePlan: Sendable {
             eulerJump = EulerJumpGroup(s1BySs0: by.keys.sorted().map { ($0, by[$0]!.sorted()) }, arms: jumps)
         }
         trajectories = policies.isEmpty ? nil : TrajectoryGroup(policies: policies)
+        self.students = students
+        let tree = PredictionTree(eulerJumps: jumps, steps: self.steps, students: students)
+        self.tree = tree.isEmpty ? nil : tree
+    }
+
+    /// Steps this plan stores units at: the measured steps (for the per-step arms) and each
+    /// student's last step.
+    public var unitSteps: [Int] {
+        let perStep = arms.count > students.count ? steps : []
+        return Array(Set(perStep + students.map(\.unitStep))).sorted()
     }
 
     /// Branches every pass requests.
@@ -82,7 +101,7 @@ public struct ProbePlan: Sendable {
     public var passCount: Int {
         var n = 0
         if let f = freshNoise { n += steps.count * (f.spatialArms.isEmpty ? 1 : 2) }
-        if let e = eulerJump { n += 1 + e.s1BySs0.count * steps.count }
+        if let tree { n += tree.passCount }
         if let t = trajectories {
             // Distinct policy prefixes at each step = passes at that step; the prefixes are
             // refined step by step (linear in num_steps, as the run itself is).
@@ -93,6 +112,7 @@ public struct ProbePlan: Sendable {
                     Dictionary(grouping: members) { t.policies[$0].scales[j] }.sorted { $0.key < $1.key }.map(\.value)
                 }
             }
+            if tree != nil { n -= 1 }   // the pass at (ε, t_0) is the tree's root
         }
         return n
     }
@@ -150,20 +170,18 @@ public struct ProbePlan: Sendable {
             }
         }
 
-        if let e = eulerJump {
-            let t0 = schedule.t(0)
-            let start = try pass(eps, t0)
-            let s0s = e.s1BySs0.map(\.s0)
-            let x0Start = Dictionary(uniqueKeysWithValues: zip(s0s, Guidance.combine(cond: start[.cond]!, neg: start[.neg]!, scales: s0s)))
-            for (s0, s1s) in e.s1BySs0 {
-                for j in steps {
-                    let t = schedule.t(j)
-                    let xj = try FlowMath.eulerStep(xt: eps, x0: x0Start[s0]!, sigma: t0, to: t)
-                    let p = try pass(xj, t)
-                    let byScale = Dictionary(uniqueKeysWithValues: zip(s1s, Guidance.combine(cond: p[.cond]!, neg: p[.neg]!, scales: s1s)))
-                    for a in e.arms where a.s0 == s0 { try emit(a.spec, j, byScale[a.s1]!) }
-                }
-            }
+        // The pass at (ε, t_0): the tree's root and the trajectories' first state.
+        var rootPass: TeacherPass?
+        func root() throws(ProbeError) -> TeacherPass {
+            if let rootPass { return rootPass }
+            let p = try pass(eps, schedule.t(0))
+            rootPass = p
+            return p
+        }
+
+        if let tree {
+            try tree.run(schedule: schedule, clip: clip, seed: seed, root: root, pass: { x, t in try pass(x, t) },
+                         emit: { spec, j, x0 in try emit(spec, j, x0) })
         }
 
         if let tg = trajectories {
@@ -175,7 +193,7 @@ public struct ProbePlan: Sendable {
                 var next: [([Int], Tensor)] = []
                 for (members, x) in groups {
                     let scales = Array(Set(members.map { tg.policies[$0].scales[j] })).sorted()
-                    let p = try pass(x, t)
+                    let p = j == 0 ? try root() : try pass(x, t)
                     let byScale = Dictionary(uniqueKeysWithValues: zip(scales, Guidance.combine(cond: p[.cond]!, neg: p[.neg]!, scales: scales)))
                     if measured.contains(j) {
                         for m in members { try emit(tg.policies[m].spec, j, byScale[tg.policies[m].scales[j]]!) }
@@ -199,8 +217,9 @@ public struct ProbePlan: Sendable {
     /// arms × steps may cover a few more.
     public func pruned(to units: some Collection<ProbeUnit>) throws(ProbeError) -> ProbePlan? {
         guard !units.isEmpty else { return nil }
-        let armSet = Set(units.map(\.arm)), stepSet = Set(units.map(\.step))
-        for u in units where !arms.contains(u.arm) || !steps.contains(u.step) {
+        let armSet = Set(units.map(\.arm)), stepSet = Set(units.map(\.step)), planArms = Set(arms), planSteps = Set(steps)
+        let studentSteps = Dictionary(students.map { ($0.spec, $0.unitStep) }, uniquingKeysWith: { a, _ in a })
+        for u in units where !planArms.contains(u.arm) || (studentSteps[u.arm].map { $0 != u.step } ?? !planSteps.contains(u.step)) {
             throw .invalidArm(label: u.arm.label, problem: "unit \(u) is not in this plan")
         }
         return try ProbePlan(arms: arms.filter(armSet.contains), schedule: schedule, steps: steps.filter(stepSet.contains))
@@ -208,7 +227,10 @@ public struct ProbePlan: Sendable {
 
     /// Every unit this plan produces for a clip and seed, in no particular order.
     public func units(clip: String, seed: Int) -> [ProbeUnit] {
-        arms.flatMap { a in steps.map { ProbeUnit(clip: clip, arm: a, step: $0, seed: seed) } }
+        let studentSteps = Dictionary(students.map { ($0.spec, $0.unitStep) }, uniquingKeysWith: { a, _ in a })
+        return arms.flatMap { a in
+            (studentSteps[a].map { [$0] } ?? steps).map { ProbeUnit(clip: clip, arm: a, step: $0, seed: seed) }
+        }
     }
 }
 

@@ -368,12 +368,35 @@ public struct StudyConfig: Sendable, Equatable {
         }
         var spec: ArmSpec
         do { spec = try ArmSpec(parsing: trimmed) } catch { throw .invalidArm(label: label, problem: error.problem) }
-        for key in ["w", "s0", "s1"] { if let v = spec.knobs[key] { spec.knobs[key] = form.convert(v, to: .negBased) } }
+        for key in ["w", "s0", "s1"] where spec.family != .studentSchedule {
+            if let v = spec.knobs[key] { spec.knobs[key] = form.convert(v, to: .negBased) }
+        }
+        if spec.family == .studentSchedule {
+            for key in spec.knobs.keys where key.hasPrefix("g") { spec.knobs[key] = form.convert(spec.knobs[key]!, to: .negBased) }
+        }
         return [spec]
     }
 }
 
 extension StudyConfig {
+    /// Takes the arms, steps and seeds a stored study recorded in its configuration JSON (what
+    /// `probe --arm/--steps/--seeds` may have set instead of the file), so a later command on that
+    /// study rebuilds the configuration it was probed under.
+    mutating func adopt(recorded json: String) throws(ProbeError) {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return }
+        if let labels = object["arms"] as? [String] {
+            var specs: [ArmSpec] = []
+            for label in labels {
+                do { specs.append(try ArmSpec(parsing: label)) } catch {
+                    throw .invalidValue(file: "the study's recorded arms", key: label, problem: error.problem)
+                }
+            }
+            arms = specs
+        }
+        if let steps = object["steps"] as? [Int] { self.steps.subset = steps }
+        if let seeds = object["seeds"] as? [Int] { self.seeds = seeds }
+    }
+
     /// Applies `trajprobe probe` flags on top of the file: each replaces the file's value and is
     /// validated the same way (errors name the flag).
     public mutating func override(arms labels: [String]? = nil, seeds: String? = nil, steps: String? = nil,

@@ -8,6 +8,10 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
     case resolutionMismatch(clip: String, detail: String)
     case syncModelNeedsBank(file: String)
     case frameTooSmall(clip: String, metric: String, width: Int, height: Int, minimum: Int)
+    /// A student schedule asked of results that have no teacher to run it (imported studies).
+    case studentScheduleNeedsTeacher(source: String, arm: String)
+    /// The study in the database was probed under another configuration than the one given.
+    case studyMismatch(database: String, study: String, differences: [String])
     case presetNeedsVideoFiles(file: String, preset: String)
 
     public var description: String {
@@ -26,6 +30,10 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
             return "clip '\(clip)': \(detail)"
         case let .frameTooSmall(clip, metric, width, height, minimum):
             return "clip '\(clip)': \(metric) needs frames of at least \(minimum)x\(minimum) px, these are \(width)x\(height) (raise teacher.resolution or drop \(metric) from metrics)"
+        case let .studentScheduleNeedsTeacher(source, arm):
+            return "\(source): '\(arm)' is a new sampling the teacher must run, and imported results have no teacher to run it: probe it with teacher.kind analytic or remote"
+        case let .studyMismatch(database, study, differences):
+            return "\(database): study '\(study)' was probed under another configuration (\(differences.joined(separator: "; "))): give the study file it was probed with"
         case let .presetNeedsVideoFiles(file, preset):
             return "\(file): sync preset '\(preset)' re-extracts frames from video files as syncnet_python does; probes and imports score decoded frames: use syncnet_python (raw frames) here, and trajprobe measure sync --preset \(preset) on files"
         case let .syncModelNeedsBank(file):

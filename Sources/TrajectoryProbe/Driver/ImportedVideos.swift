@@ -52,6 +52,9 @@ public struct ImportedVideos: Sendable {
     public func run(options: Options, progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) throws -> ProbeSummary {
         let started = Date()
         let status = Status(phase: "checking the layout", progress: progress)
+        if let student = options.armLabels.sorted(by: { $0.key < $1.key }).first(where: { $0.value.family == .studentSchedule }) {
+            throw DriverError.studentScheduleNeedsTeacher(source: "\(root)/\(student.key)", arm: student.value.label)
+        }
         // Refuse an incomplete layout before any decoding.
         let layout = try ImportedLayout.scan(root: root, steps: options.steps)
         guard options.mask != nil || options.box != nil

@@ -73,172 +73,39 @@ public struct ProbeDriver: Sendable {
     public func run(options: ProbeRunOptions, logger: Logger = Logger(label: "trajprobe.probe"),
                     progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) async throws -> ProbeSummary {
         let started = Date()
-        guard config.teacher.kind != .imported else {
-            throw DriverError.unsupportedTeacher(kind: "imported", hint: "measure imported prediction videos with `trajprobe import videos`")
-        }
-        // The database first: nothing is written anywhere (the FaceSync model goes next to it)
-        // for a path the run could not use.
-        try StudyStore.checkUsableForWriting(options.database)
-        var lpips: LPIPS?
-        if config.metrics.contains(MetricName.lpips) {
-            guard let weights = config.lpips.weights else {
-                throw DriverError.missingWeights(metric: "lpips", hint: StudyConfig.lpipsNeedsWeights)
-            }
-            lpips = try LPIPS(weights: URL(fileURLWithPath: weights))
-        }
         let status = Status(phase: "decoding clips", progress: progress)
-
-        try checkMemory()
-        let (bankClips, probes, heldOut) = try await loadClips()
-        if lpips != nil {
-            for p in probes { try ProbeDriver.checkLPIPSSize(p, logger: logger) }
-        }
-        status.set(phase: config.teacher.kind == .remote ? "connecting to the teacher" : "building the teacher")
-        let backend = try ProbeDriver.backend(config: config, bankClips: bankClips, probes: probes, heldOut: heldOut)
-        let teacher = backend.teacher
-
-        // The sync model: SyncNet-v2 when the config gives weights, else FaceSync-CCA fitted on the
-        // bank (in-sync clips) at the same resolution.
-        let syncModel: ClipSyncModel, syncModelPath: String, syncSHA: String
-        var faceSyncFile: Data?
-        if config.sync.model == .syncNetV2, let weights = config.sync.weights {
-            let net = try SyncNet(weights: URL(fileURLWithPath: weights))
-            // The preset was checked against the list when the study file was read.
-            let preset = try config.sync.preset.map { name in
-                guard let p = SyncPreset.named(name) else {
-                    throw ProbeError.invalidValue(file: config.file, key: "sync.preset", problem: "'\(name)' is not a preset")
-                }
-                return p
-            } ?? .syncnetPython
-            guard preset.roundTrip == nil else { throw DriverError.presetNeedsVideoFiles(file: config.file, preset: preset.name) }
-            syncModel = .syncNet(net, preset)
-            syncModelPath = weights
-            syncSHA = net.weightsSHA256()
-        } else {
-            guard !bankClips.isEmpty else { throw DriverError.syncModelNeedsBank(file: config.file) }
-            status.set(phase: "fitting FaceSync-CCA")
-            let syncClips = bankClips.filter { !heldOut.contains($0.id) }.map {
-                FaceSyncClip(name: $0.id, frames: $0.frames, audio: $0.audio, mouth: $0.regions.mouthBox)
-            }
-            let faceSync = try FaceSyncModel.fit(clips: syncClips)
-            syncModelPath = options.database.path + ".facesync.json"
-            // Written once the database has accepted the study (a study of that name with another
-            // configuration must not have its model file replaced).
-            let encoded = try faceSync.encoded(source: syncModelPath)
-            faceSyncFile = encoded
-            syncModel = .faceSync(faceSync)
-            syncSHA = SHA256Digest.hex(encoded)
-        }
-
-        // The study in the database.
-        let schedule = try config.schedule()
-        let plan = try ProbePlan(arms: config.arms, schedule: schedule, steps: config.steps.subset)
-        let studyConfig = Store.StudyConfig(
-            name: options.studyName, teacherKind: config.teacher.kind.rawValue,
-            teacherIdentity: backend.identity,
-            modelName: backend.modelName, dropMode: config.teacher.dropMode.rawValue,
-            syncModel: syncModel.name, syncWeightsSHA256: syncSHA,
-            libavVersion: MediaLibraries.version,
-            configJSON: configJSON(schedule: schedule, plan: plan, sync: syncModel, teacher: backend.description, lpips: lpips))
-        let store = try StudyStore.openOrCreate(at: options.database, config: studyConfig)
-        if let faceSyncFile {
-            do { try faceSyncFile.write(to: URL(fileURLWithPath: syncModelPath), options: .atomic) } catch {
-                throw MetricsError.modelFile(source: syncModelPath, detail: "cannot write: \(error.localizedDescription)")
-            }
-        }
-        try store.registerSteps(plan.steps.map { (j: $0, t: schedule.t($0)) })
-        var clipIDMap: [String: ClipID] = [:], armIDMap: [ArmSpec: ArmID] = [:]
-        for p in probes { clipIDMap[p.id] = try store.registerClip(p.spec) }
-        for a in plan.arms { armIDMap[a] = try store.registerArm(a, isBaseline: ProbeDriver.isBaseline(a)) }
-        let clipIDs = clipIDMap, armIDs = armIDMap
+        let session = try await ProbeSession.open(driver: self, options: options, status: status, logger: logger, create: true)
+        let (plan, schedule, store) = (session.plan, session.schedule, session.store)
+        try store.registerSteps(plan.unitSteps.map { (j: $0, t: schedule.t($0)) })
+        let armIDs = try session.register(arms: plan.arms)
+        let clipIDs = session.clipIDs
         try store.setStatus(.running)
 
         // Units: this shard's, minus those already stored.
         let finished = try store.finishedUnits()
-        var pending: [(clip: ClipData, seed: Int, units: [ProbeUnit])] = []
+        var pending: [ProbeSession.Work] = []
         var skipped = 0, total = 0
-        for p in probes {
+        for p in session.probes {
             for seed in config.seeds {
                 let owned = plan.units(clip: p.id, seed: seed).filter { options.shard.owns($0, granularity: .clipSeed) }
                 let todo = owned.filter { !finished.contains(UnitKey(clip: clipIDs[p.id]!, arm: armIDs[$0.arm]!, step: $0.step, seed: seed)) }
                 skipped += owned.count - todo.count
                 total += todo.count
-                if !todo.isEmpty { pending.append((p, seed, todo)) }
+                if !todo.isEmpty { pending.append(ProbeSession.Work(clip: p, seed: seed, units: todo)) }
             }
         }
         status.start(total: total, skipped: skipped)
-        let work = pending
 
         // GT rows: the reference clip's own measures, the ceilings the report draws.
-        for p in probes where options.shard.owns(key: "\(p.id)|gt") {
-            let values = try ProbeDriver.gtMeasurements(p, sync: syncModel)
+        for p in session.probes where options.shard.owns(key: "\(p.id)|gt") {
+            let values = try ProbeDriver.gtMeasurements(p, sync: session.measurer.sync)
             for a in plan.arms {
                 let key = UnitKey(clip: clipIDs[p.id]!, arm: armIDs[a]!, step: gtStep, seed: 0)
                 if !finished.contains(key) { _ = try store.writeUnit(UnitResult(key: key, measurements: values)) }
             }
         }
 
-        // Probe (clip, seed) pairs concurrently; OpenBLAS single-threaded inside each so the
-        // cores are not oversubscribed.
-        // A remote teacher's lanes mostly wait on the network: as many as requests may be in flight.
-        let lanes = options.concurrency > 0 ? options.concurrency
-            : config.teacher.kind == .remote ? config.teacher.concurrency : ProcessInfo.processInfo.activeProcessorCount
-        // The teacher's products are small (a clip's frames against the bank): threads inside one
-        // sgemm mostly spin; parallelism across (clip, seed) pairs is what pays.
-        openblas_set_num_threads(1)
-        let measurer = UnitMeasurer(sync: syncModel, metrics: Set(config.metrics), lpips: lpips)
-        let passes = Counter(), byOthers = Counter()
-        let failures = FailureLog()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            func launch() {
-                guard next < work.count else { return }
-                let item = work[next]
-                next += 1
-                group.addTask { try await ProbeDriver.onOwnThread {
-                    let wanted = Set(item.units)
-                    var written = Set<ProbeUnit>()
-                    let clipID = clipIDs[item.clip.id]!
-                    do {
-                        guard let sub = try plan.pruned(to: item.units) else { return }
-                        let probeClip = try backend.probeClip(item.clip)
-                        let stats = try sub.run(teacher: teacher, clip: probeClip, seed: item.seed,
-                                                decode: { x throws(ProbeError) in try backend.decodeForArms(x) }) { output in
-                            guard wanted.contains(output.unit) else { return }
-                            let key = UnitKey(clip: clipID, arm: armIDs[output.unit.arm]!, step: output.unit.step, seed: item.seed)
-                            do {
-                                let frames = try backend.decode(output.x0)
-                                let result = try measurer.measure(output, frames: frames, clip: item.clip, key: key)
-                                if try store.writeUnit(result) == .unchanged { byOthers.add(1) }
-                                written.insert(output.unit)
-                                status.unit(failed: false)
-                            } catch let error as StoreError {
-                                throw error
-                            } catch {
-                                try store.markFailed(key, reason: "measure: \(error)")
-                                written.insert(output.unit)
-                                failures.add("\(output.unit): \(error)")
-                                status.unit(failed: true)
-                            }
-                        }
-                        passes.add(stats.teacherPasses)
-                    } catch let error as StoreError {
-                        throw error
-                    } catch {
-                        // A teacher fault: the rest of this (clip, seed) is recorded as failed, the
-                        // study goes on.
-                        for u in wanted.subtracting(written) {
-                            try store.markFailed(UnitKey(clip: clipID, arm: armIDs[u.arm]!, step: u.step, seed: u.seed),
-                                                 reason: "teacher: \(error)")
-                            status.unit(failed: true)
-                        }
-                        failures.add("\(item.clip.id) seed \(item.seed): \(error)")
-                    }
-                } }
-            }
-            for _ in 0..<min(lanes, work.count) { launch() }
-            while try await group.next() != nil { launch() }
-        }
+        let (passes, failures, byOthers) = try await session.execute(plan: plan, work: pending, armIDs: armIDs, status: status)
         let counts = status.snapshot
         var final = RunStatus.running
         if counts.done + counts.failed == counts.total {
@@ -248,10 +115,10 @@ public struct ProbeDriver: Sendable {
         // The last connection checkpoints the WAL into the file, so the .sqlite alone holds the study.
         try? store.close()
         logger.info("probe finished", metadata: ["written": "\(counts.done)", "failed": "\(counts.failed)"])
-        return ProbeSummary(database: options.database, studyName: options.studyName, written: counts.done - byOthers.value,
+        return ProbeSummary(database: options.database, studyName: options.studyName, written: counts.done - byOthers,
                             failed: counts.failed, skipped: skipped, seconds: Date().timeIntervalSince(started),
-                            teacherPasses: passes.value, syncModelPath: syncModelPath, failures: failures.lines,
-                            storedByOthers: byOthers.value, status: final, peakResidentBytes: peakResidentBytes())
+                            teacherPasses: passes, syncModelPath: session.syncModelPath, failures: failures,
+                            storedByOthers: byOthers, status: final, peakResidentBytes: peakResidentBytes())
     }
 
     /// Refuses, before decoding, clips that would not fit in memory at `teacher.resolution`: every
@@ -318,6 +185,7 @@ extension ProbeDriver {
         case .eulerJump: return arm.knobs["s0"] == 1 && arm.knobs["s1"] == 1
         case .scheduledCFG: return arm.knobs["w"] == 1
         case .scored: return true
+        case .studentSchedule: return StudentScheduleKnobs(arm.knobs)?.guidance.allSatisfy { $0 == 1 } ?? false
         }
     }
 

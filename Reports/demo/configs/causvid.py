@@ -1,0 +1,10 @@
+# trajprobe → causvid: 2-step student from two-step rule (euler_jump arms), landing step 40
+# study "demo", database sha256 548ef9003917e79058411b9f7b89b132f6136def463890ba6a227d833c354ac9, sync model facesync-cca 25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings, 2026-12-02
+config.denoising_step_list = [1000, 555, 0]  # round(1000 t); the trailing 0 is asserted by causal inference
+config.warp_denoising_step = False  # CausVid's generator scheduler shift is fixed at 8: the times are written already shifted
+config.num_train_timestep = 1000
+config.timestep_shift = 5.0  # the critic's timestep shift (causvid/dmd.py)
+config.real_guidance_scale = 1.0  # cond + g (cond - uncond), g = w - 1 = 2 - 1 (causvid/dmd.py)
+# lacks: CausVid has no sync window or guidance interval: real_guidance_scale applies at every re-noise t; trajprobe's sync window (t in [0.555, 0.660], teacher steps 36..40) cannot be expressed.
+# lacks: CausVid has no per-student-step teacher guidance (this schedule: t=0.999: w=1, t=0.555: w=2).
+# lacks: CausVid's student re-noises between steps; this schedule was measured with the Euler jump.

@@ -1,0 +1,12 @@
+# trajprobe → fastgen: 2-step student from two-step rule (euler_jump arms), landing step 40
+# study "demo", database sha256 548ef9003917e79058411b9f7b89b132f6136def463890ba6a227d833c354ac9, sync model facesync-cca 25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings, 2026-12-02
+config.model.guidance_scale = 2.0  # neg + w (cond - neg): x0 + (w - 1)(x0 - x0_neg), methods/distribution_matching/dmd2.py
+config.model.student_sample_steps = 2
+config.model.student_sample_type = "ode"  # Euler jump between steps (eps from x0 and x_t)
+config.model.sample_t_cfg.time_dist_type = "shifted"
+config.model.sample_t_cfg.shift = 5.0
+config.model.sample_t_cfg.min_t = 0.0
+config.model.sample_t_cfg.max_t = 0.999
+config.model.sample_t_cfg.t_list = [0.999, 0.555, 0.0]  # len = student_sample_steps + 1
+# lacks: FastGen has no sync window: guidance_scale applies at every DMD re-noise t; trajprobe's sync window (t in [0.555, 0.660], teacher steps 36..40) is Lip Forcing's sync_window_cfg.
+# lacks: FastGen has no per-student-step teacher guidance (this schedule: t=0.999: w=1, t=0.555: w=2): its student samples without CFG and the teacher's guidance is gated by the re-noise t instead.
