@@ -5,7 +5,7 @@ import Store
 /// test, applied to whole samplings.
 ///
 /// The landing keeps a CFG prediction whose cost against its no-CFG twin at the same step is
-/// within the rule's landing tolerance (by default 0.1 × the landing pair's peak CFG cost over the
+/// within the rule's landing tolerance (by default 0.15 × the landing pair's peak CFG cost over the
 /// trajectory: scale-free). A searched schedule is costed the same way against the same steps
 /// sampled without guidance, with the same limit, so the search's two-step winner and the
 /// rule's landing answer one question.

@@ -16,7 +16,7 @@ struct SearchCommand: AsyncParsableCommand {
             arm: x0 at each step with that step's guidance, an Euler jump or a re-noise to the \
             next), and the search keeps the schedules with the highest Sync-C whose fidelity cost \
             against the same steps sampled without CFG passes the two-step landing's rule (by \
-            default 0.1 × the peak CFG cost over the trajectory; the rule options are those of \
+            default 0.15 × the peak CFG cost over the trajectory; the rule options are those of \
             `trajprobe report`). Candidates: for each N in --student-steps, every choice of N − 1 \
             landing steps on --grid after step 0 (t_0 = max_t) and of a guidance scale per step \
             among --scales (default: no CFG and the teacher's scale).
