@@ -32,6 +32,8 @@ public enum MetricsNetsBench {
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
+    /// Runs the Swift half on the inputs described by `DIR/reference.json` and returns the report
+    /// text: Swift/PyTorch time ratios and the largest differences from PyTorch's outputs.
     public static func run(directory: URL) throws -> String {
         let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("reference.json"))) as! [String: Any]
         func number(_ key: String) -> Double { (reference[key] as! NSNumber).doubleValue }

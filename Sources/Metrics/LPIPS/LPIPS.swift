@@ -33,6 +33,7 @@ public struct LPIPS: Sendable {
         try self.init(tensors: SafeTensors(contentsOf: weights, converter: Self.converter))
     }
 
+    /// Builds the network from tensors already loaded (tests pass formula weights held in memory).
     package init(tensors file: SafeTensors) throws {
         let t = try file.load(Self.tensorSpecs)
         var convs: [ConvLayer] = []

@@ -15,11 +15,17 @@ import Media
 /// `SyncNetInstance.evaluate` scores `min(frames, floor(samples / 640)) - 5` windows; pass that
 /// as `windows` to reproduce it (the default is every full window).
 public struct SyncNet: Sendable {
+    /// Length of one video or audio embedding.
     public static let embeddingSize = 1024
+    /// Side of the face crop the lip stream takes, in pixels (syncnet_python's 224).
     public static let cropSize = 224
+    /// Video frames per window (0.2 s at 25 fps).
     public static let windowFrames = 5
+    /// MFCC coefficients per row the audio stream takes.
     public static let mfccCoefficients = 13
+    /// MFCC rows per window (0.2 s at 100 rows/s).
     public static let mfccWindow = 20
+    /// MFCC rows per video frame, the stride between windows' audio.
     public static let mfccPerFrame = 4
     static let converter = "tools/convert_syncnet.py"
     /// Windows per chunk: bounds the im2col buffers (~100 MB for the lip stem) while keeping
@@ -48,6 +54,7 @@ public struct SyncNet: Sendable {
         try self.init(tensors: SafeTensors(contentsOf: weights, converter: Self.converter))
     }
 
+    /// Builds the network from tensors already loaded (tests pass formula weights held in memory).
     package init(tensors file: SafeTensors) throws {
         let t = try file.load(Self.tensorSpecs)
         self.file = file

@@ -14,11 +14,15 @@ import Foundation
 /// file that holds it), and every value read is finite (NaN or infinite weights are refused with
 /// the tensor's name rather than turning every score into NaN).
 package struct SafeTensors: Sendable {
+    /// Where one tensor lies in the file and how it is stored, from the JSON header.
     package struct Entry: Sendable, Equatable {
+        /// safetensors dtype name (`F32`, `F16`, `BF16`, `F64`, ...).
         package var dtype: String
+        /// Dimensions, outermost first.
         package var shape: [Int]
         /// Byte range inside the payload (after the header).
         package var begin: Int
+        /// End of the byte range inside the payload (exclusive).
         package var end: Int
         /// Element count: the shape's product, checked for overflow when the header was read.
         package var count: Int
@@ -26,7 +30,9 @@ package struct SafeTensors: Sendable {
 
     /// Name used in error messages (the path, or a label for in-memory data).
     package let file: String
+    /// Every tensor in the header, by name.
     package let entries: [String: Entry]
+    /// The header's `__metadata__` strings (converters record their inputs' SHA-256 here).
     package let metadata: [String: String]
     /// The whole file (memory-mapped when read from disk); tensors start at `payloadStart`.
     private let whole: Data
@@ -56,6 +62,7 @@ package struct SafeTensors: Sendable {
         try self.init(data: data, file: path)
     }
 
+    /// Parses and validates the header of an in-memory file; `file` labels errors.
     package init(data: Data, file: String) throws {
         self.file = file
         guard data.count >= 8 else {
