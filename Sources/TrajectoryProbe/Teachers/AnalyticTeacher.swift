@@ -32,7 +32,7 @@ public struct AnalyticTeacher: Teacher {
         public var workingSpace: WorkingSpaceKind = .pixels
         /// What the `neg` branch drops: audio only, or text and audio.
         public var dropMode: DropMode = .audioOnly
-        /// Kernel arithmetic; `automatic` picks float64 only where float32 would misrank bank frames.
+        /// Kernel arithmetic; `automatic` picks float64 only where the float32 logit error estimate is too large.
         public var precision: Precision = .automatic
         /// How the reference identity enters the branches.
         public var identityPrior: IdentityPrior = .identityBank
