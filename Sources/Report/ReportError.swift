@@ -20,9 +20,9 @@ public enum ReportError: Error, Equatable, Sendable {
     case invalidOption(name: String, problem: String)
     /// An output file could not be written.
     case writeFailed(file: String, problem: String)
-    /// A figure could not be drawn (Cairo failed or the data cannot be plotted).
+    /// A figure could not be drawn or encoded (Cairo or libpng reported `problem`).
     case renderFailed(figure: String, problem: String)
-    /// A PNG given to the report (a region mask, a frame) could not be decoded.
+    /// PNG bytes (a rendered figure read back) could not be decoded.
     case pngDecodeFailed(file: String, problem: String)
 }
 

@@ -5,9 +5,11 @@ import Store
 public enum ReportWriter {
     /// What `write` produced.
     public struct Output: Sendable, Equatable {
+        /// Every file written, in order.
         public var files: [String]
         /// Studies with a schedule written, and those without (with the reason).
         public var schedules: [String: String]
+        /// Studies without a schedule, with the reason.
         public var noSchedule: [String: String]
     }
 
