@@ -4,7 +4,7 @@ public enum ReportError: Error, Equatable, Sendable {
     case unreadableInput(file: String, problem: String)
     /// The database has no study of that name; `available` lists the ones it has.
     case unknownStudy(file: String, study: String, available: [String])
-    /// An arm a section needs was not probed; `neededFor` names the section.
+    /// An arm the report needs was not probed; `neededFor` says what needs it.
     case missingArm(file: String, arm: String, neededFor: String)
     /// An arm has no values of a metric on a region the rule asks for.
     case missingMetric(file: String, metric: String, region: String, arm: String)
