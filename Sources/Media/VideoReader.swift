@@ -83,6 +83,8 @@ public final class VideoReader {
     /// Output frame height after crop and scale.
     public let outputHeight: Int
 
+    // MARK: - Decoder state
+
     private let demuxer: Demuxer
     private let sourceFPS: Double
     private let startPTS: Int64
@@ -98,6 +100,8 @@ public final class VideoReader {
     private var jpegEncoder: CLIJPEGEncoder?
     private let jpegFrameRate: AVRational
     private var held: (index: Int, frame: UnsafeMutablePointer<AVFrame>)?
+
+    // MARK: - Opening
 
     /// Opens the file and checks the options against it (crop inside the frame, positive size and
     /// rate), so a bad argument fails here rather than at the first frame.
@@ -193,6 +197,8 @@ public final class VideoReader {
         return min(max(0, idx), info.frameCount - 1)
     }
 
+    // MARK: - Reading frames
+
     /// The next frame, or nil after the last. A file that ends before its declared frame count, or
     /// whose packets fail to decode, throws `.corrupt` rather than returning a short sequence.
     public func nextFrame() throws(MediaError) -> Frame? {
@@ -273,6 +279,8 @@ public final class VideoReader {
         guard index.isFinite else { return (previous ?? -1) + 1 }
         return Int(max(-1, min(index, Double(Int32.max))))
     }
+
+    // MARK: - Seeking and whole files
 
     /// Positions the reader so that the next ``nextFrame()`` returns output frame `index`.
     /// Frame-accurate: seeks to the key frame before it, then decodes forward.

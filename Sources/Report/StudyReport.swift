@@ -33,6 +33,8 @@ public struct ReportOptions: Sendable, Equatable {
 
 /// One study analysed: statistics, the window, the schedule. Figures and writers read it.
 public struct StudyReport: Sendable {
+    // MARK: - Inputs
+
     /// The study as read from the Store.
     public var study: StudyData
     /// The options the report was built with.
@@ -56,6 +58,9 @@ public struct StudyReport: Sendable {
         let failed = study.failures.map(\.count).reduce(0, +)
         return "INCOMPLETE: \(failed) failed unit\(failed == 1 ? "" : "s")"
     }
+
+    // MARK: - Results
+
     /// Problems that do not stop the report (missing arms or metrics, too few clips).
     public var warnings: [String]
     /// The CFG arm and its no-CFG twin that decide the window; nil when the study has no such pair.
@@ -84,6 +89,8 @@ public struct StudyReport: Sendable {
     private static func key(_ a: String, _ step: Int, _ metric: String, _ region: String) -> String {
         "\(a)\u{1F}\(step)\u{1F}\(metric)\u{1F}\(region)"
     }
+
+    // MARK: - Analysis
 
     /// Analyses the study: statistics, comparisons, window, schedule and robustness. Throws when the
     /// study has no probed steps or no measurements; missing arms only become `warnings`.
@@ -197,6 +204,8 @@ public struct StudyReport: Sendable {
         pareto = ParetoFront.find(study: study, comparator: comparator, rule: self.rule, steps: paretoSteps)
         self.warnings = warnings
     }
+
+    // MARK: - Student configuration
 
     /// The student config, or the reason there is none (no window, no landing step, a partial study).
     public func studentConfig(form: CFGForm = .uncond, minT: Double = 0, date: String,

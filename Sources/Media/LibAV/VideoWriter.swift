@@ -40,6 +40,8 @@ public final class VideoWriter {
     /// The video encoder actually used (`libx264` or `mpeg4`).
     public private(set) var videoCodecName = ""
 
+    // MARK: - Encoder state
+
     private let tempPath: String
     /// libavformat muxer, from the file extension (`.mkv`, `.mov`, `.avi`; anything else is mp4).
     private let container: String
@@ -58,6 +60,8 @@ public final class VideoWriter {
     private var finished = false
     /// Lets tests build a file whose video stream holds no frames (a bad input users do meet).
     var permitsEmptyVideo = false
+
+    // MARK: - Opening and releasing
 
     /// Opens encoders and the temporary file; throws on a non-positive size, rate or sample rate,
     /// or when no encoder is available, and then leaves nothing on disk.
@@ -203,6 +207,8 @@ public final class VideoWriter {
         try check(header, "cannot write the \(container) header")
     }
 
+    // MARK: - Writing
+
     /// Appends one RGB frame (must match the writer's size).
     public func append(_ frame: Frame) throws(MediaError) {
         guard !finished else { throw .writeFailed(path: path, detail: "writer already finished") }
@@ -270,6 +276,8 @@ public final class VideoWriter {
             try check(av_interleaved_write_frame(format, packet), "writing a packet")
         }
     }
+
+    // MARK: - Finishing
 
     /// Flushes the encoders, writes the index and moves the file to its final name.
     public func finish() throws(MediaError) {

@@ -32,6 +32,8 @@ public struct FaceSyncClip: Sendable {
 /// correlation ρ so that reliable directions dominate the Euclidean distance; video and audio
 /// embeddings of in-sync windows then lie close, and ``LSE`` applies unchanged.
 public struct FaceSyncModel: Sendable, Codable, Equatable {
+    // MARK: - File format
+
     /// The `format` tag a model file must carry; anything else is refused on load.
     public static let format = "trajprobe-facesync"
     /// The file version this build writes and reads.
@@ -41,6 +43,9 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
     public var format: String
     /// File version, checked against ``currentVersion`` on load.
     public var version: Int
+
+    // MARK: - Fitted parameters
+
     /// The feature settings the model was fitted with; scoring must use the same.
     public var features: FaceSyncFeatures
     /// The ridge λ added to both covariance matrices in the fit.
@@ -63,6 +68,8 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
     /// as "more in sync" than the real mouth, which a SyncNet does not. Absent (nil) in version-1
     /// files, which meant false.
     public var unitEmbeddings: Bool?
+
+    // MARK: - Fitting
 
     /// Fits the model on in-sync clips.
     public static func fit(clips: [FaceSyncClip], components: Int = 8, regularisation: Double = 0.1,
@@ -154,6 +161,8 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
         return (mean, sd)
     }
 
+    // MARK: - Scoring
+
     /// Per-window embeddings `[windows x components]` of a clip, video and audio.
     public func embeddings(frames: [Frame], audio: Audio, mouth: Box, source: String = "clip") throws(MetricsError) -> (video: [Float], audio: [Float], windows: Int) {
         let w = try features.windows(frames: frames, audio: audio, mouth: mouth, source: source)
@@ -185,6 +194,8 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
         let e = try embeddings(frames: frames, audio: audio, mouth: mouth, source: source)
         return try LSE.evaluate(video: e.video, audio: e.audio, dim: components, vshift: vshift, mode: mode, source: source)
     }
+
+    // MARK: - Reading and writing model files
 
     /// The model as the JSON a model file holds (sorted keys: the same model, the same bytes).
     public func encoded(source: String) throws(MetricsError) -> Data {

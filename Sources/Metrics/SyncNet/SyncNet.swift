@@ -15,6 +15,8 @@ import Media
 /// `SyncNetInstance.evaluate` scores `min(frames, floor(samples / 640)) - 5` windows; pass that
 /// as `windows` to reproduce it (the default is every full window).
 public struct SyncNet: Sendable {
+    // MARK: - Geometry
+
     /// Length of one video or audio embedding.
     public static let embeddingSize = 1024
     /// Side of the face crop the lip stream takes, in pixels (syncnet_python's 224).
@@ -32,6 +34,8 @@ public struct SyncNet: Sendable {
     /// every sgemm wide.
     static let lipChunk = 8
     static let audioChunk = 64
+
+    // MARK: - Weights
 
     /// Lip stem (Conv3d 3→96, kernel 5x7x7, stride 1x2x2) rearranged as `96 x [t][c][7][7]`
     /// (t-major), matching the frame-major patch rows of ``lipFeatures(_:start:windows:scratch:)``.

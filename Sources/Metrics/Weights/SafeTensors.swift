@@ -28,6 +28,8 @@ package struct SafeTensors: Sendable {
         package var count: Int
     }
 
+    // MARK: - Header and payload
+
     /// Name used in error messages (the path, or a label for in-memory data).
     package let file: String
     /// Every tensor in the header, by name.
@@ -45,6 +47,8 @@ package struct SafeTensors: Sendable {
     private static let dtypeSizes: [String: Int] = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8,
                                                     "I64": 8, "I32": 4, "I16": 2, "I8": 1,
                                                     "U8": 1, "BOOL": 1]
+
+    // MARK: - Reading and validating the header
 
     /// Reads and validates the file; `converter` names the script that makes it, for the error
     /// a missing file gets.
@@ -141,6 +145,8 @@ package struct SafeTensors: Sendable {
         return product
     }
 
+    // MARK: - Tensor values
+
     /// The tensor as Float (F32 as is; F16, BF16, F64 converted), after checking its shape;
     /// NaN or infinite values are refused, naming the tensor and the first bad index.
     package func floats(_ name: String, shape: [Int]) throws -> [Float] {
@@ -199,6 +205,8 @@ package struct SafeTensors: Sendable {
         if exponent == 31 { return Float(bitPattern: signBit | 0x7f80_0000 | (mantissa << 13)) }
         return Float(bitPattern: signBit | (UInt32(exponent + 112) << 23) | (mantissa << 13))
     }
+
+    // MARK: - Writing
 
     /// Writes F32 tensors as a safetensors file (header padded to 8 bytes with spaces, as the
     /// reference writer does). Used by the tests to exercise the reader on real files.

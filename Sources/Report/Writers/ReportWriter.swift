@@ -47,6 +47,8 @@ public enum ReportWriter {
         return Output(files: files, schedules: schedules, noSchedule: noSchedule)
     }
 
+    // MARK: - Files
+
     static func safe(_ name: String) -> String {
         String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
     }

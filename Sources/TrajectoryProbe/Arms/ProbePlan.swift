@@ -32,6 +32,8 @@ public struct ProbePlan: Sendable {
     /// The Euler-jump and student-schedule arms' states; nil when the plan has neither.
     let tree: PredictionTree?
 
+    // MARK: - Pass-sharing groups
+
     /// Fresh-noise and spatial arms: both predict from `(1-t_j) x0_ref + t_j ε`.
     public struct FreshNoiseGroup: Sendable {
         /// Every scale measured (fresh-noise scales, spatial scales and 1 for the spatial base).
@@ -55,6 +57,8 @@ public struct ProbePlan: Sendable {
         /// Each policy: the arm and its scale at every step 0..<N.
         public var policies: [(spec: ArmSpec, scales: [Double])]
     }
+
+    // MARK: - Planning
 
     /// Groups `arms` by shared passes, measuring `steps` (default: the schedule's probe steps);
     /// throws on an empty arm list, a bad arm or a step outside the schedule.
@@ -129,6 +133,8 @@ public struct ProbePlan: Sendable {
         }
         return n
     }
+
+    // MARK: - Running
 
     /// What a run did.
     public struct RunStats: Sendable, Equatable {
@@ -225,6 +231,8 @@ public struct ProbePlan: Sendable {
         }
         return stats
     }
+
+    // MARK: - Subsets for shards and resumes
 
     /// The smallest plan (same schedule) whose run covers `units` of one (clip, seed): the arms
     /// and steps that appear in them. Nil when `units` is empty. Used to resume (skip finished

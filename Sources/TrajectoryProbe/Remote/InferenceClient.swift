@@ -58,6 +58,8 @@ public final class InferenceClient: @unchecked Sendable {
     private let lock = NSLock()
     private var counters = TransportStats()
 
+    // MARK: - Connecting
+
     /// Accepts only http(s) URLs with a host; `maxConnections` caps the connections kept per host.
     public init(url: String, timeout: Double, retry: RetryPolicy = RetryPolicy(), maxConnections: Int = 8) throws(RemoteError) {
         guard let u = URL(string: url.hasSuffix("/") ? String(url.dropLast()) : url), let scheme = u.scheme?.lowercased(),
@@ -77,6 +79,8 @@ public final class InferenceClient: @unchecked Sendable {
 
     /// A snapshot of the counters so far (thread-safe).
     public var stats: TransportStats { lock.lock(); defer { lock.unlock() }; return counters }
+
+    // MARK: - Requests
 
     /// `GET path` as JSON, with retries.
     public func getJSON(_ path: String) throws(RemoteError) -> [String: Any] {
@@ -101,6 +105,8 @@ public final class InferenceClient: @unchecked Sendable {
         lock.unlock()
         return response
     }
+
+    // MARK: - Transport and retries
 
     func url(_ path: String) -> String { baseURL.absoluteString + path }
 
@@ -168,6 +174,8 @@ public final class InferenceClient: @unchecked Sendable {
             throw .rejected(url: full, status: http.statusCode, message: InferenceClient.message(data))
         }
     }
+
+    // MARK: - Error messages
 
     /// The server's `{"error": …}` text, else one line about the body: an HTML page (a proxy's
     /// or a web server's 404) by its title, anything else by its first 120 characters with

@@ -163,6 +163,8 @@ public struct RemoteTeacher: Teacher {
     /// Inputs trajprobe can fill, in the order they are sent.
     public static let knownInputs = ["x_t", "t", "branch", "cond", "reference", "keep_mask", "identity", "reference_path", "audio_path"]
 
+    // MARK: - Connecting
+
     /// Connects: checks liveness and readiness, reads the model's metadata and checks it declares
     /// what the probe sends and reads. Every mismatch is ``RemoteError/incompatibleModel(url:problem:)``.
     public init(options: RemoteTeacherOptions) throws(RemoteError) {
@@ -207,6 +209,8 @@ public struct RemoteTeacher: Teacher {
         conditioningWidth = meta.inputs.first { $0.name == "cond" }?.shape.last ?? 0
         supportedBranches = Set(meta.branches.map { BranchName($0) })
     }
+
+    // MARK: - Checks and prediction
 
     /// Transport counters of this teacher's client, for the probe summary and the benchmark.
     public var stats: TransportStats { client.stats }
@@ -278,6 +282,8 @@ public struct RemoteTeacher: Teacher {
         }
         return out
     }
+
+    // MARK: - Concurrency
 
     /// Runs `count` jobs on their own threads (they block on the network) and returns their
     /// results in order; the first error wins.

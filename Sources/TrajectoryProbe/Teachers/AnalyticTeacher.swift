@@ -14,6 +14,8 @@
 /// One call costs one distance sgemm and one weighted-sum sgemm per branch, for any number of
 /// guidance scales. σ must lie in (0, 1]; the probe never evaluates at σ = 0.
 public struct AnalyticTeacher: Teacher {
+    // MARK: - Configuration
+
     /// Every knob of the analytic teacher; stored with a study so its numbers can be reproduced.
     public struct Configuration: Sendable, Equatable, Hashable {
         /// Effective-SNR knob: the centred bank is multiplied by κ, so the teacher depends on σ
@@ -76,6 +78,8 @@ public struct AnalyticTeacher: Teacher {
     /// Largest acceptable estimated float32 logit error before `automatic` switches to float64.
     public static let float32LogitTolerance = 1e-2
 
+    // MARK: - Teacher
+
     /// Name recorded with every unit (`analytic` unless given).
     public let name: String
     /// The knobs the teacher was built with.
@@ -88,6 +92,8 @@ public struct AnalyticTeacher: Teacher {
     public var supportedBranches: Set<BranchName> { [.cond, .neg, .uncond, .text] }
     /// One row is the working space's dimension.
     public var stateShape: [Int]? { [space.dimension] }
+
+    // MARK: - Bank, sorted by identity
 
     /// Bank states, sorted by identity: `count × dimension`, in both precisions.
     let states32: [Float]
@@ -108,6 +114,8 @@ public struct AnalyticTeacher: Teacher {
     public let bankCount: Int
     /// The identity of each (sorted) bank row and its clip, for diagnostics.
     public let bankClips: [String]
+
+    // MARK: - Building
 
     /// Builds the teacher over `bank` minus `heldOut` clips (the probes).
     public init(bank fullBank: FrameBank, heldOut: Set<String> = [], configuration: Configuration = Configuration(),
@@ -181,6 +189,8 @@ public struct AnalyticTeacher: Teacher {
 
     /// Identities present in the bank.
     public var identities: [String] { identityRanges.keys.sorted() }
+
+    // MARK: - Posterior
 
     /// The branches' full result: x0 per branch, effective sample size `1/Σπ²` per row and
     /// branch, and which precision ran.
@@ -267,6 +277,8 @@ public struct AnalyticTeacher: Teacher {
         return out
     }
 
+    // MARK: - Conditioning priors
+
     /// The conditioning with the per-clip parts of the posterior precomputed (the masked-reference
     /// prior); the same conditioning otherwise. Predictions are identical either way.
     public func prepared(_ c: Conditioning) throws(ProbeError) -> Conditioning {
@@ -309,6 +321,8 @@ public struct AnalyticTeacher: Teacher {
         }
         return prior
     }
+
+    // MARK: - Precision
 
     /// `ε₃₂ (1-σ) max||x_t|| max||z_i|| / σ²`, the worst row.
     func estimatedFloat32LogitError(states: Tensor, sigmas: [Double]) -> Double {

@@ -15,6 +15,8 @@ public enum WorkingSpaceKind: Sendable, Equatable, Hashable {
 
 /// The fitted map between frames and states.
 public struct WorkingSpace: Sendable {
+    // MARK: - Fitted map
+
     /// Pixels or PCA, and how many components.
     public let kind: WorkingSpaceKind
     /// The scale κ applied to centred frames (DESIGN.md's effective-SNR knob).
@@ -40,6 +42,8 @@ public struct WorkingSpace: Sendable {
         case .pca(let k): return k
         }
     }
+
+    // MARK: - Fitting
 
     /// Fits the space to `frames` (`count × frameSize`).
     public init(kind: WorkingSpaceKind, kappa: Double, frames: [Float], count: Int, frameSize: Int) throws(ProbeError) {
@@ -123,6 +127,8 @@ public struct WorkingSpace: Sendable {
         }
         return (basis64, values)
     }
+
+    // MARK: - Encoding and decoding
 
     /// Frames (`count × frameSize`) to states in Double, for the teacher's bank.
     func encodeDouble(_ frames: [Float], count b: Int) -> [Double] {
