@@ -153,7 +153,7 @@ def scan(path):
             if kw == "extension":
                 public = False  # the extension itself is not a symbol
             elif kw == "case":
-                public = scope == "pubenum" and not mods
+                public = scope == "pubenum" and mods <= {"indirect"}
             elif kw == "macro":
                 public = explicit
             elif explicit:
