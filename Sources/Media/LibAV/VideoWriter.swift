@@ -13,7 +13,7 @@ public struct VideoEncodeOptions: Sendable, Equatable {
     /// Force the MPEG-4 Part 2 encoder even when libx264 exists (tests of the fallback).
     public var forceMPEG4: Bool
 
-    /// Defaults: visually lossless x264 (CRF 16, `medium`), 96 kb/s AAC, no forced fallback.
+    /// Defaults: high-quality x264 (CRF 16, `medium`), 96 kb/s AAC, no forced fallback.
     public init(crf: Int = 16, preset: String = "medium", audioBitRate: Int = 96_000, forceMPEG4: Bool = false) {
         self.crf = crf
         self.preset = preset

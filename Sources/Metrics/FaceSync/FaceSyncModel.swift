@@ -4,7 +4,7 @@ import Media
 
 /// One clip known to be in sync, for fitting.
 public struct FaceSyncClip: Sendable {
-    /// Label used in fit diagnostics and errors.
+    /// Label naming the clip in errors.
     public var name: String
     /// The clip's video frames at 25 fps.
     public var frames: [Frame]

@@ -12,7 +12,7 @@ public struct FidelityMeasurer: Sendable {
     /// Mouth/upper-face split; nil measures the full frame only.
     public var regions: RegionMask?
 
-    /// Defaults to the paper SSIM on full frames; pass a mask to get per-region values.
+    /// Defaults to ``SSIM/standard`` on full frames; pass a mask to get per-region values.
     public init(ssim: SSIM = .standard, regions: RegionMask? = nil) {
         self.ssim = ssim
         self.regions = regions

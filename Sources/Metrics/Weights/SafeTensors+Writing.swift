@@ -7,7 +7,7 @@ extension SafeTensors {
         case f32([Float])
         /// 64-bit floats (`F64`).
         case f64([Double])
-        /// 64-bit integers (`I64`), e.g. counts stored next to weights.
+        /// 64-bit integers (`I64`), e.g. the exported bank's identity row offsets.
         case i64([Int64])
 
         var dtype: String {

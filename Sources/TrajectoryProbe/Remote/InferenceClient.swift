@@ -27,13 +27,13 @@ public struct RetryPolicy: Sendable, Equatable {
 
 /// Counters of one client, for the benchmark and the probe summary.
 public struct TransportStats: Sendable, Equatable {
-    /// `infer` calls that succeeded.
+    /// HTTP attempts that did not time out, GETs and failed ones included.
     public var requests = 0
     /// Attempts repeated after a retryable failure.
     public var retries = 0
-    /// Request body bytes sent.
+    /// Request body bytes sent by those attempts.
     public var bytesSent = 0
-    /// Response body bytes received.
+    /// Response body bytes received by those attempts.
     public var bytesReceived = 0
     /// Wall-clock seconds inside successful infer calls, and the servers' own compute time of them.
     public var clientSeconds = 0.0

@@ -15,7 +15,8 @@ public struct RemoteModelMetadata: Sendable, Equatable {
 
     /// The model's name on the server.
     public var name: String
-    /// The server's platform string (e.g. `pytorch`), shown in provenance.
+    /// The server's platform string (e.g. `pytorch`), shown by `trajprobe teacher` and in the
+    /// teacher's identity line.
     public var platform: String
     /// Declared inputs; each must be one trajprobe knows how to fill.
     public var inputs: [TensorSpec]
