@@ -3,9 +3,11 @@ import Foundation
 
 /// What a video file holds, read from its container before decoding.
 public struct VideoInfo: Sendable, Equatable {
+    /// The file this information was read from.
     public var path: String
     /// Size of the decoded frames in the file (before any crop or scale).
     public var width: Int
+    /// Height of the decoded frames in the file, before crop or scale.
     public var height: Int
     /// The stream's frame rate (average rate, else the container's base rate).
     public var fps: Double
@@ -13,8 +15,11 @@ public struct VideoInfo: Sendable, Equatable {
     public var frameCount: Int
     /// frameCount / fps, seconds.
     public var duration: Double
+    /// libavcodec's short name of the video codec (e.g. `h264`).
     public var codec: String
+    /// libav's name of the decoded pixel format (e.g. `yuv420p`).
     public var pixelFormat: String
+    /// Whether the container also holds an audio stream, so the audio need not be given separately.
     public var hasAudio: Bool
 }
 
@@ -45,6 +50,7 @@ public struct VideoDecodeOptions: Sendable, Equatable {
     /// Whole frames only: no crop or size with a round trip (the CLI encodes the full frame).
     public var roundTrip: FrameRoundTrip
 
+    /// Defaults keep every source frame at its full size, decoded on all cores, with no round trip.
     public init(targetFPS: Double? = nil, crop: Box? = nil, size: (width: Int, height: Int)? = nil, threads: Int = 0,
                 roundTrip: FrameRoundTrip = .none) {
         self.targetFPS = targetFPS
@@ -54,6 +60,7 @@ public struct VideoDecodeOptions: Sendable, Equatable {
         self.roundTrip = roundTrip
     }
 
+    /// Compares field by field; written out because a tuple-typed `size` prevents synthesis.
     public static func == (a: Self, b: Self) -> Bool {
         a.targetFPS == b.targetFPS && a.crop == b.crop && a.size?.width == b.size?.width
             && a.size?.height == b.size?.height && a.threads == b.threads && a.roundTrip == b.roundTrip
@@ -65,13 +72,18 @@ public struct VideoDecodeOptions: Sendable, Equatable {
 ///
 /// Not thread-safe (it owns a decoder); use one reader per task.
 public final class VideoReader {
+    /// What the file's container declares, read before the first frame is decoded.
     public let info: VideoInfo
+    /// The resampling, crop, scale and round trip applied to every frame handed out.
     public let options: VideoDecodeOptions
     /// Number of frames this reader yields (after fps resampling).
     public let outputFrameCount: Int
     /// Output frame size after crop and scale.
     public let outputWidth: Int
+    /// Output frame height after crop and scale.
     public let outputHeight: Int
+
+    // MARK: - Decoder state
 
     private let demuxer: Demuxer
     private let sourceFPS: Double
@@ -89,6 +101,10 @@ public final class VideoReader {
     private let jpegFrameRate: AVRational
     private var held: (index: Int, frame: UnsafeMutablePointer<AVFrame>)?
 
+    // MARK: - Opening
+
+    /// Opens the file and checks the options against it (crop inside the frame, positive size and
+    /// rate), so a bad argument fails here rather than at the first frame.
     public init(path: String, options: VideoDecodeOptions = VideoDecodeOptions()) throws(MediaError) {
         let demuxer = try Demuxer(path: path, kind: .video, threads: Int32(options.threads))
         self.demuxer = demuxer
@@ -181,6 +197,8 @@ public final class VideoReader {
         return min(max(0, idx), info.frameCount - 1)
     }
 
+    // MARK: - Reading frames
+
     /// The next frame, or nil after the last. A file that ends before its declared frame count, or
     /// whose packets fail to decode, throws `.corrupt` rather than returning a short sequence.
     public func nextFrame() throws(MediaError) -> Frame? {
@@ -261,6 +279,8 @@ public final class VideoReader {
         guard index.isFinite else { return (previous ?? -1) + 1 }
         return Int(max(-1, min(index, Double(Int32.max))))
     }
+
+    // MARK: - Seeking and whole files
 
     /// Positions the reader so that the next ``nextFrame()`` returns output frame `index`.
     /// Frame-accurate: seeks to the key frame before it, then decodes forward.

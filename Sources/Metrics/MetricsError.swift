@@ -34,6 +34,7 @@ public enum MetricsError: Error, Equatable, Sendable {
 }
 
 extension MetricsError: CustomStringConvertible, LocalizedError {
+    /// One line naming the input and the problem, as the CLI prints it.
     public var description: String {
         switch self {
         case .sizeMismatch(let s, let d): return "\(s): size mismatch (\(d))"
@@ -51,6 +52,7 @@ extension MetricsError: CustomStringConvertible, LocalizedError {
         case .lapack(let s, let r, let i): return "\(s): LAPACK \(r) failed with info \(i)"
         }
     }
+    /// The same line as `description`, so `localizedDescription` shows it too.
     public var errorDescription: String? { description }
 }
 

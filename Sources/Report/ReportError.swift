@@ -1,20 +1,33 @@
 /// Everything the report refuses, each naming the study's file (or the output file) and the problem.
 public enum ReportError: Error, Equatable, Sendable {
+    /// The study file (or a file it names) could not be read, or holds no usable data.
     case unreadableInput(file: String, problem: String)
+    /// The database has no study of that name; `available` lists the ones it has.
     case unknownStudy(file: String, study: String, available: [String])
+    /// An arm the report needs was not probed; `neededFor` says what needs it.
     case missingArm(file: String, arm: String, neededFor: String)
+    /// An arm has no values of a metric on a region the rule asks for.
     case missingMetric(file: String, metric: String, region: String, arm: String)
+    /// Fewer than two clips were measured, so no confidence interval exists.
     case tooFewClips(file: String, count: Int)
+    /// The sync window rule found no window; `reason` says which test failed.
     case noWindow(file: String, reason: String)
+    /// The two-step schedule has no landing step within the tolerance.
     case noLandingStep(file: String, reason: String)
+    /// The study is not finished and `--allow-partial` was not given.
     case partialStudy(file: String, status: String)
+    /// A command-line option's value is out of range or inconsistent.
     case invalidOption(name: String, problem: String)
+    /// An output file could not be written.
     case writeFailed(file: String, problem: String)
+    /// A figure could not be drawn or encoded (Cairo or libpng reported `problem`).
     case renderFailed(figure: String, problem: String)
+    /// PNG bytes (a rendered figure read back) could not be decoded.
     case pngDecodeFailed(file: String, problem: String)
 }
 
 extension ReportError: CustomStringConvertible {
+    /// One sentence naming the file or option and the problem, as the CLI prints it.
     public var description: String {
         switch self {
         case .unreadableInput(let file, let problem):

@@ -2,6 +2,7 @@ import Store
 
 /// Knobs of the report's statistics, window rule and schedule.
 public struct ReportOptions: Sendable, Equatable {
+    /// Resamples, confidence level and seed of every confidence interval.
     public var bootstrap: Bootstrap
     /// The rule's settings; metric and region choices left unset are resolved per study.
     public var rule: RuleRequest
@@ -17,6 +18,8 @@ public struct ReportOptions: Sendable, Equatable {
     /// Clip resamples of the whole rule for the robustness section (0 = skip it).
     public var ruleResamples: Int
 
+    /// Options with nil meaning "the default": the standard bootstrap, the rule's defaults, the
+    /// study's recorded scale, and the default number of robustness resamples.
     public init(bootstrap: Bootstrap? = nil, rule: RuleRequest? = nil, guidance: GuidanceScale? = nil,
                 preferFamily: ArmFamily? = nil, baselineArm: ArmSpec? = nil,
                 ruleResamples: Int = RuleRobustness.defaultResamples) {
@@ -30,10 +33,15 @@ public struct ReportOptions: Sendable, Equatable {
 
 /// One study analysed: statistics, the window, the schedule. Figures and writers read it.
 public struct StudyReport: Sendable {
+    // MARK: - Inputs
+
+    /// The study as read from the Store.
     public var study: StudyData
+    /// The options the report was built with.
     public var options: ReportOptions
     /// The CFG scale whose arms decide, and where it came from; nil when it could not be told.
     public var scale: GuidanceScale?
+    /// Where `scale` came from (the option, the study's record, or why it is unknown), for the report.
     public var scaleSource: String
     /// The decisive scale as one number (w, or the audio scale of a pair) for prose and configs.
     public var guidanceScale: Double { scale?.w ?? .nan }
@@ -50,13 +58,20 @@ public struct StudyReport: Sendable {
         let failed = study.failures.map(\.count).reduce(0, +)
         return "INCOMPLETE: \(failed) failed unit\(failed == 1 ? "" : "s")"
     }
+
+    // MARK: - Results
+
     /// Problems that do not stop the report (missing arms or metrics, too few clips).
     public var warnings: [String]
+    /// The CFG arm and its no-CFG twin that decide the window; nil when the study has no such pair.
     public var deciding: DecidingArms?
+    /// The sync window the rule finds; nil when the deciding arms are missing.
     public var window: WindowResult?
+    /// The two-step schedule `[t_0, t_landing, 0]`; nil when there is none (see `scheduleProblem`).
     public var schedule: TwoStepSchedule?
     /// Why there is no schedule (the error's message), when there is none.
     public var scheduleProblem: ReportError?
+    /// The (text, audio) scale front; nil when the study has no two-scale arms.
     public var pareto: ParetoFront?
     /// Every CFG arm against its twin, per step, metric and region.
     public var comparisons: [PairedComparison]
@@ -75,6 +90,10 @@ public struct StudyReport: Sendable {
         "\(a)\u{1F}\(step)\u{1F}\(metric)\u{1F}\(region)"
     }
 
+    // MARK: - Analysis
+
+    /// Analyses the study: statistics, comparisons, window, schedule and robustness. Throws when the
+    /// study has no probed steps or no measurements; missing arms only become `warnings`.
     public init(study: StudyData, options: ReportOptions = ReportOptions()) throws(ReportError) {
         guard !study.steps.isEmpty else { throw .unreadableInput(file: study.source, problem: "the study has no probed steps") }
         guard study.measurements.contains(where: { $0.step != gtStep }) else {
@@ -186,6 +205,8 @@ public struct StudyReport: Sendable {
         self.warnings = warnings
     }
 
+    // MARK: - Student configuration
+
     /// The student config, or the reason there is none (no window, no landing step, a partial study).
     public func studentConfig(form: CFGForm = .uncond, minT: Double = 0, date: String,
                               allowPartial: Bool = false) throws(ReportError) -> StudentConfig {
@@ -200,10 +221,12 @@ public struct StudyReport: Sendable {
 
     // MARK: - Lookups for the writers and figures
 
+    /// The paired comparison of `pair` at one step, metric and region, if it was computed.
     public func comparison(_ pair: ArmPair, step: Int, metric: String, region: String) -> PairedComparison? {
         comparisonIndex[Self.key(pair.label, step, metric, region)].map { comparisons[$0] }
     }
 
+    /// An arm's mean at one step, metric and region, if it was measured.
     public func value(arm: String, step: Int, metric: String, region: String) -> ArmStepValue? {
         valueIndex[Self.key(arm, step, metric, region)].map { armValues[$0] }
     }

@@ -4,12 +4,16 @@ import Foundation
 /// (`rgb.count == width * height * 3`). This is what `VideoReader` hands out and `VideoWriter`
 /// takes, so that nothing above Media ever sees a libav line size or pixel format.
 public struct Frame: Sendable, Equatable {
+    /// Width in pixels.
     public var width: Int
+    /// Height in pixels.
     public var height: Int
+    /// `width * height * 3` bytes, R, G, B per pixel, row by row.
     public var rgb: [UInt8]
     /// Index of the frame in the (possibly resampled) output sequence.
     public var index: Int
 
+    /// Checks that `rgb` holds exactly `width * height * 3` bytes; a mismatch is a programming error.
     public init(width: Int, height: Int, rgb: [UInt8], index: Int = 0) {
         precondition(width > 0 && height > 0 && rgb.count == width * height * 3,
                      "Frame: \(rgb.count) bytes for \(width)x\(height)x3")
@@ -27,11 +31,16 @@ public struct Frame: Sendable, Equatable {
 
 /// A float image, interleaved channels (HWC), contiguous. Metrics take and return these.
 public struct Image: Sendable, Equatable {
+    /// Width in pixels.
     public var width: Int
+    /// Height in pixels.
     public var height: Int
+    /// Values per pixel (1 for grey, 3 for RGB).
     public var channels: Int
+    /// `width * height * channels` values, pixel by pixel, row by row.
     public var data: [Float]
 
+    /// Checks that `data` holds exactly `width * height * channels` values; a mismatch is a programming error.
     public init(width: Int, height: Int, channels: Int, data: [Float]) {
         precondition(width > 0 && height > 0 && channels > 0 && data.count == width * height * channels,
                      "Image: \(data.count) values for \(width)x\(height)x\(channels)")
@@ -41,6 +50,7 @@ public struct Image: Sendable, Equatable {
         self.data = data
     }
 
+    /// An image with every value set to `value` (black by default), for masks and accumulators.
     public init(width: Int, height: Int, channels: Int, repeating value: Float = 0) {
         self.init(width: width, height: height, channels: channels,
                   data: [Float](repeating: value, count: width * height * channels))
@@ -55,11 +65,16 @@ public struct Image: Sendable, Equatable {
 
 /// A rectangle in pixel coordinates (origin top-left), used for crops and `--box x,y,w,h`.
 public struct Box: Sendable, Equatable, Hashable, Codable, CustomStringConvertible {
+    /// Left edge, in pixels from the frame's left.
     public var x: Int
+    /// Top edge, in pixels from the frame's top.
     public var y: Int
+    /// Width in pixels.
     public var width: Int
+    /// Height in pixels.
     public var height: Int
 
+    /// A box as given; ``fits(width:height:)`` checks it against a frame.
     public init(x: Int, y: Int, width: Int, height: Int) {
         self.x = x
         self.y = y
@@ -75,6 +90,7 @@ public struct Box: Sendable, Equatable, Hashable, Codable, CustomStringConvertib
         self.init(x: x, y: y, width: w, height: h)
     }
 
+    /// `x,y,w,h`, the form ``init(parsing:)`` reads back.
     public var description: String { "\(x),\(y),\(width),\(height)" }
 
     /// Whether the box lies wholly inside a `width` x `height` frame.

@@ -4,11 +4,16 @@ import Foundation
 /// An 8-bit raster read from or written to PNG: grey (1), grey+alpha (2), RGB (3) or RGBA (4)
 /// channels, interleaved, rows top to bottom.
 public struct Raster: Sendable, Equatable {
+    /// Width in pixels.
     public var width: Int
+    /// Height in pixels.
     public var height: Int
+    /// Bytes per pixel: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA.
     public var channels: Int
+    /// `width * height * channels` bytes, row by row.
     public var pixels: [UInt8]
 
+    /// Checks sizes and a channel count in 1...4; a mismatch is a programming error.
     public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
         precondition(width > 0 && height > 0 && (1...4).contains(channels) && pixels.count == width * height * channels,
                      "Raster: \(pixels.count) bytes for \(width)x\(height)x\(channels)")
@@ -26,6 +31,8 @@ public enum PNG {
     private static let flagAlpha = UInt32(PNG_FORMAT_FLAG_ALPHA)
     private static let flagColor = UInt32(PNG_FORMAT_FLAG_COLOR)
 
+    /// Reads a PNG keeping its own layout: grey stays grey, colour becomes RGB, alpha is kept only
+    /// when the file has it (region masks are grey PNGs).
     public static func read(path: String) throws(MediaError) -> Raster {
         guard FileManager.default.fileExists(atPath: path) else { throw .fileNotFound(path: path) }
         var image = png_image()
@@ -49,6 +56,8 @@ public enum PNG {
         return Raster(width: width, height: height, channels: channels, pixels: pixels)
     }
 
+    /// Writes `raster` through a `.partial` file renamed into place, so a failed write never leaves a
+    /// truncated PNG under `path`.
     public static func write(_ raster: Raster, to path: String) throws(MediaError) {
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)

@@ -25,6 +25,8 @@ final class CLIJPEGEncoder {
     /// The formats the CLI lets the mjpeg encoder take at normal strictness.
     static let allowedFormats: [AVPixelFormat] = [AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P]
 
+    // MARK: - State
+
     private let path: String
     private let frameRate: AVRational
     private let decoderBitsPerRawSample: Int32
@@ -34,6 +36,8 @@ final class CLIJPEGEncoder {
     private var packet: UnsafeMutablePointer<AVPacket>?
     private var staged: UnsafeMutablePointer<AVFrame>?
     private var encoded: Int64 = 0
+
+    // MARK: - Lifecycle
 
     /// - Parameters:
     ///   - frameRate: the output stream's rate (what the CLI's buffersink reports: the source's
@@ -69,6 +73,8 @@ final class CLIJPEGEncoder {
         return best
     }
 
+    // MARK: - Encoding
+
     /// The JPEG file the CLI would write for this frame (the next in the sequence).
     func encode(_ frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> [UInt8] {
         guard let staged, let packet else { throw .encoderUnavailable(path: path, detail: "encoder released") }
@@ -100,6 +106,8 @@ final class CLIJPEGEncoder {
         defer { av_packet_unref(packet) }
         return [UInt8](UnsafeBufferPointer(start: packet.pointee.data, count: Int(packet.pointee.size)))
     }
+
+    // MARK: - Conversion (libswscale)
 
     /// The auto-inserted `scale` filter of the CLI (vf_scale.c: config_props and scale_frame).
     private func convert(_ frame: UnsafeMutablePointer<AVFrame>, to target: AVPixelFormat,
@@ -151,6 +159,8 @@ final class CLIJPEGEncoder {
         if out.pointee.colorspace == AVCOL_SPC_RGB { out.pointee.colorspace = AVCOL_SPC_UNSPECIFIED }
         try check(sws_scale_frame(sws, out, frame), "pixel conversion")
     }
+
+    // MARK: - Encoder setup
 
     /// init_output_stream_encode + avcodec_open2 as the CLI runs them for the first frame.
     private func openEncoder(first: UnsafeMutablePointer<AVFrame>, converted: Bool) throws(MediaError) {

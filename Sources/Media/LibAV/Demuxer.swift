@@ -18,6 +18,8 @@ final class Demuxer {
 
     enum Kind { case video, audio }
 
+    // MARK: - Opening
+
     init(path: String, kind: Kind, threads: Int32 = 0) throws(MediaError) {
         _ = LibAV.quiet
         self.path = path
@@ -105,12 +107,16 @@ final class Demuxer {
         return .notMedia(path: path, detail: detail)
     }
 
+    // MARK: - Stream information
+
     var codecName: String {
         guard let codec, let c = codec.pointee.codec else { return "unknown" }
         return String(cString: c.pointee.name)
     }
 
     var timeBase: AVRational { stream.pointee.time_base }
+
+    // MARK: - Reading
 
     /// Seeks the demuxer to the key frame at or before `timestamp` (stream time base) and flushes
     /// the decoder, so that decoding restarts cleanly.

@@ -31,5 +31,7 @@ enum LibAV {
 
 /// Versions of the media libraries in use, for provenance records.
 public enum MediaLibraries {
+    /// libavformat, libavcodec, libswresample and libswscale versions, as stored with each
+    /// measurement so that a changed decoder can explain changed numbers.
     public static var version: String { LibAV.versionString }
 }

@@ -13,6 +13,7 @@ public struct VideoEncodeOptions: Sendable, Equatable {
     /// Force the MPEG-4 Part 2 encoder even when libx264 exists (tests of the fallback).
     public var forceMPEG4: Bool
 
+    /// Defaults: high-quality x264 (CRF 16, `medium`), 96 kb/s AAC, no forced fallback.
     public init(crf: Int = 16, preset: String = "medium", audioBitRate: Int = 96_000, forceMPEG4: Bool = false) {
         self.crf = crf
         self.preset = preset
@@ -26,13 +27,20 @@ public struct VideoEncodeOptions: Sendable, Equatable {
 /// front) only by ``finish()``; until then it is written under a temporary name, so a crash never
 /// leaves a half-written file under the real name.
 public final class VideoWriter {
+    /// The final file name; the data goes to a hidden `.partial` file until ``finish()``.
     public let path: String
+    /// Frame width every written frame must have.
     public let width: Int
+    /// Frame height every written frame must have.
     public let height: Int
+    /// Constant frame rate of the output stream.
     public let fps: Int
+    /// Sample rate of the mono audio track, or nil for a video without audio.
     public let audioSampleRate: Int?
     /// The video encoder actually used (`libx264` or `mpeg4`).
     public private(set) var videoCodecName = ""
+
+    // MARK: - Encoder state
 
     private let tempPath: String
     /// libavformat muxer, from the file extension (`.mkv`, `.mov`, `.avi`; anything else is mp4).
@@ -53,6 +61,10 @@ public final class VideoWriter {
     /// Lets tests build a file whose video stream holds no frames (a bad input users do meet).
     var permitsEmptyVideo = false
 
+    // MARK: - Opening and releasing
+
+    /// Opens encoders and the temporary file; throws on a non-positive size, rate or sample rate,
+    /// or when no encoder is available, and then leaves nothing on disk.
     public init(path: String, width: Int, height: Int, fps: Int, audioSampleRate: Int? = nil,
                 options: VideoEncodeOptions = VideoEncodeOptions()) throws(MediaError) {
         _ = LibAV.quiet
@@ -195,6 +207,8 @@ public final class VideoWriter {
         try check(header, "cannot write the \(container) header")
     }
 
+    // MARK: - Writing
+
     /// Appends one RGB frame (must match the writer's size).
     public func append(_ frame: Frame) throws(MediaError) {
         guard !finished else { throw .writeFailed(path: path, detail: "writer already finished") }
@@ -262,6 +276,8 @@ public final class VideoWriter {
             try check(av_interleaved_write_frame(format, packet), "writing a packet")
         }
     }
+
+    // MARK: - Finishing
 
     /// Flushes the encoders, writes the index and moves the file to its final name.
     public func finish() throws(MediaError) {

@@ -15,24 +15,38 @@ import Media
 /// `Audio.int16Scaled`, as ``compute(audio:source:)`` does. Everything runs in `Double`; the frames
 /// run in the C kernel `tp_mfcc_frames` (AVX2/FMA when the CPU has it), in chunks across cores.
 public struct MFCC: Sendable, Equatable {
+    /// Audio sample rate in Hz (python_speech_features' `samplerate`).
     public var sampleRate: Int = 16000
+    /// Analysis window length in seconds (25 ms).
     public var winlen: Double = 0.025
+    /// Step between windows in seconds (10 ms: 100 MFCC frames per second).
     public var winstep: Double = 0.01
+    /// Cepstral coefficients kept per frame; SyncNet reads 13.
     public var numcep: Int = 13
+    /// Mel filters in the filterbank.
     public var nfilt: Int = 26
+    /// FFT length: a power of two no shorter than the frame (longer frames are refused).
     public var nfft: Int = 512
+    /// Lowest filterbank edge in Hz.
     public var lowfreq: Double = 0
+    /// Highest filterbank edge in Hz; nil means `sampleRate / 2`.
     public var highfreq: Double? = nil
+    /// Pre-emphasis coefficient (`y[n] = x[n] - 0.97 x[n-1]`).
     public var preemph: Double = 0.97
+    /// Sinusoidal lifter applied to the cepstra (0 disables it).
     public var ceplifter: Int = 22
+    /// Replace coefficient 0 with the log frame energy, as python_speech_features does by default.
     public var appendEnergy: Bool = true
 
+    /// python_speech_features' `mfcc()` defaults, the settings syncnet_python uses.
     public init() {}
 
     /// `round_half_up` of python_speech_features (Decimal ROUND_HALF_UP of the float value).
     static func roundHalfUp(_ v: Double) -> Int { Int((v + 0.5).rounded(.down)) }
 
+    /// Samples per analysis window, rounded half up as python_speech_features does.
     public var frameLength: Int { Self.roundHalfUp(winlen * Double(sampleRate)) }
+    /// Samples between window starts, rounded half up as python_speech_features does.
     public var frameStep: Int { Self.roundHalfUp(winstep * Double(sampleRate)) }
 
     /// Number of frames python_speech_features produces for `count` samples.
@@ -136,10 +150,14 @@ struct _MFCCJob: @unchecked Sendable {
 
 /// MFCC matrix, row-major `frames x numcep` (python_speech_features' layout).
 public struct MFCCFeatures: Sendable, Equatable, Codable {
+    /// Number of MFCC frames (rows).
     public var frames: Int
+    /// Coefficients per frame (columns).
     public var numcep: Int
+    /// `frames * numcep` values, frame after frame.
     public var values: [Double]
 
+    /// Checks that `values` holds `frames * numcep` values; a mismatch is a programming error.
     public init(frames: Int, numcep: Int, values: [Double]) {
         precondition(values.count == frames * numcep)
         self.frames = frames
@@ -147,5 +165,6 @@ public struct MFCCFeatures: Sendable, Equatable, Codable {
         self.values = values
     }
 
+    /// Coefficient `coefficient` of frame `frame`.
     public subscript(frame: Int, coefficient: Int) -> Double { values[frame * numcep + coefficient] }
 }

@@ -11,13 +11,20 @@ import Media
 /// over the 5 frames. Audio: the 13 x 20 MFCC window (python_speech_features on int16-scale audio),
 /// flattened frame-major. Slaney & Covell (2000) use the same two ingredients.
 public struct FaceSyncFeatures: Sendable, Equatable, Codable {
+    /// Side of the square grey mouth crop the DCT is taken of, in pixels.
     public var cropSize: Int = 32
+    /// Low-frequency DCT coefficients kept per side (`dctSize²` per frame).
     public var dctSize: Int = 6
+    /// Video frames per window (SyncNet's 5, 0.2 s at 25 fps).
     public var videoFrames: Int = 5
+    /// MFCC rows per video frame (4: rows every 10 ms, frames every 40 ms).
     public var mfccPerFrame: Int = 4
+    /// MFCC rows per window; must equal `mfccPerFrame * videoFrames`.
     public var mfccFrames: Int = 20
+    /// Audio samples per video frame (640 = 16 kHz / 25 fps).
     public var samplesPerFrame: Int = 640
 
+    /// The published setting: 32-pixel crop, 6 x 6 DCT, SyncNet's 5-frame window.
     public init() {}
 
     /// Largest `cropSize`: the DCT costs cropSize² per coefficient row and frame.
@@ -47,7 +54,9 @@ public struct FaceSyncFeatures: Sendable, Equatable, Codable {
         }
     }
 
+    /// Length of one window's video feature vector.
     public var videoDim: Int { videoFrames * dctSize * dctSize }
+    /// Length of one window's audio feature vector (13 coefficients per MFCC row).
     public var audioDim: Int { mfccFrames * 13 }
 
     /// syncnet_python's window count for a clip.

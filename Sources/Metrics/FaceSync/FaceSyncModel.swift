@@ -4,11 +4,16 @@ import Media
 
 /// One clip known to be in sync, for fitting.
 public struct FaceSyncClip: Sendable {
+    /// Label naming the clip in errors.
     public var name: String
+    /// The clip's video frames at 25 fps.
     public var frames: [Frame]
+    /// The clip's 16 kHz mono audio, in sync with `frames`.
     public var audio: Audio
+    /// Mouth box in frame pixels, the crop the video features are taken from.
     public var mouth: Box
 
+    /// Bundles one in-sync clip; checks happen when features are extracted.
     public init(name: String, frames: [Frame], audio: Audio, mouth: Box) {
         self.name = name
         self.frames = frames
@@ -27,18 +32,33 @@ public struct FaceSyncClip: Sendable {
 /// correlation ρ so that reliable directions dominate the Euclidean distance; video and audio
 /// embeddings of in-sync windows then lie close, and ``LSE`` applies unchanged.
 public struct FaceSyncModel: Sendable, Codable, Equatable {
+    // MARK: - File format
+
+    /// The `format` tag a model file must carry; anything else is refused on load.
     public static let format = "trajprobe-facesync"
+    /// The file version this build writes and reads.
     public static let currentVersion = 1
 
+    /// File tag, always ``FaceSyncModel/format`` for a valid file.
     public var format: String
+    /// File version, checked against ``currentVersion`` on load.
     public var version: Int
+
+    // MARK: - Fitted parameters
+
+    /// The feature settings the model was fitted with; scoring must use the same.
     public var features: FaceSyncFeatures
+    /// The ridge λ added to both covariance matrices in the fit.
     public var regularisation: Double
+    /// Number of windows the fit saw, recorded for provenance.
     public var trainingWindows: Int
+    /// Canonical variates kept per embedding (`k`).
     public var components: Int
     /// Canonical correlations, descending.
     public var correlations: [Double]
+    /// Per-feature mean and standard deviation of the video features, used to standardise them.
     public var videoMean: [Double], videoScale: [Double]
+    /// Per-feature mean and standard deviation of the audio features, used to standardise them.
     public var audioMean: [Double], audioScale: [Double]
     /// Row-major `[videoDim x components]` and `[audioDim x components]`, weights included.
     public var videoProjection: [Double], audioProjection: [Double]
@@ -48,6 +68,8 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
     /// as "more in sync" than the real mouth, which a SyncNet does not. Absent (nil) in version-1
     /// files, which meant false.
     public var unitEmbeddings: Bool?
+
+    // MARK: - Fitting
 
     /// Fits the model on in-sync clips.
     public static func fit(clips: [FaceSyncClip], components: Int = 8, regularisation: Double = 0.1,
@@ -139,6 +161,8 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
         return (mean, sd)
     }
 
+    // MARK: - Scoring
+
     /// Per-window embeddings `[windows x components]` of a clip, video and audio.
     public func embeddings(frames: [Frame], audio: Audio, mouth: Box, source: String = "clip") throws(MetricsError) -> (video: [Float], audio: [Float], windows: Int) {
         let w = try features.windows(frames: frames, audio: audio, mouth: mouth, source: source)
@@ -170,6 +194,8 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
         let e = try embeddings(frames: frames, audio: audio, mouth: mouth, source: source)
         return try LSE.evaluate(video: e.video, audio: e.audio, dim: components, vshift: vshift, mode: mode, source: source)
     }
+
+    // MARK: - Reading and writing model files
 
     /// The model as the JSON a model file holds (sorted keys: the same model, the same bytes).
     public func encoded(source: String) throws(MetricsError) -> Data {

@@ -7,9 +7,12 @@ import Media
 /// mask's bounding box) and the full frame. Frames run in parallel; each frame's SSIM runs
 /// serially inside its worker.
 public struct FidelityMeasurer: Sendable {
+    /// The SSIM variant applied to every frame pair.
     public var ssim: SSIM
+    /// Mouth/upper-face split; nil measures the full frame only.
     public var regions: RegionMask?
 
+    /// Defaults to ``SSIM/standard`` on full frames; pass a mask to get per-region values.
     public init(ssim: SSIM = .standard, regions: RegionMask? = nil) {
         self.ssim = ssim
         self.regions = regions
@@ -108,7 +111,9 @@ struct _FrameSink: @unchecked Sendable {
 
 /// Fidelity of one clip: per frame and mean over frames, for each metric and region measured.
 public struct FidelityReport: Sendable, Equatable {
+    /// Frames measured (rows of `values`).
     public let frames: Int
+    /// Whether mouth and upper-face values were measured, or only the full frame.
     public let hasRegions: Bool
     /// Row-major `[frames x slotCount]`, NaN where a (metric, region) was not measured.
     public let values: [Double]

@@ -19,18 +19,26 @@ import Media
 /// its pixels (and channels), the `full` region's is scikit-image's cropped mean. The rows run in
 /// the C kernel `tp_ssim_rows` (AVX2/FMA when the CPU has it), in bands of rows across cores.
 public struct SSIM: Sendable, Equatable {
+    /// The local window the means and (co)variances are taken over.
     public enum Window: Sendable, Equatable {
+        /// A Gaussian window of this standard deviation in pixels (radius `Int(3.5 σ + 0.5)`, as scikit-image).
         case gaussian(sigma: Double)
         /// An odd box size.
         case uniform(size: Int)
     }
 
+    /// Local statistics window.
     public var window: Window
+    /// Range of the pixel values (1 for images in [0, 1]); sets the stabilising constants.
     public var dataRange: Double
+    /// Divide (co)variances by N - 1 (scikit-image's default) rather than N (Wang et al.'s Gaussian SSIM).
     public var useSampleCovariance: Bool
+    /// Luminance constant factor: `C1 = (k1 * dataRange)²`.
     public var k1: Double
+    /// Contrast constant factor: `C2 = (k2 * dataRange)²`.
     public var k2: Double
 
+    /// Any variant; ``standard`` and ``uniform7`` are the two that reproduce published numbers.
     public init(window: Window, dataRange: Double = 1, useSampleCovariance: Bool, k1: Double = 0.01, k2: Double = 0.03) {
         self.window = window
         self.dataRange = dataRange
@@ -44,6 +52,7 @@ public struct SSIM: Sendable, Equatable {
     /// scikit-image's defaults: 7x7 uniform window, sample covariance.
     public static let uniform7 = SSIM(window: .uniform(size: 7), dataRange: 1, useSampleCovariance: true)
 
+    /// One comparison: the SSIM per region, and the per-pixel map when asked for.
     public struct Result: Sendable, Equatable {
         /// Per region: `full` is scikit-image's scalar; `mouth` and `upper_face` (when a mask was
         /// given) are the map averaged over the region's pixels and the channels.

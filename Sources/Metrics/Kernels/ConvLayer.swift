@@ -5,6 +5,8 @@
 /// layer, where the time axis is already 1) are this same operation with the weight's unit
 /// temporal axis dropped.
 struct ConvLayer: Sendable {
+    // MARK: - Geometry and weights
+
     let outChannels: Int
     let inChannels: Int
     let kernelH: Int
@@ -25,6 +27,8 @@ struct ConvLayer: Sendable {
     /// `Σ w[2a+p][2b+q] x_pq[Y+a][X+b]` over the components `x_pq[u][v] = x[2u+p][2v+q]`
     /// (`4 Cin` channels, taps past the 5x5 kernel zero).
     var isPolyphase: Bool { strideH == 2 }
+
+    // MARK: - Construction
 
     init(weight: [Float], bias: [Float]?, outChannels: Int, inChannels: Int,
          kernel: (Int, Int), stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)) {
@@ -97,6 +101,8 @@ struct ConvLayer: Sendable {
     /// (100 mouth crops: 0.45 s against 0.49 s unrolling whole 32-image batches).
     static let serialPatchBudget = 1 << 19
 
+    // MARK: - Batch-norm folding and output size
+
     /// Folds an eval-mode BatchNorm (`y = γ (x - μ) / sqrt(σ² + ε) + β`) into the weights and
     /// bias, in Double so the folding adds no error of its own beyond the final rounding.
     mutating func foldBatchNorm(gamma: [Float], beta: [Float], mean: [Float], variance: [Float],
@@ -109,6 +115,8 @@ struct ConvLayer: Sendable {
     func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
         ((height + 2 * padH - kernelH) / strideH + 1, (width + 2 * padW - kernelW) / strideW + 1)
     }
+
+    // MARK: - Forward pass
 
     /// The convolution of `input` (C x N x H x W), then ReLU if asked.
     func callAsFunction(_ input: FeatureMap, relu: Bool) -> FeatureMap {

@@ -11,6 +11,8 @@ import Media
 /// Weights come from one safetensors file made by `tools/convert_lpips.py` (torchvision's
 /// AlexNet weights + the package's `weights/v0.1/alex.pth` heads); nothing is downloaded.
 public struct LPIPS: Sendable {
+    // MARK: - Weights
+
     /// The smallest side AlexNet's stride-4 stem and two max-pools leave at least one pixel for
     /// (the `lpips` package fails on smaller inputs too).
     public static let minimumSide = 31
@@ -33,6 +35,7 @@ public struct LPIPS: Sendable {
         try self.init(tensors: SafeTensors(contentsOf: weights, converter: Self.converter))
     }
 
+    /// Builds the network from tensors already loaded (tests pass formula weights held in memory).
     package init(tensors file: SafeTensors) throws {
         let t = try file.load(Self.tensorSpecs)
         var convs: [ConvLayer] = []
@@ -45,6 +48,8 @@ public struct LPIPS: Sendable {
         self.file = file
         weightsMetadata = file.metadata
     }
+
+    // MARK: - Architecture
 
     /// torchvision `alexnet().features` indices of the five convolutions, with
     /// (out, in, kernel, stride, padding).
@@ -64,6 +69,8 @@ public struct LPIPS: Sendable {
         for (l, c) in channels.enumerated() { specs.append(TensorSpec("lin\(l).model.1.weight", [1, c, 1, 1], .linearHead)) }
         return specs
     }
+
+    // MARK: - Distances
 
     /// LPIPS distance between two same-size RGB images in [0, 1] (whole frames).
     public func distance(_ a: Image, _ b: Image) throws -> Float {
@@ -135,6 +142,8 @@ public struct LPIPS: Sendable {
         }
         return try distances(cropped)
     }
+
+    // MARK: - Batched network evaluation
 
     /// Pairs per network pass at most: wide enough that the thin late layers (a few dozen
     /// pixels per image) fill an sgemm, small enough that their Winograd buffers stay in cache

@@ -7,11 +7,14 @@ import Media
 /// (`(9798 R + 19235 G + 3735 B + 16384) >> 15`); alpha is ignored, so a mask drawn in any editor
 /// reads the same as LatentSync's black-and-white `mask.png`.
 public struct GreyPNG: Sendable, Equatable {
+    /// Width in pixels.
     public var width: Int
+    /// Height in pixels.
     public var height: Int
     /// Row-major grey values, `width * height`.
     public var pixels: [UInt8]
 
+    /// Checks that `pixels` holds `width * height` values; a mismatch is a programming error.
     public init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(width > 0 && height > 0 && pixels.count == width * height)
         self.width = width

@@ -6,12 +6,15 @@ import Media
 /// black = mouth) or from a mouth box, then shared by every frame and metric, so the mouth of
 /// MSE, SSIM and sharpness is the same set of pixels.
 public struct RegionMask: Sendable, Equatable {
+    /// Frame width the mask was made for.
     public let width: Int
+    /// Frame height the mask was made for.
     public let height: Int
     /// Row-major, 1 = mouth, 0 = upper face.
     public let mouth: [UInt8]
     /// Number of mouth pixels (> 0) and of upper-face pixels (> 0).
     public let mouthCount: Int
+    /// Number of upper-face pixels (> 0).
     public let upperCount: Int
     /// Tight bounding box of the mouth pixels: the crop for sharpness and mouth LPIPS.
     public let mouthBox: Box

@@ -23,6 +23,7 @@ public struct LSEResult: Sendable, Codable, Equatable {
     public var lseD: Double
     /// AV offset in frames at the minimum (see the sign convention above).
     public var offsetFrames: Int
+    /// How windows without a partner at an offset were treated.
     public var mode: LSEOffsetMode
     /// The offsets swept, in syncnet_python's order: `vshift, vshift-1, ..., -vshift`.
     public var offsets: [Int]
@@ -44,6 +45,8 @@ public struct LSEResult: Sendable, Codable, Equatable {
     }
 }
 
+/// The offset sweep that turns video and audio embeddings (SyncNet or FaceSync) into LSE-C,
+/// LSE-D and the AV offset, as syncnet_python's `evaluate` computes them.
 public enum LSE {
     /// `torch.nn.functional.pairwise_distance`'s default eps, added to the difference.
     public static let pairwiseEps = 1e-6

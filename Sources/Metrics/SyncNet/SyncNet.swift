@@ -15,17 +15,27 @@ import Media
 /// `SyncNetInstance.evaluate` scores `min(frames, floor(samples / 640)) - 5` windows; pass that
 /// as `windows` to reproduce it (the default is every full window).
 public struct SyncNet: Sendable {
+    // MARK: - Geometry
+
+    /// Length of one video or audio embedding.
     public static let embeddingSize = 1024
+    /// Side of the face crop the lip stream takes, in pixels (syncnet_python's 224).
     public static let cropSize = 224
+    /// Video frames per window (0.2 s at 25 fps).
     public static let windowFrames = 5
+    /// MFCC coefficients per row the audio stream takes.
     public static let mfccCoefficients = 13
+    /// MFCC rows per window (0.2 s at 100 rows/s).
     public static let mfccWindow = 20
+    /// MFCC rows per video frame, the stride between windows' audio.
     public static let mfccPerFrame = 4
     static let converter = "tools/convert_syncnet.py"
     /// Windows per chunk: bounds the im2col buffers (~100 MB for the lip stem) while keeping
     /// every sgemm wide.
     static let lipChunk = 8
     static let audioChunk = 64
+
+    // MARK: - Weights
 
     /// Lip stem (Conv3d 3→96, kernel 5x7x7, stride 1x2x2) rearranged as `96 x [t][c][7][7]`
     /// (t-major), matching the frame-major patch rows of ``lipFeatures(_:start:windows:scratch:)``.
@@ -48,6 +58,7 @@ public struct SyncNet: Sendable {
         try self.init(tensors: SafeTensors(contentsOf: weights, converter: Self.converter))
     }
 
+    /// Builds the network from tensors already loaded (tests pass formula weights held in memory).
     package init(tensors file: SafeTensors) throws {
         let t = try file.load(Self.tensorSpecs)
         self.file = file

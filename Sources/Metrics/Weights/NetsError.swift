@@ -6,24 +6,34 @@ import Media
 public enum NetsError: Error, Sendable, Equatable {
     /// The weights file does not exist; `converter` is the script that makes it.
     case missingWeights(file: String, converter: String)
+    /// The file exists but could not be read.
     case unreadable(file: String, reason: String)
     /// The file ends before the header or a tensor's bytes do.
     case truncated(file: String, detail: String)
+    /// The JSON header is malformed or inconsistent with the file size.
     case badHeader(file: String, reason: String)
+    /// A tensor the architecture needs is absent: likely the wrong converter or network.
     case missingTensor(file: String, tensor: String)
+    /// A tensor's shape differs from the architecture's.
     case wrongShape(file: String, tensor: String, expected: [Int], found: [Int])
+    /// A tensor is stored in a dtype other than F32, F16, BF16 or F64.
     case unsupportedDType(file: String, tensor: String, dtype: String)
     /// A weight that is NaN or infinite (index into the flattened tensor, value as text).
     case nonFiniteWeights(file: String, tensor: String, index: Int, value: String)
     /// An input image or crop smaller than the network's receptive field allows.
     case inputTooSmall(what: String, width: Int, height: Int, minimum: Int)
+    /// Inputs whose sizes disagree (frames vs. audio, crops vs. windows).
     case sizeMismatch(what: String, detail: String)
+    /// A crop box reaches outside the frame.
     case boxOutsideFrame(box: Box, width: Int, height: Int)
+    /// An input holds NaN or infinity, which would turn every score into NaN.
     case nonFinite(what: String)
+    /// Fewer frames than one window needs.
     case notEnoughFrames(what: String, count: Int, minimum: Int)
 }
 
 extension NetsError: CustomStringConvertible {
+    /// One sentence naming the file or input and what to do, as the CLI prints it.
     public var description: String {
         switch self {
         case .missingWeights(let file, let converter):

@@ -3,8 +3,11 @@ import Foundation
 extension SafeTensors {
     /// One tensor's values in the dtype it is stored with.
     package enum Values: Sendable {
+        /// 32-bit floats (`F32`), the dtype of network weights.
         case f32([Float])
+        /// 64-bit floats (`F64`).
         case f64([Double])
+        /// 64-bit integers (`I64`), e.g. the exported bank's identity row offsets.
         case i64([Int64])
 
         var dtype: String {

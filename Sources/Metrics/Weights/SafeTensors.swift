@@ -14,19 +14,27 @@ import Foundation
 /// file that holds it), and every value read is finite (NaN or infinite weights are refused with
 /// the tensor's name rather than turning every score into NaN).
 package struct SafeTensors: Sendable {
+    /// Where one tensor lies in the file and how it is stored, from the JSON header.
     package struct Entry: Sendable, Equatable {
+        /// safetensors dtype name (`F32`, `F16`, `BF16`, `F64`, ...).
         package var dtype: String
+        /// Dimensions, outermost first.
         package var shape: [Int]
         /// Byte range inside the payload (after the header).
         package var begin: Int
+        /// End of the byte range inside the payload (exclusive).
         package var end: Int
         /// Element count: the shape's product, checked for overflow when the header was read.
         package var count: Int
     }
 
+    // MARK: - Header and payload
+
     /// Name used in error messages (the path, or a label for in-memory data).
     package let file: String
+    /// Every tensor in the header, by name.
     package let entries: [String: Entry]
+    /// The header's `__metadata__` strings (converters record their inputs' SHA-256 here).
     package let metadata: [String: String]
     /// The whole file (memory-mapped when read from disk); tensors start at `payloadStart`.
     private let whole: Data
@@ -39,6 +47,8 @@ package struct SafeTensors: Sendable {
     private static let dtypeSizes: [String: Int] = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8,
                                                     "I64": 8, "I32": 4, "I16": 2, "I8": 1,
                                                     "U8": 1, "BOOL": 1]
+
+    // MARK: - Reading and validating the header
 
     /// Reads and validates the file; `converter` names the script that makes it, for the error
     /// a missing file gets.
@@ -56,6 +66,7 @@ package struct SafeTensors: Sendable {
         try self.init(data: data, file: path)
     }
 
+    /// Parses and validates the header of an in-memory file; `file` labels errors.
     package init(data: Data, file: String) throws {
         self.file = file
         guard data.count >= 8 else {
@@ -134,6 +145,8 @@ package struct SafeTensors: Sendable {
         return product
     }
 
+    // MARK: - Tensor values
+
     /// The tensor as Float (F32 as is; F16, BF16, F64 converted), after checking its shape;
     /// NaN or infinite values are refused, naming the tensor and the first bad index.
     package func floats(_ name: String, shape: [Int]) throws -> [Float] {
@@ -192,6 +205,8 @@ package struct SafeTensors: Sendable {
         if exponent == 31 { return Float(bitPattern: signBit | 0x7f80_0000 | (mantissa << 13)) }
         return Float(bitPattern: signBit | (UInt32(exponent + 112) << 23) | (mantissa << 13))
     }
+
+    // MARK: - Writing
 
     /// Writes F32 tensors as a safetensors file (header padded to 8 bytes with spaces, as the
     /// reference writer does). Used by the tests to exercise the reader on real files.

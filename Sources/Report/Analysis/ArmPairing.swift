@@ -3,6 +3,7 @@ import Store
 
 /// A CFG arm and its no-CFG twin: the two differ only in guidance.
 public struct ArmPair: Codable, Sendable, Equatable, Hashable {
+    /// How CFG enters the pair's difference, which decides how the report reads it.
     public enum Kind: String, Codable, Sendable {
         /// CFG and no-CFG differ only in the one prediction measured at the step.
         case singlePrediction = "single_prediction"
@@ -10,19 +11,25 @@ public struct ArmPair: Codable, Sendable, Equatable, Hashable {
         case compounding
     }
 
+    /// The arm with guidance at the teacher's scale.
     public var cfg: ArmSpec
+    /// Its twin without guidance (scale 1 / guidance off), otherwise identical.
     public var base: ArmSpec
+    /// Whether the pair differs in one prediction or along the whole trajectory.
     public var kind: Kind
 
+    /// A pair as given; `ArmPairing` finds the twins in a study.
     public init(cfg: ArmSpec, base: ArmSpec, kind: Kind) {
         self.cfg = cfg; self.base = base; self.kind = kind
     }
 
+    /// `cfg − base`, the pair's name in tables and figures.
     public var label: String { "\(cfg.label) − \(base.label)" }
 }
 
 /// Which arms decide the window, and why.
 public struct DecidingArms: Codable, Sendable, Equatable {
+    /// The CFG/no-CFG pair whose per-step differences the rule reads.
     public var pair: ArmPair
     /// Set when only compounding (trajectory) arms exist: the report prints it.
     public var note: String?
@@ -134,7 +141,9 @@ enum ArmPairing {
 /// The teacher's CFG scale: one scale w (uncond form), or a (text, audio) pair for two-scale
 /// teachers (InfiniteTalk: `p(∅,∅) + s_t [p(t,∅) − p(∅,∅)] + s_a [p(t,a) − p(t,∅)]`).
 public enum GuidanceScale: Codable, Sendable, Hashable {
+    /// One scale `w` (uncond form) for single-scale CFG.
     case single(Double)
+    /// Text and audio scales for two-scale guidance.
     case pair(text: Double, audio: Double)
 
     /// Whether an arm knob is guided at the teacher's scale or not at all.

@@ -2,9 +2,13 @@ import Store
 
 /// The paired difference CFG − no-CFG of one metric on one region at one step.
 public struct PairedComparison: Codable, Sendable, Equatable {
+    /// The CFG arm and its twin compared.
     public var pair: ArmPair
+    /// The probed step.
     public var step: Int
+    /// The metric's Store name (`sync_c`, `lpips`, ...).
     public var metric: String
+    /// The region's Store name (`mouth`, `face`, ...).
     public var region: String
     /// Mean over clips of (cfg − base), seeds averaged within a clip, with its bootstrap CI.
     public var difference: Estimate
@@ -18,10 +22,15 @@ public struct PairedComparison: Codable, Sendable, Equatable {
 
 /// One arm's mean of a metric at a step, with its CI (the curves' bands).
 public struct ArmStepValue: Codable, Sendable, Equatable {
+    /// The arm's canonical label.
     public var arm: String
+    /// The probed step.
     public var step: Int
+    /// The metric's Store name.
     public var metric: String
+    /// The region's Store name.
     public var region: String
+    /// Mean over clips (seeds averaged within a clip) with its bootstrap CI.
     public var value: Estimate
 }
 

@@ -2,21 +2,30 @@ import Store
 
 /// One (text, audio) scale pair of a two-scale study, summarised over the window's steps.
 public struct ScalePoint: Codable, Sendable, Equatable {
+    /// Text guidance scale `st`.
     public var textScale: Double
+    /// Audio guidance scale `sa`.
     public var audioScale: Double
+    /// Label of the arm measured at this pair.
     public var arm: String
     /// Mean over the summarised steps of the Sync-C gain and the fidelity cost (positive = worse).
     public var gain: Double
+    /// Mean fidelity cost over the summarised steps (positive = worse).
     public var cost: Double
+    /// Whether no other point has a larger gain at a lower or equal cost.
     public var onFront: Bool
 }
 
 /// The Pareto front of (text, audio) scales: no other point has a larger gain at a lower or
 /// equal cost. The chosen point is the front's largest gain within the fidelity tolerance.
 public struct ParetoFront: Codable, Sendable, Equatable {
+    /// The arm family the points come from (fresh noise, else Euler jump, else trajectory).
     public var family: ArmFamily
+    /// Steps the points are averaged over: the sync window's, else every probed step.
     public var steps: [Int]
+    /// Every (text, audio) pair measured.
     public var points: [ScalePoint]
+    /// The front's largest gain within the fidelity tolerance; nil when no point is within it.
     public var chosen: ScalePoint?
 
     /// Knob names of two-scale arms (InfiniteTalk-style teachers): text scale `st`, audio scale `sa`.

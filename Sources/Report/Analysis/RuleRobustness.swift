@@ -7,6 +7,7 @@ public struct StepDistribution: Codable, Sendable, Equatable {
     public var counts: [Int: Int]
     /// 2.5% and 97.5% percentiles of the step over the resamples that gave one.
     public var lower: Int
+    /// 97.5% percentile of the step.
     public var upper: Int
     /// Share of all resamples that gave exactly the point estimate's step.
     public var agreement: Double
@@ -14,11 +15,17 @@ public struct StepDistribution: Codable, Sendable, Equatable {
 
 /// The window and landing under one setting of the rule (the sensitivity table's row).
 public struct SensitivityRow: Codable, Sendable, Equatable {
+    /// The row's `--gain-fraction`.
     public var gainFraction: Double
+    /// The row's `--fidelity-tolerance`.
     public var fidelityTolerance: Double
+    /// The row's `--landing-tolerance`.
     public var landingTolerance: Double
+    /// Window's first step under this setting; nil when there is no window.
     public var firstStep: Int?
+    /// Window's last step under this setting; nil when there is no window.
     public var lastStep: Int?
+    /// Landing step under this setting; nil when there is none.
     public var landingStep: Int?
     /// The row of the settings in use.
     public var isDefault: Bool
@@ -32,16 +39,21 @@ public struct SensitivityRow: Codable, Sendable, Equatable {
 /// applies the same rule. A window edge that moves by many steps between resamples is not
 /// determined by the data, whatever the point estimate says.
 public struct RuleRobustness: Codable, Sendable, Equatable {
+    /// Clip resamples drawn.
     public var resamples: Int
     /// Resamples that gave a window, and a landing step.
     public var withWindow: Int
+    /// Resamples that gave a landing step.
     public var withLanding: Int
     /// Window first step (large t, `t_hi`), last step (small t, `t_lo`), and landing step.
     public var firstStep: StepDistribution?
+    /// Distribution of the window's last step; nil when no resample gave a window.
     public var lastStep: StepDistribution?
+    /// Distribution of the landing step; nil when no resample gave one.
     public var landingStep: StepDistribution?
     /// Share of resamples giving exactly the point window (both edges).
     public var windowAgreement: Double
+    /// The rule's answer as each setting varies around the one in use.
     public var sensitivity: [SensitivityRow]
 
     /// Bootstrap resamples of the rule when the report is not told otherwise.

@@ -4,8 +4,10 @@ import Store
 /// `pixel_mse` reads as `mse`); `unknown` for a metric the toolkit does not know: it is shown in
 /// the tables but never used where a direction is needed.
 public enum MetricDirection: Sendable, Equatable {
+    /// Larger is better (Sync-C, SSIM, PSNR), smaller is better (LPIPS, MSE, Sync-D), or not known.
     case higherIsBetter, lowerIsBetter, unknown
 
+    /// The direction of a metric by its Store name or alias.
     public init(metric: String) {
         switch MetricName.higherIsBetter(metric) {
         case true?: self = .higherIsBetter

@@ -31,20 +31,27 @@ public enum ToleranceForm: String, Codable, Sendable, CaseIterable {
 /// The rule's settings as the user gave them: unset metric and region choices are resolved
 /// against what a study holds (`resolve`), so one set of options serves every study of a report.
 public struct RuleRequest: Sendable, Equatable {
+    /// Sync metric whose gain the rule reads (Sync-C).
     public var syncMetric: String = MetricName.syncC
     /// nil: the region the study holds sync values on (face, else mouth, else full).
     public var syncRegion: String?
+    /// Fraction of the peak gain a step's gain must reach.
     public var gainFraction: Double = WindowRule.defaultGainFraction
     /// nil: LPIPS-mouth when the study holds it, else SSIM-mouth, else SSIM-full (then the other
     /// fidelity metrics, mouth before full).
     public var fidelityMetric: String?
+    /// nil: the region the chosen fidelity metric is held on (mouth before full).
     public var fidelityRegion: String?
+    /// Fraction (or amount, by form) of cost a window step may have.
     public var fidelityTolerance: Double = WindowRule.defaultFidelityTolerance
+    /// How the tolerances are expressed; `peak` is scale-free.
     public var toleranceForm: ToleranceForm = .peak
+    /// Fraction (or amount, by form) of cost the landing step may have against its twin.
     public var landingTolerance: Double = WindowRule.defaultLandingTolerance
     /// Neighbouring probed steps (±k) averaged into each step's gain and cost.
     public var smoothing: Int = WindowRule.defaultSmoothing
 
+    /// Checks each setting's range and throws `invalidOption` naming its flag.
     public init(syncRegion: String? = nil, gainFraction: Double = WindowRule.defaultGainFraction,
                 fidelityMetric: String? = nil, fidelityRegion: String? = nil,
                 fidelityTolerance: Double = WindowRule.defaultFidelityTolerance, toleranceForm: ToleranceForm = .peak,
@@ -196,19 +203,32 @@ public struct RuleRequest: Sendable, Equatable {
 /// The report's robustness section shows how the answer moves with each setting and with the
 /// clips.
 public struct WindowRule: Codable, Sendable, Equatable {
+    /// Default `gainFraction`: 0.4 of the peak gain (see the type's notes).
     public static let defaultGainFraction = 0.4
+    /// Default `fidelityTolerance`: half the peak cost.
     public static let defaultFidelityTolerance = 0.5
+    /// Default `landingTolerance`: 0.15 of the peak cost.
     public static let defaultLandingTolerance = 0.15
+    /// Default `smoothing`: each step averaged with its probed neighbours ±1.
     public static let defaultSmoothing = 1
+    /// Default `peakSpan`: peaks are maxima of a running mean over ±5 steps.
     public static let defaultPeakSpan = 5
 
+    /// Store name of the sync metric.
     public var syncMetric: String = MetricName.syncC
+    /// Region the sync gain is read on.
     public var syncRegion: String = RegionName.face
+    /// A step's gain must reach this fraction of the peak gain.
     public var gainFraction: Double = WindowRule.defaultGainFraction
+    /// Store name of the fidelity metric the cost is measured in.
     public var fidelityMetric: String = MetricName.lpips
+    /// Region the fidelity cost is read on.
     public var fidelityRegion: String = RegionName.mouth
+    /// Admissible cost of a window step, in `toleranceForm`.
     public var fidelityTolerance: Double = WindowRule.defaultFidelityTolerance
+    /// How the tolerances are expressed.
     public var toleranceForm: ToleranceForm = .peak
+    /// Admissible landing cost against the twin, in `toleranceForm`.
     public var landingTolerance: Double = WindowRule.defaultLandingTolerance
     /// Gain and cost at a step are averaged over the probed steps within this many steps.
     public var smoothing: Int = WindowRule.defaultSmoothing
@@ -217,6 +237,7 @@ public struct WindowRule: Codable, Sendable, Equatable {
     /// How the metric and region choices were made, for the report and the provenance.
     public var choices: [String] = []
 
+    /// The default rule (Sync-C on face, LPIPS on mouth, peak form); reports resolve it per study.
     public init() {}
 
     /// Converts a paired difference of the fidelity metric to a cost (positive = worse).
@@ -245,6 +266,7 @@ public struct WindowRule: Codable, Sendable, Equatable {
         }
     }
 
+    /// The rule as one sentence, for the report and the provenance.
     public var text: String {
         "steps where the Sync-C gain (CFG − no-CFG, \(syncRegion), averaged over the step and its probed neighbours within \(smoothing) step(s)) has a 95% CI lower bound > 0 and a mean ≥ \(Fmt.f(gainFraction, 2)) × its peak (the maximum of its ±\(peakSpan)-step running mean), and the \(fidelityMetric) cost on \(fidelityRegion) is ≤ \(toleranceForm.describe(fidelityTolerance)); the window is the contiguous run of such steps with the largest summed gain; the landing is the window step with the highest Sync-C whose cost against its no-CFG twin at the same step is ≤ \(toleranceForm.describe(landingTolerance))"
     }
@@ -261,9 +283,13 @@ public struct WindowRule: Codable, Sendable, Equatable {
 
 /// Why one step passed or failed the rule.
 public enum Criterion: Codable, Sendable, Equatable {
+    /// The step lacks values in the CFG arm or its twin.
     case notMeasured
+    /// Fewer than two clips, so the gain has no CI.
     case noCI
+    /// The gain's CI lower bound is not above 0.
     case notSignificant(lower: Double)
+    /// The gain is below `gainFraction` × the peak gain.
     case belowFraction(gain: Double, threshold: Double)
     /// `tolerance` is the admissible cost at the step in metric units (the rule's limit).
     case fidelityCost(cost: Double, tolerance: Double)
@@ -279,6 +305,7 @@ public enum Criterion: Codable, Sendable, Equatable {
         }
     }
 
+    /// Terse form for tables ("gain 0.302 < threshold 0.600").
     public var text: String {
         switch self {
         case .notMeasured: return "not measured in both arms"
@@ -292,16 +319,22 @@ public enum Criterion: Codable, Sendable, Equatable {
 
 /// The rule applied at one step.
 public struct StepVerdict: Codable, Sendable, Equatable {
+    /// The probed step.
     public var step: Int
+    /// Its schedule time.
     public var t: Double
+    /// Sync-C gain CFG − no-CFG, CI included; nil when not measured.
     public var gain: Estimate?
     /// Fidelity cost (positive = worse), CI included.
     public var cost: Estimate?
     /// The admissible cost at this step, in metric units.
     public var limit: Double?
+    /// The criteria the step failed; empty when it qualifies.
     public var failures: [Criterion]
+    /// Whether the step passes every criterion.
     public var qualifies: Bool { failures.isEmpty }
 
+    /// Gain, cost and limit in one line, for tables.
     public var summary: String {
         var parts: [String] = []
         if let g = gain { parts.append("gain \(Fmt.estimate(g, 3))") }
@@ -312,36 +345,54 @@ public struct StepVerdict: Codable, Sendable, Equatable {
 
 /// What decided one edge of the window.
 public struct EdgeReason: Codable, Sendable, Equatable {
+    /// The window step at this edge.
     public var insideStep: Int
     /// The neighbouring probed step outside the window; nil when the window touches the first or
     /// last probed step.
     public var outsideStep: Int?
     /// Why the outside step failed (empty when there is none).
     public var failures: [Criterion]
+    /// The edge's explanation as a sentence for the report.
     public var text: String
 }
 
+/// The chosen run of consecutive qualifying steps, and why it ends where it does.
 public struct SyncWindow: Codable, Sendable, Equatable {
+    /// First (noisiest, large t) step of the window.
     public var firstStep: Int
+    /// Last (small t) step of the window.
     public var lastStep: Int
     /// t at the last step (small t) and at the first step (large t).
     public var tLow: Double
+    /// t at the first step.
     public var tHigh: Double
+    /// Every probed step in the window, in order.
     public var steps: [Int]
+    /// Why the window starts at `firstStep` (what the probed step before it failed).
     public var lowerEdge: EdgeReason
+    /// Why the window ends at `lastStep` (what the probed step after it failed).
     public var upperEdge: EdgeReason
 }
 
+/// The rule applied to one study: every step's verdict and the window, if any.
 public struct WindowResult: Codable, Sendable, Equatable {
+    /// The CFG/no-CFG pair the rule read.
     public var deciding: DecidingArms
+    /// The rule as applied (choices resolved).
     public var rule: WindowRule
+    /// One verdict per probed step.
     public var verdicts: [StepVerdict]
+    /// Peak of the running-mean gain.
     public var peakGain: Double
+    /// Step of that peak; nil when no gain was measured.
     public var peakStep: Int?
+    /// `gainFraction` × `peakGain`: the gain a step must reach.
     public var threshold: Double
     /// The deciding pair's peak mean fidelity cost over the probed steps, and where.
     public var peakCost: Double
+    /// Step of the peak cost; nil when no cost was measured.
     public var peakCostStep: Int?
+    /// The window; nil when no step qualifies (see `noWindowReason`).
     public var window: SyncWindow?
     /// Other qualifying runs, not chosen.
     public var otherBands: [[Int]]

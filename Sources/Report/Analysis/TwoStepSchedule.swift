@@ -2,51 +2,69 @@ import Store
 
 /// One candidate landing step of the two-step schedule.
 public struct LandingCandidate: Codable, Sendable, Equatable {
+    /// The candidate landing step.
     public var step: Int
+    /// Its schedule time.
     public var t: Double
     /// The CFG arm's Sync-C and fidelity means at this landing step.
     public var sync: Estimate
+    /// The CFG arm's mean fidelity at this step.
     public var fidelity: Estimate
     /// The CFG arm's fidelity cost against its no-CFG twin at the same step (positive = worse).
     public var fidelityGap: Double
     /// The admissible cost at this step (metric units).
     public var limit: Double
+    /// Whether the cost is within `limit`.
     public var withinTolerance: Bool
 }
 
 /// Step 1 at t_0 without CFG, step 2 landing at t_j with CFG: `t_list = [t_0, t_j, 0]`.
 public struct TwoStepSchedule: Codable, Sendable, Equatable {
+    /// Which arms gave the schedule: the Euler-jump factorial, else the trajectory arms.
     public enum Source: String, Codable, Sendable { case eulerJump = "euler_jump", trajectory }
+    /// The arms the schedule was read from.
     public var source: Source
     /// Set when the schedule comes from the trajectory arms (fallback).
     public var note: String?
+    /// Label of the CFG arm at the landing.
     public var cfgArm: String
+    /// Label of its no-CFG twin.
     public var noCFGArm: String
+    /// The step the student's second step lands on.
     public var landingStep: Int
     /// Exact times (not rounded): t_0, t_landing, 0.
     public var tList: [Double]
+    /// The chosen candidate's statistics.
     public var landing: LandingCandidate
     /// The landing pair's peak mean fidelity cost over all probed steps, and where: the scale the
     /// landing tolerance is a fraction of (peak form).
     public var peakCost: Double
+    /// Step of that peak cost.
     public var peakCostStep: Int
     /// The no-CFG twin's mean fidelity at the landing step (what "comparable fidelity" compares to).
     public var twinFidelity: Double
     /// Best mean Sync-C of the CFG arms over all probed steps, and where/which arm.
     public var syncCeiling: Double
+    /// Step of the Sync-C ceiling.
     public var syncCeilingStep: Int
+    /// Arm of the Sync-C ceiling.
     public var syncCeilingArm: String
     /// Reference clips' own Sync-C (GT), when measured.
     public var gtSync: Double?
     /// Landing fidelity cost against its no-CFG twin (positive = worse), and the Sync-C gap to the
     /// CFG ceiling (positive = below it).
     public var fidelityGap: Double
+    /// Sync-C gap of the landing to the CFG ceiling (positive = below it).
     public var syncGap: Double
+    /// Every window step considered, with its statistics.
     public var candidates: [LandingCandidate]
+    /// Store name of the fidelity metric the landing is costed in.
     public var fidelityMetric: String
+    /// Region of that metric.
     public var fidelityRegion: String
     /// The landing tolerance as set (a fraction of the peak cost in the peak form).
     public var tolerance: Double
+    /// How `tolerance` is expressed.
     public var toleranceForm: ToleranceForm
 }
 

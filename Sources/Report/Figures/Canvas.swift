@@ -18,6 +18,8 @@ final class Canvas {
     enum HAlign { case left, center, right }
     enum VAlign { case baseline, center, top, bottom }
 
+    // MARK: - Lifecycle
+
     /// - parameter dpi: 200 by default: a 7-inch (504 pt) full-width figure is 1400 px wide.
     init(widthPt: Double, heightPt: Double, dpi: Double = 200) {
         self.widthPt = widthPt; self.heightPt = heightPt
@@ -42,6 +44,8 @@ final class Canvas {
         cairo_destroy(cr)
         cairo_surface_destroy(surface)
     }
+
+    // MARK: - Shapes
 
     private func source(_ c: RGB, alpha: Double = 1) {
         cairo_set_source_rgba(cr, Double(c.r) / 255, Double(c.g) / 255, Double(c.b) / 255, alpha)
@@ -102,6 +106,8 @@ final class Canvas {
         cairo_set_dash(cr, nil, 0, 0)
     }
 
+    // MARK: - Clipping
+
     func clip(_ x: Double, _ y: Double, _ w: Double, _ h: Double) {
         cairo_save(cr)
         cairo_rectangle(cr, x, y, w, h)
@@ -109,6 +115,8 @@ final class Canvas {
     }
 
     func unclip() { cairo_restore(cr) }
+
+    // MARK: - Text
 
     private func font(_ size: Double, bold: Bool) {
         cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL)
@@ -148,6 +156,8 @@ final class Canvas {
         cairo_show_text(cr, s)
         cairo_restore(cr)
     }
+
+    // MARK: - Images and output
 
     /// Draws an RGB image scaled into a rectangle with nearest-neighbour sampling.
     func image(rgb: [UInt8], width: Int, height: Int, x: Double, y: Double, w: Double, h: Double) {

@@ -1,7 +1,10 @@
 /// A rendered figure: file name, caption and PNG bytes.
 public struct Figure: Sendable, Equatable {
+    /// File name under the report's figure folder (`.png`).
     public var name: String
+    /// Caption written under the figure in the report.
     public var caption: String
+    /// The encoded PNG, deterministic for the same data.
     public var png: [UInt8]
 }
 

@@ -4,6 +4,8 @@ import CPNG
 ///
 /// The encoder writes no time or text chunks, so the same pixels give the same bytes.
 public enum PNGCodec {
+    /// Encodes interleaved RGB (`width * height * 3` bytes) without time or text chunks;
+    /// `name` labels errors.
     public static func encode(rgb: [UInt8], width: Int, height: Int, name: String) throws(ReportError) -> [UInt8] {
         precondition(rgb.count == width * height * 3, "RGB buffer size does not match \(width)x\(height)")
         var image = png_image()

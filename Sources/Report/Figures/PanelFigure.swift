@@ -7,6 +7,8 @@
 /// tell apart. In a grid (`sharedX`), t labels sit on the top row and step labels on the bottom
 /// row only, and `shareRowY` gives every panel of a row one y range, so columns compare directly.
 struct PanelFigure {
+    // MARK: - Data
+
     struct Point { var x: Double; var mean: Double; var lo: Double?; var hi: Double? }
     struct Series {
         var label: String; var color: RGB; var dash: [Double] = []; var points: [Point]
@@ -26,6 +28,8 @@ struct PanelFigure {
     /// Above this many probed steps the markers would merge into the line: none are drawn.
     static let maxMarkedSteps = 26
 
+    // MARK: - Layout
+
     var name: String
     var title: String
     var panels: [Panel]
@@ -41,6 +45,8 @@ struct PanelFigure {
     var landing: Int? = nil
     var shareRowY = false
     var sharedX = false
+
+    // MARK: - Rendering
 
     func render() throws(ReportError) -> [UInt8] {
         let rowsN = (panels.count + columns - 1) / columns

@@ -1,8 +1,12 @@
 /// An opaque 8-bit colour.
 public struct RGB: Hashable, Sendable, CustomStringConvertible {
+    /// Red, green and blue, 0...255.
     public var r: UInt8, g: UInt8, b: UInt8
+    /// A colour from its three components.
     public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) { self.r = r; self.g = g; self.b = b }
+    /// A colour from `0xRRGGBB`, as palettes are usually written.
     public init(hex: UInt32) { self.init(UInt8(hex >> 16 & 0xFF), UInt8(hex >> 8 & 0xFF), UInt8(hex & 0xFF)) }
+    /// `rgb(r,g,b)`, the form SVG and CSS read.
     public var description: String { "rgb(\(r),\(g),\(b))" }
 
     static let black = RGB(0, 0, 0), white = RGB(255, 255, 255)
@@ -46,10 +50,15 @@ public enum ColorMap: Sendable {
 
 /// Maps data values to colours: [lo, hi] for viridis; symmetric [−m, m] around 0 for diverging.
 public struct ColorScale: Sendable {
+    /// Which colour map.
     public var map: ColorMap
+    /// Value drawn at the low end of the map.
     public var lo: Double
+    /// Value drawn at the high end of the map.
     public var hi: Double
 
+    /// A scale fitted to the finite `values`: their range for viridis, ±their largest magnitude for
+    /// diverging (so 0 is white); an empty or flat range falls back to a unit span.
     public init(map: ColorMap, values: [Double]) {
         self.map = map
         let finite = values.filter(\.isFinite)
@@ -62,7 +71,9 @@ public struct ColorScale: Sendable {
         }
     }
 
+    /// A scale with explicit ends, so several figures can share one.
     public init(map: ColorMap, lo: Double, hi: Double) { self.map = map; self.lo = lo; self.hi = hi }
 
+    /// Colour of `v`; values outside `lo...hi` take the end colours, NaN the "no data" grey.
     public func color(_ v: Double) -> RGB { map.color(at: (v - lo) / (hi - lo)) }
 }

@@ -37,6 +37,7 @@ public enum ReportFigures {
         }
     }
 
+    /// Renders every figure the report has data for, in a fixed order with fixed names.
     public static func render(_ report: StudyReport) throws(ReportError) -> [Figure] {
         let cx = Context(report)
         var out: [Figure] = []

@@ -3,8 +3,11 @@ import Store
 
 /// One probe clip under one seed, the unit a search promotes candidates through.
 public struct SearchPair: Hashable, Codable, Sendable {
+    /// The probe clip's name.
     public var clip: String
+    /// The noise seed.
     public var seed: Int
+    /// A (clip, seed) pair.
     public init(clip: String, seed: Int) { self.clip = clip; self.seed = seed }
 }
 
@@ -22,12 +25,16 @@ public protocol ScheduleSearchRunner: Sendable {
 
 /// The round being run, for progress lines.
 public struct SearchRoundInfo: Sendable, Equatable {
+    /// Whether the round is about to run or has run.
     public enum Phase: Sendable { case started, finished }
 
+    /// The round's position, counting from 0.
     public var index: Int
     /// Rounds planned (the last one on every pair).
     public var planned: Int
+    /// Candidates still alive in this round.
     public var candidates: Int
+    /// (clip, seed) pairs this round scores them on.
     public var pairs: Int
     /// Passes this round costs fresh, and what the whole search has planned so far.
     public var passes: Int
@@ -41,6 +48,7 @@ public struct SearchSettings: Codable, Sendable, Equatable {
     public var scales: [Double]
     /// Steps of the study's schedule a student may land on after its first (t_0) step.
     public var grid: [Int]
+    /// Transitions between student steps to try (Euler jump, re-noising).
     public var transitions: [StudentScheduleKnobs.Transition]
     /// Teacher passes the whole search may spend (counted as a fresh run would spend them, so a
     /// resumed search makes the same decisions).
@@ -50,6 +58,9 @@ public struct SearchSettings: Codable, Sendable, Equatable {
     /// (clip, seed) pairs of the first round.
     public var firstPairs: Int
 
+    /// Checks every knob (step counts in range, finite scales including 1, distinct grid steps enough
+    /// for the longest student, a transition, a positive budget, `eta` >= 2) and throws `invalidOption`
+    /// naming the CLI flag of the first bad one.
     public init(studentSteps: [Int], scales: [Double], grid: [Int], transitions: [StudentScheduleKnobs.Transition],
                 budget: Int, eta: Int = 3, firstPairs: Int = 1) throws(ReportError) {
         guard !studentSteps.isEmpty, studentSteps.allSatisfy({ (1...StudentScheduleKnobs.maxSteps).contains($0) }) else {
@@ -121,11 +132,16 @@ public struct SearchSettings: Codable, Sendable, Equatable {
 /// spend it: a search killed at any moment and run again skips what is stored and ends with the
 /// same result.
 public struct ScheduleSearch: Sendable {
+    /// The search's knobs.
     public let settings: SearchSettings
+    /// The admissibility test, taken from the study's own landing rule and peak cost.
     public let criterion: SearchCriterion
+    /// Bootstrap of the reported CIs (the report's).
     public let bootstrap: Bootstrap
     let report: StudyReport
 
+    /// Prepares a search over `report`'s study; throws when a grid step lies outside the study's
+    /// schedule or the study has no CFG cost to measure schedules against.
     public init(report: StudyReport, settings: SearchSettings) throws(ReportError) {
         self.report = report
         self.settings = settings

@@ -3,18 +3,25 @@ import Store
 
 /// One scored schedule, as the search reports it.
 public struct SearchedSchedule: Codable, Sendable, Equatable {
+    /// The student schedule's canonical label.
     public var label: String
     /// Steps of the study's schedule and their exact times (t_list, ending in 0).
     public var steps: [Int]
+    /// Times of `steps` with a final 0.
     public var tList: [Double]
+    /// Guidance scale at each student step (1 is no CFG).
     public var guidance: [Double]
     /// Nil for a one-step student.
     public var transition: StudentScheduleKnobs.Transition?
     /// Mean Sync-C and fidelity cost against its no-CFG twin over clips, with bootstrap CIs.
     public var sync: Estimate
+    /// Mean fidelity cost against the no-CFG twin, with its CI.
     public var cost: Estimate
+    /// Mean fidelity of the no-CFG twin, the base of relative tolerances.
     public var twinFidelity: Double
+    /// Largest admissible cost for this schedule.
     public var limit: Double
+    /// Whether the mean cost is within `limit`.
     public var admissible: Bool
 
     /// The schedule as a trainer profile writes it.
@@ -33,17 +40,23 @@ extension SearchedSchedule {
 
 /// One finalist as the figure draws it.
 public struct SearchPoint: Codable, Sendable, Equatable {
+    /// The schedule's label.
     public var label: String
+    /// Mean Sync-C.
     public var sync: Double
+    /// Mean fidelity cost against the no-CFG twin.
     public var cost: Double
+    /// Whether the cost is within the limit (drawn filled).
     public var admissible: Bool
 }
 
 /// What the search found for one student step count.
 public struct StepCountResult: Codable, Sendable, Equatable {
+    /// The student's number of steps.
     public var studentSteps: Int
     /// Candidates enumerated, and those scored on the last round's pairs.
     public var evaluated: Int
+    /// Candidates that survived to the last round.
     public var finalists: Int
     /// Highest Sync-C among admissible finalists; nil when none is admissible (see `note`).
     public var best: SearchedSchedule?
@@ -51,6 +64,7 @@ public struct StepCountResult: Codable, Sendable, Equatable {
     public var front: [SearchedSchedule]
     /// Every finalist's mean cost and Sync-C (the figure's cloud around the front).
     public var points: [SearchPoint]
+    /// Why there is no `best`, when there is none.
     public var note: String?
 
     /// One line for the terminal.
@@ -69,38 +83,54 @@ public struct StepCountResult: Codable, Sendable, Equatable {
 public struct LandingComparison: Codable, Sendable, Equatable {
     /// Nil when the rule finds no landing step.
     public var landingStep: Int?
+    /// Time of the rule's landing step.
     public var landingT: Double?
     /// The rule's schedule `[t_0, t_landing, 0]`, guidance `[1, w]`, Euler, as the search scored it.
     public var landingScored: SearchedSchedule?
     /// The search's best admissible schedule of the rule's shape, and its landing step.
     public var shaped: SearchedSchedule?
+    /// Landing step of `shaped`, to compare with `landingStep`.
     public var searchStep: Int?
+    /// Whether the search lands on, or within one probed step of, the rule's landing (or both find none).
     public var agree: Bool
+    /// The comparison as sentences for the report.
     public var text: String
 }
 
 /// A finished (or budget-stopped) search.
 public struct SearchResult: Codable, Sendable, Equatable {
+    /// One round of successive halving.
     public struct Round: Codable, Sendable, Equatable {
+        /// (clip, seed) pairs the round scored on.
         public var pairs: Int
+        /// Candidates the round scored.
         public var candidates: Int
         /// Teacher passes the round costs run fresh.
         public var passes: Int
     }
 
+    /// The knobs the search ran with.
     public var settings: SearchSettings
+    /// The admissibility test it applied.
     public var criterion: SearchCriterion
+    /// (clip, seed) pairs the study holds.
     public var pairsTotal: Int
+    /// The rounds run, first to last.
     public var rounds: [Round]
     /// Passes of all rounds run fresh (a resumed run spends fewer, none twice).
     public var passesPlanned: Int
+    /// Why the search stopped before its last round (the budget ran out); nil when it finished.
     public var stoppedEarly: String?
+    /// The outcome per student step count, in `settings.studentSteps` order.
     public var byStepCount: [StepCountResult]
+    /// Comparison with the two-step rule's landing; nil when two-step students were not searched or
+    /// the teacher's scale is unknown.
     public var landing: LandingComparison?
 
     /// Saved in the study's `schedules` table under this name (format json).
     public static let storedName = "search"
 
+    /// Sorted, pretty-printed JSON (non-finite numbers as strings), the form stored and printed by `--json`.
     public func json() throws(ReportError) -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -110,6 +140,7 @@ public struct SearchResult: Codable, Sendable, Equatable {
         }
     }
 
+    /// Reads back what json() wrote; `source` names the origin in errors.
     public static func decode(_ text: String, source: String) throws(ReportError) -> SearchResult {
         let dec = JSONDecoder()
         dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -118,6 +149,7 @@ public struct SearchResult: Codable, Sendable, Equatable {
         }
     }
 
+    /// The outcome for `n` student steps, if they were searched.
     public func result(steps n: Int) -> StepCountResult? { byStepCount.first { $0.studentSteps == n } }
 
     static func make(search: ScheduleSearch, finalists: [Int: [StudentScheduleKnobs]], scores: [String: CandidateScore],

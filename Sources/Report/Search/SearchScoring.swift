@@ -10,10 +10,13 @@ import Store
 /// sampled without guidance, with the same limit, so the search's two-step winner and the
 /// rule's landing answer one question.
 public struct SearchCriterion: Codable, Sendable, Equatable {
+    /// The study's window rule, whose landing tolerance the search reuses.
     public var rule: WindowRule
     /// The peak mean CFG cost the peak-form tolerance is a fraction of, where, and of which pair.
     public var peakCost: Double
+    /// Step of the peak cost, when known.
     public var peakStep: Int?
+    /// The CFG pair the peak was measured on, as `cfg − base`.
     public var peakPair: String
     /// False when the peak is not resolved from zero: CFG has no measurable cost, and every
     /// schedule is admissible (as every window step is for the landing).
@@ -45,8 +48,10 @@ public struct SearchCriterion: Codable, Sendable, Equatable {
         return rule.limit(rule.landingTolerance, peakCost: peakCost, base: twin)
     }
 
+    /// Whether a schedule with this mean cost and twin fidelity passes.
     public func admits(cost: Double, twinFidelity: Double) -> Bool { cost <= limit(twinFidelity: twinFidelity) }
 
+    /// The test in one line, with the limit spelled out for the peak form.
     public var text: String {
         "fidelity cost (\(rule.fidelityMetric) on \(rule.fidelityRegion), against the same steps sampled without CFG) ≤ \(rule.toleranceForm.describe(rule.landingTolerance))"
             + (rule.toleranceForm == .peak ? " = \(Fmt.f(limit(twinFidelity: .nan), 4)) (peak cost \(Fmt.f(peakCost, 4)) of \(peakPair)\(peakStep.map { " at step \($0)" } ?? ""))" : "")
@@ -55,11 +60,17 @@ public struct SearchCriterion: Codable, Sendable, Equatable {
 
 /// A candidate's means over the pairs it was scored on (seeds averaged within a clip first).
 public struct CandidateScore: Sendable, Equatable {
+    /// Mean Sync-C over clips.
     public var sync: Double
+    /// Mean fidelity cost against the no-CFG twin.
     public var cost: Double
+    /// Mean fidelity of the no-CFG twin.
     public var twinFidelity: Double
+    /// Largest admissible cost given `twinFidelity`.
     public var limit: Double
+    /// Clips the means are over.
     public var clips: Int
+    /// Whether `cost` is within `limit`.
     public var admissible: Bool { cost <= limit }
     /// How far over its limit (≤ 0 when admissible), the rank of inadmissible ones.
     public var excess: Double { cost - limit }

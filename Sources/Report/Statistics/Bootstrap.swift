@@ -1,23 +1,30 @@
 /// Bootstrap resample indices for `n` units (see `Bootstrap.plan`).
 public struct ResamplePlan: Sendable, Equatable {
+    /// Number of units resampled.
     public var n: Int
+    /// Number of resamples.
     public var resamples: Int
+    /// `resamples × n` unit indices, resample after resample; Int32 to halve the memory.
     public var indices: [Int32]
 }
 
 /// A mean with its percentile bootstrap confidence interval.
 public struct Estimate: Codable, Sendable, Equatable {
+    /// Mean over the units.
     public var mean: Double
     /// nil when fewer than 2 units were measured (no CI can be computed, and the report says so).
     public var lower: Double?
+    /// Upper end of the interval; nil exactly when `lower` is.
     public var upper: Double?
     /// Number of independent units (clips) behind the mean.
     public var count: Int
 
+    /// An estimate as computed; pass nil bounds when no CI exists.
     public init(mean: Double, lower: Double?, upper: Double?, count: Int) {
         self.mean = mean; self.lower = lower; self.upper = upper; self.count = count
     }
 
+    /// Whether both interval ends exist (at least two units).
     public var hasCI: Bool { lower != nil && upper != nil }
 }
 
@@ -30,8 +37,10 @@ public struct Bootstrap: Sendable, Equatable {
     public var resamples: Int
     /// Two-sided confidence level, 0.95 by default.
     public var level: Double
+    /// Seed of the resample indices: the same seed gives the same CIs on every machine.
     public var seed: UInt64
 
+    /// Refuses fewer than 2000 resamples, below which percentile CIs are too noisy to report.
     public init(resamples: Int = 2000, level: Double = 0.95, seed: UInt64 = 20_260_611) throws(ReportError) {
         guard resamples >= 2000 else {
             throw .invalidOption(name: "--resamples", problem: "\(resamples) is below 2000; percentile CIs need at least 2000 resamples")

@@ -2,10 +2,13 @@
 /// same number gives the same CIs on every platform and Swift version (the standard library's
 /// generator makes no such promise).
 public struct SplitMix64: RandomNumberGenerator, Sendable {
+    /// The generator's whole state; it advances by the golden-ratio increment per draw.
     public private(set) var state: UInt64
 
+    /// A generator whose sequence is fixed by `seed`.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits (SplitMix64's mix of the advanced state).
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -90,6 +90,8 @@ enum HTML {
     /// A cell longer than this (characters of its plain text) folds into `<details>`.
     static let foldLength = 200
 
+    // MARK: - Escaping and inline markup
+
     static func esc(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
@@ -126,6 +128,8 @@ enum HTML {
         if bold { out += "</strong>" }
         return out
     }
+
+    // MARK: - Tables
 
     /// Whether a cell holds a number (an estimate with its CI, a percentage, a step range) rather
     /// than text: numbers are right-aligned so their digits line up.
@@ -197,6 +201,8 @@ enum HTML {
         return out + "\n</tbody>\n</table>\n</div>\n"
     }
 
+    // MARK: - Figures
+
     /// The figure with its intrinsic size (so the page reserves its box and keeps its aspect
     /// while it scales down) and its caption as alt text.
     static func img(_ f: Figure, study: String? = nil) -> String {
@@ -212,6 +218,8 @@ enum HTML {
         func be(_ i: Int) -> Int { png[i..<(i + 4)].reduce(0) { $0 << 8 | Int($1) } }
         return (be(16), be(20))
     }
+
+    // MARK: - Style sheet
 
     static let css = """
         * { box-sizing: border-box; }

@@ -5,9 +5,11 @@ import Store
 public enum ReportWriter {
     /// What `write` produced.
     public struct Output: Sendable, Equatable {
+        /// Every file written, in order.
         public var files: [String]
         /// Studies with a schedule written, and those without (with the reason).
         public var schedules: [String: String]
+        /// Studies without a schedule, with the reason.
         public var noSchedule: [String: String]
     }
 
@@ -44,6 +46,8 @@ public enum ReportWriter {
         files.append(try writeFile("\(directory)/report.html", Data(doc.html().utf8)))
         return Output(files: files, schedules: schedules, noSchedule: noSchedule)
     }
+
+    // MARK: - Files
 
     static func safe(_ name: String) -> String {
         String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })

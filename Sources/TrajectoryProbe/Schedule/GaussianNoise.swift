@@ -16,8 +16,10 @@ import Foundation
 /// most an ulp of Double, far below Float's rounding, so the Float values agree bit for bit in
 /// practice.
 public struct GaussianNoise: Sendable, Hashable {
+    /// The stream's seed; equal seeds give equal values on every machine.
     public let seed: UInt64
 
+    /// A stream from an explicit seed (tests); the probe derives seeds from keys.
     public init(seed: UInt64) { self.seed = seed }
 
     /// A stream for a named purpose: the seed is FNV-1a-64 of `key` (e.g. `"clip7|seed 0|ε"`),
@@ -82,9 +84,12 @@ public struct GaussianNoise: Sendable, Hashable {
 /// FNV-1a, 64-bit: the stable hash trajprobe uses for noise stream keys and shard assignment
 /// (Swift's `Hasher` is randomly seeded per process, so it cannot be used for either).
 public enum FNV1a {
+    /// FNV-1a's 64-bit offset basis, the hash of the empty string.
     public static let offsetBasis: UInt64 = 0xCBF2_9CE4_8422_2325
+    /// FNV-1a's 64-bit prime.
     public static let prime: UInt64 = 0x0000_0100_0000_01B3
 
+    /// FNV-1a-64 of the UTF-8 bytes of `text`: the same value in every process and on every machine.
     public static func hash64(_ text: String) -> UInt64 {
         var h = offsetBasis
         for byte in text.utf8 {

@@ -15,7 +15,11 @@ public enum WorkingSpaceKind: Sendable, Equatable, Hashable {
 
 /// The fitted map between frames and states.
 public struct WorkingSpace: Sendable {
+    // MARK: - Fitted map
+
+    /// Pixels or PCA, and how many components.
     public let kind: WorkingSpaceKind
+    /// The scale κ applied to centred frames (DESIGN.md's effective-SNR knob).
     public let kappa: Double
     /// Bank mean, `frameSize` values.
     public let mean: [Float]
@@ -23,6 +27,7 @@ public struct WorkingSpace: Sendable {
     public let basis: [Float]
     /// Eigenvalues of the bank covariance for the kept components, descending (empty for pixels).
     public let explainedVariance: [Double]
+    /// Values per frame, `H*W*C`.
     public let frameSize: Int
     /// Double twins of `mean` and `basis`: the bank's states are computed from these so that the
     /// float64 kernel is not limited by Float-rounded bank states (at σ = 0.01, κ = 40 that
@@ -37,6 +42,8 @@ public struct WorkingSpace: Sendable {
         case .pca(let k): return k
         }
     }
+
+    // MARK: - Fitting
 
     /// Fits the space to `frames` (`count × frameSize`).
     public init(kind: WorkingSpaceKind, kappa: Double, frames: [Float], count: Int, frameSize: Int) throws(ProbeError) {
@@ -120,6 +127,8 @@ public struct WorkingSpace: Sendable {
         }
         return (basis64, values)
     }
+
+    // MARK: - Encoding and decoding
 
     /// Frames (`count × frameSize`) to states in Double, for the teacher's bank.
     func encodeDouble(_ frames: [Float], count b: Int) -> [Double] {
