@@ -42,7 +42,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "ReportCLI",
-            dependencies: ["TrajectoryProbe", "Metrics", "Store", "Report", "Media",
+            dependencies: ["TrajectoryProbe", "Metrics", "Store", "Report", "Media", "Digest",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]),
 
@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "CFFmpeg"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Digest", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Yams"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Digest", "Yams"]),
         .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Store", "Media", "Metrics", "Digest"],
                     resources: [.copy("Fixtures")]),
         // Runs the built `trajprobe` (make e2e); skipped without TRAJPROBE_E2E_BINARY.

@@ -1,3 +1,4 @@
+import Digest
 import Dispatch
 import Foundation
 import Media
@@ -35,13 +36,7 @@ public enum FidelityBenchmark {
     /// splitmix64 finaliser of `counter`; the NumPy twin is in the benchmark script.
     @inline(__always)
     public static func hash(_ counter: UInt64) -> UInt64 {
-        var x = counter &* 0x9E37_79B9_7F4A_7C15
-        x ^= x >> 30
-        x = x &* 0xBF58_476D_1CE4_E5B9
-        x ^= x >> 27
-        x = x &* 0x94D0_49BB_1331_11EB
-        x ^= x >> 31
-        return x
+        SplitMix64.word(seed: 0, counter)
     }
 
     /// Pair `p`: frame a is hash bytes, frame b is a plus a hashed offset in [-16, 15], clamped.

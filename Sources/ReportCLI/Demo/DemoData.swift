@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 import Media
 
@@ -358,19 +359,7 @@ struct FaceIdentity {
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, identical on every machine.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1) with 53 random bits.
-    mutating func nextUniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+extension SplitMix64 {
     /// Standard normal by Box–Muller (one of the pair).
     mutating func nextGaussian() -> Double {
         let u1 = max(nextUniform(), 1e-300), u2 = nextUniform()
