@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "trajprobe", targets: ["ReportCLI"]),
         .library(name: "TrajectoryProbe", targets: ["TrajectoryProbe"]),
         .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Measurement", targets: ["Measurement"]),
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Report", targets: ["Report"]),
         .library(name: "Media", targets: ["Media"]),
@@ -30,9 +31,14 @@ let package = Package(
             name: "Store",
             dependencies: ["Digest", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"), "Yams",
                            .product(name: "Logging", package: "swift-log")]),
+        // What measures a unit or a file and stores it: the unit measurer, sync scoring, video
+        // import, and the clip/tensor types they share with the probe.
+        .target(
+            name: "Measurement",
+            dependencies: ["Media", "Metrics", "Store", "Digest", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "TrajectoryProbe",
-            dependencies: ["Media", "Metrics", "Store", "Digest", "CBLAS", "Yams",
+            dependencies: ["Measurement", "Media", "Metrics", "Store", "Digest", "CBLAS", "Yams",
                            .product(name: "Logging", package: "swift-log")],
             // The analytic teacher's derivation, read beside its source; not a resource.
             exclude: ["Teachers/AnalyticTeacher.md"]),
@@ -42,7 +48,7 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "ReportCLI",
-            dependencies: ["TrajectoryProbe", "Metrics", "Store", "Report", "Media", "Digest",
+            dependencies: ["TrajectoryProbe", "Measurement", "Metrics", "Store", "Report", "Media", "Digest",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]),
 
@@ -53,7 +59,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Digest", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Digest", "Yams"]),
-        .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Store", "Media", "Metrics", "Digest"],
+        .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Measurement", "Store", "Media", "Metrics", "Digest"],
                     resources: [.copy("Fixtures")]),
         // Runs the built `trajprobe` (make e2e); skipped without TRAJPROBE_E2E_BINARY.
         .testTarget(name: "EndToEndTests", dependencies: ["Report", "Store", "Media", "Metrics", "Yams"]),
@@ -87,8 +93,8 @@ let package = Package(
 // defines LLVMFuzzerTestOneInput and no main, so an ordinary build never sees them.
 if Context.environment["TRAJPROBE_FUZZ"] != nil {
     let harnesses: [(String, [Target.Dependency])] = [
-        ("FuzzLongCSV", ["Store"]), ("FuzzRegistry", ["Store"]), ("FuzzStudyYAML", ["TrajectoryProbe"]),
-        ("FuzzODESchedule", ["TrajectoryProbe"]), ("FuzzSafeTensors", ["Metrics"]), ("FuzzFaceSyncModel", ["Metrics", "Media"]),
+        ("FuzzLongCSV", ["Store"]), ("FuzzRegistry", ["Store"]), ("FuzzStudyYAML", ["TrajectoryProbe", "Measurement"]),
+        ("FuzzODESchedule", ["Measurement"]), ("FuzzSafeTensors", ["Metrics"]), ("FuzzFaceSyncModel", ["Metrics", "Media"]),
         ("FuzzMedia", ["Media"]), ("FuzzRemoteResponse", ["TrajectoryProbe"]),
     ]
     for (name, dependencies) in harnesses {

@@ -1,4 +1,5 @@
 import Foundation
+import Measurement
 import Media
 import Metrics
 import Store
@@ -57,13 +58,13 @@ struct LPIPSConfigTests {
 
     @Test func lpipsRegionsFollowAlexNetsSmallestInput() {
         // 32x32 probe frames: the full frame (>= 31 px) only, the padded mouth box is 20x16.
-        #expect(UnitMeasurer.lpipsRegions(width: 32, height: 32, mouth: Box(x: 10, y: 18, width: 12, height: 8)) == [.full])
+        #expect(LPIPS.regions(width: 32, height: 32, mouth: Box(x: 10, y: 18, width: 12, height: 8)) == [.full])
         // A 96x96 face: the mouth box padded by 4 px is 38x32.
-        #expect(UnitMeasurer.lpipsRegions(width: 96, height: 96, mouth: Box(x: 30, y: 60, width: 30, height: 24)) == [.full, .mouth])
+        #expect(LPIPS.regions(width: 96, height: 96, mouth: Box(x: 30, y: 60, width: 30, height: 24)) == [.full, .mouth])
         // Padding is clipped at the frame's edge: 27 + 4 (left only) = 31 wide still passes.
-        #expect(UnitMeasurer.lpipsRegions(width: 64, height: 64, mouth: Box(x: 0, y: 20, width: 27, height: 27)) == [.full, .mouth])
-        #expect(UnitMeasurer.lpipsRegions(width: 64, height: 64, mouth: Box(x: 0, y: 20, width: 26, height: 27)) == [.full])
-        #expect(UnitMeasurer.lpipsRegions(width: 30, height: 64, mouth: Box(x: 0, y: 0, width: 30, height: 40)) == nil)
+        #expect(LPIPS.regions(width: 64, height: 64, mouth: Box(x: 0, y: 20, width: 27, height: 27)) == [.full, .mouth])
+        #expect(LPIPS.regions(width: 64, height: 64, mouth: Box(x: 0, y: 20, width: 26, height: 27)) == [.full])
+        #expect(LPIPS.regions(width: 30, height: 64, mouth: Box(x: 0, y: 0, width: 30, height: 40)) == nil)
     }
 
     @Test func framesTooSmallForLPIPSAreRefusedWithTheFix() {

@@ -72,7 +72,7 @@ public struct LPIPS: Sendable {
 
     /// LPIPS on a crop: `box` (a mouth mask's bounding box, say) padded by `padding` pixels on
     /// every side and clipped to the frame, the convention trajprobe reports LPIPS-mouth with.
-    public func distance(_ a: Image, _ b: Image, box: Box, padding: Int = 4) throws -> Float {
+    public func distance(_ a: Image, _ b: Image, box: Box, padding: Int = mouthPadding) throws -> Float {
         try checkPair(a, b)
         let crop = try Self.paddedBox(box, padding: padding, width: a.width, height: a.height)
         return try distance(Self.crop(a, crop), Self.crop(b, crop))
@@ -127,7 +127,7 @@ public struct LPIPS: Sendable {
     }
 
     /// LPIPS on the same padded box of many pairs (see ``distance(_:_:box:padding:)``).
-    public func distances(_ pairs: [(Image, Image)], box: Box, padding: Int = 4) throws -> [Float] {
+    public func distances(_ pairs: [(Image, Image)], box: Box, padding: Int = mouthPadding) throws -> [Float] {
         let cropped = try pairs.map { pair -> (Image, Image) in
             try checkPair(pair.0, pair.1)
             let crop = try Self.paddedBox(box, padding: padding, width: pair.0.width, height: pair.0.height)

@@ -1,4 +1,5 @@
 import Foundation
+import Measurement
 
 /// Transport and client overhead of ``RemoteTeacher`` against a running server.
 ///

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Measurement
 
 /// A model's declaration as the server's metadata endpoint gives it.
 public struct RemoteModelMetadata: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Digest
 import Foundation
+import Measurement
 
 /// Seeded standard-normal noise that is the same on every machine and every run.
 ///

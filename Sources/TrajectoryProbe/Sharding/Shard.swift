@@ -1,4 +1,5 @@
 import Digest
+import Measurement
 
 /// One slice of a study's units: `--shard INDEX/COUNT`.
 ///

@@ -1,3 +1,5 @@
+import Measurement
+
 /// The embedded default teacher: the exact posterior-mean denoiser of a finite bank of frames,
 /// conditioned on audio by kernel weights (see `AnalyticTeacher.md`).
 ///

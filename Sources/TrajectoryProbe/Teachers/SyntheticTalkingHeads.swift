@@ -1,4 +1,5 @@
 import Foundation
+import Measurement
 
 /// Synthetic talking-head clips for the analytic teacher: cartoon faces whose mouth opening
 /// follows a syllable-like audio envelope, rendered with anti-aliased ellipses.

@@ -1,0 +1,71 @@
+import Foundation
+import Store
+
+/// Progress of a run, reported after every unit.
+public struct ProbeProgress: Sendable, Equatable {
+    /// Units this run has to do (after resume and sharding).
+    public var total: Int
+    public var done: Int
+    public var failed: Int
+    /// Units found finished in the database and skipped.
+    public var skipped: Int
+    /// What the run is doing now, for a status line ("decoding bank", "probing").
+    public var phase: String
+}
+
+/// What a finished run did.
+public struct ProbeSummary: Sendable {
+    public var database: URL
+    public var studyName: String
+    public var written: Int
+    public var failed: Int
+    public var skipped: Int
+    public var seconds: Double
+    public var teacherPasses: Int
+    /// The fitted FaceSync-CCA model file, when the study uses it.
+    public var syncModelPath: String?
+    public var failures: [String]
+    /// Units this run probed but found already stored with the same values when it came to
+    /// write them: another process (a concurrent probe of the same study) wrote them first.
+    public var storedByOthers: Int = 0
+    /// The study's status when the run ended: `finished`, or `incomplete` with failed units.
+    public var status: RunStatus = .running
+    /// Peak resident memory of the process (bytes), for the limits the README states.
+    public var peakResidentBytes: Int = 0
+
+    /// A finished run's counts (the probe driver and the importers fill it in).
+    package init(database: URL, studyName: String, written: Int, failed: Int, skipped: Int, seconds: Double, teacherPasses: Int,
+                 syncModelPath: String?, failures: [String], storedByOthers: Int = 0, status: RunStatus = .running,
+                 peakResidentBytes: Int = 0) {
+        self.database = database; self.studyName = studyName; self.written = written; self.failed = failed
+        self.skipped = skipped; self.seconds = seconds; self.teacherPasses = teacherPasses; self.syncModelPath = syncModelPath
+        self.failures = failures; self.storedByOthers = storedByOthers; self.status = status
+        self.peakResidentBytes = peakResidentBytes
+    }
+}
+
+/// Thread-safe progress bookkeeping shared by the probe's tasks.
+package final class Status: @unchecked Sendable {
+    private let lock = NSLock()
+    private var progress: ProbeProgress
+    private let report: @Sendable (ProbeProgress) -> Void
+
+    package init(phase: String, progress report: @escaping @Sendable (ProbeProgress) -> Void) {
+        self.progress = ProbeProgress(total: 0, done: 0, failed: 0, skipped: 0, phase: phase)
+        self.report = report
+        report(progress)
+    }
+
+    package func set(phase: String) { update { $0.phase = phase } }
+    package func start(total: Int, skipped: Int, phase: String = "probing") { update { $0.total = total; $0.skipped = skipped; $0.phase = phase } }
+    package func unit(failed: Bool) { update { if failed { $0.failed += 1 } else { $0.done += 1 } } }
+    package var snapshot: ProbeProgress { lock.lock(); defer { lock.unlock() }; return progress }
+
+    private func update(_ body: (inout ProbeProgress) -> Void) {
+        lock.lock()
+        body(&progress)
+        let copy = progress
+        lock.unlock()
+        report(copy)
+    }
+}
