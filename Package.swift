@@ -46,23 +46,32 @@ let package = Package(
             name: "Report",
             dependencies: ["Store", "Digest", "CCairo", "CPNG", "Yams",
                            .product(name: "Logging", package: "swift-log")]),
+        // Synthetic data for demos and tests, never read by a product library: the synthetic
+        // study, the test-weight formula, synthetic talking heads and the demo's generator.
+        .target(
+            name: "Synthetic",
+            dependencies: ["TrajectoryProbe", "Measurement", "Metrics", "Store", "Media", "Digest"]),
+        // The bodies of `trajprobe bench` (and the Store harness's benchmark), outside the libraries.
+        .target(
+            name: "Benchmarks",
+            dependencies: ["Synthetic", "TrajectoryProbe", "Measurement", "Metrics", "Store", "Media", "Digest"]),
         .executableTarget(
             name: "ReportCLI",
-            dependencies: ["TrajectoryProbe", "Measurement", "Metrics", "Store", "Report", "Media", "Digest",
+            dependencies: ["TrajectoryProbe", "Measurement", "Metrics", "Store", "Report", "Media", "Digest", "Synthetic", "Benchmarks",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]),
 
-        .executableTarget(name: "StoreHarness", dependencies: ["Store"]),
+        .executableTarget(name: "StoreHarness", dependencies: ["Store", "Synthetic", "Benchmarks"]),
 
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "CFFmpeg"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Digest", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media", "Synthetic", "Benchmarks"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Digest", "Synthetic", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Digest", "Yams"]),
-        .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Measurement", "Store", "Media", "Metrics", "Digest"],
+        .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Measurement", "Synthetic", "Benchmarks", "Store", "Media", "Metrics", "Digest"],
                     resources: [.copy("Fixtures")]),
         // Runs the built `trajprobe` (make e2e); skipped without TRAJPROBE_E2E_BINARY.
-        .testTarget(name: "EndToEndTests", dependencies: ["Report", "Store", "Media", "Metrics", "Yams"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Report", "Store", "Media", "Metrics", "Synthetic", "Yams"]),
 
         // MARK: - C kernels (AVX2/FMA chosen at run time, no stable Swift API)
         .target(name: "CKernels"),

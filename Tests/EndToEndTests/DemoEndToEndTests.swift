@@ -3,6 +3,7 @@ import Media
 import Metrics
 import Report
 import Store
+import Synthetic
 import Testing
 import Yams
 

@@ -3,6 +3,7 @@ import Foundation
 import Measurement
 import Media
 import Metrics
+import Synthetic
 import Testing
 @testable import TrajectoryProbe
 

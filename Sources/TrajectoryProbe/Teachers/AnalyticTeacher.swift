@@ -80,7 +80,7 @@ public struct AnalyticTeacher: Teacher {
     public var stateShape: [Int]? { [space.dimension] }
 
     /// Bank states, sorted by identity: `count × dimension`, in both precisions.
-    let states32: [Float]
+    package let states32: [Float]
     let states64: [Double]
     let squaredNorms32: [Float]
     let squaredNorms64: [Double]
@@ -90,7 +90,8 @@ public struct AnalyticTeacher: Teacher {
     let featureMean: [Double]
     let featureStd: [Double]
     let featureCount: Int
-    let identityRanges: [String: Range<Int>]
+    /// Bank rows of each identity, contiguous (bank states are sorted by identity).
+    package let identityRanges: [String: Range<Int>]
     /// Bank frames in pixels, sorted like the states (kept only for the masked-reference prior).
     let pixelFrames: [Float]
     let pixelFrames64: [Double]

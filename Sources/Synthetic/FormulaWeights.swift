@@ -1,5 +1,6 @@
 import Digest
 import Foundation
+import Metrics
 
 /// The test-weight formula of `tools/fixtures/nets_fixtures.py` (see its header), bit for bit:
 /// splitmix64 of `(stream << 32) | element`, top 24 bits mapped to [-1, 1), then a per-role

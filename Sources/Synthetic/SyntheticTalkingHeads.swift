@@ -1,5 +1,6 @@
 import Foundation
 import Measurement
+import TrajectoryProbe
 
 /// Synthetic talking-head clips for the analytic teacher: cartoon faces whose mouth opening
 /// follows a syllable-like audio envelope, rendered with anti-aliased ellipses.

@@ -1,6 +1,6 @@
 import Digest
-import Digest
 import Foundation
+import Store
 
 /// A deterministic fake study for the Store's tests, crash child and benchmark: every value is a
 /// pure function of its key, so a reader can check a unit it did not write. Not for science.
@@ -59,6 +59,9 @@ package enum SyntheticStudy {
     package struct Registration {
         package var clips: [ClipID]
         package var arms: [ArmID]
+
+        /// Ids already registered (a resumed store's), in synthetic clip and arm order.
+        package init(clips: [ClipID], arms: [ArmID]) { self.clips = clips; self.arms = arms }
     }
 
     package static func register(_ store: StudyStore, clips: Int, arms: Int, steps: Int = 50) throws -> Registration {

@@ -12,11 +12,16 @@ import Media
 /// rounding cue (zero-crossing rate), sampled 20 ms ahead of the frame centre (the mouth leads the
 /// sound slightly, as in real speech) with per-frame jitter, so the audio does not determine the
 /// mouth exactly.
-struct DemoDataGenerator {
-    var identities = 4
-    var clipsPerIdentity = 5
-    var size = 96
-    var seed: UInt64 = 2026
+package struct DemoDataGenerator {
+    package var identities = 4
+    package var clipsPerIdentity = 5
+    package var size = 96
+    package var seed: UInt64 = 2026
+
+    /// A generator of `identities` × `clipsPerIdentity` clips of `size` px, deterministic from `seed`.
+    package init(identities: Int = 4, clipsPerIdentity: Int = 5, size: Int = 96, seed: UInt64 = 2026) {
+        self.identities = identities; self.clipsPerIdentity = clipsPerIdentity; self.size = size; self.seed = seed
+    }
 
     static let sentences = [
         "Please bring the blue book back to the library before noon.",
@@ -39,7 +44,8 @@ struct DemoDataGenerator {
     static let voices = [("en-us", 150), ("en-gb+f3", 140), ("en-us+m3", 160), ("en-gb-scotland+f2", 145),
                          ("en-029", 150), ("en-us+f4", 155)]
 
-    struct Clip: Sendable {
+    /// One generated clip, as the manifests list it.
+    package struct Clip: Sendable {
         var name: String
         var identity: String
         var video: String
@@ -51,7 +57,7 @@ struct DemoDataGenerator {
     }
 
     /// Writes clips, masks and `manifest.yaml` under `directory`; returns the clips.
-    func generate(into directory: String, progress: (String) -> Void = { _ in }) throws -> [Clip] {
+    package func generate(into directory: String, progress: (String) -> Void = { _ in }) throws -> [Clip] {
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory + "/clips", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: directory + "/masks", withIntermediateDirectories: true)
