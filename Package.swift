@@ -44,7 +44,7 @@ let package = Package(
             exclude: ["Teachers/AnalyticTeacher.md"]),
         .target(
             name: "Report",
-            dependencies: ["Store", "Digest", "CCairo", "CPNG", "Yams",
+            dependencies: ["Store", "Media", "Digest", "CCairo", "Yams",
                            .product(name: "Logging", package: "swift-log")]),
         // Synthetic data for demos and tests, never read by a product library: the synthetic
         // study, the test-weight formula, synthetic talking heads and the demo's generator.
@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "CFFmpeg"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media", "Synthetic", "Benchmarks"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Digest", "Synthetic", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Digest", "Yams"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Media", "Digest", "Yams"]),
         .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Measurement", "Synthetic", "Benchmarks", "Store", "Media", "Metrics", "Digest"],
                     resources: [.copy("Fixtures")]),
         // Runs the built `trajprobe` (make e2e); skipped without TRAJPROBE_E2E_BINARY.
