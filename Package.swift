@@ -21,30 +21,32 @@ let package = Package(
     ],
     targets: [
         .target(name: "Digest"),
+        // Dependency-free helpers every module shares: the one lock type, the one atomic file writer.
+        .target(name: "Support"),
         .target(
             name: "Media",
-            dependencies: ["CFFmpeg", "CPNG", "CJPEG", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Support", "CFFmpeg", "CPNG", "CJPEG", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Metrics",
-            dependencies: ["Media", "Digest", "CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Media", "Digest", "Support", "CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Store",
-            dependencies: ["Digest", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"), "Yams",
+            dependencies: ["Digest", "Support", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"), "Yams",
                            .product(name: "Logging", package: "swift-log")]),
         // What measures a unit or a file and stores it: the unit measurer, sync scoring, video
         // import, and the clip/tensor types they share with the probe.
         .target(
             name: "Measurement",
-            dependencies: ["Media", "Metrics", "Store", "Digest", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Media", "Metrics", "Store", "Digest", "Support", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "TrajectoryProbe",
-            dependencies: ["Measurement", "Media", "Metrics", "Store", "Digest", "CBLAS", "Yams",
+            dependencies: ["Measurement", "Media", "Metrics", "Store", "Digest", "Support", "CBLAS", "Yams",
                            .product(name: "Logging", package: "swift-log")],
             // The analytic teacher's derivation, read beside its source; not a resource.
             exclude: ["Teachers/AnalyticTeacher.md"]),
         .target(
             name: "Report",
-            dependencies: ["Store", "Media", "Digest", "CCairo", "Yams",
+            dependencies: ["Store", "Media", "Digest", "Support", "CCairo", "Yams",
                            .product(name: "Logging", package: "swift-log")]),
         // Synthetic data for demos and tests, never read by a product library: the synthetic
         // study, the test-weight formula, synthetic talking heads and the demo's generator.
@@ -64,6 +66,7 @@ let package = Package(
         .executableTarget(name: "StoreHarness", dependencies: ["Store", "Synthetic", "Benchmarks"]),
 
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "CFFmpeg"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media", "Synthetic", "Benchmarks"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Digest", "Synthetic", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
