@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Support
 
 /// Progress of a run, reported after every unit.
 public struct ProbeProgress: Sendable, Equatable {
@@ -45,27 +46,30 @@ public struct ProbeSummary: Sendable {
 }
 
 /// Thread-safe progress bookkeeping shared by the probe's tasks.
-package final class Status: @unchecked Sendable {
-    private let lock = NSLock()
-    private var progress: ProbeProgress
+package final class Status: Sendable {
+    private let progress: Locked<ProbeProgress>
     private let report: @Sendable (ProbeProgress) -> Void
 
+    /// Starts at `phase` with nothing done, and says so to `report`.
     package init(phase: String, progress report: @escaping @Sendable (ProbeProgress) -> Void) {
-        self.progress = ProbeProgress(total: 0, done: 0, failed: 0, skipped: 0, phase: phase)
+        let start = ProbeProgress(total: 0, done: 0, failed: 0, skipped: 0, phase: phase)
+        self.progress = Locked(start)
         self.report = report
-        report(progress)
+        report(start)
     }
 
+    /// Names what the run does now.
     package func set(phase: String) { update { $0.phase = phase } }
+    /// The units this run has to do and those found done, as the work begins.
     package func start(total: Int, skipped: Int, phase: String = "probing") { update { $0.total = total; $0.skipped = skipped; $0.phase = phase } }
+    /// One unit finished (or failed).
     package func unit(failed: Bool) { update { if failed { $0.failed += 1 } else { $0.done += 1 } } }
-    package var snapshot: ProbeProgress { lock.lock(); defer { lock.unlock() }; return progress }
+    /// The counts as they are now.
+    package var snapshot: ProbeProgress { progress.snapshot }
 
+    /// Reports a copy taken under the lock, outside it (the callback may be slow).
     private func update(_ body: (inout ProbeProgress) -> Void) {
-        lock.lock()
-        body(&progress)
-        let copy = progress
-        lock.unlock()
+        let copy = progress.withLock { p -> ProbeProgress in body(&p); return p }
         report(copy)
     }
 }

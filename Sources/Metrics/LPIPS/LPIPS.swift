@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import Support
 
 /// LPIPS with the AlexNet trunk, equal to the `lpips` package (v0.1, `net='alex'`, eval mode):
 /// ScalingLayer, torchvision AlexNet's five ReLU taps, channel normalisation
@@ -273,11 +274,10 @@ public struct LPIPS: Sendable {
 
 /// Per-batch results of ``LPIPS``, written by concurrent batches and read once all have
 /// returned.
-final class BatchSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [[[Float]]]
-    init(_ count: Int) { slots = Array(repeating: [], count: count) }
-    func set(_ index: Int, _ terms: [[Float]]) { lock.withLock { slots[index] = terms } }
-    var values: [[[Float]]] { lock.withLock { slots } }
+final class BatchSlots: Sendable {
+    private let slots: Locked<[[[Float]]]>
+    init(_ count: Int) { slots = Locked(Array(repeating: [], count: count)) }
+    func set(_ index: Int, _ terms: [[Float]]) { slots.withLock { $0[index] = terms } }
+    var values: [[[Float]]] { slots.snapshot }
 }
 

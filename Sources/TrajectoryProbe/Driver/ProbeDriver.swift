@@ -6,6 +6,7 @@ import Measurement
 import Media
 import Metrics
 import Store
+import Support
 
 /// Where and how a probe run writes.
 public struct ProbeRunOptions: Sendable {
@@ -179,16 +180,14 @@ extension ProbeDriver {
     }
 }
 
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var total = 0
-    func add(_ n: Int) { lock.lock(); total += n; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return total }
+final class Counter: Sendable {
+    private let total = Locked(0)
+    func add(_ n: Int) { total.withLock { $0 += n } }
+    var value: Int { total.snapshot }
 }
 
-final class FailureLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var entries: [String] = []
-    func add(_ line: String) { lock.lock(); entries.append(line); lock.unlock() }
-    var lines: [String] { lock.lock(); defer { lock.unlock() }; return entries }
+final class FailureLog: Sendable {
+    private let entries = Locked<[String]>([])
+    func add(_ line: String) { entries.withLock { $0.append(line) } }
+    var lines: [String] { entries.snapshot }
 }
