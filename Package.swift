@@ -52,7 +52,7 @@ let package = Package(
         // study, the test-weight formula, synthetic talking heads and the demo's generator.
         .target(
             name: "Synthetic",
-            dependencies: ["TrajectoryProbe", "Measurement", "Metrics", "Store", "Media", "Digest"]),
+            dependencies: ["TrajectoryProbe", "Measurement", "Metrics", "Store", "Media", "Digest", "Support"]),
         // The bodies of `trajprobe bench` (and the Store harness's benchmark), outside the libraries.
         .target(
             name: "Benchmarks",

@@ -1,5 +1,6 @@
 import CPNG
 import Foundation
+import Support
 
 /// An 8-bit raster read from or written to PNG: grey (1), grey+alpha (2), RGB (3) or RGBA (4)
 /// channels, interleaved, rows top to bottom.
@@ -55,18 +56,14 @@ public enum PNG {
         image.width = UInt32(raster.width)
         image.height = UInt32(raster.height)
         image.format = [0, flagAlpha, flagColor, flagColor | flagAlpha][raster.channels - 1]
-        let tmp = path + ".partial"
-        let ok = raster.pixels.withUnsafeBytes { buf in
-            png_image_write_to_file(&image, tmp, 0, buf.baseAddress, Int32(raster.width * raster.channels), nil)
-        }
-        guard ok != 0 else {
-            try? FileManager.default.removeItem(atPath: tmp)
-            throw .writeFailed(path: path, detail: "libpng: \(message(image))")
-        }
         do {
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-            try FileManager.default.moveItem(atPath: tmp, toPath: path)
-        } catch { throw .writeFailed(path: path, detail: "\(error)") }
+            try AtomicFile.write(to: path) { (tmp: String) throws(AtomicFileError) in
+                let ok = raster.pixels.withUnsafeBytes { buf in
+                    png_image_write_to_file(&image, tmp, 0, buf.baseAddress, Int32(raster.width * raster.channels), nil)
+                }
+                guard ok != 0 else { throw AtomicFileError(path: path, detail: "libpng: \(message(image))") }
+            }
+        } catch { throw .writeFailed(path: path, detail: error.detail) }
     }
 
     /// `raster` as PNG bytes in memory (report figures embedded in HTML): the same libpng
