@@ -8,7 +8,9 @@ import Store
 /// audio at 16 kHz, its per-frame audio features, the regions, and the GT video for the sync
 /// ceiling (the audio's own video: for a dubbed probe, the clip the audio came from).
 package struct ClipData: Sendable {
+    /// The clip's id in the probe set (its name in the study).
     package var id: String
+    /// The person in the clip (drop modes and the bank group clips by it).
     package var identity: String
     /// Reference frames, `[B]`, resized to the working resolution, 8-bit as decoded.
     package var frames: [Frame]
@@ -16,12 +18,16 @@ package struct ClipData: Sendable {
     package var audio: Audio
     /// Per-frame audio features `[B, AudioFrameFeatures.count]`.
     package var features: [Float]
+    /// The mouth and upper-face regions at the working resolution.
     package var regions: RegionMask
     /// The video whose mouth matches the driving audio, at the working resolution.
     package var gtFrames: [Frame]
+    /// The clip as the study registers it (paths, hashes, size).
     package var spec: ClipSpec
+    /// Whether the driving audio is another clip's.
     package var isDubbed: Bool
 
+    /// Frames in the clip.
     package var count: Int { frames.count }
 
     /// Decodes one probe-set clip: video at 25 fps resized to `resolution`, audio at 16 kHz, the
@@ -72,6 +78,7 @@ package struct ClipData: Sendable {
     /// Frames as a `[B, H*W*3]` tensor in [0, 1], scaled exactly as `Frame.image()` scales them.
     package func pixelTensor() -> Tensor { ClipData.tensor(frames) }
 
+    /// `frames` as a `[B, H*W*3]` tensor of values in [0, 1].
     package static func tensor(_ frames: some Collection<Frame>) -> Tensor {
         let size = frames.first!.rgb.count
         var data = [Float](); data.reserveCapacity(frames.count * size)
@@ -95,6 +102,8 @@ package struct ClipData: Sendable {
     package var keepMask: [Float] { regions.mouth.map { $0 != 0 ? 0 : 1 } }
 }
 
+/// SHA-256 of a file's bytes (provenance of weights and models); a missing file is
+/// ``MediaError/fileNotFound(path:)``.
 package func fileSHA256(_ path: String) throws -> String {
     do { return SHA256Digest.hex(try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)) }
     catch { throw MediaError.fileNotFound(path: path) }
@@ -105,11 +114,14 @@ package func fileSHA256(_ path: String) throws -> String {
 /// over the frame's four MFCC rows. Low-dimensional on purpose: the teacher standardises them and
 /// adds noise, so the audio informs the mouth without determining it (DESIGN.md).
 package enum AudioFrameFeatures {
+    /// Features per video frame.
     package static let count = 3
+    /// Audio samples per video frame (16 kHz at 25 fps).
     package static let samplesPerFrame = 640
     /// The shortest clip the sync measures can score (5-frame windows and a ±15 frame sweep).
     package static let minimumFrames = 20
 
+    /// The features of `frames` video frames of `audio`, `[frames, count]` row-major.
     package static func compute(_ audio: Audio, frames: Int) -> [Float] {
         let s = audio.samples
         let mfcc = try? MFCC().compute(audio: audio, source: "features")

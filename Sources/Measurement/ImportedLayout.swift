@@ -88,6 +88,7 @@ public struct ImportedLayout: Sendable, Equatable {
     /// Steps every arm and sample provides.
     public var steps: [Int]
 
+    /// The file name of step `j`'s prediction video (`step_XXX.mp4`).
     package static func stepFile(_ j: Int) -> String {
         let s = String(j)
         return "step_" + String(repeating: "0", count: max(0, 3 - s.count)) + s + ".mp4"

@@ -162,13 +162,13 @@ public struct ImportedVideos: Sendable {
                             syncModelPath: modelPath, failures: failures)
     }
 
-    package func maskPath(_ arm: ImportedLayout.Arm, _ sample: String, _ options: Options) -> String? {
+    func maskPath(_ arm: ImportedLayout.Arm, _ sample: String, _ options: Options) -> String? {
         let own = "\(arm.directory)/videos/\(sample)/mask.png"
         return FileManager.default.fileExists(atPath: own) ? own : options.mask
     }
 
     /// The GT video as the reference clip: its frames at 25 fps, its own audio as the driving audio.
-    package static func reference(_ path: String, sample: String, mask: String?, box: Box?) throws -> ClipData {
+    static func reference(_ path: String, sample: String, mask: String?, box: Box?) throws -> ClipData {
         let info = try VideoReader(path: path).info
         let clip = ProbeSetClip(id: sample, video: path, mask: mask, box: mask == nil ? box : nil, identity: sample)
         return try ClipData.load(clip, width: info.width, height: info.height, gtVideo: nil)
@@ -176,7 +176,7 @@ public struct ImportedVideos: Sendable {
 
     /// The study's settings; `facesync_fit: scored_clips` records that FaceSync-CCA was fitted on
     /// the very GT clips it then scores (a circular score, which the report can say).
-    package static func configJSON(schedule: ODESchedule, arms: [ArmSpec], steps: [Int], sync: ClipSyncModel, lpips: LPIPS? = nil,
+    static func configJSON(schedule: ODESchedule, arms: [ArmSpec], steps: [Int], sync: ClipSyncModel, lpips: LPIPS? = nil,
                            faceSyncOnScoredClips: Bool = false) -> String {
         var object: [String: Any] = [
             "num_steps": schedule.numSteps, "shift": schedule.shift, "max_t": schedule.tList.first ?? 0.999,

@@ -192,7 +192,7 @@ public enum SyncScorer {
         return score
     }
 
-    package static func reason(_ error: MetricsError) -> SyncReason {
+    static func reason(_ error: MetricsError) -> SyncReason {
         switch error {
         case .clipTooShort: return .clipTooShort
         case .silentAudio: return .silentAudio

@@ -10,7 +10,9 @@ package struct UnitMeasurer: Sendable {
     package static let allMetrics = [MetricName.mse, MetricName.psnr, MetricName.ssim, MetricName.lpips, MetricName.sharpness,
                                      MetricName.syncC, MetricName.syncD, MetricName.syncOffset]
 
+    /// The sync model predictions are scored with.
     package var sync: ClipSyncModel
+    /// The metrics the study stores.
     package var metrics: Set<String>
     /// LPIPS-AlexNet, when the study gives its weights (metric `lpips`).
     package var lpips: LPIPS? = nil

@@ -14,9 +14,13 @@ import Support
 /// sound slightly, as in real speech) with per-frame jitter, so the audio does not determine the
 /// mouth exactly.
 package struct DemoDataGenerator {
+    /// Rendered people, each with its own face, colours and voice.
     package var identities = 4
+    /// Clips per person; the last two are held out as probes.
     package var clipsPerIdentity = 5
+    /// Frame side in pixels.
     package var size = 96
+    /// The seed every face, motion and jitter is drawn from.
     package var seed: UInt64 = 2026
 
     /// A generator of `identities` × `clipsPerIdentity` clips of `size` px, deterministic from `seed`.
