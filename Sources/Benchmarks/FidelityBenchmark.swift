@@ -9,22 +9,33 @@ import Metrics
 /// `Benchmarks/metrics_fidelity_bench.py` reproduces bit for bit in NumPy, so the script can time
 /// scikit-image and python_speech_features on the same data and check the values agree.
 public enum FidelityBenchmark {
+    /// Timings and checksums of one benchmark run, written as JSON for the Python side.
     public struct Result: Sendable, Codable, Equatable {
+        /// SSIM comparisons timed.
         public var pairs: Int
+        /// Distinct image pairs generated; the comparisons cycle through them.
         public var distinctPairs: Int
+        /// Side of the square test images, in pixels.
         public var size: Int
+        /// Length of the 16 kHz test audio the MFCC is timed on.
         public var audioSeconds: Double
+        /// Wall time of all SSIM comparisons.
         public var ssimSeconds: Double
+        /// Wall time of the MFCC computation.
         public var mfccSeconds: Double
         /// Process CPU time of the same sections (all threads): on a shared machine the wall
         /// times depend on the neighbours, CPU time much less.
         public var ssimCPUSeconds: Double
+        /// Process CPU time of the MFCC section (all threads).
         public var mfccCPUSeconds: Double
         /// Mean full-frame SSIM over the pairs and the sum of all MFCC values: the Python side
         /// compares them with its own to prove both timed the same computation.
         public var ssimMean: Double
+        /// Sum of every MFCC value, the checksum the Python side compares.
         public var mfccSum: Double
+        /// MFCC frames computed.
         public var mfccFrames: Int
+        /// Cores the run could use, to read the timings against.
         public var cores: Int
     }
 

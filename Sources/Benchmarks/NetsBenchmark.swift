@@ -34,6 +34,8 @@ public enum MetricsNetsBench {
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
+    /// Runs LPIPS and SyncNet on the weights in `directory` and the same formula inputs, compares
+    /// with the PyTorch timings and values in `reference.json`, and returns the report lines.
     public static func run(directory: URL) throws -> String {
         let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("reference.json"))) as! [String: Any]
         func number(_ key: String) -> Double { (reference[key] as! NSNumber).doubleValue }

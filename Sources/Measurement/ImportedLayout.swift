@@ -2,9 +2,13 @@ import Foundation
 
 /// The `ode_schedule.json` written next to imported prediction videos.
 public struct ODESchedule: Sendable, Equatable {
+    /// The sampler's times, decreasing within [0, 1]: `num_steps` or `num_steps + 1` values.
     public var tList: [Double]
+    /// Sampling steps the videos were made with.
     public var numSteps: Int
+    /// Timestep shift of the schedule, compared with trajprobe's own.
     public var shift: Double
+    /// CFG scale the videos were made with.
     public var guidanceScale: Double
 
     /// The most steps an imported schedule may have: the probe's own limit
@@ -67,10 +71,13 @@ public struct ODESchedule: Sendable, Equatable {
 /// three digits). ``scan(root:steps:)`` checks completeness before any decoding so a study never
 /// starts on a layout that would fail half-way.
 public struct ImportedLayout: Sendable, Equatable {
+    /// One arm directory: its schedule and the samples it holds.
     public struct Arm: Sendable, Equatable {
         /// Directory name: the arm's name as the user wrote it.
         public var name: String
+        /// Path of the arm directory.
         public var directory: String
+        /// The arm's parsed `ode_schedule.json`.
         public var schedule: ODESchedule
         /// Sample names, sorted.
         public var samples: [String]
@@ -83,7 +90,9 @@ public struct ImportedLayout: Sendable, Equatable {
         }
     }
 
+    /// The directory that was scanned.
     public var root: String
+    /// The arms found, each complete.
     public var arms: [Arm]
     /// Steps every arm and sample provides.
     public var steps: [Int]

@@ -35,6 +35,7 @@ public enum ProbeError: Error, Equatable, Sendable {
 }
 
 extension ProbeError: CustomStringConvertible {
+    /// One line naming what failed and why, as the CLI prints it.
     public var description: String {
         switch self {
         case let .shapeMismatch(what, expected, got):

@@ -2,11 +2,16 @@ import Store
 
 /// The unit of work and of storage: one (clip, arm, step, seed).
 public struct ProbeUnit: Sendable, Hashable, CustomStringConvertible {
+    /// The clip's name.
     public var clip: String
+    /// The arm that produced the prediction.
     public var arm: ArmSpec
+    /// Schedule step the prediction is stored under (0 is the noisiest).
     public var step: Int
+    /// Noise seed; arms of one (clip, seed) share the same ε.
     public var seed: Int
 
+    /// One unit; the key is derived, so equal fields always shard alike.
     public init(clip: String, arm: ArmSpec, step: Int, seed: Int) {
         self.clip = clip
         self.arm = arm
@@ -16,13 +21,17 @@ public struct ProbeUnit: Sendable, Hashable, CustomStringConvertible {
 
     /// Stable text key, the input of shard assignment: `clip|label|step|seed`.
     public var key: String { "\(clip)|\(arm.label)|\(step)|\(seed)" }
+    /// The unit's `key`, so logs and errors name units as shards hash them.
     public var description: String { key }
 }
 
 /// One measured prediction: the x0 an arm produced at a step, in the teacher's working space.
 public struct ProbeOutput: Sendable {
+    /// Which (clip, arm, step, seed) this prediction answers.
     public var unit: ProbeUnit
+    /// Schedule time t of the step (noise level σ), 0 for imported videos.
     public var t: Double
+    /// The predicted x0 in the teacher's working space, `[B, dim]`.
     public var x0: Tensor
     /// For `spatial` arms: per-element |x0(w) - x0(1)| in decoded frame space, and the noise
     /// floor map, both `[B, frameSize]`. Nil for the other families.
@@ -36,7 +45,9 @@ public struct ProbeOutput: Sendable {
 
 /// The spatial arm's two maps for one step, frame space, `[B, frameSize]` (HWC rows).
 public struct SpatialMaps: Sendable {
+    /// Per-element |x0(w) - x0(1)| from the same fresh-noise state.
     public var difference: Tensor
+    /// The noise-floor control: |x0(1)(x_t + 0.01 ε') - x0(1)(x_t)|.
     public var floor: Tensor
 
     /// The difference map and the noise-floor map of one step.

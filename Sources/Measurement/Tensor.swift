@@ -4,7 +4,9 @@
 /// is whatever the teacher's working space is. Keeping the storage a single `[Float]` lets every
 /// kernel hand it straight to BLAS without gathering rows.
 public struct Tensor: Sendable, Equatable {
+    /// Axis lengths, rows first; their product is `data.count`.
     public var shape: [Int]
+    /// The values, row-major, in one contiguous array.
     public var data: [Float]
 
     /// Fails when the shape's product is not the number of values.
@@ -33,6 +35,7 @@ public struct Tensor: Sendable, Equatable {
     public var rows: Int { shape[0] }
     /// Values per row: the product of every axis after the first.
     public var rowSize: Int { shape.dropFirst().reduce(1, *) }
+    /// Total number of values.
     public var count: Int { data.count }
 
     /// Index and value of the first NaN or infinity, if any.

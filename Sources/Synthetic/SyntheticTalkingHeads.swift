@@ -12,10 +12,15 @@ import TrajectoryProbe
 /// studies fill it from decoded clips. Audio features per frame: envelope, envelope + 0.1 noise,
 /// lip-rounding + 0.15 noise (three values).
 public struct SyntheticTalkingHeads: Sendable {
+    /// Frame side in pixels (square frames).
     public let resolution: Int
+    /// Number of distinct faces.
     public let identities: Int
+    /// Clips rendered per face.
     public let clipsPerIdentity: Int
+    /// Frames per clip.
     public let framesPerClip: Int
+    /// Seed of every random draw, so the same arguments give the same bank everywhere.
     public let seed: UInt64
     /// The bank: every clip, identity ids `"id<i>"`, clip ids `"id<i>c<c>"`.
     public private(set) var bank: FrameBank
@@ -58,6 +63,8 @@ public struct SyntheticTalkingHeads: Sendable {
         mutating func int(_ lo: Int, _ hi: Int) -> Int { lo + Int(uniform(0, Double(hi - lo)).rounded(.down)) }
     }
 
+    /// Renders the whole bank; the defaults are the demo's 8 faces x 5 clips x 50 frames at 32x32.
+    /// Throws on a resolution below 16, no identity or clip, or fewer than 4 frames per clip.
     public init(resolution: Int = 32, identities: Int = 8, clipsPerIdentity: Int = 5, framesPerClip: Int = 50,
                 seed: UInt64 = 0, mouthNoise: Double = 0.08) throws(ProbeError) {
         guard resolution >= 16, identities >= 1, clipsPerIdentity >= 1, framesPerClip >= 4 else {
