@@ -3,6 +3,7 @@ import Media
 /// One probe clip of a manifest. Paths are absolute once loaded (resolved against the
 /// manifest's directory).
 public struct ProbeSetClip: Sendable, Equatable {
+    /// The clip's name, the key of its rows in the Store and of its noise streams.
     public var id: String
     /// Reference video (a pre-aligned face crop).
     public var video: String
@@ -15,8 +16,10 @@ public struct ProbeSetClip: Sendable, Equatable {
     public var mask: String?
     /// Or a mouth box in pixels.
     public var box: Box?
+    /// The person in the clip (the analytic teacher's bank and drop modes group by it).
     public var identity: String
 
+    /// A clip of a manifest (paths as given; TrajectoryProbe's `ProbeSet.load` resolves them).
     public init(id: String, video: String, audio: String? = nil, audioFrom: String? = nil, mask: String? = nil,
                 box: Box? = nil, identity: String) {
         self.id = id

@@ -6,7 +6,9 @@ import Support
 public struct ProbeProgress: Sendable, Equatable {
     /// Units this run has to do (after resume and sharding).
     public var total: Int
+    /// Units written so far.
     public var done: Int
+    /// Units marked failed so far.
     public var failed: Int
     /// Units found finished in the database and skipped.
     public var skipped: Int
@@ -16,15 +18,23 @@ public struct ProbeProgress: Sendable, Equatable {
 
 /// What a finished run did.
 public struct ProbeSummary: Sendable {
+    /// The study database the run wrote.
     public var database: URL
+    /// The study's name inside the database.
     public var studyName: String
+    /// Units this run wrote.
     public var written: Int
+    /// Units this run marked failed.
     public var failed: Int
+    /// Units found finished and skipped.
     public var skipped: Int
+    /// Wall-clock seconds of the run.
     public var seconds: Double
+    /// Teacher passes evaluated (0 for imports and scoring).
     public var teacherPasses: Int
     /// The fitted FaceSync-CCA model file, when the study uses it.
     public var syncModelPath: String?
+    /// One line per failed unit: what failed and why.
     public var failures: [String]
     /// Units this run probed but found already stored with the same values when it came to
     /// write them: another process (a concurrent probe of the same study) wrote them first.

@@ -10,6 +10,7 @@ public struct AtomicFileError: Error, Equatable, Sendable, CustomStringConvertib
     /// An error for `path` with the system's `detail`.
     public init(path: String, detail: String) { self.path = path; self.detail = detail }
 
+    /// `path: detail`, as the CLI prints it.
     public var description: String { "\(path): \(detail)" }
 }
 
