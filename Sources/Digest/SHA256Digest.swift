@@ -4,7 +4,6 @@ import Foundation
 /// banks and inputs. Foundation on Linux has no digest API and nothing else needs a crypto
 /// package; one implementation serves Metrics and Store (checked against the FIPS vectors).
 package enum SHA256Digest {
-    /// The SHA-256 of `data` as 64 lowercase hex digits, the form stored in provenance columns.
     package static func hex(_ data: Data) -> String {
         let k: [UInt32] = [
             0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,

@@ -42,7 +42,6 @@ public struct PredictionTree: Sendable {
 
     /// Teacher passes one (clip, seed) costs: one per node.
     public var passCount: Int { nodes.count }
-    /// True when no Euler-jump or student arm emits a unit: the plan then skips the tree.
     public var isEmpty: Bool { nodes.count == 1 && nodes[0].emits.isEmpty }
 
     init(eulerJumps: [EulerJumpArm], steps: [Int], students: [StudentScheduleArm]) {

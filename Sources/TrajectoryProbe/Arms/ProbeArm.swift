@@ -6,14 +6,12 @@ import Store
 /// The `ArmSpec` stays the identity (its canonical label is what the Store holds); these types
 /// only say how the arm draws on teacher passes, which is what ``ProbePlan`` groups by.
 public protocol ProbeArm: Sendable {
-    /// The arm's identity: family and knobs, whose canonical label the Store keys rows by.
     var spec: ArmSpec { get }
 }
 
 /// `trajectory(w)`: sample the whole trajectory with guidance `w`, measure x0(w) at every step.
 public struct TrajectoryArm: ProbeArm, Hashable {
     public var w: Double
-    /// `trajectory(w)`.
     public var spec: ArmSpec { .trajectory(w: w) }
     /// Guidance used at step `j`.
     public func scale(atStep j: Int) -> Double { w }
@@ -22,17 +20,13 @@ public struct TrajectoryArm: ProbeArm, Hashable {
 /// `fresh_noise(w)`: `x_t = (1-t) x0_ref + t ε` with the clip's fixed ε; x0(w). The DMD view.
 public struct FreshNoiseArm: ProbeArm, Hashable {
     public var w: Double
-    /// `fresh_noise(w)`.
     public var spec: ArmSpec { .freshNoise(w: w) }
 }
 
 /// `euler_jump(s0, s1)`: x0(s0) at step 0, one Euler jump to step j, teacher x0(s1) there.
 public struct EulerJumpArm: ProbeArm, Hashable {
-    /// Guidance scale of the prediction at step 0 that the Euler jump starts from.
     public var s0: Double
-    /// Guidance scale of the teacher's prediction at the landing step.
     public var s1: Double
-    /// `euler_jump(s0, s1)`.
     public var spec: ArmSpec { .eulerJump(s0: s0, s1: s1) }
 
     /// The 2x2 factorial s0, s1 ∈ {1, w} that picks the two-step landing point.
@@ -43,12 +37,9 @@ public struct EulerJumpArm: ProbeArm, Hashable {
 
 /// `scheduled_cfg(τ, w)`: a trajectory with no CFG before step τ and `w` from τ on.
 public struct ScheduledCFGArm: ProbeArm, Hashable {
-    /// First step that uses guidance `w`; steps before it run unguided (scale 1).
     public var tau: Int
     public var w: Double
-    /// `scheduled_cfg(tau, w)`.
     public var spec: ArmSpec { .scheduledCFG(tau: tau, w: w) }
-    /// Guidance used at step `j`: 1 before `tau`, `w` from `tau` on.
     public func scale(atStep j: Int) -> Double { j < tau ? 1 : w }
 }
 
@@ -57,7 +48,6 @@ public struct ScheduledCFGArm: ProbeArm, Hashable {
 /// perturbed at σ = 0.01, the level below which a CFG difference is not distinguishable.
 public struct SpatialArm: ProbeArm, Hashable {
     public var w: Double
-    /// `spatial(w)`.
     public var spec: ArmSpec { .spatial(w: w) }
     /// Amplitude of the noise-floor perturbation.
     public static let floorSigma = 0.01
@@ -65,8 +55,6 @@ public struct SpatialArm: ProbeArm, Hashable {
 
 /// Builds the typed arm for a spec, refusing missing, extra or out-of-range knobs.
 public enum ProbeArms {
-    /// The typed arm for `spec`; throws `invalidArm` for unknown or missing knobs, non-finite
-    /// values, a `tau` outside `0...numSteps`, and the `scored` family, which is no probe arm.
     public static func make(_ spec: ArmSpec, numSteps: Int) throws(ProbeError) -> any ProbeArm {
         func knobs(_ names: [String]) throws(ProbeError) -> [Double] {
             let extra = Set(spec.knobs.keys).subtracting(names)

@@ -4,14 +4,10 @@ import Store
 /// One clip as the probe sees it: the reference frames already in the teacher's working space
 /// (x0_ref, `[B, dim]`) and the conditioning (possibly dubbed audio).
 public struct ProbeClip: Sendable {
-    /// The clip's name, the key of its rows in the Store and of its noise streams.
     public var id: String
-    /// x0_ref: the clip's reference frames in the teacher's working space, `[B, dim]`.
     public var reference: Tensor
-    /// What the teacher is conditioned on (the possibly dubbed audio).
     public var conditioning: Conditioning
 
-    /// A clip already encoded into the working space; nothing is checked until a plan runs it.
     public init(id: String, reference: Tensor, conditioning: Conditioning) {
         self.id = id
         self.reference = reference

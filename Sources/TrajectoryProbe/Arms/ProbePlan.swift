@@ -16,49 +16,36 @@ import Store
 ///   path; policies that used the same scales so far share the state and its pass, so
 ///   `scheduled_cfg(τ, ·)` rides on `trajectory(1)` until τ. Different scales are separate paths.
 public struct ProbePlan: Sendable {
-    /// The sampler's time grid the steps index into.
     public let schedule: TimeSchedule
     /// Measured steps, sorted.
     public let steps: [Int]
-    /// Every arm of the plan, as given.
     public let arms: [ArmSpec]
-    /// The fresh-noise and spatial arms, sharing one pass per step; nil when the plan has none.
     public let freshNoise: FreshNoiseGroup?
-    /// The Euler-jump arms, grouped by `s0`; nil when the plan has none.
     public let eulerJump: EulerJumpGroup?
-    /// The trajectory and scheduled-CFG policies along sampled paths; nil when the plan has none.
     public let trajectories: TrajectoryGroup?
     /// Student-schedule arms, one unit each per (clip, seed).
     public let students: [StudentScheduleArm]
     /// The Euler-jump and student-schedule arms' states; nil when the plan has neither.
     let tree: PredictionTree?
 
-    /// Fresh-noise and spatial arms: both predict from `(1-t_j) x0_ref + t_j ε`.
     public struct FreshNoiseGroup: Sendable {
         /// Every scale measured (fresh-noise scales, spatial scales and 1 for the spatial base).
         public var scales: [Double]
-        /// The `fresh_noise(w)` arms.
         public var freshArms: [FreshNoiseArm]
-        /// The `spatial(w)` arms, which add one cond-only noise-floor pass per step.
         public var spatialArms: [SpatialArm]
     }
 
-    /// Euler-jump arms: one pass per distinct `s0` per step serves every `s1`.
     public struct EulerJumpGroup: Sendable {
         /// `s1` scales needed per `s0`, keys sorted.
         public var s1BySs0: [(s0: Double, s1: [Double])]
-        /// The `euler_jump(s0, s1)` arms.
         public var arms: [EulerJumpArm]
     }
 
-    /// Guidance policies along sampled paths; policies agreeing so far share the state.
     public struct TrajectoryGroup: Sendable {
         /// Each policy: the arm and its scale at every step 0..<N.
         public var policies: [(spec: ArmSpec, scales: [Double])]
     }
 
-    /// Groups `arms` by shared passes, measuring `steps` (default: the schedule's probe steps);
-    /// throws on an empty arm list, a bad arm or a step outside the schedule.
     public init(arms: [ArmSpec], schedule: TimeSchedule, steps: [Int]? = nil) throws(ProbeError) {
         self.schedule = schedule
         self.steps = try schedule.validate(steps: steps ?? Array(schedule.probeSteps))
@@ -133,9 +120,7 @@ public struct ProbePlan: Sendable {
 
     /// What a run did.
     public struct RunStats: Sendable, Equatable {
-        /// Teacher passes evaluated: the cost the grouping minimises.
         public var teacherPasses: Int
-        /// Predictions handed to the sink (units measured).
         public var outputs: Int
     }
 

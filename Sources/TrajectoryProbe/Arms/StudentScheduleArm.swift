@@ -10,14 +10,11 @@ import Store
 /// the `euler_jump` arm's move: `[0.999, t_j, 0]` with guidance `[s0, s1]` is `euler_jump(s0, s1)`
 /// at step j, pass for pass (``PredictionTree`` shares them).
 public struct StudentScheduleArm: ProbeArm, Hashable {
-    /// The student's steps, guidance and transition.
     public var knobs: StudentScheduleKnobs
-    /// `student_schedule(...)` with the knobs' canonical label.
     public var spec: ArmSpec { knobs.spec }
     /// The step the final prediction is stored under: the last step the student predicts at.
     public var unitStep: Int { knobs.steps[knobs.steps.count - 1] }
 
-    /// Wraps knobs already validated by `StudentScheduleKnobs`.
     public init(knobs: StudentScheduleKnobs) { self.knobs = knobs }
 }
 

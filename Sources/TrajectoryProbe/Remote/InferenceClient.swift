@@ -10,12 +10,9 @@ import Support
 public struct RetryPolicy: Sendable, Equatable {
     /// Retries after the first attempt.
     public var retries: Int
-    /// Seconds before the first retry; each later retry waits twice as long.
     public var baseDelay: Double
-    /// Upper bound on one wait, in seconds, however many retries came before.
     public var maxDelay: Double
 
-    /// Four retries, 0.5 s doubling up to 10 s: rides out a server restart without stalling a study.
     public init(retries: Int = 4, baseDelay: Double = 0.5, maxDelay: Double = 10) {
         self.retries = retries
         self.baseDelay = baseDelay
@@ -28,17 +25,12 @@ public struct RetryPolicy: Sendable, Equatable {
 
 /// Counters of one client, for the benchmark and the probe summary.
 public struct TransportStats: Sendable, Equatable {
-    /// HTTP attempts that did not time out, GETs and failed ones included.
     public var requests = 0
-    /// Attempts repeated after a retryable failure.
     public var retries = 0
-    /// Request body bytes sent by those attempts.
     public var bytesSent = 0
-    /// Response body bytes received by those attempts.
     public var bytesReceived = 0
     /// Wall-clock seconds inside successful infer calls, and the servers' own compute time of them.
     public var clientSeconds = 0.0
-    /// The servers' own compute time of those calls (`compute_ms`), when they report it.
     public var serverSeconds = 0.0
 }
 
@@ -49,16 +41,12 @@ public struct TransportStats: Sendable, Equatable {
 /// FoundationNetworking (libcurl underneath) ships with the Swift toolchain on Linux, keeps
 /// connections alive per host, and adds no package to the build; the protocol needs nothing else.
 public final class InferenceClient: @unchecked Sendable {
-    /// Server root without a trailing slash; request paths such as `/v2/models/m` are appended.
     public let baseURL: URL
-    /// Seconds one request may take before it fails (and is retried).
     public let timeout: Double
-    /// How failed requests are retried.
     public let retry: RetryPolicy
     private let session: URLSession
     private let counters = Locked(TransportStats())
 
-    /// Accepts only http(s) URLs with a host; `maxConnections` caps the connections kept per host.
     public init(url: String, timeout: Double, retry: RetryPolicy = RetryPolicy(), maxConnections: Int = 8) throws(RemoteError) {
         guard let u = URL(string: url.hasSuffix("/") ? String(url.dropLast()) : url), let scheme = u.scheme?.lowercased(),
               scheme == "http" || scheme == "https", u.host != nil else { throw .invalidURL(url) }

@@ -4,13 +4,9 @@ import Store
 
 /// Datatypes of the Open Inference Protocol that trajprobe sends and reads.
 public enum WireDatatype: String, Sendable, Codable, CaseIterable {
-    /// 32-bit floats: the default for states and predictions.
     case fp32 = "FP32"
-    /// 16-bit floats, halving the bytes of latents at a precision cost.
     case fp16 = "FP16"
-    /// 64-bit floats, for a `t` input the model declares as FP64.
     case fp64 = "FP64"
-    /// Strings, such as the `branch` name of each row.
     case bytes = "BYTES"
 
     var elementSize: Int { self == .fp16 ? 2 : self == .fp64 ? 8 : 4 }
@@ -18,26 +14,17 @@ public enum WireDatatype: String, Sendable, Codable, CaseIterable {
 
 /// One named tensor on the wire: floats (sent as FP32 or FP16) or strings (BYTES).
 public struct WireTensor: Sendable, Equatable {
-    /// The tensor's values before encoding.
     public enum Payload: Sendable, Equatable {
-        /// Single-precision values, sent as FP32 or FP16.
         case floats([Float])
-        /// Double-precision values, sent as FP64.
         case doubles([Double])
-        /// Strings, sent as BYTES.
         case strings([String])
     }
 
-    /// The input or output name the model declares.
     public var name: String
-    /// Axis lengths, batch first.
     public var shape: [Int]
-    /// How the values travel on the wire.
     public var datatype: WireDatatype
-    /// The values themselves.
     public var payload: Payload
 
-    /// A float tensor; the shape's product must equal `floats.count` (a programming error otherwise).
     public init(name: String, shape: [Int], floats: [Float], datatype: WireDatatype = .fp32) {
         precondition(datatype != .bytes && shape.reduce(1, *) == floats.count, "WireTensor \(name): \(shape) vs \(floats.count)")
         self.name = name
@@ -55,7 +42,6 @@ public struct WireTensor: Sendable, Equatable {
         self.payload = .doubles(doubles)
     }
 
-    /// A BYTES tensor of strings; the shape's product must equal `strings.count`.
     public init(name: String, shape: [Int], strings: [String]) {
         precondition(shape.reduce(1, *) == strings.count, "WireTensor \(name): \(shape) vs \(strings.count)")
         self.name = name
@@ -64,7 +50,6 @@ public struct WireTensor: Sendable, Equatable {
         self.payload = .strings(strings)
     }
 
-    /// The values as `Float` (doubles narrowed), or nil for a string tensor.
     public var floats: [Float]? {
         switch payload {
         case .floats(let f): return f
@@ -134,16 +119,13 @@ func jsonString(_ s: String) -> String { StudyStore.jsonString(s) }
 
 /// A `POST …/infer` body, JSON or binary.
 public struct InferenceRequest: Sendable {
-    /// Request id echoed by the server, for matching logs; nil sends none.
     public var id: String?
-    /// The input tensors, in the order the model declares them.
     public var inputs: [WireTensor]
     /// Outputs asked for, each with the datatype to send it back in.
     public var outputs: [(name: String, datatype: WireDatatype)]
     /// Binary tensor extension for inputs and outputs.
     public var binary: Bool
 
-    /// A request; `binary` chooses the binary tensor extension over JSON for both directions.
     public init(id: String? = nil, inputs: [WireTensor], outputs: [(name: String, datatype: WireDatatype)], binary: Bool) {
         self.id = id
         self.inputs = inputs
@@ -186,9 +168,7 @@ public struct InferenceRequest: Sendable {
 
 /// A parsed `…/infer` response.
 public struct InferenceResponse: Sendable {
-    /// The model that answered, as the server names it.
     public var modelName: String
-    /// Output tensors by name.
     public var outputs: [String: WireTensor]
     /// `compute_ms` of the reference server (the model's own time), when the server reports it.
     public var computeMilliseconds: Double?

@@ -15,7 +15,6 @@ public enum RemoteError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The server's declared model does not fit the probe (shapes, inputs, outputs, branches).
     case incompatibleModel(url: String, problem: String)
 
-    /// One line naming the server URL and the problem, as the CLI prints it.
     public var description: String {
         switch self {
         case let .invalidURL(u):

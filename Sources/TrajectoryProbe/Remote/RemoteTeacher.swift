@@ -5,38 +5,25 @@ import Support
 
 /// A model's declaration as the server's metadata endpoint gives it.
 public struct RemoteModelMetadata: Sendable, Equatable {
-    /// One declared input or output.
     public struct TensorSpec: Sendable, Equatable {
         public var name: String
-        /// Protocol datatype as declared (`FP32`, `BYTES`, ...).
         public var datatype: String
         /// -1 for a free axis (the batch).
         public var shape: [Int]
     }
 
     public var name: String
-    /// The server's platform string (e.g. `pytorch`), shown by `trajprobe teacher` and in the
-    /// teacher's identity line.
     public var platform: String
-    /// Declared inputs; each must be one trajprobe knows how to fill.
     public var inputs: [TensorSpec]
-    /// Declared outputs; the prediction is read from the one named x0, velocity or epsilon.
     public var outputs: [TensorSpec]
-    /// What the output means (`parameters.prediction`, else the output's name); nil when neither says.
     public var prediction: PredictionKind?
-    /// Guidance branches the model serves (`parameters.branches`: `cond`, `neg`, ...).
     public var branches: [String]
     /// `pixels` (states are frames) or `encoded` (the server's encoder/decoder models map them).
     public var stateSpace: String
-    /// Name of the server model that maps frames to states, when `stateSpace` is `encoded`.
     public var encoder: String?
-    /// Name of the server model that maps states back to frames, when `stateSpace` is `encoded`.
     public var decoder: String?
-    /// Frame shape the model expects (`parameters.frame_shape`), when it declares one.
     public var frameShape: [Int]?
 
-    /// Parses the metadata endpoint's JSON, refusing shapes that are not exact integers or that
-    /// would exceed 2^40 elements (every later allocation is sized from them).
     package static func parse(_ o: [String: Any], url: String) throws(RemoteError) -> RemoteModelMetadata {
         /// Dimensions as the protocol allows them (-1 for a free axis), each exactly an integer,
         /// their product at most 2^40 elements: every later size is computed from these.
@@ -87,13 +74,10 @@ public struct RemoteModelMetadata: Sendable, Equatable {
 
 /// How the probe talks to a remote teacher (every field is a `teacher:` key of the study file).
 public struct RemoteTeacherOptions: Sendable, Equatable {
-    /// Server root, `http://` or `https://`.
     public var url: String
-    /// Model name on the server.
     public var model: String
     /// Seconds one request may take before it counts as failed (and is retried).
     public var timeout: Double = 120
-    /// How failed requests are retried.
     public var retry = RetryPolicy()
     /// Requests in flight at once, over every lane of the probe.
     public var concurrency: Int = 4
@@ -104,7 +88,6 @@ public struct RemoteTeacherOptions: Sendable, Equatable {
     /// FP32, or FP16 to halve the bytes of latents (both ways).
     public var datatype: WireDatatype = .fp32
 
-    /// Options with the defaults a study file may omit.
     public init(url: String, model: String, timeout: Double = 120, retry: RetryPolicy = RetryPolicy(), concurrency: Int = 4,
                 maxBatch: Int = 64, binary: Bool = true, datatype: WireDatatype = .fp32) {
         self.url = url
@@ -139,23 +122,16 @@ final class RequestGate: @unchecked Sendable {
 /// Several branches of one pass travel in one request (rows stacked branch by branch) and large
 /// passes are split into requests of ``RemoteTeacherOptions/maxBatch`` rows sent concurrently.
 public struct RemoteTeacher: Teacher {
-    /// `remote:<model>`, the teacher name stored with results.
     public let name: String
-    /// The options the teacher was connected with.
     public let options: RemoteTeacherOptions
-    /// The model's declaration, checked at connection.
     public let metadata: RemoteModelMetadata
-    /// What the model's output means; conversions to x0 use it.
     public let predictionKind: PredictionKind
-    /// The guidance branches the model declares it serves.
     public let supportedBranches: Set<BranchName>
-    /// Shape of one state row (`x_t`'s declared axes after the batch).
     public let stateShape: [Int]?
     let client: InferenceClient
     let gate: RequestGate
     /// `GET /v2`: the server's name and version, and the protocol extensions it lists.
     public let serverDescription: String
-    /// Protocol extensions the server lists (`binary_tensor_data` is needed for binary transport).
     public let serverExtensions: [String]
     let outputName: String
     /// Feature count the model's `cond` input declares.
@@ -209,7 +185,6 @@ public struct RemoteTeacher: Teacher {
         supportedBranches = Set(meta.branches.map { BranchName($0) })
     }
 
-    /// Transport counters of this teacher's client, for the probe summary and the benchmark.
     public var stats: TransportStats { client.stats }
 
     /// Checks the probe's frames, states and conditioning fit what the model declared, before
@@ -228,8 +203,6 @@ public struct RemoteTeacher: Teacher {
         }
     }
 
-    /// Sends the pass as requests of at most `maxBatch` rows (branches stacked), concurrently
-    /// within the gate, and returns each branch's prediction as the model emitted it.
     public func predict(states: Tensor, sigmas: [Double], conditioning: Conditioning,
                         branches: [BranchName]) throws -> [BranchName: Tensor] {
         let b = states.rows, d = states.rowSize
@@ -369,7 +342,6 @@ struct PassRequests: Sendable {
 /// (a VAE), or the identity when the model works on frames (`state_space: pixels`).
 public struct RemoteCodec: Sendable {
     let teacher: RemoteTeacher
-    /// Values per frame, `H·W·3`.
     public let frameSize: Int
 
     /// Checks the server's codec models against the probe's frame size (`H·W·3`).
@@ -403,13 +375,11 @@ public struct RemoteCodec: Sendable {
         }
     }
 
-    /// Frames `[B, H·W·3]` to states through the server's encoder (identity for `pixels`).
     public func encode(_ frames: Tensor) throws(RemoteError) -> Tensor {
         guard teacher.metadata.stateSpace != "pixels" else { return Tensor(unchecked: [frames.rows] + (teacher.stateShape ?? [frames.rowSize]), frames.data) }
         return try run(model: teacher.metadata.encoder!, input: "frames", output: "states", frames, rowShape: teacher.stateShape ?? [])
     }
 
-    /// States to frames `[B, H·W·3]` through the server's decoder (identity for `pixels`).
     public func decode(_ states: Tensor) throws(RemoteError) -> Tensor {
         guard teacher.metadata.stateSpace != "pixels" else { return Tensor(unchecked: [states.rows, frameSize], states.data) }
         return try run(model: teacher.metadata.decoder!, input: "states", output: "frames", states, rowShape: [frameSize])

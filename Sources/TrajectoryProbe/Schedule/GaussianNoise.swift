@@ -18,10 +18,8 @@ import Measurement
 /// most an ulp of Double, far below Float's rounding, so the Float values agree bit for bit in
 /// practice.
 public struct GaussianNoise: Sendable, Hashable {
-    /// The stream's seed; equal seeds give equal values on every machine.
     public let seed: UInt64
 
-    /// A stream from an explicit seed (tests); the probe derives seeds from keys.
     public init(seed: UInt64) { self.seed = seed }
 
     /// A stream for a named purpose: the seed is FNV-1a-64 of `key` (e.g. `"clip7|seed 0|ε"`),

@@ -3,11 +3,8 @@ import Measurement
 /// What a teacher's raw output means. Rectified flow (DESIGN.md conventions):
 /// `x_t = (1-σ) x0 + σ ε`, `v = ε - x0`, `x0 = x_t - σ v`.
 public enum PredictionKind: String, Sendable, Codable, CaseIterable, Hashable {
-    /// The model predicts `v = ε - x0` (rectified flow's native output).
     case velocity
-    /// The model predicts the clean sample x0 directly.
     case x0
-    /// The model predicts the noise ε.
     case epsilon
 }
 

@@ -8,15 +8,12 @@ import Measurement
 /// merge` combines. The assignment depends only on the unit's text key, never on enumeration
 /// order, thread count or process (Swift's `Hasher` is seeded per process and cannot be used).
 public struct Shard: Sendable, Equatable, Hashable, CustomStringConvertible {
-    /// This shard's index in `0..<count`.
     public let index: Int
-    /// Number of shards the study is split into.
     public let count: Int
 
     /// The whole study.
     public static let all = Shard(uncheckedIndex: 0, count: 1)
 
-    /// Shard `index` of `count`; throws unless `count >= 1` and `0 <= index < count`.
     public init(index: Int, count: Int) throws(ProbeError) {
         guard count >= 1 else { throw .invalidShard("count must be at least 1, got \(count)") }
         guard index >= 0, index < count else { throw .invalidShard("index \(index) outside 0..<\(count)") }
@@ -83,13 +80,10 @@ public struct Shard: Sendable, Equatable, Hashable, CustomStringConvertible {
         granularity == .unit ? unit.key : "\(unit.clip)|\(unit.seed)"
     }
 
-    /// Whether this shard measures `unit` when the study is split by `granularity`.
     public func owns(_ unit: ProbeUnit, granularity: Granularity = .unit) -> Bool {
         owns(key: Shard.key(of: unit, granularity: granularity))
     }
-    /// Whether this shard owns a key built by `key(of:granularity:)`.
     public func owns(key: String) -> Bool { Shard.index(ofKey: key, count: count) == index }
 
-    /// `INDEX/COUNT`, the form `--shard` takes.
     public var description: String { "\(index)/\(count)" }
 }

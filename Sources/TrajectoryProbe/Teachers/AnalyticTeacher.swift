@@ -16,7 +16,6 @@ import Measurement
 /// One call costs one distance sgemm and one weighted-sum sgemm per branch, for any number of
 /// guidance scales. σ must lie in (0, 1]; the probe never evaluates at σ = 0.
 public struct AnalyticTeacher: Teacher {
-    /// Every knob of the analytic teacher; stored with a study so its numbers can be reproduced.
     public struct Configuration: Sendable, Equatable, Hashable {
         /// Effective-SNR knob: the centred bank is multiplied by κ, so the teacher depends on σ
         /// only through κ(1-σ)/σ. κ = 4 on the synthetic 32x32x3 bank puts the CFG band of
@@ -30,16 +29,12 @@ public struct AnalyticTeacher: Teacher {
         public var audioFeatureNoise: Double = 0.3
         /// Seed of that noise (``GaussianNoise``).
         public var noiseSeed: UInt64 = 0
-        /// Where states live: bank pixels or a PCA latent (a stand-in for a VAE).
         public var workingSpace: WorkingSpaceKind = .pixels
-        /// What the `neg` branch drops: audio only, or text and audio.
         public var dropMode: DropMode = .audioOnly
-        /// Kernel arithmetic; `automatic` picks float64 only where the float32 logit error estimate is too large.
         public var precision: Precision = .automatic
         /// How the reference identity enters the branches.
         public var identityPrior: IdentityPrior = .identityBank
 
-        /// The defaults are the embedded demo teacher: κ = 4, pixel states, audio-only drop, identity bank.
         public init(kappa: Double = 4, audioBandwidth: Double = 0.7, audioFeatureNoise: Double = 0.3,
                     noiseSeed: UInt64 = 0, workingSpace: WorkingSpaceKind = .pixels,
                     dropMode: DropMode = .audioOnly, precision: Precision = .automatic,
@@ -59,7 +54,6 @@ public struct AnalyticTeacher: Teacher {
     /// logits, `ε₃₂ (1-σ) max||x_t|| max||z_i|| / σ²`, exceeds ``AnalyticTeacher/float32LogitTolerance``
     /// (small σ, large κ), float32 otherwise.
     public enum Precision: String, Sendable, Equatable, Hashable, Codable {
-        /// `automatic` decides per call from the error estimate; the others force one arithmetic.
         case automatic, float32, float64
     }
 
@@ -78,17 +72,11 @@ public struct AnalyticTeacher: Teacher {
     /// Largest acceptable estimated float32 logit error before `automatic` switches to float64.
     public static let float32LogitTolerance = 1e-2
 
-    /// Name recorded with every unit (`analytic` unless given).
     public let name: String
-    /// The knobs the teacher was built with.
     public let configuration: Configuration
-    /// The fitted map between frames and states.
     public let space: WorkingSpace
-    /// Always x0: the teacher computes the posterior mean directly.
     public var predictionKind: PredictionKind { .x0 }
-    /// All four branches: single-scale CFG's `cond`/`neg` and two-scale guidance's `text`/`uncond`.
     public var supportedBranches: Set<BranchName> { [.cond, .neg, .uncond, .text] }
-    /// One row is the working space's dimension.
     public var stateShape: [Int]? { [space.dimension] }
 
     /// Bank states, sorted by identity: `count × dimension`, in both precisions.
@@ -107,7 +95,6 @@ public struct AnalyticTeacher: Teacher {
     /// Bank frames in pixels, sorted like the states (kept only for the masked-reference prior).
     let pixelFrames: [Float]
     let pixelFrames64: [Double]
-    /// Bank frames the teacher averages over (held-out probe clips excluded).
     public let bankCount: Int
     /// The identity of each (sorted) bank row and its clip, for diagnostics.
     public let bankClips: [String]
@@ -188,15 +175,11 @@ public struct AnalyticTeacher: Teacher {
     /// The branches' full result: x0 per branch, effective sample size `1/Σπ²` per row and
     /// branch, and which precision ran.
     public struct Posterior: Sendable {
-        /// x0 prediction per branch, `[B, dimension]`.
         public var x0: [BranchName: Tensor]
-        /// Per branch and row, `1/Σπ²`: how many bank frames the posterior effectively averages.
         public var effectiveSampleSize: [BranchName: [Double]]
-        /// Whether the float64 kernel ran (forced or chosen by `automatic`).
         public var usedFloat64: Bool
     }
 
-    /// The x0 of posterior(states:sigmas:conditioning:branches:) without the diagnostics.
     public func predict(states: Tensor, sigmas: [Double], conditioning: Conditioning,
                         branches: [BranchName]) throws -> [BranchName: Tensor] {
         try posterior(states: states, sigmas: sigmas, conditioning: conditioning, branches: branches).x0
@@ -205,8 +188,6 @@ public struct AnalyticTeacher: Teacher {
     /// Resolves `neg` to what it drops.
     func resolved(_ b: BranchName) -> BranchName { b == .neg ? configuration.dropMode.equivalentBranch : b }
 
-    /// The exact posterior over the bank for each branch: x0, effective sample size and the
-    /// precision used; throws on a state size or σ the teacher cannot evaluate.
     public func posterior(states: Tensor, sigmas: [Double], conditioning: Conditioning,
                           branches: [BranchName]) throws(ProbeError) -> Posterior {
         let k = space.dimension

@@ -6,24 +6,17 @@ import Measurement
 /// whatever source (decoded clips resized to 32x32, a synthetic renderer). Frames are float HWC
 /// in [0, 1], flattened, all the same size.
 public struct FrameBank: Sendable, Equatable {
-    /// Frame width in pixels.
     public let width: Int
-    /// Frame height in pixels.
     public let height: Int
-    /// Values per pixel (3 for RGB).
     public let channels: Int
-    /// Audio features per frame.
     public let featureCount: Int
     /// `count × frameSize` values, row-major.
     public private(set) var frames: [Float] = []
     /// `count × featureCount` raw (unstandardised) audio features.
     public private(set) var audioFeatures: [Float] = []
-    /// Identity of each frame, bank row order; the identity prior restricts branches by it.
     public private(set) var identities: [String] = []
-    /// Clip of each frame, bank row order; probe clips are held out by it.
     public private(set) var clips: [String] = []
 
-    /// An empty bank for frames of this size; throws on a non-positive size or feature count.
     public init(width: Int, height: Int, channels: Int, featureCount: Int) throws(ProbeError) {
         guard width > 0, height > 0, channels > 0 else { throw .invalidBank("frame size \(width)x\(height)x\(channels)") }
         guard featureCount > 0 else { throw .invalidBank("audio feature count must be positive") }
@@ -33,9 +26,7 @@ public struct FrameBank: Sendable, Equatable {
         self.featureCount = featureCount
     }
 
-    /// Values per frame, `width * height * channels`.
     public var frameSize: Int { width * height * channels }
-    /// Number of frames in the bank.
     public var count: Int { identities.count }
 
     /// Adds one frame (HWC, `frameSize` values) with its audio features.

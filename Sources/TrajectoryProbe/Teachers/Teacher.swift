@@ -5,15 +5,10 @@ import Measurement
 /// Single-scale CFG needs `cond` and `neg`. Two-scale (text, audio) guidance of
 /// InfiniteTalk-style teachers needs `uncond` = p(∅,∅), `text` = p(t,∅) and `cond` = p(t,a).
 public struct BranchName: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
-    /// The branch's name as servers and the Store spell it.
     public var rawValue: String
-    /// Any name; a remote model may declare branches beyond the four named below.
     public init(rawValue: String) { self.rawValue = rawValue }
-    /// Unlabelled form of init(rawValue:).
     public init(_ rawValue: String) { self.rawValue = rawValue }
-    /// The raw name.
     public var description: String { rawValue }
-    /// Orders by name, so branch lists print and serialise in a stable order.
     public static func < (a: BranchName, b: BranchName) -> Bool { a.rawValue < b.rawValue }
 
     /// Fully conditioned: p(t, a).
@@ -59,14 +54,12 @@ public struct Conditioning: Sendable, Equatable {
     public var keepMask: [Float]?
     /// Paths for teachers that read media themselves (remote).
     public var referenceVideoPath: String?
-    /// Path of the clip's (possibly dubbed) audio file.
     public var audioPath: String?
     /// The analytic teacher's masked-reference log prior, `rows × bank` values, computed once per
     /// clip by ``AnalyticTeacher/prepared(_:)``: it depends only on the reference, not on x_t, so
     /// recomputing it at every pass would cost one large sgemm per pass for nothing.
     public var cachedVisualPrior: [Float]?
 
-    /// Conditioning for one clip; every field but the ids is optional, each teacher reads what it needs.
     public init(clip: String, identity: String, audioFeatures: Tensor? = nil, referenceFrames: Tensor? = nil,
                 keepMask: [Float]? = nil, referenceVideoPath: String? = nil, audioPath: String? = nil) {
         self.referenceFrames = referenceFrames
@@ -139,7 +132,6 @@ public struct TeacherPass: Sendable {
         x0 = out
     }
 
-    /// x0 of branch `b`, or nil when the pass did not evaluate it.
     public subscript(_ b: BranchName) -> Tensor? { x0[b] }
 }
 

@@ -16,9 +16,7 @@ public enum WorkingSpaceKind: Sendable, Equatable, Hashable {
 
 /// The fitted map between frames and states.
 public struct WorkingSpace: Sendable {
-    /// Pixels or PCA, and how many components.
     public let kind: WorkingSpaceKind
-    /// The scale κ applied to centred frames (DESIGN.md's effective-SNR knob).
     public let kappa: Double
     /// Bank mean, `frameSize` values.
     public let mean: [Float]
@@ -26,7 +24,6 @@ public struct WorkingSpace: Sendable {
     public let basis: [Float]
     /// Eigenvalues of the bank covariance for the kept components, descending (empty for pixels).
     public let explainedVariance: [Double]
-    /// Values per frame, `H*W*C`.
     public let frameSize: Int
     /// Double twins of `mean` and `basis`: the bank's states are computed from these so that the
     /// float64 kernel is not limited by Float-rounded bank states (at σ = 0.01, κ = 40 that
