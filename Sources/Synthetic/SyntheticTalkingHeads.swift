@@ -12,6 +12,8 @@ import TrajectoryProbe
 /// studies fill it from decoded clips. Audio features per frame: envelope, envelope + 0.1 noise,
 /// lip-rounding + 0.15 noise (three values).
 public struct SyntheticTalkingHeads: Sendable {
+    // MARK: - Bank settings and contents
+
     /// Frame side in pixels (square frames).
     public let resolution: Int
     /// Number of distinct faces.
@@ -28,6 +30,8 @@ public struct SyntheticTalkingHeads: Sendable {
     public private(set) var envelope: [Double] = []
     /// Mouth box per identity (pixel rows/columns inclusive range), as a per-pixel 0/1 mask.
     public private(set) var mouthMasks: [String: [Float]] = [:]
+
+    // MARK: - Faces and random draws
 
     /// One cartoon face: RGB colours in [0, 1] (background, skin, eyes, lips, inner mouth) and
     /// geometry in pixels (face centre and semi-axes, eye offset and radius, mouth half-width,
@@ -62,6 +66,8 @@ public struct SyntheticTalkingHeads: Sendable {
         }
         mutating func int(_ lo: Int, _ hi: Int) -> Int { lo + Int(uniform(0, Double(hi - lo)).rounded(.down)) }
     }
+
+    // MARK: - Rendering the bank
 
     /// Renders the whole bank; the defaults are the demo's 8 faces x 5 clips x 50 frames at 32x32.
     /// Throws on a resolution below 16, no identity or clip, or fewer than 4 frames per clip.
@@ -198,6 +204,8 @@ public struct SyntheticTalkingHeads: Sendable {
         for y in y0...y1 { for x in x0...x1 { m[y * n + x] = 1 } }
         return m
     }
+
+    // MARK: - Sync proxy
 
     /// A simple sync proxy for tests and demos without a sync model: the Pearson correlation,
     /// over a clip's frames, between the mouth box's darkness (1 - mean luminance, frames clipped
