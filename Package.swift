@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "trajprobe", targets: ["ReportCLI"]),
         .library(name: "TrajectoryProbe", targets: ["TrajectoryProbe"]),
         .library(name: "Metrics", targets: ["Metrics"]),
+        .library(name: "Measurement", targets: ["Measurement"]),
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Report", targets: ["Report"]),
         .library(name: "Media", targets: ["Media"]),
@@ -20,43 +21,60 @@ let package = Package(
     ],
     targets: [
         .target(name: "Digest"),
+        // Dependency-free helpers every module shares: the one lock type, the one atomic file writer.
+        .target(name: "Support"),
         .target(
             name: "Media",
-            dependencies: ["CFFmpeg", "CPNG", "CJPEG", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Support", "CFFmpeg", "CPNG", "CJPEG", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Metrics",
-            dependencies: ["Media", "Digest", "CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Media", "Digest", "Support", "CBLAS", "CKernels", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "Store",
-            dependencies: ["Digest", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"), "Yams",
+            dependencies: ["Digest", "Support", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"), "Yams",
                            .product(name: "Logging", package: "swift-log")]),
+        // What measures a unit or a file and stores it: the unit measurer, sync scoring, video
+        // import, and the clip/tensor types they share with the probe.
+        .target(
+            name: "Measurement",
+            dependencies: ["Media", "Metrics", "Store", "Digest", "Support", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "TrajectoryProbe",
-            dependencies: ["Media", "Metrics", "Store", "Digest", "CBLAS", "Yams",
+            dependencies: ["Measurement", "Media", "Metrics", "Store", "Digest", "Support", "CBLAS", "Yams",
                            .product(name: "Logging", package: "swift-log")],
             // The analytic teacher's derivation, read beside its source; not a resource.
             exclude: ["Teachers/AnalyticTeacher.md"]),
         .target(
             name: "Report",
-            dependencies: ["Store", "Digest", "CCairo", "CPNG", "Yams",
+            dependencies: ["Store", "Media", "Digest", "Support", "CCairo", "Yams",
                            .product(name: "Logging", package: "swift-log")]),
+        // Synthetic data for demos and tests, never read by a product library: the synthetic
+        // study, the test-weight formula, synthetic talking heads and the demo's generator.
+        .target(
+            name: "Synthetic",
+            dependencies: ["TrajectoryProbe", "Measurement", "Metrics", "Store", "Media", "Digest", "Support"]),
+        // The bodies of `trajprobe bench` (and the Store harness's benchmark), outside the libraries.
+        .target(
+            name: "Benchmarks",
+            dependencies: ["Synthetic", "TrajectoryProbe", "Measurement", "Metrics", "Store", "Media", "Digest"]),
         .executableTarget(
             name: "ReportCLI",
-            dependencies: ["TrajectoryProbe", "Metrics", "Store", "Report", "Media",
+            dependencies: ["TrajectoryProbe", "Measurement", "Metrics", "Store", "Report", "Media", "Digest", "Synthetic", "Benchmarks",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]),
 
-        .executableTarget(name: "StoreHarness", dependencies: ["Store"]),
+        .executableTarget(name: "StoreHarness", dependencies: ["Store", "Synthetic", "Benchmarks"]),
 
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "CFFmpeg"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Digest", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Yams"]),
-        .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Store", "Media", "Metrics", "Digest"],
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media", "Synthetic", "Benchmarks"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Digest", "Synthetic", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Media", "Digest", "Support", "Yams"]),
+        .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Measurement", "Synthetic", "Benchmarks", "Store", "Media", "Metrics", "Digest"],
                     resources: [.copy("Fixtures")]),
         // Runs the built `trajprobe` (make e2e); skipped without TRAJPROBE_E2E_BINARY.
-        .testTarget(name: "EndToEndTests", dependencies: ["Report", "Store", "Media", "Metrics", "Yams"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Report", "Store", "Media", "Metrics", "Synthetic", "Yams"]),
 
         // MARK: - C kernels (AVX2/FMA chosen at run time, no stable Swift API)
         .target(name: "CKernels"),
@@ -87,8 +105,8 @@ let package = Package(
 // defines LLVMFuzzerTestOneInput and no main, so an ordinary build never sees them.
 if Context.environment["TRAJPROBE_FUZZ"] != nil {
     let harnesses: [(String, [Target.Dependency])] = [
-        ("FuzzLongCSV", ["Store"]), ("FuzzRegistry", ["Store"]), ("FuzzStudyYAML", ["TrajectoryProbe"]),
-        ("FuzzODESchedule", ["TrajectoryProbe"]), ("FuzzSafeTensors", ["Metrics"]), ("FuzzFaceSyncModel", ["Metrics", "Media"]),
+        ("FuzzLongCSV", ["Store"]), ("FuzzRegistry", ["Store"]), ("FuzzStudyYAML", ["TrajectoryProbe", "Measurement"]),
+        ("FuzzODESchedule", ["Measurement"]), ("FuzzSafeTensors", ["Metrics"]), ("FuzzFaceSyncModel", ["Metrics", "Media"]),
         ("FuzzMedia", ["Media"]), ("FuzzRemoteResponse", ["TrajectoryProbe"]),
     ]
     for (name, dependencies) in harnesses {

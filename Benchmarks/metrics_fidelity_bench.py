@@ -3,7 +3,7 @@
 
     .venv/bin/python Benchmarks/metrics_fidelity_bench.py [--swift "trajprobe bench fidelity --json"]
 
-The Swift side (`FidelityBenchmark.run` in Sources/Metrics/Fidelity/FidelityBenchmark.swift,
+The Swift side (`FidelityBenchmark.run` in Sources/Benchmarks/FidelityBenchmark.swift,
 printed as JSON by the command given with --swift) and this script generate the same inputs from
 a splitmix64 counter hash, time the same work (100 SSIM comparisons of 512x512 RGB pairs with
 gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1, channel_axis=-1,

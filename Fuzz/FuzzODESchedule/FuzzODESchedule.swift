@@ -1,6 +1,6 @@
 // libFuzzer harness: ode_schedule.json of imported prediction videos. Built by `make fuzz` only.
 import Foundation
-import TrajectoryProbe
+import Measurement
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzODESchedule(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

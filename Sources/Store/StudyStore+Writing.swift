@@ -374,7 +374,7 @@ extension StudyStore {
     }
 
     /// The exact text of a stored number: shortest round-trip form, `nan`, `inf`, `-inf`.
-    static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         if value.isNaN { return "nan" }
         if value.isInfinite { return value < 0 ? "-inf" : "inf" }
         return "\(value)"

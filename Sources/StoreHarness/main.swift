@@ -5,8 +5,10 @@
 //   StoreHarness read DB                    open read-only, print "name status done failed measurements"
 //   StoreHarness check-writable DB          the check a writing command makes before writing
 // (read and check-writable run as another user in the permission tests: root may write anything.)
+import Benchmarks
 import Foundation
 import Store
+import Synthetic
 
 @main
 struct StoreHarness {

@@ -30,3 +30,29 @@ import Testing
     do { _ = try PNG.read(path: cut); Issue.record("truncated PNG read as whole") }
     catch { #expect(error.description.hasPrefix(cut)) }
 }
+
+/// The in-memory codec (report figures) and the file codec (masks, demo data) are one: memory
+/// round-trips every layout, decodes what `write` wrote to the raster `read` returns, and converts
+/// grey to RGB (replicated) and RGB to grey (libpng's sRGB luma, monotone: black 0, white 255).
+@Test func pngMemoryCodecMatchesFiles() throws {
+    let scratch = Scratch()
+    for channels in 1...4 {
+        let w = 11, h = 5
+        let raster = Raster(width: w, height: h, channels: channels, pixels: (0..<(w * h * channels)).map { UInt8(($0 * 53) % 256) })
+        let bytes = try PNG.encode(raster, name: "m.png")
+        #expect(Array(bytes.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        #expect(try PNG.decode(bytes, name: "m.png") == raster)
+        #expect(try PNG.encode(raster, name: "again.png") == bytes)
+        let path = scratch.path("f\(channels).png")
+        try PNG.write(raster, to: path)
+        let file = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(try PNG.decode(file, name: path) == PNG.read(path: path))
+    }
+    let grey = Raster(width: 3, height: 1, channels: 1, pixels: [0, 128, 255])
+    let asRGB = try PNG.decode(try PNG.encode(grey, name: "g.png"), name: "g.png", channels: 3)
+    #expect(asRGB.channels == 3 && asRGB.pixels == [0, 0, 0, 128, 128, 128, 255, 255, 255])
+    let rgb = Raster(width: 2, height: 1, channels: 3, pixels: [0, 0, 0, 255, 255, 255])
+    let asGrey = try PNG.decode(try PNG.encode(rgb, name: "c.png"), name: "c.png", channels: 1)
+    #expect(asGrey.channels == 1 && asGrey.pixels == [0, 255])
+    #expect(throws: MediaError.self) { try PNG.decode([1, 2, 3], name: "bad.png") }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import Testing
 @testable import Report
 import Store
@@ -29,13 +30,13 @@ import Store
     /// Near-black pixels down the inside of a column's left edge (the window, outlined in black,
     /// is elsewhere: steps 40..49).
     static func darkPixels(_ fig: HeatmapFigure, column k: Int) throws -> Int {
-        let img = try PNGCodec.decode(try fig.render(), name: fig.name)
+        let img = try PNG.decode(try fig.render(), name: fig.name, channels: 3)
         let l = fig.layout(), s = 200.0 / 72
         let x = Int(((l.edges[k] + 0.4) * s).rounded())
         var dark = 0
         for y in Int(l.top * s + 4)..<Int((l.top + 2 * l.cellH) * s - 4) {
             let p = (y * img.width + x) * 3
-            if img.rgb[p] < 60 && img.rgb[p + 1] < 60 && img.rgb[p + 2] < 60 { dark += 1 }
+            if img.pixels[p] < 60 && img.pixels[p + 1] < 60 && img.pixels[p + 2] < 60 { dark += 1 }
         }
         return dark
     }

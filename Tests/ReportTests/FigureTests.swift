@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import Testing
 @testable import Report
 import Store
@@ -21,12 +22,12 @@ import Store
                           "curves_sync.png", "curves_fidelity.png", "euler_jump_factorial.png", "tradeoff.png",
                           "spatial_maps.png", "sync_strips.png", "pareto.png", "robustness.png"])
         for f in Self.figures {
-            let img = try PNGCodec.decode(f.png, name: f.name)
+            let img = try PNG.decode(f.png, name: f.name, channels: 3)
             #expect(img.width == (f.name == "tradeoff.png" || f.name == "pareto.png" ? 944 : (f.name == "spatial_maps.png" ? img.width : 1400)), "\(f.name) width \(img.width)")
             #expect(img.height > 200 && img.height < 2000, "\(f.name) height \(img.height)")
             // Not blank: at least 3% of pixels are not white.
             var ink = 0
-            for p in stride(from: 0, to: img.rgb.count, by: 3) where img.rgb[p] < 250 || img.rgb[p + 1] < 250 || img.rgb[p + 2] < 250 { ink += 1 }
+            for p in stride(from: 0, to: img.pixels.count, by: 3) where img.pixels[p] < 250 || img.pixels[p + 1] < 250 || img.pixels[p + 2] < 250 { ink += 1 }
             #expect(Double(ink) / Double(img.width * img.height) > 0.03, "\(f.name) is nearly blank")
         }
     }
@@ -45,7 +46,7 @@ import Store
     @Test(arguments: [ColorMap.diverging, .viridis])
     func plantedCellsCarryTheColourMapColours(map: ColorMap) throws {
         let fig = Self.heatmap(map)
-        let img = try PNGCodec.decode(try fig.render(), name: "planted.png")
+        let img = try PNG.decode(try fig.render(), name: "planted.png", channels: 3)
         let layout = fig.layout()
         #expect(img.width == Int((layout.width * 200 / 72).rounded()) && img.height == Int((layout.height * 200 / 72).rounded()))
         let scale = fig.scale
@@ -57,7 +58,7 @@ import Store
                 // Sample away from the window outline (drawn over the cell borders).
                 let x = cell.x + cell.w / 2, y = cell.y + cell.h / 2 + (r == 0 ? 2 : 0)
                 let p = (y * img.width + x) * 3
-                let got = RGB(img.rgb[p], img.rgb[p + 1], img.rgb[p + 2])
+                let got = RGB(img.pixels[p], img.pixels[p + 1], img.pixels[p + 2])
                 #expect(got == scale.color(v), "cell (\(r), \(k)) value \(v): \(got) vs \(scale.color(v))")
             }
         }
@@ -83,10 +84,10 @@ import Store
 
     @Test func pngRoundTripsThroughLibpng() throws {
         let rgb: [UInt8] = (0..<(7 * 5 * 3)).map { UInt8($0 * 3 % 256) }
-        let png = try PNGCodec.encode(rgb: rgb, width: 7, height: 5, name: "t.png")
+        let png = try PNG.encode(Raster(width: 7, height: 5, channels: 3, pixels: rgb), name: "t.png")
         #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-        let back = try PNGCodec.decode(png, name: "t.png")
-        #expect(back.width == 7 && back.height == 5 && back.rgb == rgb)
-        #expect(throws: ReportError.self) { try PNGCodec.decode([1, 2, 3], name: "bad.png") }
+        let back = try PNG.decode(png, name: "t.png", channels: 3)
+        #expect(back.width == 7 && back.height == 5 && back.pixels == rgb)
+        #expect(throws: MediaError.self) { try PNG.decode([1, 2, 3], name: "bad.png", channels: 3) }
     }
 }

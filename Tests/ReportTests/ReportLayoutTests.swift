@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import Testing
 @testable import Report
 import Store
@@ -58,7 +59,7 @@ import Store
         #expect(!html.contains("http:") && !html.contains("https:") && !html.contains("src=\"figures/"))
         for f in figures {
             let size = try #require(HTML.pngSize(f.png))
-            let decoded = try PNGCodec.decode(f.png, name: f.name)
+            let decoded = try PNG.decode(f.png, name: f.name, channels: 3)
             #expect(size.width == decoded.width && size.height == decoded.height)
             #expect(html.contains("<img alt=\"Figure \(f.name): \(HTML.esc(HTML.plain(f.caption)))\" width=\"\(size.width)\" height=\"\(size.height)\" src=\"data:image/png;base64,"))
         }

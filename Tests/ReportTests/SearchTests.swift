@@ -1,4 +1,6 @@
+import Digest
 import Foundation
+import Support
 import Testing
 @testable import Report
 import Store
@@ -68,11 +70,10 @@ struct PlantedRunner: ScheduleSearchRunner {
         return 0
     }
 
-    final class Tally: @unchecked Sendable {
-        private let lock = NSLock()
-        private var n = 0
-        func add() { lock.lock(); n += 1; lock.unlock() }
-        var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+    final class Tally: Sendable {
+        private let n = Locked(0)
+        func add() { n.withLock { $0 += 1 } }
+        var value: Int { n.snapshot }
     }
 }
 

@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 import Testing
 @testable import Report
@@ -9,6 +10,12 @@ import Testing
         let expected: [UInt64] = [6_457_827_717_110_365_317, 3_203_168_211_198_807_973, 9_817_491_932_198_370_423,
                                   4_593_380_528_125_082_431, 16_408_922_859_458_223_821]
         #expect((0..<5).map { _ in rng.next() } == expected)
+    }
+
+    /// The bootstrap stream of a cell is Digest's FNV-1a of its parts joined by U+001F, the value
+    /// Report's own copy gave (computed in Python from that copy's formula).
+    @Test func bootstrapStreamKeepsItsHash() {
+        #expect(Bootstrap.stream("clip07", "seed 0", "ε") == 0xFCF6_F721_159A_D672)
     }
 
     @Test func nextIndexIsUniform() {

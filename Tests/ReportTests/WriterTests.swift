@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import Testing
 import Yams
 @testable import Report
@@ -77,6 +78,6 @@ import Store
         #expect(md.contains("Only 1 clip measured: no confidence intervals can be computed"))
         #expect(md.contains("(no CI)"))
         #expect(md.contains("No sync window: fewer than 2 clips were measured"))
-        for f in try ReportFigures.render(r) { _ = try PNGCodec.decode(f.png, name: f.name) }
+        for f in try ReportFigures.render(r) { _ = try PNG.decode(f.png, name: f.name, channels: 3) }
     }
 }

@@ -1,5 +1,6 @@
 import Digest
 import Foundation
+import Synthetic
 import Testing
 @testable import Store
 

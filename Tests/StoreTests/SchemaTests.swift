@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synthetic
 import Testing
 @testable import Store
 

@@ -1,3 +1,4 @@
+import Measurement
 import Testing
 import Store
 @testable import TrajectoryProbe

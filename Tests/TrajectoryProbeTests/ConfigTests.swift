@@ -1,4 +1,6 @@
+import Digest
 import Foundation
+import Measurement
 import Testing
 import Store
 import Media

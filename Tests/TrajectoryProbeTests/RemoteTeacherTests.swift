@@ -1,4 +1,5 @@
 import Foundation
+import Measurement
 import Store
 import Testing
 @testable import TrajectoryProbe

@@ -1,3 +1,5 @@
+import Digest
+import Measurement
 import Testing
 @testable import TrajectoryProbe
 

@@ -1,4 +1,5 @@
 import Foundation
+import Measurement
 import Testing
 import Store
 @testable import TrajectoryProbe

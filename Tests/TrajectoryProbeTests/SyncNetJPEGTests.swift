@@ -1,7 +1,9 @@
 import Digest
 import Foundation
+import Measurement
 import Media
 import Metrics
+import Synthetic
 import Testing
 @testable import TrajectoryProbe
 

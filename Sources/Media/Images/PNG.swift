@@ -1,5 +1,6 @@
 import CPNG
 import Foundation
+import Support
 
 /// An 8-bit raster read from or written to PNG: grey (1), grey+alpha (2), RGB (3) or RGBA (4)
 /// channels, interleaved, rows top to bottom.
@@ -64,18 +65,64 @@ public enum PNG {
         image.width = UInt32(raster.width)
         image.height = UInt32(raster.height)
         image.format = [0, flagAlpha, flagColor, flagColor | flagAlpha][raster.channels - 1]
-        let tmp = path + ".partial"
-        let ok = raster.pixels.withUnsafeBytes { buf in
-            png_image_write_to_file(&image, tmp, 0, buf.baseAddress, Int32(raster.width * raster.channels), nil)
-        }
-        guard ok != 0 else {
-            try? FileManager.default.removeItem(atPath: tmp)
-            throw .writeFailed(path: path, detail: "libpng: \(message(image))")
-        }
         do {
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-            try FileManager.default.moveItem(atPath: tmp, toPath: path)
-        } catch { throw .writeFailed(path: path, detail: "\(error)") }
+            try AtomicFile.write(to: path) { (tmp: String) throws(AtomicFileError) in
+                let ok = raster.pixels.withUnsafeBytes { buf in
+                    png_image_write_to_file(&image, tmp, 0, buf.baseAddress, Int32(raster.width * raster.channels), nil)
+                }
+                guard ok != 0 else { throw AtomicFileError(path: path, detail: "libpng: \(message(image))") }
+            }
+        } catch { throw .writeFailed(path: path, detail: error.detail) }
+    }
+
+    /// `raster` as PNG bytes in memory (report figures embedded in HTML): the same libpng
+    /// encoder and settings as ``write(_:to:)``, no time or text chunks, so the same pixels give
+    /// the same bytes. `name` only labels errors.
+    public static func encode(_ raster: Raster, name: String) throws(MediaError) -> [UInt8] {
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        image.width = UInt32(raster.width)
+        image.height = UInt32(raster.height)
+        image.format = [0, flagAlpha, flagColor, flagColor | flagAlpha][raster.channels - 1]
+        var size: Int = 0
+        let ok1 = raster.pixels.withUnsafeBufferPointer { png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, 0, nil) }
+        guard ok1 != 0, size > 0 else { throw .writeFailed(path: name, detail: "libpng: \(message(image))") }
+        var out = [UInt8](repeating: 0, count: size)
+        let ok2 = raster.pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBytes { png_image_write_to_memory(&image, $0.baseAddress, &size, 0, src.baseAddress, 0, nil) }
+        }
+        png_image_free(&image)
+        guard ok2 != 0 else { throw .writeFailed(path: name, detail: "libpng: \(message(image))") }
+        return Array(out.prefix(size))
+    }
+
+    /// Decodes PNG bytes. `channels` 1 (grey) or 3 (RGB) converts to that layout, alpha
+    /// composited on black by libpng; nil keeps the file's own layout as ``read(path:)`` does.
+    public static func decode(_ bytes: [UInt8], name: String, channels: Int? = nil) throws(MediaError) -> Raster {
+        precondition(channels == nil || channels == 1 || channels == 3, "PNG.decode converts to grey (1) or RGB (3) only")
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        let ok = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
+        guard ok != 0 else { throw .image(path: name, detail: "not a readable PNG (\(message(image)))") }
+        defer { png_image_free(&image) }
+        let hasColor = image.format & flagColor != 0
+        let hasAlpha = image.format & flagAlpha != 0
+        let count: Int
+        if let channels {
+            image.format = channels == 3 ? flagColor : 0
+            count = channels
+        } else {
+            image.format = (hasColor ? flagColor : 0) | (hasAlpha ? flagAlpha : 0)
+            count = (hasColor ? 3 : 1) + (hasAlpha ? 1 : 0)
+        }
+        let width = Int(image.width), height = Int(image.height)
+        guard width > 0, height > 0 else { throw .image(path: name, detail: "PNG has no pixels") }
+        var pixels = [UInt8](repeating: 0, count: width * height * count)
+        let ok2 = pixels.withUnsafeMutableBytes { buf in
+            png_image_finish_read(&image, nil, buf.baseAddress, Int32(width * count), nil)
+        }
+        guard ok2 != 0 else { throw .image(path: name, detail: "truncated or corrupt PNG (\(message(image)))") }
+        return Raster(width: width, height: height, channels: count, pixels: pixels)
     }
 
     private static func message(_ image: png_image) -> String {

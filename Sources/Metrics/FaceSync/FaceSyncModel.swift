@@ -1,6 +1,7 @@
 import CBLAS
 import Foundation
 import Media
+import Support
 
 /// One clip known to be in sync, for fitting.
 public struct FaceSyncClip: Sendable {
@@ -210,9 +211,9 @@ public struct FaceSyncModel: Sendable, Codable, Equatable {
     public func save(to path: String) throws(MetricsError) {
         let data = try encoded(source: path)
         do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            try AtomicFile.write(data, to: path)
         } catch {
-            throw .modelFile(source: path, detail: "cannot write: \(error.localizedDescription)")
+            throw .modelFile(source: path, detail: "cannot write: \(error.detail)")
         }
     }
 

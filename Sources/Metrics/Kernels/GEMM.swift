@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import Support
 
 /// Row-major single-precision matrix product through OpenBLAS: `C = alpha * op(A) * op(B) + beta * C`.
 ///
@@ -49,26 +50,25 @@ package func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
 
 /// The bookkeeping behind ``withSingleThreadedBLAS(_:)``: it mirrors OpenBLAS's own
 /// process-wide state, so it is process-wide too.
-private final class BLASThreadGate: @unchecked Sendable {
+private final class BLASThreadGate: Sendable {
     static let shared = BLASThreadGate()
-    private let lock = NSLock()
-    private var inside = 0
-    private var saved: Int32 = 1
+    /// Callers inside, and OpenBLAS's thread count before the first of them entered.
+    private let state = Locked((inside: 0, saved: Int32(1)))
 
     func enter() {
-        lock.lock()
-        defer { lock.unlock() }
-        if inside == 0 {
-            saved = openblas_get_num_threads()
-            if saved != 1 { openblas_set_num_threads(1) }
+        state.withLock { s in
+            if s.inside == 0 {
+                s.saved = openblas_get_num_threads()
+                if s.saved != 1 { openblas_set_num_threads(1) }
+            }
+            s.inside += 1
         }
-        inside += 1
     }
 
     func leave() {
-        lock.lock()
-        defer { lock.unlock() }
-        inside -= 1
-        if inside == 0 && saved != 1 { openblas_set_num_threads(saved) }
+        state.withLock { s in
+            s.inside -= 1
+            if s.inside == 0 && s.saved != 1 { openblas_set_num_threads(s.saved) }
+        }
     }
 }

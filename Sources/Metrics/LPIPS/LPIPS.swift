@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import Support
 
 /// LPIPS with the AlexNet trunk, equal to the `lpips` package (v0.1, `net='alex'`, eval mode):
 /// ScalingLayer, torchvision AlexNet's five ReLU taps, channel normalisation
@@ -79,7 +80,7 @@ public struct LPIPS: Sendable {
 
     /// LPIPS on a crop: `box` (a mouth mask's bounding box, say) padded by `padding` pixels on
     /// every side and clipped to the frame, the convention trajprobe reports LPIPS-mouth with.
-    public func distance(_ a: Image, _ b: Image, box: Box, padding: Int = 4) throws -> Float {
+    public func distance(_ a: Image, _ b: Image, box: Box, padding: Int = mouthPadding) throws -> Float {
         try checkPair(a, b)
         let crop = try Self.paddedBox(box, padding: padding, width: a.width, height: a.height)
         return try distance(Self.crop(a, crop), Self.crop(b, crop))
@@ -134,7 +135,7 @@ public struct LPIPS: Sendable {
     }
 
     /// LPIPS on the same padded box of many pairs (see ``distance(_:_:box:padding:)``).
-    public func distances(_ pairs: [(Image, Image)], box: Box, padding: Int = 4) throws -> [Float] {
+    public func distances(_ pairs: [(Image, Image)], box: Box, padding: Int = mouthPadding) throws -> [Float] {
         let cropped = try pairs.map { pair -> (Image, Image) in
             try checkPair(pair.0, pair.1)
             let crop = try Self.paddedBox(box, padding: padding, width: pair.0.width, height: pair.0.height)
@@ -282,11 +283,10 @@ public struct LPIPS: Sendable {
 
 /// Per-batch results of ``LPIPS``, written by concurrent batches and read once all have
 /// returned.
-final class BatchSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [[[Float]]]
-    init(_ count: Int) { slots = Array(repeating: [], count: count) }
-    func set(_ index: Int, _ terms: [[Float]]) { lock.withLock { slots[index] = terms } }
-    var values: [[[Float]]] { lock.withLock { slots } }
+final class BatchSlots: Sendable {
+    private let slots: Locked<[[[Float]]]>
+    init(_ count: Int) { slots = Locked(Array(repeating: [], count: count)) }
+    func set(_ index: Int, _ terms: [[Float]]) { slots.withLock { $0[index] = terms } }
+    var values: [[[Float]]] { slots.snapshot }
 }
 

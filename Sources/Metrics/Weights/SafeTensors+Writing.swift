@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 extension SafeTensors {
     /// One tensor's values in the dtype it is stored with.
@@ -59,9 +60,9 @@ extension SafeTensors {
         out.append(json)
         for t in tensors { t.values.append(to: &out) }
         do {
-            try out.write(to: url, options: .atomic)
+            try AtomicFile.write(out, to: url.path)
         } catch {
-            throw NetsError.unreadable(file: url.path, reason: "cannot write (\(error.localizedDescription))")
+            throw NetsError.unreadable(file: url.path, reason: "cannot write (\(error.detail))")
         }
     }
 }

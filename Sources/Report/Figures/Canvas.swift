@@ -1,5 +1,6 @@
 import CCairo
 import Foundation
+import Media
 
 /// A cairo image surface drawn in points (1/72 in) at a fixed resolution; the only file that
 /// touches cairo pointers.
@@ -207,6 +208,8 @@ final class Canvas {
         guard cairo_status(cr) == CAIRO_STATUS_SUCCESS else {
             throw .renderFailed(figure: name, problem: String(cString: cairo_status_to_string(cairo_status(cr))))
         }
-        return try PNGCodec.encode(rgb: rgbPixels(), width: pixelWidth, height: pixelHeight, name: name)
+        do { return try PNG.encode(Raster(width: pixelWidth, height: pixelHeight, channels: 3, pixels: rgbPixels()), name: name) } catch {
+            throw .renderFailed(figure: name, problem: error.description)
+        }
     }
 }

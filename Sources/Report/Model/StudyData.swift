@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Support
 
 /// Everything one study's report needs, in memory.
 ///
@@ -171,7 +172,7 @@ extension StudyData {
     public func writeJSON(to path: String) throws(ReportError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        do { try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        do { try AtomicFile.write(try encoder.encode(self), to: path) } catch {
             throw .writeFailed(file: path, problem: "\(error)")
         }
     }

@@ -1,3 +1,5 @@
+import Digest
+
 /// Bootstrap resample indices for `n` units (see `Bootstrap.plan`).
 public struct ResamplePlan: Sendable, Equatable {
     /// Number of units resampled.
@@ -142,11 +144,6 @@ public struct Bootstrap: Sendable, Equatable {
 
     /// A stable 64-bit hash of a cell's name (FNV-1a), used as the bootstrap stream.
     static func stream(_ parts: String...) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in parts.joined(separator: "\u{1F}").utf8 {
-            h ^= UInt64(byte)
-            h &*= 0x0000_0100_0000_01B3
-        }
-        return h
+        FNV1a.hash64(parts.joined(separator: "\u{1F}"))
     }
 }

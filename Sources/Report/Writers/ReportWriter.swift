@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Support
 
 /// Writes report.md, report.html (figures embedded), figures/*.png and the student configs.
 public enum ReportWriter {
@@ -62,8 +63,10 @@ public enum ReportWriter {
     static func writeFile(_ path: String, _ data: Data) throws(ReportError) -> String {
         do {
             try makeDirectory((path as NSString).deletingLastPathComponent)
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch let e as ReportError { throw e } catch {
+            try AtomicFile.write(data, to: path)
+        } catch let e as ReportError { throw e } catch let e as AtomicFileError {
+            throw .writeFailed(file: path, problem: e.detail)
+        } catch {
             throw .writeFailed(file: path, problem: error.localizedDescription)
         }
         return path

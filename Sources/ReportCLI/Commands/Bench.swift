@@ -1,8 +1,10 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import Media
 import Metrics
 import Store
+import Synthetic
 import TrajectoryProbe
 
 /// `trajprobe bench`: benchmarks that print a ratio against a reference timed in the same run.
@@ -80,15 +82,6 @@ struct BenchMedia: AsyncParsableCommand {
         }
         return Frame(width: size, height: size, rgb: rgb, index: k)
     }
-}
-
-/// Full path of an executable on PATH.
-func which(_ name: String) -> String? {
-    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-        let candidate = "\(dir)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    return nil
 }
 
 struct BenchFidelity: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Store
+import Synthetic
 import TrajectoryProbe
 
 struct Demo: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synthetic
 
 struct DemoDataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

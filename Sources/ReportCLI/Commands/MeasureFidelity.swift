@@ -69,11 +69,11 @@ struct MeasureFidelity: AsyncParsableCommand {
             let pairs = zip(ref, pred).map { ($0.image(), $1.image()) }
             lpipsValues[Region.full.rawValue] = try net.distances(pairs).map(Double.init)
             if let box = regions?.mouthBox {
-                let crop = try LPIPS.paddedBox(box, padding: 4, width: first.width, height: first.height)
-                if crop.width >= LPIPS.minimumSide && crop.height >= LPIPS.minimumSide {
-                    lpipsValues[Region.mouth.rawValue] = try net.distances(pairs, box: box, padding: 4).map(Double.init)
+                let crop = try LPIPS.mouthCrop(box, width: first.width, height: first.height)
+                if LPIPS.accepts(crop) {
+                    lpipsValues[Region.mouth.rawValue] = try net.distances(pairs, box: box, padding: LPIPS.mouthPadding).map(Double.init)
                 } else {
-                    FileHandle.standardError.write(Data("warning: lpips on the full frame only: the mouth box padded by 4 px is \(crop.width)x\(crop.height) px, under LPIPS-AlexNet's \(LPIPS.minimumSide)x\(LPIPS.minimumSide)\n".utf8))
+                    FileHandle.standardError.write(Data("warning: lpips on the full frame only: the mouth box padded by \(LPIPS.mouthPadding) px is \(crop.width)x\(crop.height) px, under LPIPS-AlexNet's \(LPIPS.minimumSide)x\(LPIPS.minimumSide)\n".utf8))
                 }
             }
         }

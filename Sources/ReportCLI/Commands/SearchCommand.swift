@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Measurement
 import Report
 import Store
 import TrajectoryProbe

@@ -1,4 +1,5 @@
 import Foundation
+import Measurement
 import TrajectoryProbe
 
 /// A progress bar with ETA and units/s on a terminal; plain progress lines otherwise (CI logs,

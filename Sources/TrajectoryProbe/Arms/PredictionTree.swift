@@ -1,3 +1,4 @@
+import Measurement
 import Store
 
 /// The Euler-jump and student-schedule arms as one tree of states, so that every state two arms

@@ -1,3 +1,4 @@
+import Measurement
 import Store
 
 /// A probe arm with its knobs validated: the typed form of an `ArmSpec`.

@@ -1,3 +1,4 @@
+import Measurement
 import Store
 
 /// The arms of a study grouped by the teacher passes they share.

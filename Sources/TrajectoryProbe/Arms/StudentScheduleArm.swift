@@ -1,3 +1,4 @@
+import Measurement
 import Store
 
 /// `student_schedule`: the teacher runs exactly a few-step student's sampling. At each of the

@@ -1,4 +1,5 @@
 import Foundation
+import Measurement
 import Yams
 
 /// A YAML mapping read strictly: every key must be known, every value of the expected type.

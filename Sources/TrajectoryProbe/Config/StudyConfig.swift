@@ -1,15 +1,10 @@
 import Foundation
+import Measurement
 import Store
 
 /// Where predictions come from.
 public enum TeacherKind: String, Sendable, Codable, CaseIterable, Hashable {
     case analytic, remote, imported
-}
-
-/// Sync models a study can name (DESIGN.md, Metrics).
-public enum SyncModelName: String, Sendable, Codable, CaseIterable, Hashable {
-    case faceSyncCCA = "facesync-cca"
-    case syncNetV2 = "syncnet-v2"
 }
 
 /// A study's configuration file (YAML). Every key is also a flag of `trajprobe probe`; the file
@@ -121,8 +116,8 @@ public struct StudyConfig: Sendable, Equatable {
     public var sync = SyncSection()
     public var lpips = LPIPSSection()
 
-    public static let allMetrics = [MetricName.mse, MetricName.psnr, MetricName.ssim, MetricName.lpips, MetricName.sharpness,
-                                    MetricName.syncC, MetricName.syncD, MetricName.syncOffset]
+    /// Every metric a study can store (what ``UnitMeasurer`` measures).
+    public static let allMetrics = UnitMeasurer.allMetrics
     /// The metrics a study without `metrics:` stores when it has no LPIPS weights.
     public static let defaultMetrics = allMetrics.filter { $0 != MetricName.lpips }
     static let topKeys = ["probe_set", "clips", "teacher", "steps", "guidance_form", "arms", "seeds", "metrics", "sync", "lpips"]

@@ -1,6 +1,7 @@
 import Digest
 import Dispatch
 import Foundation
+import Measurement
 import Media
 import Metrics
 import Store

@@ -2,9 +2,11 @@ import CBLAS
 import Digest
 import Foundation
 import Logging
+import Measurement
 import Media
 import Metrics
 import Store
+import Support
 
 /// Where and how a probe run writes.
 public struct ProbeRunOptions: Sendable {
@@ -24,39 +26,6 @@ public struct ProbeRunOptions: Sendable {
         self.shard = shard
         self.concurrency = concurrency
     }
-}
-
-/// Progress of a run, reported after every unit.
-public struct ProbeProgress: Sendable, Equatable {
-    /// Units this run has to do (after resume and sharding).
-    public var total: Int
-    public var done: Int
-    public var failed: Int
-    /// Units found finished in the database and skipped.
-    public var skipped: Int
-    /// What the run is doing now, for a status line ("decoding bank", "probing").
-    public var phase: String
-}
-
-/// What a finished run did.
-public struct ProbeSummary: Sendable {
-    public var database: URL
-    public var studyName: String
-    public var written: Int
-    public var failed: Int
-    public var skipped: Int
-    public var seconds: Double
-    public var teacherPasses: Int
-    /// The fitted FaceSync-CCA model file, when the study uses it.
-    public var syncModelPath: String?
-    public var failures: [String]
-    /// Units this run probed but found already stored with the same values when it came to
-    /// write them: another process (a concurrent probe of the same study) wrote them first.
-    public var storedByOthers: Int = 0
-    /// The study's status when the run ended: `finished`, or `incomplete` with failed units.
-    public var status: RunStatus = .running
-    /// Peak resident memory of the process (bytes), for the limits the README states.
-    public var peakResidentBytes: Int = 0
 }
 
 /// Runs a study: decodes the probe set, builds the teacher and the sync model, and probes every
@@ -98,7 +67,7 @@ public struct ProbeDriver: Sendable {
 
         // GT rows: the reference clip's own measures, the ceilings the report draws.
         for p in session.probes where options.shard.owns(key: "\(p.id)|gt") {
-            let values = try ProbeDriver.gtMeasurements(p, sync: session.measurer.sync)
+            let values = try UnitMeasurer.gtMeasurements(p, sync: session.measurer.sync)
             for a in plan.arms {
                 let key = UnitKey(clip: clipIDs[p.id]!, arm: armIDs[a]!, step: gtStep, seed: 0)
                 if !finished.contains(key) { _ = try store.writeUnit(UnitResult(key: key, measurements: values)) }
@@ -178,17 +147,6 @@ extension ProbeDriver {
         return (bankClips, probes, heldOut)
     }
 
-    /// No-CFG arms are the baselines the report normalises against.
-    static func isBaseline(_ arm: ArmSpec) -> Bool {
-        switch arm.family {
-        case .trajectory, .freshNoise, .spatial: return arm.knobs["w"] == 1
-        case .eulerJump: return arm.knobs["s0"] == 1 && arm.knobs["s1"] == 1
-        case .scheduledCFG: return arm.knobs["w"] == 1
-        case .scored: return true
-        case .studentSchedule: return StudentScheduleKnobs(arm.knobs)?.guidance.allSatisfy { $0 == 1 } ?? false
-        }
-    }
-
     static func decode(_ clips: [ProbeSetClip], resolution: Int,
                        gt: @escaping @Sendable (ProbeSetClip) -> String?) async throws -> [ClipData] {
         try await withThrowingTaskGroup(of: (Int, ClipData).self) { group in
@@ -201,31 +159,8 @@ extension ProbeDriver {
         }
     }
 
-    static func gtMeasurements(_ clip: ClipData, sync model: ClipSyncModel) throws -> [MeasurementValue] {
-        var out: [MeasurementValue] = []
-        let sync = try model.score(frames: clip.gtFrames, audio: clip.audio, mouth: clip.regions.mouthBox, source: clip.id)
-        out.append(MeasurementValue(metric: MetricName.syncC, region: RegionName.face, value: sync.lseC))
-        out.append(MeasurementValue(metric: MetricName.syncD, region: RegionName.face, value: sync.lseD))
-        out.append(MeasurementValue(metric: MetricName.syncOffset, region: RegionName.face, value: Double(sync.offsetFrames)))
-        let sharp = clip.gtFrames.map { (try? Sharpness.laplacianVariance($0, box: clip.regions.mouthBox)) ?? .nan }
-        out.append(MeasurementValue(metric: MetricName.sharpness, region: RegionName.mouth, value: sharp.reduce(0, +) / Double(sharp.count)))
-        return out
-    }
-
     /// The configuration JSON stored with the study: every setting that changes a number, sorted,
     /// plus the keys the report reads (`num_steps`, `shift`, `max_t`, `guidance_scale`).
-    /// Refuses frames too small for LPIPS-AlexNet; warns once per clip when only the mouth crop
-    /// is (the study then holds LPIPS for the full frame only).
-    static func checkLPIPSSize(_ clip: ClipData, logger: Logger) throws {
-        let w = clip.frames[0].width, h = clip.frames[0].height
-        guard let regions = UnitMeasurer.lpipsRegions(width: w, height: h, mouth: clip.regions.mouthBox) else {
-            throw DriverError.frameTooSmall(clip: clip.id, metric: MetricName.lpips, width: w, height: h, minimum: LPIPS.minimumSide)
-        }
-        if !regions.contains(.mouth) {
-            let b = clip.regions.mouthBox
-            logger.warning("clip '\(clip.id)': lpips on the full frame only: the mouth box padded by 4 px (\(b.width + 8)x\(b.height + 8) px at most) is under LPIPS-AlexNet's \(LPIPS.minimumSide) px")
-        }
-    }
 
     func configJSON(schedule: TimeSchedule, plan: ProbePlan, sync: ClipSyncModel, teacher: String, lpips: LPIPS? = nil) -> String {
         let scales = plan.arms.compactMap { $0.knobs["w"] ?? $0.knobs["s1"] }.filter { $0 != 1 }
@@ -245,42 +180,14 @@ extension ProbeDriver {
     }
 }
 
-/// Thread-safe progress bookkeeping shared by the probe's tasks.
-final class Status: @unchecked Sendable {
-    private let lock = NSLock()
-    private var progress: ProbeProgress
-    private let report: @Sendable (ProbeProgress) -> Void
-
-    init(phase: String, progress report: @escaping @Sendable (ProbeProgress) -> Void) {
-        self.progress = ProbeProgress(total: 0, done: 0, failed: 0, skipped: 0, phase: phase)
-        self.report = report
-        report(progress)
-    }
-
-    func set(phase: String) { update { $0.phase = phase } }
-    func start(total: Int, skipped: Int, phase: String = "probing") { update { $0.total = total; $0.skipped = skipped; $0.phase = phase } }
-    func unit(failed: Bool) { update { if failed { $0.failed += 1 } else { $0.done += 1 } } }
-    var snapshot: ProbeProgress { lock.lock(); defer { lock.unlock() }; return progress }
-
-    private func update(_ body: (inout ProbeProgress) -> Void) {
-        lock.lock()
-        body(&progress)
-        let copy = progress
-        lock.unlock()
-        report(copy)
-    }
+final class Counter: Sendable {
+    private let total = Locked(0)
+    func add(_ n: Int) { total.withLock { $0 += n } }
+    var value: Int { total.snapshot }
 }
 
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var total = 0
-    func add(_ n: Int) { lock.lock(); total += n; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return total }
-}
-
-final class FailureLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var entries: [String] = []
-    func add(_ line: String) { lock.lock(); entries.append(line); lock.unlock() }
-    var lines: [String] { lock.lock(); defer { lock.unlock() }; return entries }
+final class FailureLog: Sendable {
+    private let entries = Locked<[String]>([])
+    func add(_ line: String) { entries.withLock { $0.append(line) } }
+    var lines: [String] { entries.snapshot }
 }

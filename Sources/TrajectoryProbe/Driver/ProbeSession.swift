@@ -2,6 +2,7 @@ import CBLAS
 import Digest
 import Foundation
 import Logging
+import Measurement
 import Media
 import Metrics
 import Store
@@ -66,7 +67,7 @@ final class ProbeSession: @unchecked Sendable {
         try driver.checkMemory()
         let (bankClips, probes, heldOut) = try await driver.loadClips()
         if lpips != nil {
-            for p in probes { try ProbeDriver.checkLPIPSSize(p, logger: logger) }
+            for p in probes { try UnitMeasurer.checkLPIPSSize(p, logger: logger) }
         }
         status.set(phase: config.teacher.kind == .remote ? "connecting to the teacher" : "building the teacher")
         let backend = try ProbeDriver.backend(config: config, bankClips: bankClips, probes: probes, heldOut: heldOut)
@@ -150,7 +151,7 @@ final class ProbeSession: @unchecked Sendable {
     /// Registers arms (the same id on repeats), returning their ids.
     func register(arms: [ArmSpec]) throws -> [ArmSpec: ArmID] {
         var ids: [ArmSpec: ArmID] = [:]
-        for a in arms { ids[a] = try store.registerArm(a, isBaseline: ProbeDriver.isBaseline(a)) }
+        for a in arms { ids[a] = try store.registerArm(a, isBaseline: UnitMeasurer.isBaseline(a)) }
         return ids
     }
 

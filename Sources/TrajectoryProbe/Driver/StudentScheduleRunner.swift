@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Measurement
 import Store
 
 /// One probe clip under one seed: the unit a search promotes (candidates are scored on a few

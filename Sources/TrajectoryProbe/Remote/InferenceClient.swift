@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import Support
 #endif
 
 /// How failed attempts are repeated: connection errors, timeouts and 5xx answers are retried
@@ -55,8 +56,7 @@ public final class InferenceClient: @unchecked Sendable {
     /// How failed requests are retried.
     public let retry: RetryPolicy
     private let session: URLSession
-    private let lock = NSLock()
-    private var counters = TransportStats()
+    private let counters = Locked(TransportStats())
 
     // MARK: - Connecting
 
@@ -78,7 +78,7 @@ public final class InferenceClient: @unchecked Sendable {
     deinit { session.invalidateAndCancel() }
 
     /// A snapshot of the counters so far (thread-safe).
-    public var stats: TransportStats { lock.lock(); defer { lock.unlock() }; return counters }
+    public var stats: TransportStats { counters.snapshot }
 
     // MARK: - Requests
 
@@ -99,10 +99,10 @@ public final class InferenceClient: @unchecked Sendable {
         let (answer, answerHeader) = try send(path: path, method: "POST", body: body, headerLength: headerLength)
         let response = try InferenceResponse.decode(answer, headerLength: answerHeader, url: url(path))
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        lock.lock()
-        counters.clientSeconds += seconds
-        counters.serverSeconds += (response.computeMilliseconds ?? 0) / 1000
-        lock.unlock()
+        counters.withLock {
+            $0.clientSeconds += seconds
+            $0.serverSeconds += (response.computeMilliseconds ?? 0) / 1000
+        }
         return response
     }
 
@@ -119,7 +119,7 @@ public final class InferenceClient: @unchecked Sendable {
                 return try sendOnce(path: path, method: method, body: body, headerLength: headerLength, attempt: attempt)
             } catch {
                 guard error.isRetryable, attempt <= retry.retries else { throw error }
-                lock.lock(); counters.retries += 1; lock.unlock()
+                counters.withLock { $0.retries += 1 }
                 Thread.sleep(forTimeInterval: retry.delay(beforeRetry: attempt))
             }
         }
@@ -149,11 +149,11 @@ public final class InferenceClient: @unchecked Sendable {
             _ = done.wait(timeout: .now() + 2)
             throw .timedOut(url: full, seconds: timeout, attempts: attempt)
         }
-        lock.lock()
-        counters.requests += 1
-        counters.bytesSent += body?.count ?? 0
-        counters.bytesReceived += box.data?.count ?? 0
-        lock.unlock()
+        counters.withLock {
+            $0.requests += 1
+            $0.bytesSent += body?.count ?? 0
+            $0.bytesReceived += box.data?.count ?? 0
+        }
         if let error = box.error {
             let code = (error as? URLError)?.code
             if code == .timedOut { throw .timedOut(url: full, seconds: timeout, attempts: attempt) }

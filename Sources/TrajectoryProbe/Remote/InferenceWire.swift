@@ -1,4 +1,5 @@
 import Foundation
+import Measurement
 import Store
 
 /// Datatypes of the Open Inference Protocol that trajprobe sends and reads.
@@ -130,13 +131,6 @@ public struct WireTensor: Sendable, Equatable {
 
 /// `s` as a JSON string literal.
 func jsonString(_ s: String) -> String { StudyStore.jsonString(s) }
-
-/// Whether a value from `JSONSerialization` was a JSON `true`/`false`. `is Bool` cannot tell:
-/// it also holds for the numbers 0 and 1; a boolean is the NSNumber of Objective-C type `c`.
-func isJSONBool(_ value: Any) -> Bool {
-    guard let n = value as? NSNumber else { return false }
-    return String(cString: n.objCType) == "c"
-}
 
 /// A `POST …/infer` body, JSON or binary.
 public struct InferenceRequest: Sendable {

@@ -1,5 +1,7 @@
 import Dispatch
 import Foundation
+import Measurement
+import Support
 
 /// A model's declaration as the server's metadata endpoint gives it.
 public struct RemoteModelMetadata: Sendable, Equatable {
@@ -309,17 +311,15 @@ public struct RemoteTeacher: Teacher {
 }
 
 /// Results of ``RemoteTeacher/concurrently(_:_:)``'s jobs, filled from their threads.
-final class ConcurrentResults<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [T?]
-    private var error: RemoteError?
-    init(_ n: Int) { slots = Array(repeating: nil, count: n) }
-    func set(_ k: Int, _ v: T) { lock.lock(); slots[k] = v; lock.unlock() }
-    func fail(_ e: RemoteError) { lock.lock(); if error == nil { error = e }; lock.unlock() }
+final class ConcurrentResults<T: Sendable>: Sendable {
+    private let state: Locked<(slots: [T?], error: RemoteError?)>
+    init(_ n: Int) { state = Locked((slots: Array(repeating: nil, count: n), error: nil)) }
+    func set(_ k: Int, _ v: T) { state.withLock { $0.slots[k] = v } }
+    func fail(_ e: RemoteError) { state.withLock { if $0.error == nil { $0.error = e } } }
     func values() throws(RemoteError) -> [T] {
-        lock.lock(); defer { lock.unlock() }
-        if let error { throw error }
-        return slots.map { $0! }
+        let now = state.snapshot
+        if let error = now.error { throw error }
+        return now.slots.map { $0! }
     }
 }
 

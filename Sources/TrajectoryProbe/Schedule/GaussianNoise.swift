@@ -1,4 +1,6 @@
+import Digest
 import Foundation
+import Measurement
 
 /// Seeded standard-normal noise that is the same on every machine and every run.
 ///
@@ -16,28 +18,16 @@ import Foundation
 /// most an ulp of Double, far below Float's rounding, so the Float values agree bit for bit in
 /// practice.
 public struct GaussianNoise: Sendable, Hashable {
-    /// The stream's seed; equal seeds give equal values on every machine.
     public let seed: UInt64
 
-    /// A stream from an explicit seed (tests); the probe derives seeds from keys.
     public init(seed: UInt64) { self.seed = seed }
 
     /// A stream for a named purpose: the seed is FNV-1a-64 of `key` (e.g. `"clip7|seed 0|ε"`),
     /// so streams never collide by accident and do not depend on enumeration order.
     public init(key: String) { self.seed = FNV1a.hash64(key) }
 
-    static let gamma: UInt64 = 0x9E37_79B9_7F4A_7C15
-
-    /// SplitMix64's output function.
-    public static func mix64(_ x: UInt64) -> UInt64 {
-        var z = x
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Raw 64-bit word `n` (1-based) of the stream.
-    public func word(_ n: UInt64) -> UInt64 { GaussianNoise.mix64(seed &+ n &* GaussianNoise.gamma) }
+    /// Raw 64-bit word `n` (1-based) of the stream: Digest's SplitMix64, counter-based.
+    public func word(_ n: UInt64) -> UInt64 { SplitMix64.word(seed: seed, n) }
 
     /// Box–Muller pair `k` in Double.
     public func pair(_ k: UInt64) -> (Double, Double) {
@@ -78,24 +68,5 @@ public struct GaussianNoise: Sendable, Hashable {
     /// A tensor of standard-normal values with `shape`.
     public func tensor(shape: [Int]) -> Tensor {
         Tensor(unchecked: shape, floats(count: shape.reduce(1, *)))
-    }
-}
-
-/// FNV-1a, 64-bit: the stable hash trajprobe uses for noise stream keys and shard assignment
-/// (Swift's `Hasher` is randomly seeded per process, so it cannot be used for either).
-public enum FNV1a {
-    /// FNV-1a's 64-bit offset basis, the hash of the empty string.
-    public static let offsetBasis: UInt64 = 0xCBF2_9CE4_8422_2325
-    /// FNV-1a's 64-bit prime.
-    public static let prime: UInt64 = 0x0000_0100_0000_01B3
-
-    /// FNV-1a-64 of the UTF-8 bytes of `text`: the same value in every process and on every machine.
-    public static func hash64(_ text: String) -> UInt64 {
-        var h = offsetBasis
-        for byte in text.utf8 {
-            h ^= UInt64(byte)
-            h = h &* prime
-        }
-        return h
     }
 }

@@ -1,3 +1,5 @@
+import Measurement
+
 /// What a teacher's raw output means. Rectified flow (DESIGN.md conventions):
 /// `x_t = (1-σ) x0 + σ ε`, `v = ε - x0`, `x0 = x_t - σ v`.
 public enum PredictionKind: String, Sendable, Codable, CaseIterable, Hashable {

@@ -1,3 +1,5 @@
+import Measurement
+
 /// The shifted rectified-flow time grid of Wan2.1-style samplers, exactly as DESIGN.md states it.
 ///
 /// `u = linspace(0.999, 0, N+1)`, `t = s u / (1 + (s-1) u)`, then `t_0` clamped to `maxT`.
@@ -14,7 +16,7 @@ public struct TimeSchedule: Sendable, Equatable, Hashable {
     /// The most steps a schedule may have. Samplers use tens of steps (Wan2.1: 50); the limit
     /// keeps a typo such as `num_steps: 1000000000` from allocating gigabytes of times before
     /// anything is checked, and every `j + 1` below from overflowing.
-    public static let maxSteps = 10_000
+    public static let maxSteps = ODESchedule.maxSteps
 
     public init(numSteps: Int = 50, shift: Double = 5, maxT: Double = 0.999) throws(ProbeError) {
         guard numSteps >= 1, numSteps <= TimeSchedule.maxSteps else {

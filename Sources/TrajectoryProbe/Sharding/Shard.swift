@@ -1,3 +1,6 @@
+import Digest
+import Measurement
+
 /// One slice of a study's units: `--shard INDEX/COUNT`.
 ///
 /// A unit belongs to shard `FNV-1a-64(unit key) mod COUNT`, so N machines that share nothing

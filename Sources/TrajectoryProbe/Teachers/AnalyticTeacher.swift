@@ -1,3 +1,5 @@
+import Measurement
+
 /// The embedded default teacher: the exact posterior-mean denoiser of a finite bank of frames,
 /// conditioned on audio by kernel weights (see `AnalyticTeacher.md`).
 ///
@@ -96,7 +98,7 @@ public struct AnalyticTeacher: Teacher {
     // MARK: - Bank, sorted by identity
 
     /// Bank states, sorted by identity: `count × dimension`, in both precisions.
-    let states32: [Float]
+    package let states32: [Float]
     let states64: [Double]
     let squaredNorms32: [Float]
     let squaredNorms64: [Double]
@@ -106,7 +108,8 @@ public struct AnalyticTeacher: Teacher {
     let featureMean: [Double]
     let featureStd: [Double]
     let featureCount: Int
-    let identityRanges: [String: Range<Int>]
+    /// Bank rows of each identity, contiguous (bank states are sorted by identity).
+    package let identityRanges: [String: Range<Int>]
     /// Bank frames in pixels, sorted like the states (kept only for the masked-reference prior).
     let pixelFrames: [Float]
     let pixelFrames64: [Double]

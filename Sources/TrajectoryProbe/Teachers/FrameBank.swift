@@ -1,3 +1,5 @@
+import Measurement
+
 /// The analytic teacher's data: frames with per-frame audio features, identity and clip ids.
 ///
 /// Independent of video decoding on purpose: the demo, the data layer or a test fills it from

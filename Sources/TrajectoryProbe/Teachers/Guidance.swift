@@ -1,3 +1,5 @@
+import Measurement
+
 /// How a config writes a CFG scale. trajprobe's own form is `neg`; DMD codebases (Self-Forcing,
 /// FastVideo) use `cond`, with g = w - 1. Every config trajprobe writes names its form.
 public enum GuidanceForm: String, Sendable, Codable, CaseIterable, Hashable {

@@ -1,3 +1,5 @@
+import Measurement
+
 /// Name of one conditioning branch a teacher evaluates.
 ///
 /// Single-scale CFG needs `cond` and `neg`. Two-scale (text, audio) guidance of

@@ -1,4 +1,5 @@
 import CBLAS
+import Measurement
 
 /// Where the analytic teacher's states live, and the map between that space and frames.
 ///

@@ -1,4 +1,6 @@
 import Foundation
+import Measurement
+import TrajectoryProbe
 
 /// Transport and client overhead of ``RemoteTeacher`` against a running server.
 ///

@@ -1,4 +1,6 @@
+import Digest
 import Foundation
+import Metrics
 
 /// The test-weight formula of `tools/fixtures/nets_fixtures.py` (see its header), bit for bit:
 /// splitmix64 of `(stream << 32) | element`, top 24 bits mapped to [-1, 1), then a per-role
@@ -9,11 +11,8 @@ package enum FormulaWeights {
     package static func unit(_ stream: Int, _ count: Int) -> [Float] {
         [Float](unsafeUninitializedCapacity: count) { out, filled in
             for j in 0..<count {
-                var z = (UInt64(stream) << 32) | UInt64(j)
-                z = z &+ 0x9E37_79B9_7F4A_7C15
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z = z ^ (z >> 31)
+                // Word 1 of the SplitMix64 stream seeded with the (stream, element) pair.
+                let z = SplitMix64.word(seed: (UInt64(stream) << 32) | UInt64(j), 1)
                 out[j] = Float(Double(z >> 40) / Double(1 << 23) - 1)
             }
             filled = count

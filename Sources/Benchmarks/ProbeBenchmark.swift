@@ -1,6 +1,9 @@
 import Foundation
+import Measurement
 import Metrics
 import Store
+import Synthetic
+import TrajectoryProbe
 
 /// The probe's two benchmarks, each reported as a ratio against a reference measured in the same
 /// run (so the numbers travel between machines):

@@ -1,4 +1,6 @@
 import Foundation
+import Measurement
+import TrajectoryProbe
 
 /// Synthetic talking-head clips for the analytic teacher: cartoon faces whose mouth opening
 /// follows a syllable-like audio envelope, rendered with anti-aliased ellipses.
@@ -31,10 +33,23 @@ public struct SyntheticTalkingHeads: Sendable {
 
     // MARK: - Faces and random draws
 
-    struct Face {
-        var bg: [Double], face: [Double], eye: [Double], lip: [Double], inner: [Double]
-        var cy: Double, cx: Double, ay: Double, ax: Double, eyeDx: Double, eyeR: Double
-        var mw: Double, hmin: Double, hmax: Double, mouthDy: Double
+    /// One cartoon face: RGB colours in [0, 1] (background, skin, eyes, lips, inner mouth) and
+    /// geometry in pixels (face centre and semi-axes, eye offset and radius, mouth half-width,
+    /// closed and open inner-mouth half-heights, mouth offset below the centre as a fraction of
+    /// `ay`). The demo's identities are drawn with the same ``render(_:resolution:dx:dy:gain:blink:open:round:)``.
+    package struct Face {
+        package var bg: [Double], face: [Double], eye: [Double], lip: [Double], inner: [Double]
+        package var cy: Double, cx: Double, ay: Double, ax: Double, eyeDx: Double, eyeR: Double
+        package var mw: Double, hmin: Double, hmax: Double, mouthDy: Double
+
+        /// A face from its colours and geometry (see the type's description).
+        package init(bg: [Double], face: [Double], eye: [Double], lip: [Double], inner: [Double],
+                     cy: Double, cx: Double, ay: Double, ax: Double, eyeDx: Double, eyeR: Double,
+                     mw: Double, hmin: Double, hmax: Double, mouthDy: Double) {
+            self.bg = bg; self.face = face; self.eye = eye; self.lip = lip; self.inner = inner
+            self.cy = cy; self.cx = cx; self.ay = ay; self.ax = ax; self.eyeDx = eyeDx; self.eyeR = eyeR
+            self.mw = mw; self.hmin = hmin; self.hmax = hmax; self.mouthDy = mouthDy
+        }
     }
 
     /// Counter-based uniform and normal draws on one stream.
@@ -152,7 +167,10 @@ public struct SyntheticTalkingHeads: Sendable {
         return 1 / (1 + exp(-sd / 0.3))
     }
 
-    static func render(_ f: Face, resolution n: Int, dx: Double, dy: Double, gain: Double, blink: Double,
+    /// The one face renderer: `f` moved by (`dx`, `dy`) px, lit by `gain`, eyes closed by
+    /// `blink` ∈ [0, 1], mouth opened by `open` and rounded by `round` (both in [0, 1]), drawn
+    /// with anti-aliased ellipses over the whole `n`×`n` frame; RGB rows in [0, 1].
+    package static func render(_ f: Face, resolution n: Int, dx: Double, dy: Double, gain: Double, blink: Double,
                        open: Double, round: Double) -> [Float] {
         var img = [Float](repeating: 0, count: n * n * 3)
         let cy = f.cy + dy, cx = f.cx + dx

@@ -7,31 +7,37 @@ import Store
 /// One clip decoded for the probe: reference frames at the teacher's resolution, the driving
 /// audio at 16 kHz, its per-frame audio features, the regions, and the GT video for the sync
 /// ceiling (the audio's own video: for a dubbed probe, the clip the audio came from).
-struct ClipData: Sendable {
-    var id: String
-    var identity: String
+package struct ClipData: Sendable {
+    /// The clip's id in the probe set (its name in the study).
+    package var id: String
+    /// The person in the clip (drop modes and the bank group clips by it).
+    package var identity: String
     /// Reference frames, `[B]`, resized to the working resolution, 8-bit as decoded.
-    var frames: [Frame]
+    package var frames: [Frame]
     /// Driving audio, 16 kHz mono, trimmed to `frames.count` video frames.
-    var audio: Audio
+    package var audio: Audio
     /// Per-frame audio features `[B, AudioFrameFeatures.count]`.
-    var features: [Float]
-    var regions: RegionMask
+    package var features: [Float]
+    /// The mouth and upper-face regions at the working resolution.
+    package var regions: RegionMask
     /// The video whose mouth matches the driving audio, at the working resolution.
-    var gtFrames: [Frame]
-    var spec: ClipSpec
-    var isDubbed: Bool
+    package var gtFrames: [Frame]
+    /// The clip as the study registers it (paths, hashes, size).
+    package var spec: ClipSpec
+    /// Whether the driving audio is another clip's.
+    package var isDubbed: Bool
 
-    var count: Int { frames.count }
+    /// Frames in the clip.
+    package var count: Int { frames.count }
 
     /// Decodes one probe-set clip: video at 25 fps resized to `resolution`, audio at 16 kHz, the
     /// mask at the working resolution. Fails with the clip's file named.
-    static func load(_ clip: ProbeSetClip, resolution: Int, gtVideo: String?) throws -> ClipData {
+    package static func load(_ clip: ProbeSetClip, resolution: Int, gtVideo: String?) throws -> ClipData {
         try load(clip, width: resolution, height: resolution, gtVideo: gtVideo)
     }
 
     /// Same at any frame size (imported videos are measured at their own size).
-    static func load(_ clip: ProbeSetClip, width: Int, height: Int, gtVideo: String?) throws -> ClipData {
+    package static func load(_ clip: ProbeSetClip, width: Int, height: Int, gtVideo: String?) throws -> ClipData {
         let options = VideoDecodeOptions(targetFPS: 25, size: (width, height))
         let reader = try VideoReader(path: clip.video, options: options)
         let frames = try reader.readAll()
@@ -70,9 +76,10 @@ struct ClipData: Sendable {
     }
 
     /// Frames as a `[B, H*W*3]` tensor in [0, 1], scaled exactly as `Frame.image()` scales them.
-    func pixelTensor() -> Tensor { ClipData.tensor(frames) }
+    package func pixelTensor() -> Tensor { ClipData.tensor(frames) }
 
-    static func tensor(_ frames: some Collection<Frame>) -> Tensor {
+    /// `frames` as a `[B, H*W*3]` tensor of values in [0, 1].
+    package static func tensor(_ frames: some Collection<Frame>) -> Tensor {
         let size = frames.first!.rgb.count
         var data = [Float](); data.reserveCapacity(frames.count * size)
         for f in frames { data.append(contentsOf: f.rgb.lazy.map { Float($0) * (1 / 255) }) }
@@ -81,7 +88,7 @@ struct ClipData: Sendable {
 
     /// The first `n` frames with their audio and features (a prediction shorter than its
     /// reference is measured over the frames both have).
-    func prefix(_ n: Int) -> ClipData {
+    package func prefix(_ n: Int) -> ClipData {
         var out = self
         out.frames = Array(frames.prefix(n))
         out.gtFrames = Array(gtFrames.prefix(n))
@@ -92,10 +99,12 @@ struct ClipData: Sendable {
 
     /// Per-pixel keep weight (1 on the upper face, 0 on the mouth): what a lip-sync teacher sees
     /// of the reference.
-    var keepMask: [Float] { regions.mouth.map { $0 != 0 ? 0 : 1 } }
+    package var keepMask: [Float] { regions.mouth.map { $0 != 0 ? 0 : 1 } }
 }
 
-func fileSHA256(_ path: String) throws -> String {
+/// SHA-256 of a file's bytes (provenance of weights and models); a missing file is
+/// ``MediaError/fileNotFound(path:)``.
+package func fileSHA256(_ path: String) throws -> String {
     do { return SHA256Digest.hex(try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)) }
     catch { throw MediaError.fileNotFound(path: path) }
 }
@@ -104,13 +113,16 @@ func fileSHA256(_ path: String) throws -> String {
 /// frame (640 samples at 16 kHz), log energy in dB, zero-crossing rate, and the mean of MFCC c1
 /// over the frame's four MFCC rows. Low-dimensional on purpose: the teacher standardises them and
 /// adds noise, so the audio informs the mouth without determining it (DESIGN.md).
-enum AudioFrameFeatures {
-    static let count = 3
-    static let samplesPerFrame = 640
+package enum AudioFrameFeatures {
+    /// Features per video frame.
+    package static let count = 3
+    /// Audio samples per video frame (16 kHz at 25 fps).
+    package static let samplesPerFrame = 640
     /// The shortest clip the sync measures can score (5-frame windows and a ±15 frame sweep).
-    static let minimumFrames = 20
+    package static let minimumFrames = 20
 
-    static func compute(_ audio: Audio, frames: Int) -> [Float] {
+    /// The features of `frames` video frames of `audio`, `[frames, count]` row-major.
+    package static func compute(_ audio: Audio, frames: Int) -> [Float] {
         let s = audio.samples
         let mfcc = try? MFCC().compute(audio: audio, source: "features")
         var out = [Float](repeating: 0, count: frames * count)

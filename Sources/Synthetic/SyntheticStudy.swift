@@ -1,5 +1,6 @@
 import Digest
 import Foundation
+import Store
 
 /// A deterministic fake study for the Store's tests, crash child and benchmark: every value is a
 /// pure function of its key, so a reader can check a unit it did not write. Not for science.
@@ -37,10 +38,7 @@ package enum SyntheticStudy {
     /// A value that depends on every part of the key (a splitmix64 hash scaled to [0, 1)), with
     /// the occasional NaN (missing) and an infinite PSNR on GT rows, as real tables have.
     package static func value(clip: Int, arm: Int, step: Int, seed: Int, pair: Int) -> Double {
-        var z = UInt64(bitPattern: Int64(clip &* 1_000_003 &+ arm &* 10_007 &+ (step + 1) &* 101 &+ seed &* 7_919 &+ pair &* 31))
-        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
-        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
-        z ^= z >> 31
+        let z = SplitMix64.mix(UInt64(bitPattern: Int64(clip &* 1_000_003 &+ arm &* 10_007 &+ (step + 1) &* 101 &+ seed &* 7_919 &+ pair &* 31)))
         if step == gtStep && pairs[pair].metric == MetricName.psnr && pairs[pair].region == RegionName.full { return .infinity }
         if z % 997 == 0 { return .nan }
         return Double(z >> 11) / Double(1 << 53)
@@ -61,6 +59,9 @@ package enum SyntheticStudy {
     package struct Registration {
         package var clips: [ClipID]
         package var arms: [ArmID]
+
+        /// Ids already registered (a resumed store's), in synthetic clip and arm order.
+        package init(clips: [ClipID], arms: [ArmID]) { self.clips = clips; self.arms = arms }
     }
 
     package static func register(_ store: StudyStore, clips: Int, arms: Int, steps: Int = 50) throws -> Registration {

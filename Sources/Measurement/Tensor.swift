@@ -26,7 +26,7 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// Internal initialiser for kernels that built `data` to match `shape` themselves.
-    init(unchecked shape: [Int], _ data: [Float]) {
+    package init(unchecked shape: [Int], _ data: [Float]) {
         self.shape = shape
         self.data = data
     }

@@ -5,24 +5,25 @@ import Store
 
 /// Turns one prediction into the unit's stored numbers: fidelity per region against the
 /// reference, sync of the predicted clip against the driving audio, spatial maps.
-struct UnitMeasurer: Sendable {
-    var sync: ClipSyncModel
-    var metrics: Set<String>
-    /// LPIPS-AlexNet, when the study gives its weights (metric `lpips`).
-    var lpips: LPIPS? = nil
+package struct UnitMeasurer: Sendable {
+    /// Every metric a unit can store, in the order studies list them.
+    package static let allMetrics = [MetricName.mse, MetricName.psnr, MetricName.ssim, MetricName.lpips, MetricName.sharpness,
+                                     MetricName.syncC, MetricName.syncD, MetricName.syncOffset]
 
-    /// Where LPIPS is measured for a clip: the full frame always, the mouth (its mask's bounding
-    /// box padded by 4 px, as `measure fidelity` does) when that crop is at least AlexNet's 31 px
-    /// on each side. Nil when the frame itself is too small.
-    static func lpipsRegions(width: Int, height: Int, mouth: Box) -> [Region]? {
-        guard width >= LPIPS.minimumSide, height >= LPIPS.minimumSide else { return nil }
-        guard let crop = try? LPIPS.paddedBox(mouth, padding: 4, width: width, height: height),
-              crop.width >= LPIPS.minimumSide, crop.height >= LPIPS.minimumSide else { return [.full] }
-        return [.full, .mouth]
+    /// The sync model predictions are scored with.
+    package var sync: ClipSyncModel
+    /// The metrics the study stores.
+    package var metrics: Set<String>
+    /// LPIPS-AlexNet, when the study gives its weights (metric `lpips`).
+    package var lpips: LPIPS? = nil
+
+    /// A measurer for `metrics`, scoring sync with `sync` and LPIPS with `lpips` when given.
+    package init(sync: ClipSyncModel, metrics: Set<String>, lpips: LPIPS? = nil) {
+        self.sync = sync; self.metrics = metrics; self.lpips = lpips
     }
 
     /// `frames` are the decoded predictions `[B, H*W*3]`, unclipped.
-    func measure(_ output: ProbeOutput, frames: Tensor, clip: ClipData, key: UnitKey) throws -> UnitResult {
+    package func measure(_ output: ProbeOutput, frames: Tensor, clip: ClipData, key: UnitKey) throws -> UnitResult {
         let w = clip.frames[0].width, h = clip.frames[0].height
         let size = w * h * 3
         var images: [Image] = [], quantised: [Frame] = []
@@ -40,11 +41,11 @@ struct UnitMeasurer: Sendable {
             if let v = fidelity.mean(metric, region) { values.append(MeasurementValue(metric: metric, region: region.rawValue, value: v)) }
         }
         if metrics.contains(MetricName.lpips), let lpips,
-           let regions = UnitMeasurer.lpipsRegions(width: w, height: h, mouth: clip.regions.mouthBox) {
+           let regions = LPIPS.regions(width: w, height: h, mouth: clip.regions.mouthBox) {
             // Mean over frames, as the fidelity metrics are stored.
             let pairs = Array(zip(reference, images))
             for region in regions {
-                let d = region == .full ? try lpips.distances(pairs) : try lpips.distances(pairs, box: clip.regions.mouthBox, padding: 4)
+                let d = region == .full ? try lpips.distances(pairs) : try lpips.distances(pairs, box: clip.regions.mouthBox, padding: LPIPS.mouthPadding)
                 values.append(MeasurementValue(metric: MetricName.lpips, region: region.rawValue,
                                                value: d.reduce(0) { $0 + Double($1) } / Double(d.count)))
             }
@@ -74,7 +75,7 @@ struct UnitMeasurer: Sendable {
     }
 
     /// Mean over frames and channels, per pixel.
-    static func pixelMean(_ t: Tensor, pixels: Int) -> [Float] {
+    package static func pixelMean(_ t: Tensor, pixels: Int) -> [Float] {
         var out = [Float](repeating: 0, count: pixels)
         let channels = t.rowSize / pixels
         for r in 0..<t.rows {

@@ -1,4 +1,6 @@
 import Foundation
+import Store
+import Synthetic
 
 /// The Store's benchmark: the write path through the public API (one transaction per unit, as the
 /// probe writes) against the `sqlite3` CLI's bulk `.import` of the same rows into the same schema,

@@ -11,6 +11,10 @@ public struct ODESchedule: Sendable, Equatable {
     /// CFG scale the videos were made with.
     public var guidanceScale: Double
 
+    /// The most steps an imported schedule may have: the probe's own limit
+    /// (`TimeSchedule.maxSteps` is this value), so a typo cannot allocate gigabytes of times.
+    public static let maxSteps = 10_000
+
     /// The four keys as JSON types: decoding into `Double` accepts `1`, `0`, `4` and `4.5` and
     /// refuses `true`. (JSONSerialization would not tell them apart on Linux: Foundation there
     /// bridges the numbers 0 and 1 to NSNumbers that `is Bool` matches.)
@@ -47,8 +51,8 @@ public struct ODESchedule: Sendable, Equatable {
             throw .invalidValue(file: file, key: "t_list", problem: "expected a list of numbers")
         }
         let steps = try number("num_steps")
-        guard steps == steps.rounded(), steps >= 1, steps <= Double(TimeSchedule.maxSteps) else {
-            throw .invalidValue(file: file, key: "num_steps", problem: "expected an integer in 1...\(TimeSchedule.maxSteps)")
+        guard steps == steps.rounded(), steps >= 1, steps <= Double(ODESchedule.maxSteps) else {
+            throw .invalidValue(file: file, key: "num_steps", problem: "expected an integer in 1...\(ODESchedule.maxSteps)")
         }
         let s = ODESchedule(tList: list.map(\.doubleValue), numSteps: Int(steps), shift: try number("shift"),
                             guidanceScale: try number("guidance_scale"))
@@ -59,12 +63,6 @@ public struct ODESchedule: Sendable, Equatable {
             throw .invalidValue(file: file, key: "t_list", problem: "times must decrease within [0, 1]")
         }
         return s
-    }
-
-    /// Largest difference between `t_list` and the schedule trajprobe computes for the same
-    /// `num_steps` and `shift` (over the shared length).
-    public func deviation(from schedule: TimeSchedule) -> Double {
-        zip(tList, schedule.times).map { abs($0 - $1) }.max() ?? 0
     }
 }
 
@@ -99,7 +97,8 @@ public struct ImportedLayout: Sendable, Equatable {
     /// Steps every arm and sample provides.
     public var steps: [Int]
 
-    static func stepFile(_ j: Int) -> String {
+    /// The file name of step `j`'s prediction video (`step_XXX.mp4`).
+    package static func stepFile(_ j: Int) -> String {
         let s = String(j)
         return "step_" + String(repeating: "0", count: max(0, 3 - s.count)) + s + ".mp4"
     }

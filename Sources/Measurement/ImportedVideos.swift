@@ -68,7 +68,7 @@ public struct ImportedVideos: Sendable {
         for sample in samples {
             let gtPath = layout.arms[0].groundTruth(sample: sample)
             references[sample] = try ImportedVideos.reference(gtPath, sample: sample, mask: maskPath(layout.arms[0], sample, options), box: options.box)
-            if lpips != nil { try ProbeDriver.checkLPIPSSize(references[sample]!, logger: Logger(label: "trajprobe.import")) }
+            if lpips != nil { try UnitMeasurer.checkLPIPSSize(references[sample]!, logger: Logger(label: "trajprobe.import")) }
         }
         let sync: ClipSyncModel, modelPath: String
         let circular = options.syncNetWeights == nil && options.faceSyncModel == nil
@@ -113,7 +113,7 @@ public struct ImportedVideos: Sendable {
         var clipIDs: [String: ClipID] = [:]
         for s in samples { clipIDs[s] = try store.registerClip(references[s]!.spec) }
         var armIDs: [ArmSpec: ArmID] = [:]
-        for (_, spec) in armSpecs { armIDs[spec] = try store.registerArm(spec, isBaseline: ProbeDriver.isBaseline(spec)) }
+        for (_, spec) in armSpecs { armIDs[spec] = try store.registerArm(spec, isBaseline: UnitMeasurer.isBaseline(spec)) }
         try store.setStatus(.running)
 
         let finished = try store.finishedUnits()
@@ -124,13 +124,13 @@ public struct ImportedVideos: Sendable {
         let total = armSpecs.count * samples.count * layout.steps.count
         status.start(total: todo.count, skipped: total - todo.count, phase: "measuring")
         for s in samples {
-            let values = try ProbeDriver.gtMeasurements(references[s]!, sync: sync)
+            let values = try UnitMeasurer.gtMeasurements(references[s]!, sync: sync)
             for (_, spec) in armSpecs {
                 let key = UnitKey(clip: clipIDs[s]!, arm: armIDs[spec]!, step: gtStep, seed: 0)
                 if !finished.contains(key) { _ = try store.writeUnit(UnitResult(key: key, measurements: values)) }
             }
         }
-        let measurer = UnitMeasurer(sync: sync, metrics: Set(StudyConfig.allMetrics), lpips: lpips)
+        let measurer = UnitMeasurer(sync: sync, metrics: Set(UnitMeasurer.allMetrics), lpips: lpips)
         var failures: [String] = []
         for (arm, spec, sample, j) in todo {
             let key = UnitKey(clip: clipIDs[sample]!, arm: armIDs[spec]!, step: j, seed: 0)

@@ -1,5 +1,7 @@
 import Foundation
 import Media
+import Metrics
+import Synthetic
 
 /// Swift half of the neural-network metrics benchmark (`trajprobe bench nets DIR`): the same
 /// formula weights (safetensors written by Benchmarks/metrics_nets_bench.py), the same inputs,
