@@ -261,7 +261,9 @@ public final class StudyStore: Sendable {
             if version > Schema.supportedVersion || superseded {
                 throw StoreError.newerSchema(path: path, found: max(version, Schema.supportedVersion + 1), supported: Schema.supportedVersion)
             }
-            if readOnly && !complete {
+            // A v1 file reads without its migration (its parameters are parsed from config_json
+            // on read); any other pending migration would have to be written first.
+            if readOnly && !complete && version != 1 {
                 throw StoreError.notAStudy(path: path, problem: "schema v\(version) needs an upgrade: open it once with a writing command")
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
@@ -273,18 +275,36 @@ public final class StudyStore: Sendable {
         try db.execute(sql: """
             INSERT INTO runs (name, created, status, teacher_kind, teacher_identity, model_name, drop_mode,
                               sync_model, sync_weights_sha256, libav_version, config_json, toolkit_version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?)
             """, arguments: [config.name, created ?? timestamp(), status.rawValue, config.teacherKind, config.teacherIdentity,
                              config.modelName, config.dropMode, config.syncModel, config.syncWeightsSHA256,
-                             config.libavVersion, config.configJSON, config.toolkitVersion])
-        return RunID(db.lastInsertedRowID)
+                             config.libavVersion, config.toolkitVersion])
+        let run = RunID(db.lastInsertedRowID)
+        try Schema.writeParameterColumns(db, run: run.rawValue, config.parameters)
+        return run
     }
 
+    /// Replaces a study's parameters (an import that learns the guidance or the sync model):
+    /// the one place besides `insertRun` that writes them.
+    static func updateParameters(_ db: Database, run: RunID, _ parameters: StudyParameters) throws {
+        try Schema.writeParameterColumns(db, run: run.rawValue, parameters)
+    }
+
+    /// The stored record of a `runs` row. A row of a v1 file opened read-only (not migrated)
+    /// has no `parameters_json`: its parameters are read from `config_json` as v2's migration would.
     static func runConfig(_ row: Row) -> StudyConfig {
-        StudyConfig(name: row["name"], teacherKind: row["teacher_kind"], teacherIdentity: row["teacher_identity"],
-                    modelName: row["model_name"], dropMode: row["drop_mode"], syncModel: row["sync_model"],
-                    syncWeightsSHA256: row["sync_weights_sha256"], libavVersion: row["libav_version"],
-                    configJSON: row["config_json"], toolkitVersion: row["toolkit_version"])
+        let parameters: StudyParameters
+        if row.hasColumn("parameters_json"), let p = StudyParameters(json: row["parameters_json"]) {
+            parameters = p
+        } else {
+            parameters = .legacy(configJSON: row["config_json"], teacherKind: row["teacher_kind"],
+                                 teacherIdentity: row["teacher_identity"], modelName: row["model_name"],
+                                 dropMode: row["drop_mode"], syncModel: row["sync_model"])
+        }
+        return StudyConfig(name: row["name"], teacherKind: row["teacher_kind"], teacherIdentity: row["teacher_identity"],
+                           modelName: row["model_name"], dropMode: row["drop_mode"], syncModel: row["sync_model"],
+                           syncWeightsSHA256: row["sync_weights_sha256"], libavVersion: row["libav_version"],
+                           parameters: parameters, toolkitVersion: row["toolkit_version"])
     }
 
     static func fetchSummaries(_ db: Database, only run: RunID? = nil) throws -> [RunSummary] {

@@ -15,8 +15,8 @@ enum RegistryFixture {
         try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("expected.json"))) as? [String: Any])
     }
 
-    static func settings(_ db: URL, _ study: String) throws -> ImportedSettings {
-        try #require(ImportedSettings(json: try StudyStore.open(at: db, readOnly: true, study: study).config.configJSON))
+    static func settings(_ db: URL, _ study: String) throws -> StudyParameters {
+        try #require(StudyParameters(json: try StudyStore.open(at: db, readOnly: true, study: study).config.configJSON))
     }
 }
 
@@ -247,7 +247,7 @@ enum RegistryFixture {
         try StudyStore.importRegistry(yaml, into: db, options: RegistryImportOptions(sync: sync))
         let store = try StudyStore.open(at: db, readOnly: true, study: "m text+audio")
         #expect(store.config.syncModel == "syncnet-v2")
-        #expect(ImportedSettings(json: store.config.configJSON)?.sync == sync)
+        #expect(StudyParameters(json: store.config.configJSON)?.sync == sync)
         #expect(store.config.configJSON.contains("\"sync_preset\":\"syncnet_python\""))
 
         // A registry key, top level or per model; a flag that disagrees is refused.

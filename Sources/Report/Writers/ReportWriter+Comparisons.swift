@@ -2,7 +2,7 @@ import Foundation
 import Store
 
 /// A registry's cross-model comparison (`comparisons:` of `trajprobe import registry`), read back
-/// from the studies' settings (`ImportedSettings.comparisons`): which arm of which study stands
+/// from the studies' settings (`StudyParameters.comparisons`): which arm of which study stands
 /// for each model.
 struct RegistryComparison: Equatable {
     struct Member: Equatable {

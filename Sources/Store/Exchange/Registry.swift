@@ -102,7 +102,7 @@ public struct RegistryStudy: Sendable, Equatable {
     public var name: String
     public var model: String
     public var drop: String
-    public var settings: ImportedSettings
+    public var settings: StudyParameters
 }
 
 /// What `import registry` takes from the command line.
@@ -206,10 +206,10 @@ extension StudyStore {
     }
 
     /// The study config of imported results: the files name only the model and drop mode; the
-    /// rest of what the report needs is in `settings` (see ``ImportedSettings``).
-    public static func importedConfig(name: String, model: String, drop: String, settings: ImportedSettings = ImportedSettings(source: "long-csv")) -> StudyConfig {
+    /// rest of what the report needs is in `settings` (see ``StudyParameters``).
+    public static func importedConfig(name: String, model: String, drop: String, settings: StudyParameters = StudyParameters(source: "long-csv")) -> StudyConfig {
         StudyConfig(name: name, teacherKind: "imported", teacherIdentity: model, modelName: model, dropMode: drop,
-                    syncModel: settings.syncModel ?? "unknown", configJSON: settings.json())
+                    syncModel: settings.syncModel ?? "unknown", parameters: settings)
     }
 
     /// The name of the study of a (model, drop mode): `<model> <drop mode>`, or `<model>` when the

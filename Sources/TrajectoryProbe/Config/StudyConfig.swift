@@ -379,12 +379,11 @@ public struct StudyConfig: Sendable, Equatable {
 }
 
 extension StudyConfig {
-    /// Takes the arms, steps and seeds a stored study recorded in its configuration JSON (what
+    /// Takes the arms, steps and seeds a stored study recorded in its parameters (what
     /// `probe --arm/--steps/--seeds` may have set instead of the file), so a later command on that
     /// study rebuilds the configuration it was probed under.
-    mutating func adopt(recorded json: String) throws(ProbeError) {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return }
-        if let labels = object["arms"] as? [String] {
+    mutating func adopt(recorded parameters: StudyParameters) throws(ProbeError) {
+        if let labels = parameters.arms {
             var specs: [ArmSpec] = []
             for label in labels {
                 do { specs.append(try ArmSpec(parsing: label)) } catch {
@@ -393,8 +392,8 @@ extension StudyConfig {
             }
             arms = specs
         }
-        if let steps = object["steps"] as? [Int] { self.steps.subset = steps }
-        if let seeds = object["seeds"] as? [Int] { self.seeds = seeds }
+        if let steps = parameters.probedSteps { self.steps.subset = steps }
+        if let seeds = parameters.seeds { self.seeds = seeds }
     }
 
     /// Applies `trajprobe probe` flags on top of the file: each replaces the file's value and is

@@ -60,7 +60,7 @@ final class ProbeSession: @unchecked Sendable {
         // arms, steps and seeds it was probed with (`probe --arm/--steps/--seeds` may have replaced
         // the file's); everything else must match the file.
         let existing: StudyStore? = create ? nil : try StudyStore.open(at: options.database, study: options.studyName)
-        if let existing { try config.adopt(recorded: existing.config.configJSON) }
+        if let existing { try config.adopt(recorded: existing.config.parameters) }
         let driver = ProbeDriver(config: config)
 
         try driver.checkMemory()
@@ -119,10 +119,13 @@ final class ProbeSession: @unchecked Sendable {
             modelName: backend.modelName, dropMode: config.teacher.dropMode.rawValue,
             syncModel: syncModel.name, syncWeightsSHA256: syncSHA,
             libavVersion: MediaLibraries.version,
-            configJSON: driver.configJSON(schedule: schedule, plan: plan, sync: syncModel, teacher: backend.description, lpips: lpips))
+            parameters: driver.parameters(schedule: schedule, plan: plan, sync: syncModel, backend: backend, lpips: lpips))
         let store: StudyStore
         if let existing {
-            let differences = existing.config.differences(from: studyConfig)
+            // A study created before v2 recorded fewer parameters: only those it recorded must match.
+            var expected = studyConfig
+            expected.parameters = studyConfig.parameters.restricted(toKnownIn: existing.config.parameters)
+            let differences = existing.config.differences(from: expected)
             guard differences.isEmpty else {
                 throw DriverError.studyMismatch(database: options.database.path, study: options.studyName, differences: differences)
             }
