@@ -125,7 +125,10 @@ public struct StudyReport: Sendable {
         // The teacher's scale: as asked, as recorded, else as the CFG arms carry it.
         var scale: GuidanceScale?
         if let g = options.guidance { scale = g; scaleSource = "--guidance" }
-        else if let g = study.recordedScale { scale = g; scaleSource = "the study's configuration" }
+        else if let g = study.recordedScale {
+            scale = g
+            scaleSource = "the study's parameters" + (study.parameters?.guidanceSource.map { ": \($0)" } ?? "")
+        }
         else if let found = ArmPairing.scalesFromArms(study.arms) {
             if found.scales.count == 1 {
                 scale = found.scales[0]; scaleSource = "the \(found.family.rawValue) arms (the one CFG scale they carry with a no-CFG twin)"
@@ -194,7 +197,7 @@ public struct StudyReport: Sendable {
         guard let win = window?.window, let schedule else {
             throw scheduleProblem ?? .noWindow(file: study.source, reason: "no qualifying band")
         }
-        return StudentConfig(study: study, window: win, schedule: schedule, scale: scale ?? .single(guidanceScale),
+        return try StudentConfig(study: study, window: win, schedule: schedule, scale: scale ?? .single(guidanceScale),
                              rule: rule, robustness: robustness, guidanceSource: scaleSource, form: form, minT: minT, date: date)
     }
 

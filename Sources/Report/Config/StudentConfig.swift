@@ -1,3 +1,4 @@
+import Store
 import Foundation
 
 
@@ -107,7 +108,8 @@ public struct StudentConfig: Codable, Sendable, Equatable {
     ///   reproducible in tests).
     public init(study: StudyData, window: SyncWindow, schedule: TwoStepSchedule, scale: GuidanceScale,
                 rule: WindowRule, robustness: RuleRobustness?, guidanceSource: String = "",
-                form: CFGForm, minT: Double = 0, date: String) {
+                form: CFGForm, minT: Double = 0, date: String) throws(ReportError) {
+        let sampler = try study.sampler(neededFor: "the student config's sample_t_cfg and per-step guidance")
         let w = scale.w
         if case .pair(let t, let a) = scale {
             text_guidance_scale = form.scale(fromUncond: t); audio_guidance_scale = form.scale(fromUncond: a)
@@ -118,12 +120,12 @@ public struct StudentConfig: Codable, Sendable, Equatable {
         guidance_scale = form.scale(fromUncond: w)
         sync_window_cfg = SyncWindowCFG(enabled: true, t_lo: (window.tLow * 1000).rounded() / 1000,
                                         t_hi: (window.tHigh * 1000).rounded() / 1000, reverse: false)
-        sample_t_cfg = SampleTCFG(time_dist_type: "shifted", shift: study.shift, min_t: minT, max_t: study.maxT)
+        sample_t_cfg = SampleTCFG(time_dist_type: "shifted", shift: sampler.shift, min_t: minT, max_t: sampler.maxT)
         denoising_step_list = schedule.tList.dropLast().map(ShiftedSchedule.integerTimestep)
         warp_denoising_step = false
         let inside = form.scale(fromUncond: w), outside = form.scale(fromUncond: 1)
         teacher_guidance = TeacherGuidance(
-            per_step: (0..<study.numSteps).map { $0 >= window.firstStep && $0 <= window.lastStep ? inside : outside },
+            per_step: (0..<sampler.numSteps).map { $0 >= window.firstStep && $0 <= window.lastStep ? inside : outside },
             interval_steps: [window.firstStep, window.lastStep])
         provenance = Provenance(study: study.name, database_sha256: study.databaseSHA256,
                                 sync_model: [study.syncModel, study.syncPreset].filter { !$0.isEmpty }.joined(separator: " "),

@@ -72,9 +72,11 @@ public struct ProfileContext: Sendable, Equatable {
         syncModel = config.provenance.sync_model; date = config.provenance.date
     }
 
-    public init(report: StudyReport, minT: Double = 0, date: String) {
+    /// The context of a report's window; throws when the study does not record its schedule.
+    public init(report: StudyReport, minT: Double = 0, date: String) throws(ReportError) {
         let s = report.study
-        w = report.guidanceScale; shift = s.shift; self.minT = minT; maxT = s.maxT; timeDistType = "shifted"
+        let sampler = try s.sampler(neededFor: "a trainer profile's sample_t_cfg")
+        w = report.guidanceScale; shift = sampler.shift; self.minT = minT; maxT = sampler.maxT; timeDistType = "shifted"
         if let win = report.window?.window {
             window = StudentConfig.SyncWindowCFG(enabled: true, t_lo: (win.tLow * 1000).rounded() / 1000,
                                                  t_hi: (win.tHigh * 1000).rounded() / 1000, reverse: false)

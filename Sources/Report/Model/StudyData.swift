@@ -24,10 +24,15 @@ public struct StudyData: Codable, Sendable, Equatable {
     public var databaseSHA256: String
     public var toolkitVersion: String
     public var status: StudyStatus
-    /// Sampler: number of steps N, timestep shift s, the clamp of t_0.
-    public var numSteps: Int
-    public var shift: Double
-    public var maxT: Double
+    /// Sampler: number of steps N (nil when the study does not record it).
+    public var numSteps: Int?
+    /// Sampler: timestep shift s (nil when unknown).
+    public var shift: Double?
+    /// Sampler: the clamp of t_0 (nil when unknown).
+    public var maxT: Double?
+    /// The study's typed parameters as stored (nil for a study JSON file written before they
+    /// existed): the Configuration table is built from them.
+    public var parameters: StudyParameters?
     /// The teacher's CFG scale w (uncond form) as the study recorded it; nil when it did not
     /// (imported results): the report then reads it off the CFG arms, never assumes one.
     public var guidanceScale: Double?
@@ -37,7 +42,8 @@ public struct StudyData: Codable, Sendable, Equatable {
     /// Per-metric comparison rules of an analysis registry (`face_value`, `normalized_only`,
     /// `diagnostic_only`), as written; empty when the study has none.
     public var metricRules: [String: String] = [:]
-    /// Free-form configuration shown in the report (sorted by key).
+    /// Report-side notes shown in the Configuration table (a stored search that could not be
+    /// read); a study JSON file written before typed parameters keeps its free-form settings here.
     public var configuration: [String: String]
     /// Probed steps: index j and time t.
     public var steps: [StepTime]
@@ -55,7 +61,8 @@ public struct StudyData: Codable, Sendable, Equatable {
     public init(name: String, source: String = "", teacher: String = "analytic", modelName: String = "",
                 dropMode: String = "audio", syncModel: String = "facesync-cca", syncPreset: String = "",
                 syncWeightsSHA256: String = "", databaseSHA256: String = "", toolkitVersion: String = "",
-                status: StudyStatus = .finished, numSteps: Int = 50, shift: Double = 5, maxT: Double = 0.999,
+                status: StudyStatus = .finished, numSteps: Int? = nil, shift: Double? = nil, maxT: Double? = nil,
+                parameters: StudyParameters? = nil,
                 guidanceScale: Double? = nil, guidanceText: Double? = nil, guidanceAudio: Double? = nil,
                 metricRules: [String: String] = [:], configuration: [String: String] = [:], steps: [StepTime],
                 clips: [String], arms: [ArmSpec], measurements: [MeasurementRow],
@@ -65,7 +72,7 @@ public struct StudyData: Codable, Sendable, Equatable {
         self.dropMode = dropMode; self.syncModel = syncModel; self.syncPreset = syncPreset
         self.syncWeightsSHA256 = syncWeightsSHA256; self.databaseSHA256 = databaseSHA256
         self.toolkitVersion = toolkitVersion; self.status = status; self.numSteps = numSteps
-        self.shift = shift; self.maxT = maxT; self.guidanceScale = guidanceScale
+        self.shift = shift; self.maxT = maxT; self.parameters = parameters; self.guidanceScale = guidanceScale
         self.guidanceText = guidanceText; self.guidanceAudio = guidanceAudio; self.metricRules = metricRules
         self.configuration = configuration; self.steps = steps; self.clips = clips; self.arms = arms
         self.measurements = measurements; self.failures = failures; self.syncSeries = syncSeries
@@ -77,6 +84,16 @@ public struct StudyData: Codable, Sendable, Equatable {
     public var recordedScale: GuidanceScale? {
         if let t = guidanceText, let a = guidanceAudio { return .pair(text: t, audio: a) }
         return guidanceScale.map(GuidanceScale.single)
+    }
+
+    /// The teacher's shifted schedule, for an analysis that needs it (`neededFor` names it in
+    /// the error): never assumed when the study does not record N, s and max t.
+    public func sampler(neededFor: String) throws(ReportError) -> ShiftedSchedule {
+        let missing = [numSteps == nil ? "num_steps" : nil, shift == nil ? "shift" : nil, maxT == nil ? "max_t" : nil].compactMap { $0 }
+        guard let n = numSteps, let s = shift, let m = maxT else {
+            throw .unknownParameter(file: source, parameter: missing.joined(separator: ", "), neededFor: neededFor)
+        }
+        return ShiftedSchedule(numSteps: n, shift: s, maxT: m)
     }
 
     /// t of step j, from the probed steps (or nil when j was not probed).

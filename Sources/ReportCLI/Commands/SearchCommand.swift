@@ -140,7 +140,9 @@ struct SearchCommand: AsyncParsableCommand {
     func gridSteps(study: StudyData) throws -> [Int] {
         switch grid {
         case "probed": return ScheduleSearch.probedGrid(study)
-        case "all": return Array(1..<study.numSteps)
+        case "all":
+            guard let n = study.numSteps else { throw ValidationError("--grid all: the study does not record num_steps") }
+            return Array(1..<n)
         default: return try ints(grid, flag: "--grid")
         }
     }
