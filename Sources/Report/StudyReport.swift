@@ -16,10 +16,15 @@ public struct ReportOptions: Sendable, Equatable {
     public var baselineArm: ArmSpec?
     /// Clip resamples of the whole rule for the robustness section (0 = skip it).
     public var ruleResamples: Int
+    /// The teacher's schedule (N, s, max t) when the study does not record it (an imported CSV):
+    /// what the student config and the search need. Values the study records win; nil = unknown.
+    public var sampler: ShiftedSchedule?
 
+    /// The options; every nil one is resolved per study (or stays unknown), never defaulted.
     public init(bootstrap: Bootstrap? = nil, rule: RuleRequest? = nil, guidance: GuidanceScale? = nil,
                 preferFamily: ArmFamily? = nil, baselineArm: ArmSpec? = nil,
-                ruleResamples: Int = RuleRobustness.defaultResamples) {
+                ruleResamples: Int = RuleRobustness.defaultResamples, sampler: ShiftedSchedule? = nil) {
+        self.sampler = sampler
         self.bootstrap = bootstrap ?? (try! Bootstrap())
         self.rule = rule ?? (try! RuleRequest())
         self.guidance = guidance; self.preferFamily = preferFamily
@@ -79,6 +84,13 @@ public struct StudyReport: Sendable {
         guard !study.steps.isEmpty else { throw .unreadableInput(file: study.source, problem: "the study has no probed steps") }
         guard study.measurements.contains(where: { $0.step != gtStep }) else {
             throw .unreadableInput(file: study.source, problem: "the study has no measurements yet")
+        }
+        var study = study
+        // The schedule: as the study records it, else as the options give it explicitly.
+        if let given = options.sampler {
+            if study.numSteps == nil { study.numSteps = given.numSteps }
+            if study.shift == nil { study.shift = given.shift }
+            if study.maxT == nil { study.maxT = given.maxT }
         }
         self.study = study
         self.options = options
