@@ -151,7 +151,7 @@ struct StudentScheduleTests {
     }
 
     @Test func condFormGuidanceIsConvertedInStudyFiles() throws {
-        let specs = try StudyConfig.expand(label: "student_schedule euler steps=0,30 g=0,3.5", form: .condBased)
+        let specs = try StudyConfig.expand(label: "student_schedule euler steps=0,30 g=0,3.5", form: .cond)
         #expect(specs == [try student("student_schedule euler steps=0,30 g=1,4.5")])
     }
 }

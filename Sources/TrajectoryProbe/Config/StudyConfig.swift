@@ -113,7 +113,8 @@ public struct StudyConfig: Sendable, Equatable {
     public var probeSet: ProbeSet
     public var teacher = TeacherSection()
     public var steps = StepsSection()
-    public var guidanceForm: GuidanceForm = .negBased
+    /// How the file writes arm scales (`guidance_form`: `neg`, also spelt `uncond`, or `cond`).
+    public var guidanceForm: CFGForm = .uncond
     /// Arms in trajprobe's own (neg-based) form, whatever `guidance_form` the file used.
     public var arms: [ArmSpec] = []
     public var seeds: [Int] = [0]
@@ -276,7 +277,14 @@ public struct StudyConfig: Sendable, Equatable {
             }
         }
 
-        if let v = try y.choice("guidance_form", GuidanceForm.self) { c.guidanceForm = v }
+        if let v = try y.string("guidance_form") {
+            // `neg` is the probe file's spelling of Store's `uncond` form.
+            switch v {
+            case "neg", CFGForm.uncond.rawValue: c.guidanceForm = .uncond
+            case CFGForm.cond.rawValue: c.guidanceForm = .cond
+            default: throw .invalidValue(file: file, key: "guidance_form", problem: "'\(v)' is not one of neg (uncond), cond")
+            }
+        }
         guard let armLabels = try y.strings("arms") else { throw .missingKey(file: file, key: "arms") }
         guard !armLabels.isEmpty else { throw .invalidValue(file: file, key: "arms", problem: "no arms") }
         var arms: [ArmSpec] = []
@@ -357,22 +365,22 @@ public struct StudyConfig: Sendable, Equatable {
 
     /// One arm label, or `factorial w=<w>` for the 2x2 Euler-jump factorial; scales written in
     /// `form` are converted to trajprobe's neg-based form (`tau` is a step, never converted).
-    static func expand(label: String, form: GuidanceForm) throws(ProbeError) -> [ArmSpec] {
+    static func expand(label: String, form: CFGForm) throws(ProbeError) -> [ArmSpec] {
         let trimmed = label.trimmingCharacters(in: .whitespaces)
         if trimmed.hasPrefix("factorial") {
             let rest = trimmed.dropFirst("factorial".count).trimmingCharacters(in: .whitespaces)
             guard rest.hasPrefix("w="), let w = Double(rest.dropFirst(2)), w.isFinite else {
                 throw .invalidArm(label: label, problem: "write the factorial as 'factorial w=<scale>'")
             }
-            return EulerJumpArm.factorial(w: form.convert(w, to: .negBased)).map(\.spec)
+            return EulerJumpArm.factorial(w: form.convert(w, to: .uncond)).map(\.spec)
         }
         var spec: ArmSpec
         do { spec = try ArmSpec(parsing: trimmed) } catch { throw .invalidArm(label: label, problem: error.problem) }
         for key in ["w", "s0", "s1"] where spec.family != .studentSchedule {
-            if let v = spec.knobs[key] { spec.knobs[key] = form.convert(v, to: .negBased) }
+            if let v = spec.knobs[key] { spec.knobs[key] = form.convert(v, to: .uncond) }
         }
         if spec.family == .studentSchedule {
-            for key in spec.knobs.keys where key.hasPrefix("g") { spec.knobs[key] = form.convert(spec.knobs[key]!, to: .negBased) }
+            for key in spec.knobs.keys where key.hasPrefix("g") { spec.knobs[key] = form.convert(spec.knobs[key]!, to: .uncond) }
         }
         return [spec]
     }
