@@ -21,12 +21,12 @@ public final class StudyStore: Sendable {
     public let isReadOnly: Bool
     public let runID: RunID
     /// The study's configuration as stored.
-    public let config: StudyConfig
+    public let config: StudyRecord
     let db: DatabaseQueue
     /// Arms, clips and steps already checked to belong to this study.
     let validated = ValidatedKeys()
 
-    init(url: URL, db: DatabaseQueue, readOnly: Bool, runID: RunID, config: StudyConfig) {
+    init(url: URL, db: DatabaseQueue, readOnly: Bool, runID: RunID, config: StudyRecord) {
         self.url = url; self.db = db; self.isReadOnly = readOnly; self.runID = runID; self.config = config
     }
 
@@ -37,7 +37,7 @@ public final class StudyStore: Sendable {
     /// Creates the study `config.name` in a new or existing database file.
     /// - throws: `StoreError.studyExists` when the file already holds a study of that name,
     ///   `.notAStudy` when the file is some other SQLite or non-SQLite file.
-    public static func create(at url: URL, config: StudyConfig) throws -> StudyStore {
+    public static func create(at url: URL, config: StudyRecord) throws -> StudyStore {
         let queue = try connect(url, readOnly: false, mayCreate: true)
         let run = try queue.write { db -> RunID in
             if try String.fetchOne(db, sql: "SELECT name FROM runs WHERE name = ?", arguments: [config.name]) != nil {
@@ -51,9 +51,9 @@ public final class StudyStore: Sendable {
     /// Opens the study `config.name` if the file holds it under exactly this config (resume),
     /// creates it otherwise.
     /// - throws: `StoreError.configMismatch` when a study of that name has another config.
-    public static func openOrCreate(at url: URL, config: StudyConfig) throws -> StudyStore {
+    public static func openOrCreate(at url: URL, config: StudyRecord) throws -> StudyStore {
         let queue = try connect(url, readOnly: false, mayCreate: true)
-        let (run, stored) = try queue.write { db -> (RunID, StudyConfig) in
+        let (run, stored) = try queue.write { db -> (RunID, StudyRecord) in
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE name = ?", arguments: [config.name]) {
                 let stored = runConfig(row)
                 let diff = stored.differences(from: config)
@@ -70,7 +70,7 @@ public final class StudyStore: Sendable {
     /// - throws: `StoreError.missing`, `.notAStudy`, `.newerSchema`, `.noSuchStudy`, `.ambiguousStudy`.
     public static func open(at url: URL, readOnly: Bool = false, study: String? = nil) throws -> StudyStore {
         let queue = try connect(url, readOnly: readOnly, mayCreate: false)
-        let (run, config) = try queue.read { db -> (RunID, StudyConfig) in
+        let (run, config) = try queue.read { db -> (RunID, StudyRecord) in
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id")
             let names = rows.map { $0["name"] as String }
             let chosen: Row
@@ -271,7 +271,7 @@ public final class StudyStore: Sendable {
         }
     }
 
-    static func insertRun(_ db: Database, config: StudyConfig, status: RunStatus, created: String? = nil) throws -> RunID {
+    static func insertRun(_ db: Database, config: StudyRecord, status: RunStatus, created: String? = nil) throws -> RunID {
         try db.execute(sql: """
             INSERT INTO runs (name, created, status, teacher_kind, teacher_identity, model_name, drop_mode,
                               sync_model, sync_weights_sha256, libav_version, config_json, toolkit_version)
@@ -292,7 +292,7 @@ public final class StudyStore: Sendable {
 
     /// The stored record of a `runs` row. A row of a v1 file opened read-only (not migrated)
     /// has no `parameters_json`: its parameters are read from `config_json` as v2's migration would.
-    static func runConfig(_ row: Row) -> StudyConfig {
+    static func runConfig(_ row: Row) -> StudyRecord {
         let parameters: StudyParameters
         if row.hasColumn("parameters_json"), let p = StudyParameters(json: row["parameters_json"]) {
             parameters = p
@@ -301,7 +301,7 @@ public final class StudyStore: Sendable {
                                  teacherIdentity: row["teacher_identity"], modelName: row["model_name"],
                                  dropMode: row["drop_mode"], syncModel: row["sync_model"])
         }
-        return StudyConfig(name: row["name"], teacherKind: row["teacher_kind"], teacherIdentity: row["teacher_identity"],
+        return StudyRecord(name: row["name"], teacherKind: row["teacher_kind"], teacherIdentity: row["teacher_identity"],
                            modelName: row["model_name"], dropMode: row["drop_mode"], syncModel: row["sync_model"],
                            syncWeightsSHA256: row["sync_weights_sha256"], libavVersion: row["libav_version"],
                            parameters: parameters, toolkitVersion: row["toolkit_version"])

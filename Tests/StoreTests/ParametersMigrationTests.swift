@@ -91,7 +91,7 @@ import Testing
         parameters.guidanceScale = 3
         parameters.cfgForm = .uncond
         parameters.teacherSettings = [StudySetting(label: "working space", value: "PCA, 64 components")]
-        let config = StudyConfig(name: "n", teacherKind: "analytic", teacherIdentity: "bank", modelName: "m", dropMode: "unknown",
+        let config = StudyRecord(name: "n", teacherKind: "analytic", teacherIdentity: "bank", modelName: "m", dropMode: "unknown",
                                  syncModel: "facesync-cca", parameters: parameters)
         #expect(config.parameters.dropMode == nil && config.dropMode == "unknown")
         _ = try StudyStore.create(at: url, config: config)

@@ -28,7 +28,7 @@ struct ConfigTests {
     """
 
     @Test func goodConfigParses() throws {
-        let c = try StudyConfig.parse(text: good, file: "study.yaml", baseDirectory: base)
+        let c = try ProbeStudyFile.parse(text: good, file: "study.yaml", baseDirectory: base)
         #expect(c.probeSet.clips.count == 2)
         #expect(c.probeSet.clips[0].mask == "/data/study/masks/a1.png")
         #expect(c.probeSet.clips[1].box == Box(x: 8, y: 20, width: 16, height: 8))
@@ -56,7 +56,7 @@ struct ConfigTests {
         let text = "clips: [{id: a, video: v.mp4, identity: i, box: \"1,1,2,2\"}]\narms: [\"trajectory w=1\"]\n" +
             (extra.hasPrefix("teacher") ? "" : "teacher: {bank: b}\n") + extra
         do {
-            _ = try StudyConfig.parse(text: text, file: "bad.yaml", baseDirectory: base)
+            _ = try ProbeStudyFile.parse(text: text, file: "bad.yaml", baseDirectory: base)
             Issue.record("accepted an unknown key \(key)")
         } catch {
             guard case let .unknownKey(file, k, _) = error else { Issue.record("wrong error \(error)"); return }
@@ -81,7 +81,7 @@ struct ConfigTests {
     func wrongTypesNameTheKey(extra: String, key: String) {
         let text = "clips: [{id: a, video: v.mp4, identity: i, box: \"1,1,2,2\"}]\narms: [\"trajectory w=1\"]\n" + extra
         do {
-            _ = try StudyConfig.parse(text: text, file: "bad.yaml", baseDirectory: base)
+            _ = try ProbeStudyFile.parse(text: text, file: "bad.yaml", baseDirectory: base)
             Issue.record("accepted \(key)")
         } catch {
             guard case let .invalidValue(file, k, _) = error else { Issue.record("wrong error \(error)"); return }
@@ -91,16 +91,16 @@ struct ConfigTests {
 
     @Test func missingAndBadArmsAndClips() {
         #expect(throws: ProbeError.missingKey(file: "f", key: "teacher.bank")) {
-            try StudyConfig.parse(text: "clips: [{id: a, video: v, identity: i, box: \"1,1,2,2\"}]\narms: [\"trajectory w=1\"]\n", file: "f", baseDirectory: base)
+            try ProbeStudyFile.parse(text: "clips: [{id: a, video: v, identity: i, box: \"1,1,2,2\"}]\narms: [\"trajectory w=1\"]\n", file: "f", baseDirectory: base)
         }
         #expect(throws: ProbeError.self) {
-            try StudyConfig.parse(text: "clips: [{id: a, video: v, identity: i, box: \"1,1,2,2\"}]\nteacher: {bank: b}\narms: [\"warp w=1\"]\n", file: "f", baseDirectory: base)
+            try ProbeStudyFile.parse(text: "clips: [{id: a, video: v, identity: i, box: \"1,1,2,2\"}]\nteacher: {bank: b}\narms: [\"warp w=1\"]\n", file: "f", baseDirectory: base)
         }
         #expect(throws: ProbeError.unknownKey(file: "f", key: "clips[0].maks", known: ProbeSet.clipKeys)) {
-            try StudyConfig.parse(text: "clips: [{id: a, video: v, identity: i, maks: m.png}]\nteacher: {bank: b}\narms: [\"trajectory w=1\"]\n", file: "f", baseDirectory: base)
+            try ProbeStudyFile.parse(text: "clips: [{id: a, video: v, identity: i, maks: m.png}]\nteacher: {bank: b}\narms: [\"trajectory w=1\"]\n", file: "f", baseDirectory: base)
         }
         #expect(throws: ProbeError.self) {   // neither mask nor box
-            try StudyConfig.parse(text: "clips: [{id: a, video: v, identity: i}]\nteacher: {bank: b}\narms: [\"trajectory w=1\"]\n", file: "f", baseDirectory: base)
+            try ProbeStudyFile.parse(text: "clips: [{id: a, video: v, identity: i}]\nteacher: {bank: b}\narms: [\"trajectory w=1\"]\n", file: "f", baseDirectory: base)
         }
     }
 }
@@ -254,7 +254,7 @@ struct ConfigOverrideTests {
     """
 
     @Test func flagsReplaceTheFileValues() throws {
-        var c = try TrajectoryProbe.StudyConfig.parse(text: text, file: "study.yaml", baseDirectory: base)
+        var c = try TrajectoryProbe.ProbeStudyFile.parse(text: text, file: "study.yaml", baseDirectory: base)
         try c.override(arms: ["factorial w=2", "trajectory w=3"], seeds: "3,1", steps: "49,0,30", kappa: 2, resolution: 48,
                        drop: "text+audio", guidanceScale: 2, identityPrior: "masked_reference", referenceBandwidth: 0.5,
                        pcaComponents: 32, metrics: "ssim,sync_c")
@@ -272,7 +272,7 @@ struct ConfigOverrideTests {
 
     @Test(arguments: ["--seeds", "--steps", "--drop", "--metrics", "--arm"])
     func badFlagsNameTheFlag(flag: String) throws {
-        var c = try TrajectoryProbe.StudyConfig.parse(text: text, file: "study.yaml", baseDirectory: base)
+        var c = try TrajectoryProbe.ProbeStudyFile.parse(text: text, file: "study.yaml", baseDirectory: base)
         do {
             switch flag {
             case "--seeds": try c.override(seeds: "0,x")

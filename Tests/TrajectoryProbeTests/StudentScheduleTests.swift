@@ -151,7 +151,7 @@ struct StudentScheduleTests {
     }
 
     @Test func condFormGuidanceIsConvertedInStudyFiles() throws {
-        let specs = try StudyConfig.expand(label: "student_schedule euler steps=0,30 g=0,3.5", form: .cond)
+        let specs = try ProbeStudyFile.expand(label: "student_schedule euler steps=0,30 g=0,3.5", form: .cond)
         #expect(specs == [try student("student_schedule euler steps=0,30 g=1,4.5")])
     }
 }
@@ -165,7 +165,7 @@ struct StudentScheduleImportedTests {
             teacher: {kind: imported, directory: runs/}
             arms: ["euler_jump s0=1 s1=2", "student_schedule euler steps=0,30 g=1,2"]
             """
-        let config = try StudyConfig.parse(text: text, file: "study.yaml", baseDirectory: URL(fileURLWithPath: "/data"))
+        let config = try ProbeStudyFile.parse(text: text, file: "study.yaml", baseDirectory: URL(fileURLWithPath: "/data"))
         let arm = "student_schedule euler steps=0,30 g=1,2"
         await #expect(throws: DriverError.studentScheduleNeedsTeacher(source: "study.yaml", arm: arm)) {
             _ = try await ProbeDriver(config: config).run(options: ProbeRunOptions(database: URL(fileURLWithPath: "/nonexistent/x.sqlite"), studyName: "s"))

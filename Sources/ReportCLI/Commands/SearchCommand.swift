@@ -58,7 +58,7 @@ struct SearchCommand: AsyncParsableCommand {
     @Flag(help: "No progress output.") var quiet = false
 
     func run() async throws {
-        let cfg = try StudyConfig.load(URL(fileURLWithPath: config))
+        let cfg = try ProbeStudyFile.load(URL(fileURLWithPath: config))
         let name = analysis.study ?? URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         var options = try analysis.reportOptions()
         options.ruleResamples = 0

@@ -207,8 +207,8 @@ extension StudyStore {
 
     /// The study config of imported results: the files name only the model and drop mode; the
     /// rest of what the report needs is in `settings` (see ``StudyParameters``).
-    public static func importedConfig(name: String, model: String, drop: String, settings: StudyParameters = StudyParameters(source: "long-csv")) -> StudyConfig {
-        StudyConfig(name: name, teacherKind: "imported", teacherIdentity: model, modelName: model, dropMode: drop,
+    public static func importedConfig(name: String, model: String, drop: String, settings: StudyParameters = StudyParameters(source: "long-csv")) -> StudyRecord {
+        StudyRecord(name: name, teacherKind: "imported", teacherIdentity: model, modelName: model, dropMode: drop,
                     syncModel: settings.syncModel ?? "unknown", parameters: settings)
     }
 

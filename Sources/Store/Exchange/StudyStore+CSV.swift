@@ -63,7 +63,7 @@ extension StudyStore {
             throw StoreError.ambiguousStudy(path: url.path, available: names)
         }
         let queue = try connect(url, readOnly: false, mayCreate: true)
-        let (run, config, notes) = try queue.write { db -> (RunID, StudyConfig, [String]) in
+        let (run, config, notes) = try queue.write { db -> (RunID, StudyRecord, [String]) in
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE name = ?", arguments: [name]) {
                 let stored = runConfig(row)
                 var mismatched: [String] = []
@@ -82,8 +82,8 @@ extension StudyStore {
     /// stored settings: keys it lacks are added, keys it holds with other values are refused, and
     /// a sync model it records as `unknown` is replaced by the one now given.
     /// - returns: the run, its config as now stored, and one line per setting newly recorded.
-    static func adoptImportedStudy(_ db: Database, database: URL, config: StudyConfig, settings: StudyParameters,
-                                   checkIdentity: Bool = true) throws -> (RunID, StudyConfig, [String]) {
+    static func adoptImportedStudy(_ db: Database, database: URL, config: StudyRecord, settings: StudyParameters,
+                                   checkIdentity: Bool = true) throws -> (RunID, StudyRecord, [String]) {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE name = ?", arguments: [config.name]) else {
             return (try insertRun(db, config: config, status: .running), config, [])
         }

@@ -157,7 +157,7 @@ public struct FailedUnit: Sendable, Hashable {
 /// One line of `trajprobe runs`.
 public struct RunSummary: Sendable, Hashable {
     public var id: RunID
-    public var config: StudyConfig
+    public var config: StudyRecord
     public var status: RunStatus
     public var created: String
     public var finished: String?

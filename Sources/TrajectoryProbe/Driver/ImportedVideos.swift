@@ -101,7 +101,7 @@ public struct ImportedVideos: Sendable {
                                         problem: "two arm directories map to the same arm: name them with --arm DIR=LABEL")
         }
         let schedule = layout.arms[0].schedule
-        let config = Store.StudyConfig(
+        let config = StudyRecord(
             name: options.studyName, teacherKind: "imported",
             teacherIdentity: "imported videos " + layout.arms.map { "\($0.name): \($0.schedule.tList.count) times" }.joined(separator: "; "),
             modelName: options.modelName, dropMode: options.dropMode, syncModel: sync.name,
@@ -130,7 +130,7 @@ public struct ImportedVideos: Sendable {
                 if !finished.contains(key) { _ = try store.writeUnit(UnitResult(key: key, measurements: values)) }
             }
         }
-        let measurer = UnitMeasurer(sync: sync, metrics: Set(StudyConfig.allMetrics), lpips: lpips)
+        let measurer = UnitMeasurer(sync: sync, metrics: Set(ProbeStudyFile.allMetrics), lpips: lpips)
         var failures: [String] = []
         for (arm, spec, sample, j) in todo {
             let key = UnitKey(clip: clipIDs[sample]!, arm: armIDs[spec]!, step: j, seed: 0)
@@ -177,7 +177,7 @@ public struct ImportedVideos: Sendable {
     /// The study's parameters as the videos' `schedule.json` gives them (a schedule's max t is its
     /// first time); `faceSyncFit: scored_clips` records that FaceSync-CCA was fitted on the very GT
     /// clips it then scores (a circular score, which the report can say). The teacher and drop
-    /// mode are the caller's (`Store.StudyConfig`).
+    /// mode are the caller's (`StudyRecord`).
     static func parameters(schedule: ODESchedule, arms: [ArmSpec], steps: [Int], sync: ClipSyncModel, lpips: LPIPS? = nil,
                            faceSyncOnScoredClips: Bool = false) -> StudyParameters {
         var p = StudyParameters(syncModel: sync.name)

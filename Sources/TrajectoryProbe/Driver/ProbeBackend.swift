@@ -40,7 +40,7 @@ struct ProbeBackend: Sendable {
 }
 
 extension ProbeDriver {
-    static func backend(config: StudyConfig, bankClips: [ClipData], probes: [ClipData], heldOut: Set<String>) throws -> ProbeBackend {
+    static func backend(config: ProbeStudyFile, bankClips: [ClipData], probes: [ClipData], heldOut: Set<String>) throws -> ProbeBackend {
         let resolution = config.teacher.resolution
         switch config.teacher.kind {
         case .analytic:

@@ -66,9 +66,9 @@ public struct ProbeSummary: Sendable {
 /// stopped and ends with the same numbers as an uninterrupted one (every unit is a deterministic
 /// function of the configuration and its seed).
 public struct ProbeDriver: Sendable {
-    public let config: StudyConfig
+    public let config: ProbeStudyFile
 
-    public init(config: StudyConfig) { self.config = config }
+    public init(config: ProbeStudyFile) { self.config = config }
 
     public func run(options: ProbeRunOptions, logger: Logger = Logger(label: "trajprobe.probe"),
                     progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) async throws -> ProbeSummary {

@@ -17,7 +17,7 @@ final class ProbeSession: @unchecked Sendable {
         var units: [ProbeUnit]
     }
 
-    let config: StudyConfig
+    let config: ProbeStudyFile
     let plan: ProbePlan
     let schedule: TimeSchedule
     let store: StudyStore
@@ -28,7 +28,7 @@ final class ProbeSession: @unchecked Sendable {
     let syncModelPath: String
     let lanes: Int
 
-    private init(config: StudyConfig, plan: ProbePlan, schedule: TimeSchedule, store: StudyStore, backend: ProbeBackend,
+    private init(config: ProbeStudyFile, plan: ProbePlan, schedule: TimeSchedule, store: StudyStore, backend: ProbeBackend,
                  measurer: UnitMeasurer, probes: [ClipData], clipIDs: [String: ClipID], syncModelPath: String, lanes: Int) {
         self.config = config; self.plan = plan; self.schedule = schedule; self.store = store; self.backend = backend
         self.measurer = measurer; self.probes = probes; self.clipIDs = clipIDs; self.syncModelPath = syncModelPath; self.lanes = lanes
@@ -52,7 +52,7 @@ final class ProbeSession: @unchecked Sendable {
         var lpips: LPIPS?
         if config.metrics.contains(MetricName.lpips) {
             guard let weights = config.lpips.weights else {
-                throw DriverError.missingWeights(metric: "lpips", hint: StudyConfig.lpipsNeedsWeights)
+                throw DriverError.missingWeights(metric: "lpips", hint: ProbeStudyFile.lpipsNeedsWeights)
             }
             lpips = try LPIPS(weights: URL(fileURLWithPath: weights))
         }
@@ -113,7 +113,7 @@ final class ProbeSession: @unchecked Sendable {
         // The study in the database.
         let schedule = try config.schedule()
         let plan = try ProbePlan(arms: config.arms, schedule: schedule, steps: config.steps.subset)
-        let studyConfig = Store.StudyConfig(
+        let studyConfig = StudyRecord(
             name: options.studyName, teacherKind: config.teacher.kind.rawValue,
             teacherIdentity: backend.identity,
             modelName: backend.modelName, dropMode: config.teacher.dropMode.rawValue,

@@ -31,7 +31,7 @@ public final class StudentScheduleRunner: @unchecked Sendable {
         self.pairs = pairs
     }
 
-    public static func open(config: StudyConfig, options: ProbeRunOptions, logger: Logger = Logger(label: "trajprobe.search"),
+    public static func open(config: ProbeStudyFile, options: ProbeRunOptions, logger: Logger = Logger(label: "trajprobe.search"),
                             progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) async throws -> StudentScheduleRunner {
         if config.teacher.kind == .imported {
             throw DriverError.studentScheduleNeedsTeacher(source: config.file, arm: "student_schedule")

@@ -275,7 +275,7 @@ public struct SyncBatch: Sendable {
         parameters.guidanceScale = 1
         parameters.numSteps = 1
         parameters.syncPreset = presetJSON
-        let config = Store.StudyConfig(name: studyName, teacherKind: "scored", teacherIdentity: "batch sync scoring",
+        let config = StudyRecord(name: studyName, teacherKind: "scored", teacherIdentity: "batch sync scoring",
                                        modelName: "none", dropMode: "none", syncModel: model, syncWeightsSHA256: sha,
                                        libavVersion: MediaLibraries.version,
                                        parameters: parameters)

@@ -1,10 +1,12 @@
 import Foundation
 
-/// What makes a study one study: the teacher, the probe configuration and the scoring settings.
+/// The stored record of a study (one `runs` row): its name, its typed ``StudyParameters`` and
+/// the provenance of its numbers (sync weights, libav, toolkit version). Not the probe's YAML
+/// file, which is TrajectoryProbe's `ProbeStudyFile`.
 ///
 /// Two shards merge only when their configs are equal field by field, and `openOrCreate` resumes
 /// a study only under the config it was created with, so every stored number keeps one meaning.
-public struct StudyConfig: Codable, Sendable, Hashable {
+public struct StudyRecord: Codable, Sendable, Hashable {
     /// The study's name, unique inside its database file (`runs.name`).
     public var name: String
     /// What the study is, typed (`runs.parameters_json` and the v2 columns). The teacher and
@@ -20,27 +22,27 @@ public struct StudyConfig: Codable, Sendable, Hashable {
     /// `analytic`, `remote` or `imported` (`unknown` when the parameters do not say).
     public var teacherKind: String {
         get { parameters.teacherKind ?? "unknown" }
-        set { parameters.teacherKind = StudyConfig.known(newValue) }
+        set { parameters.teacherKind = StudyRecord.known(newValue) }
     }
     /// Which teacher exactly: analytic bank and κ, remote endpoint and model version, source files.
     public var teacherIdentity: String {
         get { parameters.teacherIdentity ?? "unknown" }
-        set { parameters.teacherIdentity = StudyConfig.known(newValue) }
+        set { parameters.teacherIdentity = StudyRecord.known(newValue) }
     }
     /// The model's name (`unknown` when the parameters do not say).
     public var modelName: String {
         get { parameters.modelName ?? "unknown" }
-        set { parameters.modelName = StudyConfig.known(newValue) }
+        set { parameters.modelName = StudyRecord.known(newValue) }
     }
     /// Negative branch of CFG: `text+audio` or `audio`; `unknown` for imports that do not say.
     public var dropMode: String {
         get { parameters.dropMode ?? "unknown" }
-        set { parameters.dropMode = StudyConfig.known(newValue) }
+        set { parameters.dropMode = StudyRecord.known(newValue) }
     }
     /// `syncnet-v2`, `facesync-cca`, or `unknown` for imported tables.
     public var syncModel: String {
         get { parameters.syncModel ?? "unknown" }
-        set { parameters.syncModel = StudyConfig.known(newValue) }
+        set { parameters.syncModel = StudyRecord.known(newValue) }
     }
 
     /// The stored record of a study: `parameters` says what it is; the names given here replace
@@ -65,7 +67,7 @@ public struct StudyConfig: Codable, Sendable, Hashable {
     static func known(_ text: String) -> String? { text == "unknown" || text.isEmpty ? nil : text }
 
     /// Names of the fields in which `other` differs from `self` (empty when equal).
-    public func differences(from other: StudyConfig) -> [String] {
+    public func differences(from other: StudyRecord) -> [String] {
         var out: [String] = []
         if name != other.name { out.append("name") }
         if teacherKind != other.teacherKind { out.append("teacher kind '\(teacherKind)' vs '\(other.teacherKind)'") }

@@ -51,7 +51,7 @@ public enum SyncModelName: String, Sendable, Codable, CaseIterable, Hashable {
 ///
 /// Without `metrics:` a study stores every metric it can: all of them, LPIPS only when
 /// `lpips.weights` is given.
-public struct StudyConfig: Sendable, Equatable {
+public struct ProbeStudyFile: Sendable, Equatable {
     public struct TeacherSection: Sendable, Equatable {
         public var kind: TeacherKind = .analytic
         public var kappa: Double = 4
@@ -118,7 +118,7 @@ public struct StudyConfig: Sendable, Equatable {
     /// Arms in trajprobe's own (neg-based) form, whatever `guidance_form` the file used.
     public var arms: [ArmSpec] = []
     public var seeds: [Int] = [0]
-    public var metrics: [String] = StudyConfig.defaultMetrics
+    public var metrics: [String] = ProbeStudyFile.defaultMetrics
     public var sync = SyncSection()
     public var lpips = LPIPSSection()
 
@@ -138,12 +138,12 @@ public struct StudyConfig: Sendable, Equatable {
     }
 
     /// Loads and validates a study file; relative paths resolve against its directory.
-    public static func load(_ url: URL) throws(ProbeError) -> StudyConfig {
+    public static func load(_ url: URL) throws(ProbeError) -> ProbeStudyFile {
         let text = try StrictYAML.text(of: url)
         return try parse(text: text, file: url.path, baseDirectory: url.deletingLastPathComponent())
     }
 
-    public static func parse(text: String, file: String, baseDirectory: URL) throws(ProbeError) -> StudyConfig {
+    public static func parse(text: String, file: String, baseDirectory: URL) throws(ProbeError) -> ProbeStudyFile {
         let y = try StrictYAML.root(text: text, file: file)
         try y.allowOnly(topKeys)
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : baseDirectory.appendingPathComponent(p).standardizedFileURL.path }
@@ -155,7 +155,7 @@ public struct StudyConfig: Sendable, Equatable {
         case (_?, true): throw .invalidValue(file: file, key: "clips", problem: "give either probe_set or clips, not both")
         case (nil, false): throw .missingKey(file: file, key: "probe_set")
         }
-        var c = StudyConfig(file: file, probeSet: probeSet)
+        var c = ProbeStudyFile(file: file, probeSet: probeSet)
 
         if let t = try y.map("teacher") {
             try t.allowOnly(teacherKeys)
@@ -166,8 +166,8 @@ public struct StudyConfig: Sendable, Equatable {
             }
             c.teacher.bank = try t.string("bank").map(resolve)
             if let v = try t.int("resolution") {
-                guard (4...StudyConfig.maxResolution).contains(v) else {
-                    throw .invalidValue(file: file, key: "teacher.resolution", problem: "must lie in 4...\(StudyConfig.maxResolution), got \(v)")
+                guard (4...ProbeStudyFile.maxResolution).contains(v) else {
+                    throw .invalidValue(file: file, key: "teacher.resolution", problem: "must lie in 4...\(ProbeStudyFile.maxResolution), got \(v)")
                 }
                 c.teacher.resolution = v
             }
@@ -177,8 +177,8 @@ public struct StudyConfig: Sendable, Equatable {
                 if components != nil { throw .invalidValue(file: file, key: "teacher.pca_components", problem: "only with working_space: pca") }
             case "pca":
                 guard let k = components else { throw .missingKey(file: file, key: "teacher.pca_components") }
-                guard (1...StudyConfig.maxPCAComponents).contains(k) else {
-                    throw .invalidValue(file: file, key: "teacher.pca_components", problem: "must lie in 1...\(StudyConfig.maxPCAComponents), got \(k)")
+                guard (1...ProbeStudyFile.maxPCAComponents).contains(k) else {
+                    throw .invalidValue(file: file, key: "teacher.pca_components", problem: "must lie in 1...\(ProbeStudyFile.maxPCAComponents), got \(k)")
                 }
                 c.teacher.workingSpace = .pca(components: k)
             case let other:
@@ -290,7 +290,7 @@ public struct StudyConfig: Sendable, Equatable {
         var arms: [ArmSpec] = []
         for (i, label) in armLabels.enumerated() {
             do throws(ProbeError) {
-                for spec in try StudyConfig.expand(label: label, form: c.guidanceForm) {
+                for spec in try ProbeStudyFile.expand(label: label, form: c.guidanceForm) {
                     _ = try ProbeArms.make(spec, numSteps: schedule.numSteps)
                     if !arms.contains(spec) { arms.append(spec) }
                 }
@@ -316,7 +316,7 @@ public struct StudyConfig: Sendable, Equatable {
                 throw .invalidValue(file: file, key: "metrics[\(i)]", problem: "'\(m)' is not one of \(allMetrics.joined(separator: ", "))")
             }
             if metrics.contains(MetricName.lpips) && c.lpips.weights == nil {
-                throw .invalidValue(file: file, key: "metrics", problem: StudyConfig.lpipsNeedsWeights)
+                throw .invalidValue(file: file, key: "metrics", problem: ProbeStudyFile.lpipsNeedsWeights)
             }
             c.metrics = metrics
         } else if c.lpips.weights != nil {
@@ -386,7 +386,7 @@ public struct StudyConfig: Sendable, Equatable {
     }
 }
 
-extension StudyConfig {
+extension ProbeStudyFile {
     /// Takes the arms, steps and seeds a stored study recorded in its parameters (what
     /// `probe --arm/--steps/--seeds` may have set instead of the file), so a later command on that
     /// study rebuilds the configuration it was probed under.
@@ -416,7 +416,7 @@ extension StudyConfig {
             var out: [ArmSpec] = []
             for label in labels {
                 do throws(ProbeError) {
-                    for spec in try StudyConfig.expand(label: label, form: guidanceForm) {
+                    for spec in try ProbeStudyFile.expand(label: label, form: guidanceForm) {
                         _ = try ProbeArms.make(spec, numSteps: schedule.numSteps)
                         if !out.contains(spec) { out.append(spec) }
                     }
@@ -447,8 +447,8 @@ extension StudyConfig {
             teacher.kappa = kappa
         }
         if let resolution {
-            guard (4...StudyConfig.maxResolution).contains(resolution) else {
-                throw .invalidValue(file: "--resolution", key: "\(resolution)", problem: "must lie in 4...\(StudyConfig.maxResolution)")
+            guard (4...ProbeStudyFile.maxResolution).contains(resolution) else {
+                throw .invalidValue(file: "--resolution", key: "\(resolution)", problem: "must lie in 4...\(ProbeStudyFile.maxResolution)")
             }
             teacher.resolution = resolution
         }
@@ -478,19 +478,19 @@ extension StudyConfig {
             teacher.identityPrior = .maskedReference(bandwidth: referenceBandwidth)
         }
         if let pcaComponents {
-            guard (1...StudyConfig.maxPCAComponents).contains(pcaComponents) else {
-                throw .invalidValue(file: "--pca-components", key: "\(pcaComponents)", problem: "must lie in 1...\(StudyConfig.maxPCAComponents)")
+            guard (1...ProbeStudyFile.maxPCAComponents).contains(pcaComponents) else {
+                throw .invalidValue(file: "--pca-components", key: "\(pcaComponents)", problem: "must lie in 1...\(ProbeStudyFile.maxPCAComponents)")
             }
             teacher.workingSpace = .pca(components: pcaComponents)
         }
         if let bank { teacher.bank = bank }
         if let metrics {
             let list = metrics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            for m in list where !StudyConfig.allMetrics.contains(m) {
-                throw .invalidValue(file: "--metrics", key: m, problem: "one of \(StudyConfig.allMetrics.joined(separator: ", "))")
+            for m in list where !ProbeStudyFile.allMetrics.contains(m) {
+                throw .invalidValue(file: "--metrics", key: m, problem: "one of \(ProbeStudyFile.allMetrics.joined(separator: ", "))")
             }
             if list.contains(MetricName.lpips) && lpips.weights == nil {
-                throw .invalidValue(file: "--metrics", key: MetricName.lpips, problem: StudyConfig.lpipsNeedsWeights)
+                throw .invalidValue(file: "--metrics", key: MetricName.lpips, problem: ProbeStudyFile.lpipsNeedsWeights)
             }
             self.metrics = list
         }
