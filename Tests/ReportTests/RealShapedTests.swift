@@ -216,7 +216,7 @@ enum RealShaped {
         let truth = RealShaped.truth
         let sched = ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
         let cfg = ArmSpec.eulerJump(s0: 1, s1: 4.5), base = ArmSpec.eulerJump(s0: 1, s1: 1)
-        var rows: [Report.MeasurementRow] = []
+        var rows: [LabelledMeasurement] = []
         for c in 0..<10 {
             let clip = "clip\(c)", clipSync = 6.45 + 0.35 * normal(), clipGain = 1 + 0.25 * normal(), clipLP = 0.008 * normal()
             for j in 0..<50 {

@@ -2,17 +2,6 @@ import Digest
 import Foundation
 import Store
 
-/// Map names the probe driver writes into the Store's `maps` table and the report reads back.
-public enum StoredMapName {
-    /// Spatial probe: mean over frames and channels of |x0(w) − x0(1)|, shape `[H, W]`.
-    public static let spatialDifference = "spatial_difference"
-    /// Spatial probe's noise floor (σ = 0.01 perturbation of the same state), shape `[H, W]`.
-    public static let spatialFloor = "spatial_floor"
-    /// Per-window Sync-C over time at the best offset (FaceSync/SyncNet), shape `[windows]`;
-    /// window k covers video frames k..k+4 at 25 fps.
-    public static let syncSeries = "sync_series"
-}
-
 extension StudyData {
     /// Step times in [0, 1]. Some teachers' analysis scripts (LatentSync, InfiniteTalk) write
     /// the integer timestep (0..1000) in the `t` column; stored as written, read here as t =
@@ -46,9 +35,9 @@ extension StudyData {
         // (StudentScheduleData); the per-step analysis never sees them.
         let probeArms = snap.arms.filter { $0.spec.family != .studentSchedule }
         let armLabels = Dictionary(uniqueKeysWithValues: probeArms.map { ($0.id, $0.label) })
-        let rows = snap.measurements.compactMap { m -> Report.MeasurementRow? in
+        let rows = snap.measurements.compactMap { m -> LabelledMeasurement? in
             guard let clip = clipNames[m.clip], let arm = armLabels[m.arm] else { return nil }
-            return Report.MeasurementRow(arm: arm, clip: clip, step: m.step, seed: m.seed, metric: m.metric,
+            return LabelledMeasurement(arm: arm, clip: clip, step: m.step, seed: m.seed, metric: m.metric,
                                          region: m.region, value: m.value)
         }
         var failureCounts: [String: [String: Int]] = [:]
@@ -64,18 +53,18 @@ extension StudyData {
         for arm in probeArms {
             let maps = try store.maps(arm: arm.id)
             var floors: [String: Double] = [:]
-            for m in maps where m.map.name == StoredMapName.spatialFloor {
+            for m in maps where m.map.name == MapName.spatialFloor {
                 let key = "\(m.key.clip)|\(m.key.step)|\(m.key.seed)"
                 floors[key] = m.map.values.isEmpty ? 0 : Double(m.map.values.reduce(0, +)) / Double(m.map.values.count)
             }
             for m in maps {
                 guard let clip = clipNames[m.key.clip] else { continue }
                 switch m.map.name {
-                case StoredMapName.syncSeries:
+                case MapName.syncSeries:
                     let times = m.map.values.indices.map { (Double($0) + 2.5) / 25 }
                     series.append(SyncSeries(arm: arm.label, clip: clip, step: m.key.step, times: times,
                                              values: m.map.values.map(Double.init)))
-                case StoredMapName.spatialDifference where m.map.shape.count == 2 && m.key.seed == 0:
+                case MapName.spatialDifference where m.map.shape.count == 2 && m.key.seed == 0:
                     let key = "\(m.key.clip)|\(m.key.step)|\(m.key.seed)"
                     spatial.append(SpatialMap(arm: arm.label, clip: clip, step: m.key.step, width: m.map.shape[1],
                                               height: m.map.shape[0], values: m.map.values, noiseFloor: floors[key] ?? 0))

@@ -49,7 +49,7 @@ public struct StudyData: Codable, Sendable, Equatable {
     public var steps: [StepTime]
     public var clips: [String]
     public var arms: [ArmSpec]
-    public var measurements: [MeasurementRow]
+    public var measurements: [LabelledMeasurement]
     public var failures: [FailedUnits]
     /// Per-window sync over time (optional).
     public var syncSeries: [SyncSeries]
@@ -65,7 +65,7 @@ public struct StudyData: Codable, Sendable, Equatable {
                 parameters: StudyParameters? = nil,
                 guidanceScale: Double? = nil, guidanceText: Double? = nil, guidanceAudio: Double? = nil,
                 metricRules: [String: String] = [:], configuration: [String: String] = [:], steps: [StepTime],
-                clips: [String], arms: [ArmSpec], measurements: [MeasurementRow],
+                clips: [String], arms: [ArmSpec], measurements: [LabelledMeasurement],
                 failures: [FailedUnits] = [], syncSeries: [SyncSeries] = [], spatialMaps: [SpatialMap] = [],
                 search: SearchResult? = nil) {
         self.name = name; self.source = source; self.teacher = teacher; self.modelName = modelName
@@ -112,9 +112,10 @@ public struct StepTime: Codable, Sendable, Equatable, Hashable {
     public init(j: Int, t: Double) { self.j = j; self.t = t }
 }
 
-/// One row of the Store's `measurements` table. `step == gtStep` marks GT rows (the reference
-/// clip itself, arm label ignored).
-public struct MeasurementRow: Codable, Sendable, Equatable {
+/// One measured number as the report reads it: the Store's `MeasurementRow` with its arm as
+/// its label and its clip as its name, so studies from different databases compare. `step ==
+/// gtStep` marks GT rows (the reference clip itself, arm label ignored).
+public struct LabelledMeasurement: Codable, Sendable, Equatable {
     public var arm: String
     public var clip: String
     public var step: Int

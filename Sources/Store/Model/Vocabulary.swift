@@ -169,3 +169,15 @@ public enum RegionName {
 
 /// The step column's value for GT rows (metrics of the reference clip itself).
 public let gtStep = -1
+
+/// Names of the maps (`maps.name`) the probe writes and the report reads back: one vocabulary,
+/// owned by Store like the metric and region names.
+public enum MapName {
+    /// Spatial probe: mean over frames and channels of |x0(w) − x0(1)|, shape `[H, W]`.
+    public static let spatialDifference = "spatial_difference"
+    /// Spatial probe's noise floor (σ = 0.01 perturbation of the same state), shape `[H, W]`.
+    public static let spatialFloor = "spatial_floor"
+    /// Per-window Sync-C over time at the best offset (FaceSync/SyncNet), shape `[windows]`;
+    /// window k covers video frames k..k+4 at 25 fps.
+    public static let syncSeries = "sync_series"
+}

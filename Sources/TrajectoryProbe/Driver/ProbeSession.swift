@@ -52,7 +52,7 @@ final class ProbeSession: @unchecked Sendable {
         var lpips: LPIPS?
         if config.metrics.contains(MetricName.lpips) {
             guard let weights = config.lpips.weights else {
-                throw DriverError.missingWeights(metric: "lpips", hint: ProbeStudyFile.lpipsNeedsWeights)
+                throw DriverError.missingWeights(metric: MetricName.lpips, hint: ProbeStudyFile.lpipsNeedsWeights)
             }
             lpips = try LPIPS(weights: URL(fileURLWithPath: weights))
         }
