@@ -25,7 +25,7 @@ enum Planted {
         r.smoothing = 0
         return ReportOptions(bootstrap: bootstrap, rule: r, guidance: guidance, baselineArm: baselineArm, ruleResamples: ruleResamples)
     }
-    static let schedule = ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
+    static let schedule = try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
 
     static func gain(_ j: Int) -> Double { j < 20 ? 0.3 : (j == 30 ? 1.2 : 1.0) }
     static func ssimCost(_ j: Int) -> Double { j <= 40 ? 0.005 : 0.05 }

@@ -35,7 +35,7 @@ enum RealShaped {
     /// The fixture's CSVs do not say the teacher's schedule: the tests give Wan's (50 steps,
     /// shift 5, t_0 clamped to 0.999) explicitly, as a user would.
     static func options(_ rule: RuleRequest? = nil, resamples: Int = 0,
-                        sampler: ShiftedSchedule? = ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)) -> ReportOptions {
+                        sampler: ShiftedSchedule? = try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)) -> ReportOptions {
         ReportOptions(bootstrap: try! Bootstrap(resamples: 2000, seed: 5), rule: rule, ruleResamples: resamples, sampler: sampler)
     }
 }
@@ -214,7 +214,7 @@ enum RealShaped {
             return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
         }
         let truth = RealShaped.truth
-        let sched = ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
+        let sched = try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
         let cfg = ArmSpec.eulerJump(s0: 1, s1: 4.5), base = ArmSpec.eulerJump(s0: 1, s1: 1)
         var rows: [LabelledMeasurement] = []
         for c in 0..<10 {

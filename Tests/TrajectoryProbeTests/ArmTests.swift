@@ -44,7 +44,7 @@ struct FaultyTeacher: Teacher {
 }
 
 struct ArmTests {
-    let schedule = try! TimeSchedule()
+    let schedule = try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
 
     @Test func eulerSamplerWithOnePointBankReachesThePoint() throws {
         // Both the analytic teacher over a one-frame bank and the velocity-form point teacher.

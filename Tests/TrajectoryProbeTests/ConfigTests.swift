@@ -152,7 +152,7 @@ struct ImportedLayoutTests {
         for arm in arms {
             let dir = root.appendingPathComponent(arm)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let schedule = try TimeSchedule(numSteps: steps, shift: 5)
+            let schedule = try ShiftedSchedule(numSteps: steps, shift: 5, maxT: 0.999)
             let json = "{\"t_list\": [\(schedule.times.map { "\($0)" }.joined(separator: ", "))], \"num_steps\": \(steps), \"shift\": 5.0, \"guidance_scale\": 4.5, \"note\": \"x\"}"
             try json.write(to: dir.appendingPathComponent("ode_schedule.json"), atomically: true, encoding: .utf8)
             for s in samples {
@@ -174,7 +174,7 @@ struct ImportedLayoutTests {
         #expect(layout.steps == [0, 1, 2])
         #expect(layout.arms[0].samples == ["s1", "s2"])
         #expect(layout.arms[0].schedule.guidanceScale == 4.5)
-        #expect(layout.arms[0].schedule.deviation(from: try TimeSchedule(numSteps: 3, shift: 5)) < 1e-12)
+        #expect(layout.arms[0].schedule.deviation(from: try ShiftedSchedule(numSteps: 3, shift: 5, maxT: 0.999)) < 1e-12)
         #expect(layout.arms[1].prediction(sample: "s2", step: 2).hasSuffix("nocfg/videos/s2/step_002.mp4"))
     }
 

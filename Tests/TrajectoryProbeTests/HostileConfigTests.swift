@@ -65,8 +65,8 @@ import Store
                                       + "sync: {model: facesync-cca, weights: null, preset: ~}\n", file: "s.yaml", baseDirectory: base)
         #expect(c.teacher.resolution == 4096 && c.steps.numSteps == 10_000 && c.steps.subset == [0, 9999])
         #expect(c.sync.weights == nil && c.sync.preset == nil)
-        #expect(throws: ProbeError.invalidSchedule("num_steps must lie in 1...10000, got 9223372036854775807")) {
-            try TimeSchedule(numSteps: Int.max)
+        #expect(throws: ScheduleError("num_steps must lie in 1...10000, got 9223372036854775807")) {
+            try ShiftedSchedule(numSteps: Int.max, shift: 5, maxT: 0.999)
         }
         var flags = c
         #expect(throws: ProbeError.invalidValue(file: "--resolution", key: "100000", problem: "must lie in 4...4096")) {

@@ -6,7 +6,7 @@ import Store
 /// The `student_schedule` arm family: label grammar, the tree that shares passes, and the
 /// student's sampling computed by hand.
 struct StudentScheduleTests {
-    let schedule = try! TimeSchedule()
+    let schedule = try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
 
     func setup() throws -> (AnalyticTeacher, ProbeClip) {
         let bank = try TestBanks.random(side: 4, identities: 2, clipsPerIdentity: 3, framesPerClip: 6)

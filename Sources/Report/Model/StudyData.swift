@@ -93,7 +93,9 @@ public struct StudyData: Codable, Sendable, Equatable {
         guard let n = numSteps, let s = shift, let m = maxT else {
             throw .unknownParameter(file: source, parameter: missing.joined(separator: ", "), neededFor: neededFor)
         }
-        return ShiftedSchedule(numSteps: n, shift: s, maxT: m)
+        do { return try ShiftedSchedule(numSteps: n, shift: s, maxT: m) } catch {
+            throw .unreadableInput(file: source, problem: error.description)
+        }
     }
 
     /// t of step j, from the probed steps (or nil when j was not probed).

@@ -15,7 +15,7 @@ import Store
 ///   path; policies that used the same scales so far share the state and its pass, so
 ///   `scheduled_cfg(τ, ·)` rides on `trajectory(1)` until τ. Different scales are separate paths.
 public struct ProbePlan: Sendable {
-    public let schedule: TimeSchedule
+    public let schedule: ShiftedSchedule
     /// Measured steps, sorted.
     public let steps: [Int]
     public let arms: [ArmSpec]
@@ -45,9 +45,11 @@ public struct ProbePlan: Sendable {
         public var policies: [(spec: ArmSpec, scales: [Double])]
     }
 
-    public init(arms: [ArmSpec], schedule: TimeSchedule, steps: [Int]? = nil) throws(ProbeError) {
+    public init(arms: [ArmSpec], schedule: ShiftedSchedule, steps: [Int]? = nil) throws(ProbeError) {
         self.schedule = schedule
-        self.steps = try schedule.validate(steps: steps ?? Array(schedule.probeSteps))
+        do { self.steps = try schedule.validate(steps: steps ?? Array(schedule.probeSteps)) } catch {
+            throw .invalidSchedule(error.problem)
+        }
         guard !arms.isEmpty else { throw .invalidArm(label: "", problem: "a plan needs at least one arm") }
         guard Set(arms).count == arms.count else {
             throw .invalidArm(label: arms.map(\.label).joined(separator: ", "), problem: "duplicate arm")

@@ -133,8 +133,10 @@ public struct ProbeStudyFile: Sendable, Equatable {
                               "directory", "guidance_scale"]
 
     /// The schedule the steps section describes.
-    public func schedule() throws(ProbeError) -> TimeSchedule {
-        try TimeSchedule(numSteps: steps.numSteps, shift: steps.shift, maxT: steps.maxT)
+    public func schedule() throws(ProbeError) -> ShiftedSchedule {
+        do { return try ShiftedSchedule(numSteps: steps.numSteps, shift: steps.shift, maxT: steps.maxT) } catch {
+            throw .invalidSchedule(error.problem)
+        }
     }
 
     /// Loads and validates a study file; relative paths resolve against its directory.
@@ -257,8 +259,8 @@ public struct ProbeStudyFile: Sendable, Equatable {
         if let s = try y.map("steps") {
             try s.allowOnly(["num_steps", "shift", "max_t", "subset"])
             if let v = try s.int("num_steps") {
-                guard (1...TimeSchedule.maxSteps).contains(v) else {
-                    throw .invalidValue(file: file, key: "steps.num_steps", problem: "must lie in 1...\(TimeSchedule.maxSteps), got \(v)")
+                guard (1...ShiftedSchedule.maxSteps).contains(v) else {
+                    throw .invalidValue(file: file, key: "steps.num_steps", problem: "must lie in 1...\(ShiftedSchedule.maxSteps), got \(v)")
                 }
                 c.steps.numSteps = v
             }
@@ -269,7 +271,7 @@ public struct ProbeStudyFile: Sendable, Equatable {
                 throw .invalidValue(file: file, key: "steps.subset", problem: "empty list: name at least one step, or leave subset out to probe every step")
             }
         }
-        let schedule: TimeSchedule
+        let schedule: ShiftedSchedule
         do { schedule = try c.schedule() } catch { throw .invalidValue(file: file, key: "steps", problem: error.description) }
         if let subset = c.steps.subset {
             do { c.steps.subset = try schedule.validate(steps: subset) } catch {
@@ -440,7 +442,7 @@ extension ProbeStudyFile {
         }
         if let steps {
             do { self.steps.subset = try schedule.validate(steps: try ints(steps, flag: "--steps")) }
-            catch { throw .invalidValue(file: "--steps", key: steps, problem: error.description) }
+            catch { throw .invalidValue(file: "--steps", key: steps, problem: "\(error)") }
         }
         if let kappa {
             guard kappa > 0 else { throw .invalidValue(file: "--kappa", key: "\(kappa)", problem: "must be positive") }

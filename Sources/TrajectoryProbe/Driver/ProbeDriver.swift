@@ -229,7 +229,7 @@ extension ProbeDriver {
     /// (schedule, guidance, arms, steps, seeds, metrics, scoring, the teacher's own settings).
     /// The teacher's guidance scale is the file's `teacher.guidance_scale`, else 4.5 when an arm
     /// probes it (OmniAvatar's), else the largest probed scale; the probe's scales are uncond-form.
-    func parameters(schedule: TimeSchedule, plan: ProbePlan, sync: ClipSyncModel, backend: ProbeBackend,
+    func parameters(schedule: ShiftedSchedule, plan: ProbePlan, sync: ClipSyncModel, backend: ProbeBackend,
                     lpips: LPIPS? = nil) -> StudyParameters {
         let scales = plan.arms.compactMap { $0.knobs["w"] ?? $0.knobs["s1"] }.filter { $0 != 1 }
         let guidance = config.teacher.guidanceScale ?? (scales.contains(4.5) ? 4.5 : (scales.max() ?? 1))

@@ -19,7 +19,7 @@ final class ProbeSession: @unchecked Sendable {
 
     let config: ProbeStudyFile
     let plan: ProbePlan
-    let schedule: TimeSchedule
+    let schedule: ShiftedSchedule
     let store: StudyStore
     let backend: ProbeBackend
     let measurer: UnitMeasurer
@@ -28,7 +28,7 @@ final class ProbeSession: @unchecked Sendable {
     let syncModelPath: String
     let lanes: Int
 
-    private init(config: ProbeStudyFile, plan: ProbePlan, schedule: TimeSchedule, store: StudyStore, backend: ProbeBackend,
+    private init(config: ProbeStudyFile, plan: ProbePlan, schedule: ShiftedSchedule, store: StudyStore, backend: ProbeBackend,
                  measurer: UnitMeasurer, probes: [ClipData], clipIDs: [String: ClipID], syncModelPath: String, lanes: Int) {
         self.config = config; self.plan = plan; self.schedule = schedule; self.store = store; self.backend = backend
         self.measurer = measurer; self.probes = probes; self.clipIDs = clipIDs; self.syncModelPath = syncModelPath; self.lanes = lanes

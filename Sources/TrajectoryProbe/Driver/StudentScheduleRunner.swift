@@ -24,7 +24,7 @@ public final class StudentScheduleRunner: @unchecked Sendable {
     /// study's order, seed-major (every clip once before any clip twice).
     public let pairs: [ClipSeed]
     public var store: StudyStore { session.store }
-    public var schedule: TimeSchedule { session.schedule }
+    public var schedule: ShiftedSchedule { session.schedule }
 
     private init(session: ProbeSession, pairs: [ClipSeed]) {
         self.session = session

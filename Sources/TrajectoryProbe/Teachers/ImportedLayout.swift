@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 /// The `ode_schedule.json` written next to imported prediction videos.
 public struct ODESchedule: Sendable, Equatable {
@@ -43,8 +44,8 @@ public struct ODESchedule: Sendable, Equatable {
             throw .invalidValue(file: file, key: "t_list", problem: "expected a list of numbers")
         }
         let steps = try number("num_steps")
-        guard steps == steps.rounded(), steps >= 1, steps <= Double(TimeSchedule.maxSteps) else {
-            throw .invalidValue(file: file, key: "num_steps", problem: "expected an integer in 1...\(TimeSchedule.maxSteps)")
+        guard steps == steps.rounded(), steps >= 1, steps <= Double(ShiftedSchedule.maxSteps) else {
+            throw .invalidValue(file: file, key: "num_steps", problem: "expected an integer in 1...\(ShiftedSchedule.maxSteps)")
         }
         let s = ODESchedule(tList: list.map(\.doubleValue), numSteps: Int(steps), shift: try number("shift"),
                             guidanceScale: try number("guidance_scale"))
@@ -59,7 +60,7 @@ public struct ODESchedule: Sendable, Equatable {
 
     /// Largest difference between `t_list` and the schedule trajprobe computes for the same
     /// `num_steps` and `shift` (over the shared length).
-    public func deviation(from schedule: TimeSchedule) -> Double {
+    public func deviation(from schedule: ShiftedSchedule) -> Double {
         zip(tList, schedule.times).map { abs($0 - $1) }.max() ?? 0
     }
 }
