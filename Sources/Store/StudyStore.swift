@@ -17,8 +17,11 @@ import GRDBSQLite
 /// for key in plan where !done.contains(key) { try store.writeUnit(result(key)) }
 /// ```
 public final class StudyStore: Sendable {
+    /// The database file.
     public let url: URL
+    /// Whether this handle may write (read-only handles never modify the file).
     public let isReadOnly: Bool
+    /// The study's row id in the file.
     public let runID: RunID
     /// The study's configuration as stored.
     public let config: StudyRecord

@@ -31,6 +31,7 @@ public indirect enum JSONValue: Codable, Sendable, Hashable, CustomStringConvert
         }
     }
 
+    /// Decodes any JSON value (booleans before numbers, so `true` stays a boolean).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null }
@@ -41,6 +42,7 @@ public indirect enum JSONValue: Codable, Sendable, Hashable, CustomStringConvert
         else { self = .object(try c.decode([String: JSONValue].self)) }
     }
 
+    /// Encodes the value as it was read.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
@@ -53,6 +55,7 @@ public indirect enum JSONValue: Codable, Sendable, Hashable, CustomStringConvert
         }
     }
 
+    /// Sorted-key JSON text, for reports and errors.
     public var description: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -7,8 +7,11 @@
 /// t_20 = 0.882093, t_30 = 0.768935, t_40 = 0.555247, t_49 = 0.092507, t_50 = 0). Times are kept
 /// in Double: they are compared against tables to 1e-6 and written into student configs.
 public struct ShiftedSchedule: Sendable, Equatable, Hashable {
+    /// Sampling steps N.
     public let numSteps: Int
+    /// The timestep shift s.
     public let shift: Double
+    /// The clamp of t_0.
     public let maxT: Double
     /// `numSteps + 1` times, from `t_0` (≤ maxT) down to `t_N = 0`.
     public let times: [Double]
