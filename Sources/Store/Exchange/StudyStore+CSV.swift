@@ -4,15 +4,23 @@ import GRDB
 
 /// What one imported long CSV file contributed.
 public struct CSVImportSummary: Sendable, Hashable {
+    /// The file.
     public var path: String
+    /// sha256 of its bytes.
     public var sha256: String
+    /// Data rows read.
     public var rows: Int
+    /// Of those, GT rows.
     public var gtRows: Int
+    /// Units the rows make.
     public var units: Int
     /// Units newly written; the rest were already stored with the same values.
     public var written: Int
+    /// Units already stored with the same values.
     public var unchanged: Int
+    /// Arm labels the file held.
     public var arms: [String]
+    /// Clips the file held.
     public var clips: Int
     /// Columns the file had that the format does not use (skipped, not stored).
     public var ignoredColumns: [String]

@@ -3,7 +3,9 @@ import GRDB
 
 /// What a merge did.
 public struct MergeSummary: Sendable, Hashable {
+    /// The database merged into.
     public var target: String
+    /// Studies merged, by name.
     public var studies: [String]
     /// Units copied from the shards.
     public var written: Int

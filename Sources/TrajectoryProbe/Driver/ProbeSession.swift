@@ -122,9 +122,12 @@ final class ProbeSession: @unchecked Sendable {
             parameters: driver.parameters(schedule: schedule, plan: plan, sync: syncModel, backend: backend, lpips: lpips))
         let store: StudyStore
         if let existing {
-            // A study created before v2 recorded fewer parameters: only those it recorded must match.
+            // A study created before schema v2 recorded fewer parameters (never a CFG form, which
+            // every later probe records): only those it recorded must match.
             var expected = studyConfig
-            expected.parameters = studyConfig.parameters.restricted(toKnownIn: existing.config.parameters)
+            if existing.config.parameters.cfgForm == nil {
+                expected.parameters = studyConfig.parameters.restricted(toKnownIn: existing.config.parameters)
+            }
             let differences = existing.config.differences(from: expected)
             guard differences.isEmpty else {
                 throw DriverError.studyMismatch(database: options.database.path, study: options.studyName, differences: differences)
