@@ -4,6 +4,7 @@ import Media
 /// One probe clip of a manifest. Paths are absolute once loaded (resolved against the
 /// manifest's directory).
 public struct ProbeSetClip: Sendable, Equatable {
+    /// The clip's name in the study.
     public var id: String
     /// Reference video (a pre-aligned face crop).
     public var video: String
@@ -16,8 +17,10 @@ public struct ProbeSetClip: Sendable, Equatable {
     public var mask: String?
     /// Or a mouth box in pixels.
     public var box: Box?
+    /// Whose face it is: the analytic teacher's identity bank is chosen by it.
     public var identity: String
 
+    /// A clip as a manifest lists it.
     public init(id: String, video: String, audio: String? = nil, audioFrom: String? = nil, mask: String? = nil,
                 box: Box? = nil, identity: String) {
         self.id = id
@@ -35,8 +38,10 @@ public struct ProbeSetClip: Sendable, Equatable {
 
 /// The probe set: the clips a study probes.
 public struct ProbeSet: Sendable, Equatable {
+    /// The clips, in manifest order.
     public var clips: [ProbeSetClip]
 
+    /// A probe set of `clips`.
     public init(clips: [ProbeSetClip]) { self.clips = clips }
 
     static let clipKeys = ["id", "video", "audio", "audio_from", "mask", "box", "identity"]

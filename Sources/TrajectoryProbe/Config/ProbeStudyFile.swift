@@ -52,25 +52,45 @@ public enum SyncModelName: String, Sendable, Codable, CaseIterable, Hashable {
 /// Without `metrics:` a study stores every metric it can: all of them, LPIPS only when
 /// `lpips.weights` is given.
 public struct ProbeStudyFile: Sendable, Equatable {
+    /// The `teacher:` section: which teacher and its settings.
     public struct TeacherSection: Sendable, Equatable {
+        /// `teacher.kind`: analytic, remote or imported.
         public var kind: TeacherKind = .analytic
+        /// `teacher.kappa`: the analytic teacher's posterior sharpness κ.
         public var kappa: Double = 4
+        /// `teacher.bank`: the analytic teacher's frame bank (clips manifest).
         public var bank: String?
+        /// `teacher.working_space` (and `pca_components`): pixels or PCA.
         public var workingSpace: WorkingSpaceKind = .pixels
+        /// `teacher.resolution`: frame side in pixels the teacher works at.
         public var resolution: Int = 32
+        /// `teacher.audio_bandwidth`: the audio kernel width h.
         public var audioBandwidth: Double = 0.7
+        /// `teacher.audio_feature_noise`: noise added to the bank's audio features.
         public var audioFeatureNoise: Double = 0.3
+        /// `teacher.precision`: automatic, float32 or float64.
         public var precision: AnalyticTeacher.Precision = .automatic
+        /// `teacher.drop`: what the negative CFG branch drops.
         public var dropMode: DropMode = .audioOnly
+        /// `teacher.identity_prior` (and `reference_bandwidth`).
         public var identityPrior: AnalyticTeacher.IdentityPrior = .identityBank
+        /// `teacher.url`: a remote teacher's endpoint.
         public var url: String?
+        /// `teacher.model`: a remote teacher's model name.
         public var model: String?
+        /// `teacher.timeout_seconds`: per-request timeout.
         public var timeoutSeconds: Double = 120
+        /// `teacher.retries`: retries of a failed request.
         public var retries: Int = 4
+        /// `teacher.concurrency`: requests in flight.
         public var concurrency: Int = 4
+        /// `teacher.max_batch`: states per request.
         public var maxBatch: Int = 64
+        /// `teacher.binary`: binary tensors rather than JSON.
         public var binaryTransport = true
+        /// `teacher.datatype`: the wire datatype.
         public var datatype: WireDatatype = .fp32
+        /// `teacher.directory`: imported prediction videos.
         public var directory: String?
         /// The teacher's own CFG scale w (uncond form): the scale whose arms decide the window and
         /// the schedule in the report. Nil: 4.5 when probed (OmniAvatar's), else the largest.
@@ -91,37 +111,56 @@ public struct ProbeStudyFile: Sendable, Equatable {
         }
     }
 
+    /// The `steps:` section: the teacher's schedule and the probed subset.
     public struct StepsSection: Sendable, Equatable {
+        /// `steps.num_steps`: sampling steps N.
         public var numSteps: Int = 50
+        /// `steps.shift`: the timestep shift s.
         public var shift: Double = 5
+        /// `steps.max_t`: the clamp of t_0.
         public var maxT: Double = 0.999
+        /// `steps.subset`: the steps probed (nil: all of 0..<N).
         public var subset: [Int]?
     }
 
+    /// The `sync:` section: the sync model that scores Sync-C/D.
     public struct SyncSection: Sendable, Equatable {
+        /// `sync.model`.
         public var model: SyncModelName = .faceSyncCCA
+        /// The weights file.
         public var weights: String?
+        /// `sync.preset`: SyncNet's preprocessing preset.
         public var preset: String?
     }
 
     /// LPIPS-AlexNet weights (safetensors made by tools/convert_lpips.py).
     public struct LPIPSSection: Sendable, Equatable {
+        /// The weights file.
         public var weights: String?
     }
 
+    /// The file read (named in errors).
     public var file: String
+    /// The probe clips (`probe_set:` or `clips:`).
     public var probeSet: ProbeSet
+    /// The `teacher:` section.
     public var teacher = TeacherSection()
+    /// The `steps:` section.
     public var steps = StepsSection()
     /// How the file writes arm scales (`guidance_form`: `neg`, also spelt `uncond`, or `cond`).
     public var guidanceForm: CFGForm = .uncond
     /// Arms in trajprobe's own (neg-based) form, whatever `guidance_form` the file used.
     public var arms: [ArmSpec] = []
+    /// `seeds`: noise seeds probed.
     public var seeds: [Int] = [0]
+    /// `metrics`: metric names stored.
     public var metrics: [String] = ProbeStudyFile.defaultMetrics
+    /// The `sync:` section.
     public var sync = SyncSection()
+    /// The `lpips:` section.
     public var lpips = LPIPSSection()
 
+    /// Every metric the probe can store.
     public static let allMetrics = [MetricName.mse, MetricName.psnr, MetricName.ssim, MetricName.lpips, MetricName.sharpness,
                                     MetricName.syncC, MetricName.syncD, MetricName.syncOffset]
     /// The metrics a study without `metrics:` stores when it has no LPIPS weights.
@@ -145,6 +184,7 @@ public struct ProbeStudyFile: Sendable, Equatable {
         return try parse(text: text, file: url.path, baseDirectory: url.deletingLastPathComponent())
     }
 
+    /// Parses a study file's text strictly; relative paths resolve against `baseDirectory`.
     public static func parse(text: String, file: String, baseDirectory: URL) throws(ProbeError) -> ProbeStudyFile {
         let y = try StrictYAML.root(text: text, file: file)
         try y.allowOnly(topKeys)

@@ -18,6 +18,7 @@ public struct ProbeRunOptions: Sendable {
     /// (clip, seed) pairs probed at once; 0 means one per core.
     public var concurrency: Int
 
+    /// Options of one run; all units, one lane per core unless given.
     public init(database: URL, studyName: String, shard: Shard = .all, concurrency: Int = 0) {
         self.database = database
         self.studyName = studyName
@@ -30,7 +31,9 @@ public struct ProbeRunOptions: Sendable {
 public struct ProbeProgress: Sendable, Equatable {
     /// Units this run has to do (after resume and sharding).
     public var total: Int
+    /// Units written so far.
     public var done: Int
+    /// Units that failed so far.
     public var failed: Int
     /// Units found finished in the database and skipped.
     public var skipped: Int
@@ -40,15 +43,23 @@ public struct ProbeProgress: Sendable, Equatable {
 
 /// What a finished run did.
 public struct ProbeSummary: Sendable {
+    /// The database written.
     public var database: URL
+    /// The study's name.
     public var studyName: String
+    /// Units written by this run.
     public var written: Int
+    /// Units that failed in this run.
     public var failed: Int
+    /// Units already stored, skipped.
     public var skipped: Int
+    /// Wall time of the run.
     public var seconds: Double
+    /// Teacher evaluations this run made.
     public var teacherPasses: Int
     /// The fitted FaceSync-CCA model file, when the study uses it.
     public var syncModelPath: String?
+    /// One line per failed unit.
     public var failures: [String]
     /// Units this run probed but found already stored with the same values when it came to
     /// write them: another process (a concurrent probe of the same study) wrote them first.
@@ -66,10 +77,13 @@ public struct ProbeSummary: Sendable {
 /// stopped and ends with the same numbers as an uninterrupted one (every unit is a deterministic
 /// function of the configuration and its seed).
 public struct ProbeDriver: Sendable {
+    /// The study file the run follows.
     public let config: ProbeStudyFile
 
+    /// A driver for `config`.
     public init(config: ProbeStudyFile) { self.config = config }
 
+    /// Probes every unit not yet stored; `progress` is called after each.
     public func run(options: ProbeRunOptions, logger: Logger = Logger(label: "trajprobe.probe"),
                     progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) async throws -> ProbeSummary {
         let started = Date()
