@@ -304,8 +304,12 @@ public final class StudyStore: Sendable {
                                  teacherIdentity: row["teacher_identity"], modelName: row["model_name"],
                                  dropMode: row["drop_mode"], syncModel: row["sync_model"])
         }
-        return StudyRecord(name: row["name"], teacherKind: row["teacher_kind"], teacherIdentity: row["teacher_identity"],
-                           modelName: row["model_name"], dropMode: row["drop_mode"], syncModel: row["sync_model"],
+        // The names come from the parameters (v2 writes the columns from them; a v1 row's
+        // parameters already fell back on its columns, and may know more, e.g. a sync model
+        // only its config_json named).
+        func name(_ value: String?) -> String { value ?? "unknown" }
+        return StudyRecord(name: row["name"], teacherKind: name(parameters.teacherKind), teacherIdentity: name(parameters.teacherIdentity),
+                           modelName: name(parameters.modelName), dropMode: name(parameters.dropMode), syncModel: name(parameters.syncModel),
                            syncWeightsSHA256: row["sync_weights_sha256"], libavVersion: row["libav_version"],
                            parameters: parameters, toolkitVersion: row["toolkit_version"])
     }

@@ -10,7 +10,7 @@ import Testing
     /// What the v1 probe wrote (ProbeDriver.configJSON), what `import csv --guidance` wrote
     /// (ImportedSettings), and the v1 synthetic study's text.
     static let probeJSON = #"{"arms":["trajectory w=1","trajectory w=4.5"],"audio_features":"log energy dB","clips":["a","b (audio from a)"],"guidance_scale":4.5,"max_t":0.999,"metrics":["ssim","sync_c"],"num_steps":50,"resolution":32,"seeds":[0,1],"shift":5,"steps":[0,10,49],"sync_model":"facesync-cca","sync_preset":"25 fps","teacher":"Configuration(kappa: 4.0)"}"#
-    static let csvJSON = #"{"guidance_audio":4,"guidance_source":"import csv --guidance","guidance_text":5,"source":"long-csv"}"#
+    static let csvJSON = #"{"guidance_audio":4,"guidance_source":"import csv --guidance","guidance_text":5,"source":"long-csv","sync_model":"syncnet-v2","sync_preset":"syncnet_python"}"#
     static let syntheticJSON = #"{"kappa":4,"steps":50}"#
 
     static func v1Database(_ url: URL) throws {
@@ -49,7 +49,10 @@ import Testing
         let csv = try StudyStore.open(at: url, readOnly: readOnly, study: "csv").config.parameters
         #expect(csv.guidance == .pair(text: 5, audio: 4) && csv.guidanceScale == nil)
         #expect(csv.source == "long-csv" && csv.guidanceSource == "import csv --guidance")
-        #expect(csv.numSteps == nil && csv.shift == nil && csv.maxT == nil && csv.syncModel == nil && csv.dropMode == nil)
+        #expect(csv.numSteps == nil && csv.shift == nil && csv.maxT == nil && csv.dropMode == nil)
+        // The v1 report read a sync model its column left unknown from config_json: so do the parameters.
+        #expect(csv.sync == (try SyncProvenance(model: "syncnet-v2", preset: "syncnet_python")))
+        #expect(try StudyStore.open(at: url, readOnly: readOnly, study: "csv").config.syncModel == "syncnet-v2")
 
         let synthetic = try StudyStore.open(at: url, readOnly: readOnly, study: "synthetic").config.parameters
         // `"steps": 50` is no list of probed steps: kept as written, like the unmapped kappa.
