@@ -177,7 +177,7 @@ public struct ImportedVideos: Sendable {
     /// The study's parameters as the videos' `schedule.json` gives them (a schedule's max t is its
     /// first time); `faceSyncFit: scored_clips` records that FaceSync-CCA was fitted on the very GT
     /// clips it then scores (a circular score, which the report can say). The teacher and drop
-    /// mode are the caller's (`StudyRecord`). Exactly what v1's `config_json` held, so a study
+    /// mode are the caller's (`StudyRecord`). Exactly the keys schema v1 recorded, so a study
     /// imported before schema v2 resumes (`openOrCreate` compares every parameter).
     static func parameters(schedule: ODESchedule, arms: [ArmSpec], steps: [Int], sync: ClipSyncModel, lpips: LPIPS? = nil,
                            faceSyncOnScoredClips: Bool = false) -> StudyParameters {
