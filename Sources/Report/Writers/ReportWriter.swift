@@ -221,7 +221,7 @@ public enum ReportWriter {
                 if r.partial { doc.add(.callout("The study is partial: `trajprobe schedule` refuses to write this config without --allow-partial.")) }
                 doc.add(.code(yaml))
                 doc.add(.heading(h + 1, "Guidance interval for teachers"))
-                doc.add(.paragraph("Per-step guidance over the whole \(s.numSteps)-step trajectory: w = \(Fmt.g(config.guidance_scale)) on steps \(config.teacher_guidance.interval_steps[0])..\(config.teacher_guidance.interval_steps[1]), no CFG (\(Fmt.g(form.scale(fromUncond: 1)))) elsewhere (`teacher_guidance.per_step` in the config)."))
+                doc.add(.paragraph("Per-step guidance over the whole \(config.teacher_guidance.per_step.count)-step trajectory: w = \(Fmt.g(config.guidance_scale)) on steps \(config.teacher_guidance.interval_steps[0])..\(config.teacher_guidance.interval_steps[1]), no CFG (\(Fmt.g(form.scale(fromUncond: 1)))) elsewhere (`teacher_guidance.per_step` in the config)."))
             }
         } else {
             doc.add(.callout("No schedule: \(r.scheduleProblem?.description ?? "no window")"))
