@@ -61,4 +61,13 @@ import Store
         #expect(table["kappa"] == "4" && table["bank"] == "2000 frames")
         #expect(table["seeds"] == "unknown")
     }
+
+    /// The study's N is optional now: text that used it never prints `Optional(…)`.
+    @Test func aWindowedReportNamesItsStepsPlainly() throws {
+        let report = try StudyReport(study: Planted.study(), options: Planted.options())
+        #expect(report.schedule != nil)
+        let markdown = ReportWriter.document([report], figures: [[]], date: "2026-12-02", form: .uncond, minT: 0).markdown()
+        #expect(markdown.contains("Per-step guidance over the whole 50-step trajectory"))
+        #expect(!markdown.contains("Optional("))
+    }
 }
