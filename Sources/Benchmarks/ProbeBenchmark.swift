@@ -36,7 +36,7 @@ public enum ProbeBenchmark {
     public static func run(resolution: Int = 32, identities: Int = 8, steps: Int = 10, repeats: Int = 3) throws -> Report {
         let data = try SyntheticTalkingHeads(resolution: resolution, identities: identities)
         let probes = (0..<identities).map { "id\($0)c4" }
-        let schedule = try TimeSchedule()
+        let schedule = try ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
         let stepList = (0..<steps).map { $0 * schedule.numSteps / steps }
 
         func clips(_ teacher: AnalyticTeacher) throws -> [ProbeClip] {

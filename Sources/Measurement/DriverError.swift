@@ -14,6 +14,7 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
     case studyMismatch(database: String, study: String, differences: [String])
     case presetNeedsVideoFiles(file: String, preset: String)
 
+    /// One line naming what failed and how to fix it.
     public var description: String {
         switch self {
         case let .clipTooShort(clip, frames, needed):

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 /// The `ode_schedule.json` written next to imported prediction videos.
 public struct ODESchedule: Sendable, Equatable {
@@ -11,9 +12,9 @@ public struct ODESchedule: Sendable, Equatable {
     /// CFG scale the videos were made with.
     public var guidanceScale: Double
 
-    /// The most steps an imported schedule may have: the probe's own limit
-    /// (`TimeSchedule.maxSteps` is this value), so a typo cannot allocate gigabytes of times.
-    public static let maxSteps = 10_000
+    /// The most steps an imported schedule may have: the probe's own limit, so a typo cannot
+    /// allocate gigabytes of times.
+    public static let maxSteps = ShiftedSchedule.maxSteps
 
     /// The four keys as JSON types: decoding into `Double` accepts `1`, `0`, `4` and `4.5` and
     /// refuses `true`. (JSONSerialization would not tell them apart on Linux: Foundation there
@@ -51,8 +52,8 @@ public struct ODESchedule: Sendable, Equatable {
             throw .invalidValue(file: file, key: "t_list", problem: "expected a list of numbers")
         }
         let steps = try number("num_steps")
-        guard steps == steps.rounded(), steps >= 1, steps <= Double(ODESchedule.maxSteps) else {
-            throw .invalidValue(file: file, key: "num_steps", problem: "expected an integer in 1...\(ODESchedule.maxSteps)")
+        guard steps == steps.rounded(), steps >= 1, steps <= Double(ShiftedSchedule.maxSteps) else {
+            throw .invalidValue(file: file, key: "num_steps", problem: "expected an integer in 1...\(ShiftedSchedule.maxSteps)")
         }
         let s = ODESchedule(tList: list.map(\.doubleValue), numSteps: Int(steps), shift: try number("shift"),
                             guidanceScale: try number("guidance_scale"))
@@ -63,6 +64,12 @@ public struct ODESchedule: Sendable, Equatable {
             throw .invalidValue(file: file, key: "t_list", problem: "times must decrease within [0, 1]")
         }
         return s
+    }
+
+    /// Largest difference between `t_list` and the schedule trajprobe computes for the same
+    /// `num_steps` and `shift` (over the shared length).
+    public func deviation(from schedule: ShiftedSchedule) -> Double {
+        zip(tList, schedule.times).map { abs($0 - $1) }.max() ?? 0
     }
 }
 

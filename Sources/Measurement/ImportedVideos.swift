@@ -101,12 +101,12 @@ public struct ImportedVideos: Sendable {
                                         problem: "two arm directories map to the same arm: name them with --arm DIR=LABEL")
         }
         let schedule = layout.arms[0].schedule
-        let config = Store.StudyConfig(
+        let config = StudyRecord(
             name: options.studyName, teacherKind: "imported",
             teacherIdentity: "imported videos " + layout.arms.map { "\($0.name): \($0.schedule.tList.count) times" }.joined(separator: "; "),
             modelName: options.modelName, dropMode: options.dropMode, syncModel: sync.name,
             syncWeightsSHA256: try fileSHA256(modelPath), libavVersion: MediaLibraries.version,
-            configJSON: ImportedVideos.configJSON(schedule: schedule, arms: armSpecs.map(\.1), steps: layout.steps, sync: sync, lpips: lpips,
+            parameters: ImportedVideos.parameters(schedule: schedule, arms: armSpecs.map(\.1), steps: layout.steps, sync: sync, lpips: lpips,
                                                   faceSyncOnScoredClips: circular))
         let store = try StudyStore.openOrCreate(at: options.database, config: config)
         try store.registerSteps(layout.steps.map { (j: $0, t: $0 < schedule.tList.count ? schedule.tList[$0] : 0) })
@@ -174,18 +174,24 @@ public struct ImportedVideos: Sendable {
         return try ClipData.load(clip, width: info.width, height: info.height, gtVideo: nil)
     }
 
-    /// The study's settings; `facesync_fit: scored_clips` records that FaceSync-CCA was fitted on
-    /// the very GT clips it then scores (a circular score, which the report can say).
-    static func configJSON(schedule: ODESchedule, arms: [ArmSpec], steps: [Int], sync: ClipSyncModel, lpips: LPIPS? = nil,
-                           faceSyncOnScoredClips: Bool = false) -> String {
-        var object: [String: Any] = [
-            "num_steps": schedule.numSteps, "shift": schedule.shift, "max_t": schedule.tList.first ?? 0.999,
-            "guidance_scale": schedule.guidanceScale, "steps": steps, "arms": arms.map(\.label), "t_list": schedule.tList,
-            "sync_model": sync.name, "sync_preset": sync.presetDescription,
-        ]
-        if let lpips { object["lpips_weights_sha256"] = lpips.weightsSHA256() }
-        if faceSyncOnScoredClips { object["facesync_fit"] = "scored_clips" }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+    /// The study's parameters as the videos' `schedule.json` gives them (a schedule's max t is its
+    /// first time); `faceSyncFit: scored_clips` records that FaceSync-CCA was fitted on the very GT
+    /// clips it then scores (a circular score, which the report can say). The teacher and drop
+    /// mode are the caller's (`StudyRecord`). Exactly the keys schema v1 recorded, so a study
+    /// imported before schema v2 resumes (`openOrCreate` compares every parameter).
+    static func parameters(schedule: ODESchedule, arms: [ArmSpec], steps: [Int], sync: ClipSyncModel, lpips: LPIPS? = nil,
+                           faceSyncOnScoredClips: Bool = false) -> StudyParameters {
+        var p = StudyParameters(syncModel: sync.name)
+        p.numSteps = schedule.numSteps
+        p.shift = schedule.shift
+        p.maxT = schedule.tList.first ?? 0.999
+        p.timeList = schedule.tList
+        p.guidanceScale = schedule.guidanceScale
+        p.probedSteps = steps
+        p.arms = arms.map(\.label)
+        p.syncPreset = sync.presetDescription
+        p.lpipsWeightsSHA256 = lpips?.weightsSHA256()
+        if faceSyncOnScoredClips { p.faceSyncFit = "scored_clips" }
+        return p
     }
 }

@@ -253,11 +253,20 @@ public struct SyncBatch: Sendable {
         let sha = syncNet?.weightsSHA256() ?? (faceSyncPath.map { (try? fileSHA256($0)) ?? "" } ?? "")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]  // the config must compare equal on resume
-        let presetJSON = String(decoding: try encoder.encode(preset), as: UTF8.self)
-        let config = Store.StudyConfig(name: studyName, teacherKind: "scored", teacherIdentity: "batch sync scoring",
+        // Written as a v1 study's `sync_preset` object reads back (JSONSerialization, sorted), so
+        // a study scored before v2 resumes.
+        let presetObject = try JSONSerialization.jsonObject(with: try encoder.encode(preset), options: [.fragmentsAllowed])
+        let presetJSON = String(decoding: try JSONSerialization.data(withJSONObject: presetObject, options: [.sortedKeys, .fragmentsAllowed]),
+                                as: UTF8.self)
+        // Videos scored as they are: one step, no CFG (w = 1).
+        var parameters = StudyParameters()
+        parameters.guidanceScale = 1
+        parameters.numSteps = 1
+        parameters.syncPreset = presetJSON
+        let config = StudyRecord(name: studyName, teacherKind: "scored", teacherIdentity: "batch sync scoring",
                                        modelName: "none", dropMode: "none", syncModel: model, syncWeightsSHA256: sha,
                                        libavVersion: MediaLibraries.version,
-                                       configJSON: #"{"guidance_scale":1,"num_steps":1,"sync_preset":\#(presetJSON)}"#)
+                                       parameters: parameters)
         let store = try StudyStore.openOrCreate(at: database, config: config)
         try store.registerSteps([(j: 0, t: 0)])
         let arm = try store.registerArm(ArmSpec(family: .scored), isBaseline: true)

@@ -56,7 +56,7 @@ package struct UnitMeasurer: Sendable {
             values.append(MeasurementValue(metric: MetricName.syncC, region: RegionName.face, value: sync.lseC))
             values.append(MeasurementValue(metric: MetricName.syncD, region: RegionName.face, value: sync.lseD))
             values.append(MeasurementValue(metric: MetricName.syncOffset, region: RegionName.face, value: Double(sync.offsetFrames)))
-            maps.append(MapBlob(name: "sync_series", shape: [sync.windowConfidence.count],
+            maps.append(MapBlob(name: MapName.syncSeries, shape: [sync.windowConfidence.count],
                                 values: sync.windowConfidence.map { Float($0 ?? .nan) }))
         }
         if let spatial = output.spatial {
@@ -68,8 +68,8 @@ package struct UnitMeasurer: Sendable {
                 values.append(MeasurementValue(metric: "cfg_delta_floor", region: region.rawValue,
                                                value: try SpatialMaps.regionMean(spatial.floor, mask: mask, channels: 3)))
             }
-            maps.append(MapBlob(name: "spatial_difference", shape: [h, w], values: UnitMeasurer.pixelMean(spatial.difference, pixels: w * h)))
-            maps.append(MapBlob(name: "spatial_floor", shape: [h, w], values: UnitMeasurer.pixelMean(spatial.floor, pixels: w * h)))
+            maps.append(MapBlob(name: MapName.spatialDifference, shape: [h, w], values: UnitMeasurer.pixelMean(spatial.difference, pixels: w * h)))
+            maps.append(MapBlob(name: MapName.spatialFloor, shape: [h, w], values: UnitMeasurer.pixelMean(spatial.floor, pixels: w * h)))
         }
         return UnitResult(key: key, measurements: values, maps: maps)
     }

@@ -24,6 +24,9 @@ public enum ReportError: Error, Equatable, Sendable {
     case renderFailed(figure: String, problem: String)
     /// PNG bytes (a rendered figure read back) could not be decoded.
     case pngDecodeFailed(file: String, problem: String)
+    /// The study does not record a parameter an analysis needs (`num_steps`, `shift`…): the
+    /// report says so rather than assume a value.
+    case unknownParameter(file: String, parameter: String, neededFor: String)
 }
 
 extension ReportError: CustomStringConvertible {
@@ -54,6 +57,8 @@ extension ReportError: CustomStringConvertible {
             return "figure \(figure): cannot render: \(problem)."
         case .pngDecodeFailed(let file, let problem):
             return "\(file): not a readable PNG: \(problem)."
+        case .unknownParameter(let file, let parameter, let neededFor):
+            return "\(file): the study does not record \(parameter), which \(neededFor) needs (unknown, never assumed)."
         }
     }
 }

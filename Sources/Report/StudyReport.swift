@@ -17,12 +17,15 @@ public struct ReportOptions: Sendable, Equatable {
     public var baselineArm: ArmSpec?
     /// Clip resamples of the whole rule for the robustness section (0 = skip it).
     public var ruleResamples: Int
+    /// The teacher's schedule (N, s, max t) when the study does not record it (an imported CSV):
+    /// what the student config and the search need. Values the study records win; nil = unknown.
+    public var sampler: ShiftedSchedule?
 
-    /// Options with nil meaning "the default": the standard bootstrap, the rule's defaults, the
-    /// study's recorded scale, and the default number of robustness resamples.
+    /// The options; every nil one is resolved per study (or stays unknown), never defaulted.
     public init(bootstrap: Bootstrap? = nil, rule: RuleRequest? = nil, guidance: GuidanceScale? = nil,
                 preferFamily: ArmFamily? = nil, baselineArm: ArmSpec? = nil,
-                ruleResamples: Int = RuleRobustness.defaultResamples) {
+                ruleResamples: Int = RuleRobustness.defaultResamples, sampler: ShiftedSchedule? = nil) {
+        self.sampler = sampler
         self.bootstrap = bootstrap ?? (try! Bootstrap())
         self.rule = rule ?? (try! RuleRequest())
         self.guidance = guidance; self.preferFamily = preferFamily
@@ -99,6 +102,13 @@ public struct StudyReport: Sendable {
         guard study.measurements.contains(where: { $0.step != gtStep }) else {
             throw .unreadableInput(file: study.source, problem: "the study has no measurements yet")
         }
+        var study = study
+        // The schedule: as the study records it, else as the options give it explicitly.
+        if let given = options.sampler {
+            if study.numSteps == nil { study.numSteps = given.numSteps }
+            if study.shift == nil { study.shift = given.shift }
+            if study.maxT == nil { study.maxT = given.maxT }
+        }
         self.study = study
         self.options = options
         self.index = StudyIndex(study)
@@ -144,7 +154,10 @@ public struct StudyReport: Sendable {
         // The teacher's scale: as asked, as recorded, else as the CFG arms carry it.
         var scale: GuidanceScale?
         if let g = options.guidance { scale = g; scaleSource = "--guidance" }
-        else if let g = study.recordedScale { scale = g; scaleSource = "the study's configuration" }
+        else if let g = study.recordedScale {
+            scale = g
+            scaleSource = "the study's parameters" + (study.parameters?.guidanceSource.map { ": \($0)" } ?? "")
+        }
         else if let found = ArmPairing.scalesFromArms(study.arms) {
             if found.scales.count == 1 {
                 scale = found.scales[0]; scaleSource = "the \(found.family.rawValue) arms (the one CFG scale they carry with a no-CFG twin)"
@@ -215,7 +228,7 @@ public struct StudyReport: Sendable {
         guard let win = window?.window, let schedule else {
             throw scheduleProblem ?? .noWindow(file: study.source, reason: "no qualifying band")
         }
-        return StudentConfig(study: study, window: win, schedule: schedule, scale: scale ?? .single(guidanceScale),
+        return try StudentConfig(study: study, window: win, schedule: schedule, scale: scale ?? .single(guidanceScale),
                              rule: rule, robustness: robustness, guidanceSource: scaleSource, form: form, minT: minT, date: date)
     }
 

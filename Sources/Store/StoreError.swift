@@ -38,6 +38,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A database a writing command cannot write (checked before anything is written).
     case notWritable(path: String, problem: String)
 
+    /// One line naming the file and what is wrong.
     public var description: String {
         switch self {
         case let .notAStudy(path, problem):
@@ -81,20 +82,28 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// One unit that two shards (or a shard and the target) hold with different values.
 public struct MergeConflict: Sendable, Hashable, CustomStringConvertible {
+    /// The study's name.
     public var study: String
+    /// The clip's name.
     public var clip: String
+    /// The arm's label.
     public var arm: String
+    /// The step.
     public var step: Int
+    /// The seed.
     public var seed: Int
     /// The shard file that disagreed with what was already merged.
     public var shard: String
+    /// How the values differ.
     public var problem: String
 
+    /// A conflict of one unit.
     public init(study: String, clip: String, arm: String, step: Int, seed: Int, shard: String, problem: String) {
         self.study = study; self.clip = clip; self.arm = arm; self.step = step; self.seed = seed
         self.shard = shard; self.problem = problem
     }
 
+    /// One line naming the unit, the shard and the problem.
     public var description: String {
         "\(study) clip=\(clip) arm='\(arm)' step=\(step) seed=\(seed) in \(shard): \(problem)"
     }

@@ -4,10 +4,12 @@ import GRDB
 extension StudyStore {
     // MARK: - Study contents
 
+    /// The study's line of `trajprobe runs`: status and counts.
     public func summary() throws -> RunSummary {
         try db.read { db in try Self.fetchSummaries(db, only: self.runID)[0] }
     }
 
+    /// The clips registered, in registration order.
     public func clips() throws -> [ClipInfo] {
         try db.read { db in try self.clips(db) }
     }
@@ -18,6 +20,7 @@ extension StudyStore {
         }
     }
 
+    /// The arms registered, in registration order.
     public func arms() throws -> [ArmInfo] {
         try db.read { db in try self.arms(db) }
     }
@@ -36,6 +39,7 @@ extension StudyStore {
         try arms().first { $0.label == label }
     }
 
+    /// The steps registered, sorted by j.
     public func steps() throws -> [Step] {
         try db.read { db in try self.steps(db) }
     }
@@ -46,6 +50,7 @@ extension StudyStore {
         }
     }
 
+    /// The schedules saved with the study.
     public func schedules() throws -> [SavedSchedule] {
         try db.read { db in try self.schedules(db) }
     }

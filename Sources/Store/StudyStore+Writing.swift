@@ -102,6 +102,7 @@ extension StudyStore {
         try db.write { db in try self.registerSteps(db, steps) }
     }
 
+    /// ``registerSteps(_:)`` from (j, t) pairs, as a schedule lists them.
     public func registerSteps(_ steps: [(j: Int, t: Double)]) throws {
         try registerSteps(steps.map { Step(j: $0.j, t: $0.t) })
     }
@@ -229,6 +230,7 @@ extension StudyStore {
         }
     }
 
+    /// The units stored as failed, with their reasons.
     public func failedUnits() throws -> [FailedUnit] {
         try db.read { db in try self.failedUnits(db) }
     }

@@ -17,16 +17,19 @@ import GRDBSQLite
 /// for key in plan where !done.contains(key) { try store.writeUnit(result(key)) }
 /// ```
 public final class StudyStore: Sendable {
+    /// The database file.
     public let url: URL
+    /// Whether this handle may write (read-only handles never modify the file).
     public let isReadOnly: Bool
+    /// The study's row id in the file.
     public let runID: RunID
     /// The study's configuration as stored.
-    public let config: StudyConfig
+    public let config: StudyRecord
     let db: DatabaseQueue
     /// Arms, clips and steps already checked to belong to this study.
     let validated = ValidatedKeys()
 
-    init(url: URL, db: DatabaseQueue, readOnly: Bool, runID: RunID, config: StudyConfig) {
+    init(url: URL, db: DatabaseQueue, readOnly: Bool, runID: RunID, config: StudyRecord) {
         self.url = url; self.db = db; self.isReadOnly = readOnly; self.runID = runID; self.config = config
     }
 
@@ -37,7 +40,7 @@ public final class StudyStore: Sendable {
     /// Creates the study `config.name` in a new or existing database file.
     /// - throws: `StoreError.studyExists` when the file already holds a study of that name,
     ///   `.notAStudy` when the file is some other SQLite or non-SQLite file.
-    public static func create(at url: URL, config: StudyConfig) throws -> StudyStore {
+    public static func create(at url: URL, config: StudyRecord) throws -> StudyStore {
         let queue = try connect(url, readOnly: false, mayCreate: true)
         let run = try queue.write { db -> RunID in
             if try String.fetchOne(db, sql: "SELECT name FROM runs WHERE name = ?", arguments: [config.name]) != nil {
@@ -51,9 +54,9 @@ public final class StudyStore: Sendable {
     /// Opens the study `config.name` if the file holds it under exactly this config (resume),
     /// creates it otherwise.
     /// - throws: `StoreError.configMismatch` when a study of that name has another config.
-    public static func openOrCreate(at url: URL, config: StudyConfig) throws -> StudyStore {
+    public static func openOrCreate(at url: URL, config: StudyRecord) throws -> StudyStore {
         let queue = try connect(url, readOnly: false, mayCreate: true)
-        let (run, stored) = try queue.write { db -> (RunID, StudyConfig) in
+        let (run, stored) = try queue.write { db -> (RunID, StudyRecord) in
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE name = ?", arguments: [config.name]) {
                 let stored = runConfig(row)
                 let diff = stored.differences(from: config)
@@ -70,7 +73,7 @@ public final class StudyStore: Sendable {
     /// - throws: `StoreError.missing`, `.notAStudy`, `.newerSchema`, `.noSuchStudy`, `.ambiguousStudy`.
     public static func open(at url: URL, readOnly: Bool = false, study: String? = nil) throws -> StudyStore {
         let queue = try connect(url, readOnly: readOnly, mayCreate: false)
-        let (run, config) = try queue.read { db -> (RunID, StudyConfig) in
+        let (run, config) = try queue.read { db -> (RunID, StudyRecord) in
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id")
             let names = rows.map { $0["name"] as String }
             let chosen: Row
@@ -261,7 +264,9 @@ public final class StudyStore: Sendable {
             if version > Schema.supportedVersion || superseded {
                 throw StoreError.newerSchema(path: path, found: max(version, Schema.supportedVersion + 1), supported: Schema.supportedVersion)
             }
-            if readOnly && !complete {
+            // A v1 file reads without its migration (its parameters are parsed from config_json
+            // on read); any other pending migration would have to be written first.
+            if readOnly && !complete && version != 1 {
                 throw StoreError.notAStudy(path: path, problem: "schema v\(version) needs an upgrade: open it once with a writing command")
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
@@ -269,22 +274,44 @@ public final class StudyStore: Sendable {
         }
     }
 
-    static func insertRun(_ db: Database, config: StudyConfig, status: RunStatus, created: String? = nil) throws -> RunID {
+    static func insertRun(_ db: Database, config: StudyRecord, status: RunStatus, created: String? = nil) throws -> RunID {
         try db.execute(sql: """
             INSERT INTO runs (name, created, status, teacher_kind, teacher_identity, model_name, drop_mode,
                               sync_model, sync_weights_sha256, libav_version, config_json, toolkit_version)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?)
             """, arguments: [config.name, created ?? timestamp(), status.rawValue, config.teacherKind, config.teacherIdentity,
                              config.modelName, config.dropMode, config.syncModel, config.syncWeightsSHA256,
-                             config.libavVersion, config.configJSON, config.toolkitVersion])
-        return RunID(db.lastInsertedRowID)
+                             config.libavVersion, config.toolkitVersion])
+        let run = RunID(db.lastInsertedRowID)
+        try Schema.writeParameterColumns(db, run: run.rawValue, config.parameters)
+        return run
     }
 
-    static func runConfig(_ row: Row) -> StudyConfig {
-        StudyConfig(name: row["name"], teacherKind: row["teacher_kind"], teacherIdentity: row["teacher_identity"],
-                    modelName: row["model_name"], dropMode: row["drop_mode"], syncModel: row["sync_model"],
-                    syncWeightsSHA256: row["sync_weights_sha256"], libavVersion: row["libav_version"],
-                    configJSON: row["config_json"], toolkitVersion: row["toolkit_version"])
+    /// Replaces a study's parameters (an import that learns the guidance or the sync model):
+    /// the one place besides `insertRun` that writes them.
+    static func updateParameters(_ db: Database, run: RunID, _ parameters: StudyParameters) throws {
+        try Schema.writeParameterColumns(db, run: run.rawValue, parameters)
+    }
+
+    /// The stored record of a `runs` row. A row of a v1 file opened read-only (not migrated)
+    /// has no `parameters_json`: its parameters are read from `config_json` as v2's migration would.
+    static func runConfig(_ row: Row) -> StudyRecord {
+        let parameters: StudyParameters
+        if row.hasColumn("parameters_json"), let p = StudyParameters(json: row["parameters_json"]) {
+            parameters = p
+        } else {
+            parameters = .legacy(configJSON: row["config_json"], teacherKind: row["teacher_kind"],
+                                 teacherIdentity: row["teacher_identity"], modelName: row["model_name"],
+                                 dropMode: row["drop_mode"], syncModel: row["sync_model"])
+        }
+        // The names come from the parameters (v2 writes the columns from them; a v1 row's
+        // parameters already fell back on its columns, and may know more, e.g. a sync model
+        // only its config_json named).
+        func name(_ value: String?) -> String { value ?? "unknown" }
+        return StudyRecord(name: row["name"], teacherKind: name(parameters.teacherKind), teacherIdentity: name(parameters.teacherIdentity),
+                           modelName: name(parameters.modelName), dropMode: name(parameters.dropMode), syncModel: name(parameters.syncModel),
+                           syncWeightsSHA256: row["sync_weights_sha256"], libavVersion: row["libav_version"],
+                           parameters: parameters, toolkitVersion: row["toolkit_version"])
     }
 
     static func fetchSummaries(_ db: Database, only run: RunID? = nil) throws -> [RunSummary] {

@@ -5,9 +5,14 @@ import Store
 /// A deterministic fake study for the Store's tests, crash child and benchmark: every value is a
 /// pure function of its key, so a reader can check a unit it did not write. Not for science.
 package enum SyntheticStudy {
-    package static let config = StudyConfig(
-        name: "synthetic", teacherKind: "analytic", teacherIdentity: "synthetic bank κ=4", modelName: "synthetic",
-        dropMode: "audio", syncModel: "facesync-cca", libavVersion: "none", configJSON: "{\"kappa\":4,\"steps\":50}")
+    package static let config: StudyRecord = {
+        var parameters = StudyParameters()
+        parameters.numSteps = 50
+        parameters.teacherSettings = [StudySetting(label: "kappa", value: "4")]
+        return StudyRecord(
+            name: "synthetic", teacherKind: "analytic", teacherIdentity: "synthetic bank κ=4", modelName: "synthetic",
+            dropMode: "audio", syncModel: "facesync-cca", libavVersion: "none", parameters: parameters)
+    }()
 
     /// The 16 (metric, region) pairs a probe unit measures.
     package static let pairs: [(metric: String, region: String)] = {

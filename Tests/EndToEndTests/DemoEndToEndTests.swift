@@ -323,8 +323,7 @@ struct ImportVideosEndToEndTests {
             }
         }
         // The weights that made the numbers are named in the study.
-        let config = try #require(try JSONSerialization.jsonObject(with: Data(snap.run.config.configJSON.utf8)) as? [String: Any])
-        #expect(config["lpips_weights_sha256"] as? String == (try LPIPS(weights: weights).weightsSHA256()))
+        #expect(snap.run.config.parameters.lpipsWeightsSHA256 == (try LPIPS(weights: weights).weightsSHA256()))
     }
 
 

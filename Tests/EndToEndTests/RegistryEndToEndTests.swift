@@ -61,7 +61,7 @@ struct RegistryEndToEndTests {
         #expect(one.status == 0, "\(one.output)")
         let store = try StudyStore.open(at: work.appendingPathComponent("one.sqlite"), readOnly: true)
         #expect(store.config.syncModel == "syncnet-v2")
-        let settings = try #require(ImportedSettings(json: store.config.configJSON))
+        let settings = store.config.parameters
         #expect(settings.guidance == .pair(text: 5, audio: 4))
     }
 }

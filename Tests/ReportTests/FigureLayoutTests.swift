@@ -12,7 +12,7 @@ import Store
     static func heatmap(landing: Int?) -> HeatmapFigure {
         let values = (0..<(2 * demoSteps.count)).map { Double($0 % 7) / 7 - 0.4 }
         return HeatmapFigure(name: "h.png", title: "h", rowTitle: "row", rows: ["a", "b"], steps: demoSteps, values: values,
-                             map: .diverging, unit: "u", window: 40...49, tOf: { ShiftedSchedule().t($0) }, landing: landing)
+                             map: .diverging, unit: "u", window: 40...49, tOf: { (try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)).t($0) }, landing: landing)
     }
 
     @Test func heatmapColumnsAreToScaleInTheStep() {

@@ -40,7 +40,7 @@ import Store
                                 0.25, 0.75, .nan, -0.25, -0.75,
                                 0.1, 0.2, 0.3, 0.4, 0.9]
         return HeatmapFigure(name: "planted.png", title: "planted", rowTitle: "row", rows: ["a", "b", "c"], steps: [10, 20, 30, 40, 49],
-                             values: values, map: map, unit: "unit", window: 20...30, tOf: { ShiftedSchedule().t($0) })
+                             values: values, map: map, unit: "unit", window: 20...30, tOf: { (try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)).t($0) })
     }
 
     @Test(arguments: [ColorMap.diverging, .viridis])

@@ -26,7 +26,7 @@ enum Planted {
         r.smoothing = 0
         return ReportOptions(bootstrap: bootstrap, rule: r, guidance: guidance, baselineArm: baselineArm, ruleResamples: ruleResamples)
     }
-    static let schedule = ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
+    static let schedule = try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
 
     static func gain(_ j: Int) -> Double { j < 20 ? 0.3 : (j == 30 ? 1.2 : 1.0) }
     static func ssimCost(_ j: Int) -> Double { j <= 40 ? 0.005 : 0.05 }
@@ -43,11 +43,11 @@ enum Planted {
             for st in [1.0, 2.0, 4.0] { for sa in [1.0, 3.0, 4.5, 6.0] { arms.append(ArmSpec(family: .freshNoise, knobs: ["st": st, "sa": sa])) } }
         }
         arms.removeAll { dropArms.contains($0.label) }
-        var rows: [Report.MeasurementRow] = []
+        var rows: [LabelledMeasurement] = []
         for (c, clip) in clips.enumerated() {
             let clipSync = 5 + 0.1 * Double(c % 3)
-            rows.append(Report.MeasurementRow(arm: "", clip: clip, step: gtStep, metric: MetricName.syncC, region: RegionName.face, value: 7 + noise()))
-            rows.append(Report.MeasurementRow(arm: "", clip: clip, step: gtStep, metric: MetricName.syncD, region: RegionName.face, value: 6.5 + noise()))
+            rows.append(LabelledMeasurement(arm: "", clip: clip, step: gtStep, metric: MetricName.syncC, region: RegionName.face, value: 7 + noise()))
+            rows.append(LabelledMeasurement(arm: "", clip: clip, step: gtStep, metric: MetricName.syncD, region: RegionName.face, value: 6.5 + noise()))
             for seed in 0..<seeds {
                 for j in probed {
                     let frac = Double(j) / 49
@@ -72,13 +72,13 @@ enum Planted {
                         // LPIPS-mouth (the default fidelity metric when held) costs what SSIM costs.
                         lpips += 0.9 - ssim
                         let s = seed
-                        rows.append(Report.MeasurementRow(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.syncC, region: RegionName.face, value: sync + noise()))
-                        rows.append(Report.MeasurementRow(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.syncD, region: RegionName.face, value: 8.5 - 0.5 * (sync - 5) + noise()))
-                        rows.append(Report.MeasurementRow(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.ssim, region: RegionName.full, value: ssim + noise() * 0.1))
+                        rows.append(LabelledMeasurement(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.syncC, region: RegionName.face, value: sync + noise()))
+                        rows.append(LabelledMeasurement(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.syncD, region: RegionName.face, value: 8.5 - 0.5 * (sync - 5) + noise()))
+                        rows.append(LabelledMeasurement(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.ssim, region: RegionName.full, value: ssim + noise() * 0.1))
                         if extras {
-                            rows.append(Report.MeasurementRow(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.ssim, region: RegionName.mouth, value: ssim - 0.1 + noise() * 0.1))
-                            rows.append(Report.MeasurementRow(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.ssim, region: RegionName.upperFace, value: ssim + 0.03 + noise() * 0.1))
-                            rows.append(Report.MeasurementRow(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.lpips, region: RegionName.mouth, value: lpips + noise() * 0.1))
+                            rows.append(LabelledMeasurement(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.ssim, region: RegionName.mouth, value: ssim - 0.1 + noise() * 0.1))
+                            rows.append(LabelledMeasurement(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.ssim, region: RegionName.upperFace, value: ssim + 0.03 + noise() * 0.1))
+                            rows.append(LabelledMeasurement(arm: arm.label, clip: clip, step: j, seed: s, metric: MetricName.lpips, region: RegionName.mouth, value: lpips + noise() * 0.1))
                         }
                     }
                 }

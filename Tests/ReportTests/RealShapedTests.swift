@@ -33,8 +33,11 @@ enum RealShaped {
         return try! StudyData.load(database: db.path)[0]
     }()
 
-    static func options(_ rule: RuleRequest? = nil, resamples: Int = 0) -> ReportOptions {
-        ReportOptions(bootstrap: try! Bootstrap(resamples: 2000, seed: 5), rule: rule, ruleResamples: resamples)
+    /// The fixture's CSVs do not say the teacher's schedule: the tests give Wan's (50 steps,
+    /// shift 5, t_0 clamped to 0.999) explicitly, as a user would.
+    static func options(_ rule: RuleRequest? = nil, resamples: Int = 0,
+                        sampler: ShiftedSchedule? = try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)) -> ReportOptions {
+        ReportOptions(bootstrap: try! Bootstrap(resamples: 2000, seed: 5), rule: rule, ruleResamples: resamples, sampler: sampler)
     }
 }
 
@@ -65,6 +68,13 @@ enum RealShaped {
         #expect(config.provenance.rule.tolerance_form == "peak" && config.provenance.rule.gain_fraction == 0.4)
         #expect(config.provenance.robustness?.window_first_step_95 == [f.lower, f.upper])
         #expect(config.guidance_scale == 4.5)
+        // Without the schedule given, the CSV study's is unknown: no config, and the error says why.
+        #expect(RealShaped.study.numSteps == nil && RealShaped.study.shift == nil && RealShaped.study.maxT == nil)
+        let unknown = try StudyReport(study: RealShaped.study, options: RealShaped.options(sampler: nil))
+        #expect(throws: ReportError.unknownParameter(file: RealShaped.study.source, parameter: "num_steps, shift, max_t",
+                                                     neededFor: "the student config's sample_t_cfg and per-step guidance")) {
+            _ = try unknown.studentConfig(date: "2026-12-02")
+        }
     }
 
     @Test func scalingTheFidelityMetricMovesNothing() throws {
@@ -205,9 +215,9 @@ enum RealShaped {
             return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
         }
         let truth = RealShaped.truth
-        let sched = ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
+        let sched = try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
         let cfg = ArmSpec.eulerJump(s0: 1, s1: 4.5), base = ArmSpec.eulerJump(s0: 1, s1: 1)
-        var rows: [Report.MeasurementRow] = []
+        var rows: [LabelledMeasurement] = []
         for c in 0..<10 {
             let clip = "clip\(c)", clipSync = 6.45 + 0.35 * normal(), clipGain = 1 + 0.25 * normal(), clipLP = 0.008 * normal()
             for j in 0..<50 {

@@ -30,7 +30,7 @@ import Store
     func textIsNotNumeric(cell: String) { #expect(!HTML.isNumeric(cell)) }
 
     @Test func longListsFoldAndShortOnesStay() {
-        let tList = "[" + (0...50).map { Fmt.f(ShiftedSchedule().t($0), 6) }.joined(separator: ", ") + "]"
+        let tList = "[" + (0...50).map { Fmt.f((try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)).t($0), 6) }.joined(separator: ", ") + "]"
         let folded = HTML.cell(tList)
         #expect(folded.hasPrefix("<details><summary>51 items: 0.999, 0.995732, "))
         #expect(folded.contains("</summary><div class=\"list\"><span class=\"item\">0.999</span>, "))

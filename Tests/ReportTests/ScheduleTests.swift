@@ -11,7 +11,7 @@ import Store
         let s = try #require(Self.report.schedule)
         #expect(s.source == .eulerJump && s.note == nil)
         #expect(s.landingStep == 30)
-        #expect(s.tList == [0.999, ShiftedSchedule().t(30), 0])
+        #expect(s.tList == [0.999, (try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)).t(30), 0])
         #expect(abs(s.tList[1] - 0.768935) < 5e-7)
         // The landing is judged against its no-CFG twin at the same step: euler_jump(1,4.5) costs
         // 0 SSIM up to step 30 and 0.03 after (the pair's peak), so the limit is 0.15 × 0.03.

@@ -100,7 +100,7 @@ extension String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("trajprobe-search-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let store = try StudyStore.create(at: dir.appendingPathComponent("s.sqlite"),
-                                          config: StudyConfig(name: "planted", teacherKind: "analytic", teacherIdentity: "planted",
+                                          config: StudyRecord(name: "planted", teacherKind: "analytic", teacherIdentity: "planted",
                                                               modelName: "planted", dropMode: "audio", syncModel: "facesync-cca"))
         return (store, dir)
     }

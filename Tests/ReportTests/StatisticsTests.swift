@@ -1,5 +1,6 @@
 import Digest
 import Foundation
+import Store
 import Testing
 @testable import Report
 
@@ -69,7 +70,7 @@ import Testing
     }
 
     @Test func shiftedScheduleMatchesThePublishedTable() {
-        let s = ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
+        let s = try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
         let table: [(Int, Double)] = [(0, 0.999000), (1, 0.995732), (20, 0.882093), (30, 0.768935), (40, 0.555247), (49, 0.092507), (50, 0)]
         for (j, t) in table { #expect(abs(s.t(j) - t) < 5e-7, "t_\(j) = \(s.t(j))") }
         #expect(ShiftedSchedule.integerTimestep(s.t(30)) == 769)

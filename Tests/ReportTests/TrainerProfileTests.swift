@@ -8,7 +8,7 @@ import Store
 /// trainer's own loader in Python (tools/trainer_configs/check_profiles.py).
 @Suite struct TrainerProfileTests {
     static let config = try! StudyReport(study: Planted.study(clips: 6)).studentConfig(form: .uncond, date: "2026-11-25")
-    static let times = ShiftedSchedule()
+    static let times = (try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999))
 
     /// A searched three-step schedule (re-noise) and a one-step one, next to the two-step rule's.
     static var schedules: [(String, StudentSchedule)] {

@@ -16,8 +16,8 @@ enum RegistryFixture {
         try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent("expected.json"))) as? [String: Any])
     }
 
-    static func settings(_ db: URL, _ study: String) throws -> ImportedSettings {
-        try #require(ImportedSettings(json: try StudyStore.open(at: db, readOnly: true, study: study).config.configJSON))
+    static func settings(_ db: URL, _ study: String) throws -> StudyParameters {
+        try StudyStore.open(at: db, readOnly: true, study: study).config.parameters
     }
 }
 
@@ -248,8 +248,8 @@ enum RegistryFixture {
         try StudyStore.importRegistry(yaml, into: db, options: RegistryImportOptions(sync: sync))
         let store = try StudyStore.open(at: db, readOnly: true, study: "m text+audio")
         #expect(store.config.syncModel == "syncnet-v2")
-        #expect(ImportedSettings(json: store.config.configJSON)?.sync == sync)
-        #expect(store.config.configJSON.contains("\"sync_preset\":\"syncnet_python\""))
+        #expect(store.config.parameters.sync == sync)
+        #expect(store.config.parameters.syncPreset == "syncnet_python")
 
         // A registry key, top level or per model; a flag that disagrees is refused.
         try Data("""
@@ -284,7 +284,11 @@ enum RegistryFixture {
         #expect(notes.isEmpty)
         #expect(store.config.name == "infinitetalk")
         #expect(store.config.syncModel == "unknown")
-        #expect(store.config.configJSON == #"{"guidance_audio":4,"guidance_source":"import csv --guidance","guidance_text":5,"source":"long-csv"}"#)
+        let p = store.config.parameters
+        #expect(p.guidance == .pair(text: 5, audio: 4) && p.guidanceScale == nil)
+        #expect(p.guidanceSource == "import csv --guidance" && p.source == "long-csv")
+        #expect(p.syncModel == nil && p.syncPreset == nil && p.numSteps == nil && p.cfgForm == nil)
+        #expect(p.teacherKind == "imported" && p.modelName == "infinitetalk")
         // Saying the sync model later records it; saying another guidance is refused.
         let sync = try SyncProvenance(model: "syncnet-v2", preset: "syncnet_python")
         let (again, notes2) = try StudyStore.openForImport(at: db, study: nil, model: "infinitetalk", drop: nil, sync: sync)

@@ -16,10 +16,10 @@ import Testing
             for table in ["runs", "clips", "arms", "steps", "measurements", "maps", "schedules", "units", "imports", "grdb_migrations"] {
                 #expect(tables.contains(table), "missing table \(table)")
             }
-            #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == 1)
+            #expect(try Int.fetchOne(db, sql: "PRAGMA user_version") == 2)
             #expect(try Int32.fetchOne(db, sql: "PRAGMA application_id") == Schema.applicationID)
             #expect(try String.fetchOne(db, sql: "PRAGMA journal_mode") == "wal")
-            #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") == ["v1"])
+            #expect(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") == ["v1", "v2"])
             // Primary key on everything but the value.
             let pk = try Row.fetchAll(db, sql: "PRAGMA table_info(measurements)").filter { ($0["pk"] as Int) > 0 }.map { $0["name"] as String }
             #expect(Set(pk) == ["run", "arm", "clip", "step", "seed", "metric", "region"])
@@ -96,12 +96,12 @@ import Testing
         let url = dir.file("study.sqlite")
         _ = try StudyStore.create(at: url, config: SyntheticStudy.config)
         try DatabaseQueue(path: url.path).write { db in
-            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v2')")
-            try db.execute(sql: "PRAGMA user_version = 2")
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v3')")
+            try db.execute(sql: "PRAGMA user_version = 3")
         }
         for readOnly in [true, false] {
             expectStoreError({ _ = try StudyStore.open(at: url, readOnly: readOnly) }) {
-                if case let .newerSchema(_, found, supported) = $0 { return found == 2 && supported == 1 } else { return false }
+                if case let .newerSchema(_, found, supported) = $0 { return found == 3 && supported == 2 } else { return false }
             }
         }
     }

@@ -22,7 +22,7 @@ struct CanonicalStudy: Equatable {
             (a.arm, a.step, a.clip, a.seed, a.metric, a.region) < (b.arm, b.step, b.clip, b.seed, b.metric, b.region)
         }
     }
-    var config: StudyConfig
+    var config: StudyRecord
     var clips: [ClipSpec]
     var arms: [String]
     var baselines: [String: Bool]

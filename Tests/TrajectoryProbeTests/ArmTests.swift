@@ -45,7 +45,7 @@ struct FaultyTeacher: Teacher {
 }
 
 struct ArmTests {
-    let schedule = try! TimeSchedule()
+    let schedule = try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
 
     @Test func eulerSamplerWithOnePointBankReachesThePoint() throws {
         // Both the analytic teacher over a one-frame bank and the velocity-form point teacher.
@@ -204,8 +204,8 @@ struct ArmTests {
     }
 
     @Test func guidanceFormsAndTwoScale() throws {
-        #expect(GuidanceForm.negBased.convert(4.5, to: .condBased) == 3.5)
-        #expect(GuidanceForm.condBased.convert(3.5, to: .negBased) == 4.5)
+        #expect(CFGForm.uncond.convert(4.5, to: .cond) == 3.5)
+        #expect(CFGForm.cond.convert(3.5, to: .uncond) == 4.5)
         let u = GaussianNoise(seed: 1).tensor(shape: [3, 4]), t = GaussianNoise(seed: 2).tensor(shape: [3, 4]), c = GaussianNoise(seed: 3).tensor(shape: [3, 4])
         let p = Guidance.twoScale(uncond: u, text: t, cond: c, textScale: 5, audioScale: 4)
         for i in 0..<u.count {
@@ -217,6 +217,6 @@ struct ArmTests {
         // cond-based form: cond + g (cond - neg) equals neg-based with w = g + 1.
         let g = 2.5
         let condForm = c.combined(Float(1 + g), u, Float(-g))
-        #expect(condForm.maxAbsDifference(Guidance.combine(cond: c, neg: u, scale: GuidanceForm.condBased.convert(g, to: .negBased))) < 1e-5)
+        #expect(condForm.maxAbsDifference(Guidance.combine(cond: c, neg: u, scale: CFGForm.cond.convert(g, to: .uncond))) < 1e-5)
     }
 }

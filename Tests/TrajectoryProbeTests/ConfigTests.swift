@@ -30,7 +30,7 @@ struct ConfigTests {
     """
 
     @Test func goodConfigParses() throws {
-        let c = try StudyConfig.parse(text: good, file: "study.yaml", baseDirectory: base)
+        let c = try ProbeStudyFile.parse(text: good, file: "study.yaml", baseDirectory: base)
         #expect(c.probeSet.clips.count == 2)
         #expect(c.probeSet.clips[0].mask == "/data/study/masks/a1.png")
         #expect(c.probeSet.clips[1].box == Box(x: 8, y: 20, width: 16, height: 8))
@@ -58,7 +58,7 @@ struct ConfigTests {
         let text = "clips: [{id: a, video: v.mp4, identity: i, box: \"1,1,2,2\"}]\narms: [\"trajectory w=1\"]\n" +
             (extra.hasPrefix("teacher") ? "" : "teacher: {bank: b}\n") + extra
         do {
-            _ = try StudyConfig.parse(text: text, file: "bad.yaml", baseDirectory: base)
+            _ = try ProbeStudyFile.parse(text: text, file: "bad.yaml", baseDirectory: base)
             Issue.record("accepted an unknown key \(key)")
         } catch {
             guard case let .unknownKey(file, k, _) = error else { Issue.record("wrong error \(error)"); return }
@@ -83,7 +83,7 @@ struct ConfigTests {
     func wrongTypesNameTheKey(extra: String, key: String) {
         let text = "clips: [{id: a, video: v.mp4, identity: i, box: \"1,1,2,2\"}]\narms: [\"trajectory w=1\"]\n" + extra
         do {
-            _ = try StudyConfig.parse(text: text, file: "bad.yaml", baseDirectory: base)
+            _ = try ProbeStudyFile.parse(text: text, file: "bad.yaml", baseDirectory: base)
             Issue.record("accepted \(key)")
         } catch {
             guard case let .invalidValue(file, k, _) = error else { Issue.record("wrong error \(error)"); return }
@@ -93,16 +93,16 @@ struct ConfigTests {
 
     @Test func missingAndBadArmsAndClips() {
         #expect(throws: ProbeError.missingKey(file: "f", key: "teacher.bank")) {
-            try StudyConfig.parse(text: "clips: [{id: a, video: v, identity: i, box: \"1,1,2,2\"}]\narms: [\"trajectory w=1\"]\n", file: "f", baseDirectory: base)
+            try ProbeStudyFile.parse(text: "clips: [{id: a, video: v, identity: i, box: \"1,1,2,2\"}]\narms: [\"trajectory w=1\"]\n", file: "f", baseDirectory: base)
         }
         #expect(throws: ProbeError.self) {
-            try StudyConfig.parse(text: "clips: [{id: a, video: v, identity: i, box: \"1,1,2,2\"}]\nteacher: {bank: b}\narms: [\"warp w=1\"]\n", file: "f", baseDirectory: base)
+            try ProbeStudyFile.parse(text: "clips: [{id: a, video: v, identity: i, box: \"1,1,2,2\"}]\nteacher: {bank: b}\narms: [\"warp w=1\"]\n", file: "f", baseDirectory: base)
         }
         #expect(throws: ProbeError.unknownKey(file: "f", key: "clips[0].maks", known: ProbeSet.clipKeys)) {
-            try StudyConfig.parse(text: "clips: [{id: a, video: v, identity: i, maks: m.png}]\nteacher: {bank: b}\narms: [\"trajectory w=1\"]\n", file: "f", baseDirectory: base)
+            try ProbeStudyFile.parse(text: "clips: [{id: a, video: v, identity: i, maks: m.png}]\nteacher: {bank: b}\narms: [\"trajectory w=1\"]\n", file: "f", baseDirectory: base)
         }
         #expect(throws: ProbeError.self) {   // neither mask nor box
-            try StudyConfig.parse(text: "clips: [{id: a, video: v, identity: i}]\nteacher: {bank: b}\narms: [\"trajectory w=1\"]\n", file: "f", baseDirectory: base)
+            try ProbeStudyFile.parse(text: "clips: [{id: a, video: v, identity: i}]\nteacher: {bank: b}\narms: [\"trajectory w=1\"]\n", file: "f", baseDirectory: base)
         }
     }
 }
@@ -154,7 +154,7 @@ struct ImportedLayoutTests {
         for arm in arms {
             let dir = root.appendingPathComponent(arm)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let schedule = try TimeSchedule(numSteps: steps, shift: 5)
+            let schedule = try ShiftedSchedule(numSteps: steps, shift: 5, maxT: 0.999)
             let json = "{\"t_list\": [\(schedule.times.map { "\($0)" }.joined(separator: ", "))], \"num_steps\": \(steps), \"shift\": 5.0, \"guidance_scale\": 4.5, \"note\": \"x\"}"
             try json.write(to: dir.appendingPathComponent("ode_schedule.json"), atomically: true, encoding: .utf8)
             for s in samples {
@@ -176,7 +176,7 @@ struct ImportedLayoutTests {
         #expect(layout.steps == [0, 1, 2])
         #expect(layout.arms[0].samples == ["s1", "s2"])
         #expect(layout.arms[0].schedule.guidanceScale == 4.5)
-        #expect(layout.arms[0].schedule.deviation(from: try TimeSchedule(numSteps: 3, shift: 5)) < 1e-12)
+        #expect(layout.arms[0].schedule.deviation(from: try ShiftedSchedule(numSteps: 3, shift: 5, maxT: 0.999)) < 1e-12)
         #expect(layout.arms[1].prediction(sample: "s2", step: 2).hasSuffix("nocfg/videos/s2/step_002.mp4"))
     }
 
@@ -256,7 +256,7 @@ struct ConfigOverrideTests {
     """
 
     @Test func flagsReplaceTheFileValues() throws {
-        var c = try TrajectoryProbe.StudyConfig.parse(text: text, file: "study.yaml", baseDirectory: base)
+        var c = try TrajectoryProbe.ProbeStudyFile.parse(text: text, file: "study.yaml", baseDirectory: base)
         try c.override(arms: ["factorial w=2", "trajectory w=3"], seeds: "3,1", steps: "49,0,30", kappa: 2, resolution: 48,
                        drop: "text+audio", guidanceScale: 2, identityPrior: "masked_reference", referenceBandwidth: 0.5,
                        pcaComponents: 32, metrics: "ssim,sync_c")
@@ -274,7 +274,7 @@ struct ConfigOverrideTests {
 
     @Test(arguments: ["--seeds", "--steps", "--drop", "--metrics", "--arm"])
     func badFlagsNameTheFlag(flag: String) throws {
-        var c = try TrajectoryProbe.StudyConfig.parse(text: text, file: "study.yaml", baseDirectory: base)
+        var c = try TrajectoryProbe.ProbeStudyFile.parse(text: text, file: "study.yaml", baseDirectory: base)
         do {
             switch flag {
             case "--seeds": try c.override(seeds: "0,x")

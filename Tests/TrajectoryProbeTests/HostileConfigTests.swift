@@ -12,7 +12,7 @@ import Store
 
     func error(_ extra: String, teacher: String = "teacher: {bank: b}\n") -> String? {
         do {
-            _ = try StudyConfig.parse(text: Self.head + teacher + extra, file: "s.yaml", baseDirectory: base)
+            _ = try ProbeStudyFile.parse(text: Self.head + teacher + extra, file: "s.yaml", baseDirectory: base)
             return nil
         } catch {
             return error.description
@@ -62,12 +62,12 @@ import Store
     }
 
     @Test func limitsAreInclusiveAndNullsAreAbsent() throws {
-        let c = try StudyConfig.parse(text: Self.head + "teacher: {bank: b, resolution: 4096}\nsteps: {num_steps: 10000, subset: [0, 9999]}\n"
+        let c = try ProbeStudyFile.parse(text: Self.head + "teacher: {bank: b, resolution: 4096}\nsteps: {num_steps: 10000, subset: [0, 9999]}\n"
                                       + "sync: {model: facesync-cca, weights: null, preset: ~}\n", file: "s.yaml", baseDirectory: base)
         #expect(c.teacher.resolution == 4096 && c.steps.numSteps == 10_000 && c.steps.subset == [0, 9999])
         #expect(c.sync.weights == nil && c.sync.preset == nil)
-        #expect(throws: ProbeError.invalidSchedule("num_steps must lie in 1...10000, got 9223372036854775807")) {
-            try TimeSchedule(numSteps: Int.max)
+        #expect(throws: ScheduleError("num_steps must lie in 1...10000, got 9223372036854775807")) {
+            try ShiftedSchedule(numSteps: Int.max, shift: 5, maxT: 0.999)
         }
         var flags = c
         #expect(throws: ProbeError.invalidValue(file: "--resolution", key: "100000", problem: "must lie in 4...4096")) {
@@ -77,7 +77,7 @@ import Store
 
     @Test func yamlSyntaxErrorsStayOneLine() {
         do {
-            _ = try StudyConfig.parse(text: "arms: [a, b\n  c: {\n", file: "s.yaml", baseDirectory: base)
+            _ = try ProbeStudyFile.parse(text: "arms: [a, b\n  c: {\n", file: "s.yaml", baseDirectory: base)
             Issue.record("accepted broken YAML")
         } catch {
             #expect(!error.description.contains("\n") && error.description.hasPrefix("s.yaml: not valid YAML: "), "\(error)")
@@ -87,11 +87,11 @@ import Store
     @Test func configurationFilesMustBeRegularFiles() {
         // `/dev/zero` would be read forever; a directory is not a manifest.
         #expect(throws: ProbeError.unreadable(file: "/dev/zero", reason: "not a regular file")) {
-            try StudyConfig.parse(text: "probe_set: /dev/zero\narms: [\"fresh_noise w=1\"]\nteacher: {bank: b}\n", file: "s.yaml", baseDirectory: base)
+            try ProbeStudyFile.parse(text: "probe_set: /dev/zero\narms: [\"fresh_noise w=1\"]\nteacher: {bank: b}\n", file: "s.yaml", baseDirectory: base)
         }
-        #expect(throws: ProbeError.unreadable(file: "/tmp", reason: "not a regular file")) { try StudyConfig.load(URL(fileURLWithPath: "/tmp")) }
+        #expect(throws: ProbeError.unreadable(file: "/tmp", reason: "not a regular file")) { try ProbeStudyFile.load(URL(fileURLWithPath: "/tmp")) }
         #expect(throws: ProbeError.unreadable(file: "/nonexistent.yaml", reason: "cannot read: no such file")) {
-            try StudyConfig.load(URL(fileURLWithPath: "/nonexistent.yaml"))
+            try ProbeStudyFile.load(URL(fileURLWithPath: "/nonexistent.yaml"))
         }
     }
 
@@ -100,7 +100,7 @@ import Store
         let text = "clips: [{id: a, video: v.mp4, identity: i, box: \"1,1,2,2\"}]\narms: [\"scheduled_cfg tau=1e300 w=2\"]\nteacher: {bank: b}\n"
         #expect(throws: ProbeError.invalidValue(file: "s.yaml", key: "arms[0]",
                                                 problem: "arm 'scheduled_cfg tau=1e+300 w=2': tau must be an integer step in 0...50")) {
-            try StudyConfig.parse(text: text, file: "s.yaml", baseDirectory: base)
+            try ProbeStudyFile.parse(text: text, file: "s.yaml", baseDirectory: base)
         }
     }
 

@@ -13,7 +13,7 @@ struct QualitativeTests {
         let data = try SyntheticTalkingHeads(resolution: 32)
         let probes = (0..<data.identities).map { "id\($0)c\(data.clipsPerIdentity - 1)" }
         let teacher = try AnalyticTeacher(bank: data.bank, heldOut: Set(probes), configuration: .init(kappa: kappa))
-        let schedule = try TimeSchedule()
+        let schedule = try ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
         let arms: [ArmSpec] = family == .freshNoise ? [.freshNoise(w: 1), .freshNoise(w: w)] : [.trajectory(w: 1), .trajectory(w: w)]
         let plan = try ProbePlan(arms: arms, schedule: schedule, steps: steps)
         var sums: [ArmSpec: [Int: Double]] = [:]

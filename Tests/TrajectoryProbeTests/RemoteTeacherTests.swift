@@ -143,7 +143,7 @@ struct RemoteTeacherTests {
         let clip = ProbeClip(id: "id1c2", reference: try s.teacher.space.encode(s.frames), conditioning: s.conditioning)
         let arms = try ["student_schedule renoise steps=0,20,36 g=1,2,2", "student_schedule euler steps=0,30 g=1,4.5",
                         "student_schedule steps=0 g=2"].map { try ArmSpec(parsing: $0) } + [.eulerJump(s0: 1, s1: 4.5)]
-        let plan = try ProbePlan(arms: arms, schedule: try TimeSchedule(), steps: [30])
+        let plan = try ProbePlan(arms: arms, schedule: try ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999), steps: [30])
         var local: [ProbeUnit: Tensor] = [:], far: [ProbeUnit: Tensor] = [:]
         try plan.run(teacher: s.teacher, clip: clip, seed: 0) { local[$0.unit] = $0.x0 }
         let stats = try plan.run(teacher: remote, clip: clip, seed: 0) { far[$0.unit] = $0.x0 }

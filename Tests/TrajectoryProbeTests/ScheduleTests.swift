@@ -1,5 +1,6 @@
 import Digest
 import Measurement
+import Store
 import Testing
 @testable import TrajectoryProbe
 
@@ -7,12 +8,12 @@ struct ScheduleTests {
     /// DESIGN.md's published table (N=50, s=5, u from 0.999, t_0 clamped to 0.999).
     @Test(arguments: [(0, 0.999000), (1, 0.995732), (20, 0.882093), (30, 0.768935), (40, 0.555247), (49, 0.092507), (50, 0.0)])
     func publishedTimes(step: Int, expected: Double) throws {
-        let s = try TimeSchedule(numSteps: 50, shift: 5)
+        let s = try ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
         #expect(abs(s.t(step) - expected) < 1e-6, "t_\(step) = \(s.t(step))")
     }
 
     @Test func timesDecreaseAndIntegerTimesteps() throws {
-        let s = try TimeSchedule()
+        let s = try ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
         #expect(s.times.count == 51)
         for j in 0..<50 { #expect(s.t(j) > s.t(j + 1)) }
         #expect(s.integerTimestep(0) == 999)
@@ -23,16 +24,16 @@ struct ScheduleTests {
     }
 
     @Test func unshiftedScheduleIsLinspace() throws {
-        let s = try TimeSchedule(numSteps: 4, shift: 1)
+        let s = try ShiftedSchedule(numSteps: 4, shift: 1, maxT: 0.999)
         let expected = [0.999, 0.74925, 0.4995, 0.24975, 0]
         for (a, b) in zip(s.times, expected) { #expect(abs(a - b) < 1e-15) }
     }
 
     @Test func badSchedulesAndStepsAreRefused() throws {
-        #expect(throws: ProbeError.self) { try TimeSchedule(numSteps: 0) }
-        #expect(throws: ProbeError.self) { try TimeSchedule(shift: -1) }
-        let s = try TimeSchedule()
-        #expect(throws: ProbeError.invalidSchedule("step 50 outside 0..<50")) { try s.validate(steps: [3, 50]) }
+        #expect(throws: ScheduleError.self) { try ShiftedSchedule(numSteps: 0, shift: 5, maxT: 0.999) }
+        #expect(throws: ScheduleError.self) { try ShiftedSchedule(numSteps: 50, shift: -1, maxT: 0.999) }
+        let s = try ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
+        #expect(throws: ScheduleError("step 50 outside 0..<50")) { try s.validate(steps: [3, 50]) }
         #expect(try s.validate(steps: [30, 20]) == [20, 30])
     }
 

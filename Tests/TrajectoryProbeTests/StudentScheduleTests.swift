@@ -7,7 +7,7 @@ import Store
 /// The `student_schedule` arm family: label grammar, the tree that shares passes, and the
 /// student's sampling computed by hand.
 struct StudentScheduleTests {
-    let schedule = try! TimeSchedule()
+    let schedule = try! ShiftedSchedule(numSteps: 50, shift: 5, maxT: 0.999)
 
     func setup() throws -> (AnalyticTeacher, ProbeClip) {
         let bank = try TestBanks.random(side: 4, identities: 2, clipsPerIdentity: 3, framesPerClip: 6)
@@ -152,7 +152,7 @@ struct StudentScheduleTests {
     }
 
     @Test func condFormGuidanceIsConvertedInStudyFiles() throws {
-        let specs = try StudyConfig.expand(label: "student_schedule euler steps=0,30 g=0,3.5", form: .condBased)
+        let specs = try ProbeStudyFile.expand(label: "student_schedule euler steps=0,30 g=0,3.5", form: .cond)
         #expect(specs == [try student("student_schedule euler steps=0,30 g=1,4.5")])
     }
 }
@@ -166,7 +166,7 @@ struct StudentScheduleImportedTests {
             teacher: {kind: imported, directory: runs/}
             arms: ["euler_jump s0=1 s1=2", "student_schedule euler steps=0,30 g=1,2"]
             """
-        let config = try StudyConfig.parse(text: text, file: "study.yaml", baseDirectory: URL(fileURLWithPath: "/data"))
+        let config = try ProbeStudyFile.parse(text: text, file: "study.yaml", baseDirectory: URL(fileURLWithPath: "/data"))
         let arm = "student_schedule euler steps=0,30 g=1,2"
         await #expect(throws: DriverError.studentScheduleNeedsTeacher(source: "study.yaml", arm: arm)) {
             _ = try await ProbeDriver(config: config).run(options: ProbeRunOptions(database: URL(fileURLWithPath: "/nonexistent/x.sqlite"), studyName: "s"))

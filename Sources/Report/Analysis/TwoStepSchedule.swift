@@ -196,7 +196,10 @@ enum ScheduleFinder {
             }
         }
         guard let sc = syncCeiling else { throw .missingMetric(file: study.source, metric: rule.syncMetric, region: rule.syncRegion, arm: s.cfgArm) }
-        let t0 = study.t(ofStep: 0) ?? ShiftedSchedule(numSteps: study.numSteps, shift: study.shift, maxT: study.maxT).t(0)
+        let t0: Double
+        if let probed = study.t(ofStep: 0) { t0 = probed } else {
+            t0 = try study.sampler(neededFor: "the two-step schedule's first time (step 0 was not probed)").t(0)
+        }
         let gt = comparator.gt(metric: rule.syncMetric, region: rule.syncRegion)?.mean
         return TwoStepSchedule(source: s.source, note: s.note, cfgArm: s.cfgArm, noCFGArm: s.baseArm, landingStep: best.step,
                                tList: [t0, best.t, 0], landing: best, peakCost: peak.0, peakCostStep: peak.1,

@@ -1,3 +1,4 @@
+import Store
 import Foundation
 
 
@@ -7,40 +8,62 @@ import Foundation
 /// Keys are declared in the order they are written (Yams keeps the encoding order); JSON is written
 /// with sorted keys.
 public struct StudentConfig: Codable, Sendable, Equatable {
+    /// The trainer's `sync_window_cfg`: the band of t where the sync loss (or CFG) applies.
     public struct SyncWindowCFG: Codable, Sendable, Equatable {
+        /// Whether the window is on.
         public var enabled: Bool
+        /// Lower end of the band in t.
         public var t_lo: Double
+        /// Upper end of the band in t.
         public var t_hi: Double
         /// false: guidance inside [t_lo, t_hi], 1 (no CFG) outside; true: the reverse (an ablation).
         public var reverse: Bool
     }
 
+    /// The trainer's `sample_t_cfg`: how training times are drawn (the teacher's shifted schedule).
     public struct SampleTCFG: Codable, Sendable, Equatable {
+        /// `shifted`: times drawn on the shifted grid.
         public var time_dist_type: String
+        /// The teacher's timestep shift s.
         public var shift: Double
+        /// Smallest time drawn.
         public var min_t: Double
+        /// Largest time (the clamp of t_0).
         public var max_t: Double
     }
 
+    /// The teacher's CFG scale at every step, inside the window and out.
     public struct TeacherGuidance: Codable, Sendable, Equatable {
         /// Guidance per teacher step j = 0..N−1 (the guidance interval): w inside the window, the
         /// form's no-CFG value outside.
         public var per_step: [Double]
+        /// First and last step of the guided interval.
         public var interval_steps: [Int]
     }
 
+    /// Where the config came from, so it can be traced back to a study and a rule.
     public struct Provenance: Codable, Sendable, Equatable {
+        /// The study's name.
         public var study: String
+        /// sha256 of the database file.
         public var database_sha256: String
+        /// Sync model and preset that scored Sync-C/D.
         public var sync_model: String
+        /// Teacher kind and model.
         public var teacher: String
+        /// What the negative CFG branch drops.
         public var drop_mode: String
+        /// Which arms the landing was read from.
         public var schedule_source: String
+        /// The step the student lands at.
         public var landing_step: Int
+        /// First and last step of the sync window.
         public var window_steps: [Int]
         /// t_list before rounding to three decimals (to 9 decimals, which YAML keeps exactly).
         public var t_list_exact: [Double]
+        /// trajprobe's version.
         public var toolkit_version: String
+        /// When the config was written (ISO 8601).
         public var date: String
         /// Where the teacher's CFG scale came from (recorded, the CFG arms, or --guidance).
         public var guidance_source: String
@@ -53,52 +76,84 @@ public struct StudentConfig: Codable, Sendable, Equatable {
         public var robustness: RobustnessSummary?
     }
 
+    /// The window rule's settings, as resolved.
     public struct RuleSettings: Codable, Sendable, Equatable {
+        /// Metric of the sync gain.
         public var sync_metric: String
+        /// Region of the sync gain.
         public var sync_region: String
+        /// Fraction of the peak gain a window step must keep.
         public var gain_fraction: Double
+        /// Metric of the fidelity cost.
         public var fidelity_metric: String
+        /// Region of the fidelity cost.
         public var fidelity_region: String
+        /// Tolerance on the fidelity cost.
         public var fidelity_tolerance: Double
+        /// How the tolerance is read (`peak`: a fraction of the peak cost).
         public var tolerance_form: String
+        /// How the landing step is chosen.
         public var landing_rule: String
+        /// Tolerance of the landing rule.
         public var landing_tolerance: Double
     }
 
+    /// The landing step's numbers, for the reader of the config.
     public struct LandingNumbers: Codable, Sendable, Equatable {
+        /// Fidelity cost at the landing step.
         public var fidelity_cost: Double
+        /// The limit it met.
         public var fidelity_limit: Double
+        /// The peak CFG fidelity cost.
         public var peak_fidelity_cost: Double
+        /// Sync-C at the landing step.
         public var sync_c: Double
+        /// The best Sync-C any CFG arm reached.
         public var sync_c_ceiling: Double
     }
 
+    /// How stable the answer is over clip resamples.
     public struct RobustnessSummary: Codable, Sendable, Equatable {
+        /// Clip resamples of the whole rule.
         public var resamples: Int
         /// 95% percentile intervals over the clip resamples (steps), and the share of resamples
         /// that gave exactly the written window / landing.
         public var window_first_step_95: [Int]
+        /// 95% range of the window's last step.
         public var window_last_step_95: [Int]
+        /// 95% range of the landing step.
         public var landing_step_95: [Int]
+        /// Fraction of resamples with the same window.
         public var window_agreement: Double
+        /// Fraction of resamples with the same landing step.
         public var landing_agreement: Double
     }
 
+    /// The student's times, from t_0 down to 0.
     public var t_list: [Double]
+    /// The student's sampling steps.
     public var student_sample_steps: Int
+    /// The CFG form the scales are written in (`uncond` or `cond`).
     public var cfg_form: String
+    /// The teacher's CFG scale, in `cfg_form`.
     public var guidance_scale: Double
     /// Two-scale teachers: the text and audio scales (guidance_scale is then the audio scale).
     public var text_guidance_scale: Double?
+    /// A two-scale teacher's audio scale, in `cfg_form`.
     public var audio_guidance_scale: Double?
+    /// The sync window.
     public var sync_window_cfg: SyncWindowCFG
+    /// The training-time distribution.
     public var sample_t_cfg: SampleTCFG
     /// Integer timesteps (0..1000) the student evaluates, as Self-Forcing / CausVid write them:
     /// round(1000 t) for every t_list entry but the final 0, with `warp_denoising_step: false`
     /// because the times are already shifted.
     public var denoising_step_list: [Int]
+    /// Whether the trainer warps denoising steps (never: the list is exact).
     public var warp_denoising_step: Bool
+    /// The teacher's per-step guidance.
     public var teacher_guidance: TeacherGuidance
+    /// Where the config came from.
     public var provenance: Provenance
 
     /// Builds the config from a window and schedule.
@@ -107,7 +162,8 @@ public struct StudentConfig: Codable, Sendable, Equatable {
     ///   reproducible in tests).
     public init(study: StudyData, window: SyncWindow, schedule: TwoStepSchedule, scale: GuidanceScale,
                 rule: WindowRule, robustness: RuleRobustness?, guidanceSource: String = "",
-                form: CFGForm, minT: Double = 0, date: String) {
+                form: CFGForm, minT: Double = 0, date: String) throws(ReportError) {
+        let sampler = try study.sampler(neededFor: "the student config's sample_t_cfg and per-step guidance")
         let w = scale.w
         if case .pair(let t, let a) = scale {
             text_guidance_scale = form.scale(fromUncond: t); audio_guidance_scale = form.scale(fromUncond: a)
@@ -118,12 +174,12 @@ public struct StudentConfig: Codable, Sendable, Equatable {
         guidance_scale = form.scale(fromUncond: w)
         sync_window_cfg = SyncWindowCFG(enabled: true, t_lo: (window.tLow * 1000).rounded() / 1000,
                                         t_hi: (window.tHigh * 1000).rounded() / 1000, reverse: false)
-        sample_t_cfg = SampleTCFG(time_dist_type: "shifted", shift: study.shift, min_t: minT, max_t: study.maxT)
+        sample_t_cfg = SampleTCFG(time_dist_type: "shifted", shift: sampler.shift, min_t: minT, max_t: sampler.maxT)
         denoising_step_list = schedule.tList.dropLast().map(ShiftedSchedule.integerTimestep)
         warp_denoising_step = false
         let inside = form.scale(fromUncond: w), outside = form.scale(fromUncond: 1)
         teacher_guidance = TeacherGuidance(
-            per_step: (0..<study.numSteps).map { $0 >= window.firstStep && $0 <= window.lastStep ? inside : outside },
+            per_step: (0..<sampler.numSteps).map { $0 >= window.firstStep && $0 <= window.lastStep ? inside : outside },
             interval_steps: [window.firstStep, window.lastStep])
         provenance = Provenance(study: study.name, database_sha256: study.databaseSHA256,
                                 sync_model: [study.syncModel, study.syncPreset].filter { !$0.isEmpty }.joined(separator: " "),
@@ -230,6 +286,7 @@ public struct StudentConfig: Codable, Sendable, Equatable {
         return withScales.joined(separator: "\n") + "\n"
     }
 
+    /// The config as sorted-key JSON (the schedule file's JSON twin).
     public func json() throws(ReportError) -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

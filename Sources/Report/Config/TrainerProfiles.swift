@@ -30,6 +30,7 @@ public struct StudentSchedule: Codable, Sendable, Equatable {
     /// Where it came from, for the header comment ("two-step rule, landing step 30").
     public var source: String
 
+    /// A schedule of `tList` with the teacher's guidance at each step.
     public init(tList: [Double], guidance: [Double], transition: StudentScheduleKnobs.Transition, source: String) {
         self.tList = tList; self.guidance = guidance; self.transition = transition; self.source = source
     }
@@ -37,11 +38,12 @@ public struct StudentSchedule: Codable, Sendable, Equatable {
     /// The two-step rule's schedule in a config: no CFG at t_0, the teacher's w at the landing
     /// step, Euler transition (the rule measured the landing on `euler_jump` arms).
     public init(twoStep config: StudentConfig) {
-        let w = CFGForm(rawValue: config.cfg_form).map { $0 == .cond ? config.guidance_scale + 1 : config.guidance_scale } ?? config.guidance_scale
+        let w = CFGForm(rawValue: config.cfg_form).map { $0.convert(config.guidance_scale, to: .uncond) } ?? config.guidance_scale
         self.init(tList: config.provenance.t_list_exact, guidance: [1, w], transition: .euler,
                   source: "two-step rule (\(config.provenance.schedule_source) arms), landing step \(config.provenance.landing_step)")
     }
 
+    /// The student's sampling steps.
     public var steps: Int { tList.count - 1 }
 }
 
@@ -51,20 +53,30 @@ public struct StudentSchedule: Codable, Sendable, Equatable {
 public struct ProfileContext: Sendable, Equatable {
     /// The teacher's CFG scale, uncond form.
     public var w: Double
+    /// The teacher's timestep shift s.
     public var shift: Double
+    /// Smallest training time.
     public var minT: Double
+    /// Largest training time (the clamp of t_0).
     public var maxT: Double
+    /// `shifted`.
     public var timeDistType: String
     /// Nil when the study has no sync window.
     public var window: StudentConfig.SyncWindowCFG?
+    /// First and last step of the window (empty without one).
     public var windowSteps: [Int]
+    /// The study's name.
     public var study: String
+    /// sha256 of its database.
     public var databaseSHA256: String
+    /// Sync model and preset.
     public var syncModel: String
+    /// When the profile was written.
     public var date: String
 
+    /// The context of a two-step rule's config.
     public init(config: StudentConfig) {
-        w = CFGForm(rawValue: config.cfg_form).map { $0 == .cond ? config.guidance_scale + 1 : config.guidance_scale } ?? config.guidance_scale
+        w = CFGForm(rawValue: config.cfg_form).map { $0.convert(config.guidance_scale, to: .uncond) } ?? config.guidance_scale
         shift = config.sample_t_cfg.shift; minT = config.sample_t_cfg.min_t; maxT = config.sample_t_cfg.max_t
         timeDistType = config.sample_t_cfg.time_dist_type
         window = config.sync_window_cfg; windowSteps = config.provenance.window_steps
@@ -72,9 +84,11 @@ public struct ProfileContext: Sendable, Equatable {
         syncModel = config.provenance.sync_model; date = config.provenance.date
     }
 
-    public init(report: StudyReport, minT: Double = 0, date: String) {
+    /// The context of a report's window; throws when the study does not record its schedule.
+    public init(report: StudyReport, minT: Double = 0, date: String) throws(ReportError) {
         let s = report.study
-        w = report.guidanceScale; shift = s.shift; self.minT = minT; maxT = s.maxT; timeDistType = "shifted"
+        let sampler = try s.sampler(neededFor: "a trainer profile's sample_t_cfg")
+        w = report.guidanceScale; shift = sampler.shift; self.minT = minT; maxT = sampler.maxT; timeDistType = "shifted"
         if let win = report.window?.window {
             window = StudentConfig.SyncWindowCFG(enabled: true, t_lo: (win.tLow * 1000).rounded() / 1000,
                                                  t_hi: (win.tHigh * 1000).rounded() / 1000, reverse: false)
@@ -98,11 +112,15 @@ public indirect enum ConfigValue: Sendable, Equatable {
     case map([ConfigEntry])
 }
 
+/// One key of a trainer's config, with its value and an optional comment.
 public struct ConfigEntry: Sendable, Equatable {
+    /// The key as the trainer spells it.
     public var key: String
+    /// Its value.
     public var value: ConfigValue
     /// Written after the value on the same line (leaves) or after the key (maps).
     public var comment: String?
+    /// An entry `key: value`, commented when `comment` is given.
     public init(_ key: String, _ value: ConfigValue, _ comment: String? = nil) {
         self.key = key; self.value = value; self.comment = comment
     }
@@ -134,10 +152,13 @@ public struct ConfigEntry: Sendable, Equatable {
 /// trajprobe's t_0 is max_t (0.999). Per-step teacher guidance exists in none of these
 /// trainers: every profile names it in a comment, with what the trainer does instead.
 public struct TrainerProfile: Sendable, Equatable {
+    /// The trainer written for.
     public let target: TrainerTarget
+    /// The schedule written.
     public let schedule: StudentSchedule
     /// Comment lines before the config (without `# `).
     public let header: [String]
+    /// The config's keys, in the trainer's nesting.
     public let entries: [ConfigEntry]
     /// Comment lines after the config: what the trainer has no key for.
     public let lacks: [String]
@@ -147,6 +168,7 @@ public struct TrainerProfile: Sendable, Equatable {
         self.init(target: target, context: ProfileContext(config: config), schedule: schedule ?? StudentSchedule(twoStep: config))
     }
 
+    /// `schedule` for `target`, with the study's settings from `context`.
     public init(target: TrainerTarget, context: ProfileContext, schedule: StudentSchedule) {
         self.target = target
         self.schedule = schedule
@@ -269,6 +291,7 @@ public struct TrainerProfile: Sendable, Equatable {
 
     // MARK: - Writers
 
+    /// The config as YAML, header and trailing comments included.
     public func yaml() -> String {
         var lines = header.map { "# " + $0 }
         func write(_ entries: [ConfigEntry], indent: String) {

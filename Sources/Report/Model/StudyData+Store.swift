@@ -2,33 +2,6 @@ import Digest
 import Foundation
 import Store
 
-/// Map names the probe driver writes into the Store's `maps` table and the report reads back.
-public enum StoredMapName {
-    /// Spatial probe: mean over frames and channels of |x0(w) − x0(1)|, shape `[H, W]`.
-    public static let spatialDifference = "spatial_difference"
-    /// Spatial probe's noise floor (σ = 0.01 perturbation of the same state), shape `[H, W]`.
-    public static let spatialFloor = "spatial_floor"
-    /// Per-window Sync-C over time at the best offset (FaceSync/SyncNet), shape `[windows]`;
-    /// window k covers video frames k..k+4 at 25 fps.
-    public static let syncSeries = "sync_series"
-}
-
-/// Keys of the probe's configuration JSON that the report reads (the rest is shown as is).
-public enum StudyConfigKey {
-    public static let numSteps = "num_steps"
-    public static let shift = "shift"
-    public static let maxT = "max_t"
-    public static let guidanceScale = "guidance_scale"
-    public static let syncPreset = "sync_preset"
-    /// Two-scale teachers' (text, audio) CFG scales.
-    public static let guidanceText = "guidance_text"
-    public static let guidanceAudio = "guidance_audio"
-    /// An analysis registry's metric rules: metric → `face_value` | `normalized_only` | `diagnostic_only`.
-    public static let metricRules = "metric_rules"
-    /// The sync model that produced imported numbers, when the importer was told.
-    public static let syncModel = "sync_model"
-}
-
 extension StudyData {
     /// Step times in [0, 1]. Some teachers' analysis scripts (LatentSync, InfiniteTalk) write
     /// the integer timestep (0..1000) in the `t` column; stored as written, read here as t =
@@ -55,35 +28,16 @@ extension StudyData {
     public init(store: StudyStore, source: String, databaseSHA256: String) throws {
         let snap = try store.snapshot()
         let config = snap.run.config
-        let json = (try? JSONSerialization.jsonObject(with: Data(config.configJSON.utf8))) as? [String: Any] ?? [:]
-        func number(_ key: String, _ fallback: Double) -> Double {
-            (json[key] as? NSNumber)?.doubleValue ?? fallback
-        }
-        /// A recorded number, or nil (never a default: unknown stays unknown).
-        func recorded(_ key: String) -> Double? {
-            guard let n = json[key] as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
-            return n.doubleValue
-        }
-        var rules: [String: String] = [:]
-        if let r = json[StudyConfigKey.metricRules] as? [String: Any] {
-            for (k, v) in r { rules[k] = (v as? String) ?? "\(v)" }
-        }
-        var configuration: [String: String] = [:]
-        for (k, v) in json {
-            if let s = v as? String { configuration[k] = s }
-            else if let n = v as? NSNumber { configuration[k] = n.stringValue }
-            else if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys]) {
-                configuration[k] = String(decoding: d, as: UTF8.self)
-            }
-        }
+        // The typed parameters as stored: nothing below has a default (unknown stays nil).
+        let p = config.parameters
         let clipNames = Dictionary(uniqueKeysWithValues: snap.clips.map { ($0.id, $0.name) })
         // Student schedules are whole samplings, not per-step probes: `trajprobe search` reads them
         // (StudentScheduleData); the per-step analysis never sees them.
         let probeArms = snap.arms.filter { $0.spec.family != .studentSchedule }
         let armLabels = Dictionary(uniqueKeysWithValues: probeArms.map { ($0.id, $0.label) })
-        let rows = snap.measurements.compactMap { m -> Report.MeasurementRow? in
+        let rows = snap.measurements.compactMap { m -> LabelledMeasurement? in
             guard let clip = clipNames[m.clip], let arm = armLabels[m.arm] else { return nil }
-            return Report.MeasurementRow(arm: arm, clip: clip, step: m.step, seed: m.seed, metric: m.metric,
+            return LabelledMeasurement(arm: arm, clip: clip, step: m.step, seed: m.seed, metric: m.metric,
                                          region: m.region, value: m.value)
         }
         var failureCounts: [String: [String: Int]] = [:]
@@ -99,18 +53,18 @@ extension StudyData {
         for arm in probeArms {
             let maps = try store.maps(arm: arm.id)
             var floors: [String: Double] = [:]
-            for m in maps where m.map.name == StoredMapName.spatialFloor {
+            for m in maps where m.map.name == MapName.spatialFloor {
                 let key = "\(m.key.clip)|\(m.key.step)|\(m.key.seed)"
                 floors[key] = m.map.values.isEmpty ? 0 : Double(m.map.values.reduce(0, +)) / Double(m.map.values.count)
             }
             for m in maps {
                 guard let clip = clipNames[m.key.clip] else { continue }
                 switch m.map.name {
-                case StoredMapName.syncSeries:
+                case MapName.syncSeries:
                     let times = m.map.values.indices.map { (Double($0) + 2.5) / 25 }
                     series.append(SyncSeries(arm: arm.label, clip: clip, step: m.key.step, times: times,
                                              values: m.map.values.map(Double.init)))
-                case StoredMapName.spatialDifference where m.map.shape.count == 2 && m.key.seed == 0:
+                case MapName.spatialDifference where m.map.shape.count == 2 && m.key.seed == 0:
                     let key = "\(m.key.clip)|\(m.key.step)|\(m.key.seed)"
                     spatial.append(SpatialMap(arm: arm.label, clip: clip, step: m.key.step, width: m.map.shape[1],
                                               height: m.map.shape[0], values: m.map.values, noiseFloor: floors[key] ?? 0))
@@ -126,16 +80,13 @@ extension StudyData {
         case .finished, .imported, .merged: status = .finished
         }
         self.init(name: config.name, source: source, teacher: config.teacherKind, modelName: config.modelName,
-                  dropMode: config.dropMode,
-                  syncModel: config.syncModel == "unknown" || config.syncModel.isEmpty ? ((json[StudyConfigKey.syncModel] as? String) ?? config.syncModel) : config.syncModel,
-                  syncPreset: (json[StudyConfigKey.syncPreset] as? String) ?? "",
+                  dropMode: config.dropMode, syncModel: config.syncModel, syncPreset: p.syncPreset ?? "",
                   syncWeightsSHA256: config.syncWeightsSHA256 ?? "", databaseSHA256: databaseSHA256,
                   toolkitVersion: config.toolkitVersion, status: status,
-                  numSteps: Int(number(StudyConfigKey.numSteps, 50)), shift: number(StudyConfigKey.shift, 5),
-                  maxT: number(StudyConfigKey.maxT, 0.999), guidanceScale: recorded(StudyConfigKey.guidanceScale),
-                  guidanceText: recorded(StudyConfigKey.guidanceText), guidanceAudio: recorded(StudyConfigKey.guidanceAudio),
-                  metricRules: rules,
-                  configuration: configuration, steps: Self.unitTimes(Self.probeSteps(snap, studentArms: Set(snap.arms.map(\.id)).subtracting(armLabels.keys))),
+                  numSteps: p.numSteps, shift: p.shift, maxT: p.maxT, parameters: p,
+                  guidanceScale: p.guidanceScale, guidanceText: p.guidanceText, guidanceAudio: p.guidanceAudio,
+                  metricRules: p.metricRules ?? [:],
+                  configuration: [:], steps: Self.unitTimes(Self.probeSteps(snap, studentArms: Set(snap.arms.map(\.id)).subtracting(armLabels.keys))),
                   clips: snap.clips.map(\.name), arms: probeArms.map(\.spec), measurements: rows,
                   failures: failures, syncSeries: series, spatialMaps: spatial)
         // A stored search this version cannot read is named in the configuration table (and

@@ -147,8 +147,9 @@ public struct ScheduleSearch: Sendable {
         self.settings = settings
         self.criterion = try SearchCriterion(report: report)
         self.bootstrap = report.options.bootstrap
-        for j in settings.grid where j >= report.study.numSteps {
-            throw .invalidOption(name: "--grid", problem: "step \(j) is outside 0..<\(report.study.numSteps)")
+        let n = try report.study.sampler(neededFor: "the search (its schedules' times)").numSteps
+        for j in settings.grid where j >= n {
+            throw .invalidOption(name: "--grid", problem: "step \(j) is outside 0..<\(n)")
         }
     }
 

@@ -160,7 +160,7 @@ public struct SearchResult: Codable, Sendable, Equatable {
         let last = rounds.last.map { Set(pairs.prefix($0.pairs)) } ?? []
         let values = try SearchScoring.values(store: store, rule: rule)
         let study = search.report.study
-        let t = ShiftedSchedule(numSteps: study.numSteps, shift: study.shift, maxT: study.maxT)
+        let t = try study.sampler(neededFor: "the searched schedules' t_list")
         // One bootstrap stream per schedule (from its label): the same schedule has the same CIs
         // wherever the result lists it.
         func described(_ c: StudentScheduleKnobs) -> SearchedSchedule? {

@@ -2,7 +2,7 @@ import Foundation
 import Store
 
 /// A registry's cross-model comparison (`comparisons:` of `trajprobe import registry`), read back
-/// from the studies' settings (`ImportedSettings.comparisons`): which arm of which study stands
+/// from the studies' settings (`StudyParameters.comparisons`): which arm of which study stands
 /// for each model.
 struct RegistryComparison: Equatable {
     struct Member: Equatable {
@@ -19,6 +19,14 @@ struct RegistryComparison: Equatable {
     static func collect(_ studies: [StudyData]) -> [RegistryComparison] {
         var byName: [String: RegistryComparison] = [:]
         for s in studies {
+            if let typed = s.parameters?.comparisons {
+                for (name, models) in typed where byName[name] == nil {
+                    let members = models.keys.sorted().map { Member(model: $0, study: models[$0]!.study, arm: models[$0]!.arm) }
+                    if members.count >= 2 { byName[name] = RegistryComparison(name: name, members: members) }
+                }
+                continue
+            }
+            // A study JSON file written before typed parameters: its settings as free-form text.
             guard let text = s.configuration["comparisons"],
                   let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { continue }
             for (name, value) in object where byName[name] == nil {
@@ -118,7 +126,8 @@ extension ReportWriter {
     }
 
     static func baselines(_ study: StudyData) -> [String: String] {
-        study.configuration["baseline"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] } ?? [:]
+        if let typed = study.parameters?.baseline { return typed }
+        return study.configuration["baseline"].flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String] } ?? [:]
     }
 
     /// One comparison's table: a row per step, for each metric a column per member.

@@ -137,20 +137,7 @@ public enum ReportWriter {
         doc.add(.paragraph(reading(r)))
 
         doc.add(.heading(h, "Configuration"))
-        var cfg: [[String]] = [
-            ["study", s.name], ["status", s.status.rawValue], ["source", "`\(s.source)`"],
-            ["database sha256", s.databaseSHA256.isEmpty ? "-" : "`\(s.databaseSHA256)`"],
-            ["teacher", "\(s.teacher) \(s.modelName)"], ["negative branch drops", s.dropMode],
-            ["sync model", "\(s.syncModel) \(s.syncPreset)" + (s.syncWeightsSHA256.isEmpty ? "" : " (weights sha256 `\(s.syncWeightsSHA256.prefix(16))…`)")],
-            ["sampler", "N = \(s.numSteps) steps, shift s = \(Fmt.g(s.shift)), t_0 clamped to \(Fmt.g(s.maxT))"],
-            ["teacher CFG scale (uncond form)", (r.scale?.label ?? "unknown") + " (from \(r.scaleSource))"],
-            ["clips measured", "\(r.measuredClips) of \(s.clips.count)"],
-            ["probed steps", "\(s.steps.count) (\(s.steps.map(\.j).min() ?? 0)..\(s.steps.map(\.j).max() ?? 0))"],
-            ["arms", s.arms.map { "`\($0.label)`" }.joined(separator: ", ")],
-            ["bootstrap", "\(r.options.bootstrap.resamples) resamples over clips (seeds averaged within a clip), \(Int(r.options.bootstrap.level * 100))% percentile CIs, seed \(r.options.bootstrap.seed)"],
-        ]
-        for k in s.configuration.keys.sorted() { cfg.append([k, configurationValue(s.configuration[k]!)]) }
-        doc.add(.table(["setting", "value"], cfg))
+        doc.add(.table(["setting", "value"], configurationRows(r)))
 
         doc.add(.heading(h, "Which arms decide"))
         if let d = r.deciding {
@@ -241,7 +228,7 @@ public enum ReportWriter {
                 if r.partial { doc.add(.callout("The study is partial: `trajprobe schedule` refuses to write this config without --allow-partial.")) }
                 doc.add(.code(yaml))
                 doc.add(.heading(h + 1, "Guidance interval for teachers"))
-                doc.add(.paragraph("Per-step guidance over the whole \(s.numSteps)-step trajectory: w = \(Fmt.g(config.guidance_scale)) on steps \(config.teacher_guidance.interval_steps[0])..\(config.teacher_guidance.interval_steps[1]), no CFG (\(Fmt.g(form.scale(fromUncond: 1)))) elsewhere (`teacher_guidance.per_step` in the config)."))
+                doc.add(.paragraph("Per-step guidance over the whole \(config.teacher_guidance.per_step.count)-step trajectory: w = \(Fmt.g(config.guidance_scale)) on steps \(config.teacher_guidance.interval_steps[0])..\(config.teacher_guidance.interval_steps[1]), no CFG (\(Fmt.g(form.scale(fromUncond: 1)))) elsewhere (`teacher_guidance.per_step` in the config)."))
             }
         } else {
             doc.add(.callout("No schedule: \(r.scheduleProblem?.description ?? "no window")"))
@@ -277,6 +264,70 @@ public enum ReportWriter {
         } else {
             doc.add(.list(figures.map { "`\(figDir)/\($0.name)`: \($0.caption)" }))
         }
+    }
+
+    /// The Configuration table: the study's typed parameters under human labels, each label
+    /// once, unknown values shown as `unknown` (never a default, never a Swift type description).
+    static func configurationRows(_ r: StudyReport) -> [[String]] {
+        let s = r.study, p = s.parameters ?? StudyParameters()
+        let unknown = "unknown"
+        func num(_ v: Double?) -> String { v.map { Fmt.g($0) } ?? unknown }
+        func list<T>(_ v: [T]?, _ show: (T) -> String) -> String { v.map { $0.map(show).joined(separator: ", ") } ?? unknown }
+        var rows: [(String, String)] = [
+            ("study", s.name), ("status", s.status.rawValue), ("source", "`\(s.source)`"),
+            ("database sha256", s.databaseSHA256.isEmpty ? unknown : "`\(s.databaseSHA256)`"),
+            ("teacher", s.teacher), ("model", s.modelName),
+        ]
+        for setting in p.teacherSettings ?? [] { rows.append(("teacher \(setting.label)", setting.value)) }
+        if let res = p.resolution { rows.append(("teacher resolution", "\(res) px")) }
+        rows += [
+            ("negative branch drops", s.dropMode),
+            ("sync model", s.syncModel + (s.syncWeightsSHA256.isEmpty ? "" : " (weights sha256 `\(s.syncWeightsSHA256.prefix(16))…`)")),
+            ("sync preset", s.syncPreset.isEmpty ? unknown : s.syncPreset),
+        ]
+        if p.faceSyncFit == "scored_clips" { rows.append(("FaceSync-CCA fitted on", "the scored clips themselves (a circular score)")) }
+        if let sha = p.lpipsWeightsSHA256 { rows.append(("LPIPS weights sha256", "`\(sha.prefix(16))…`")) }
+        rows += [
+            ("sampler", "N = \(s.numSteps.map(String.init) ?? unknown) steps, shift s = \(num(s.shift)), t_0 clamped to \(num(s.maxT))"),
+        ]
+        if let times = p.timeList { rows.append(("teacher step times", "[" + times.map { Fmt.g($0) }.joined(separator: ", ") + "]")) }
+        rows += [
+            ("teacher CFG scale (uncond form)", (r.scale?.label ?? unknown) + " (from \(r.scaleSource))"),
+            ("CFG form of the recorded scale", p.cfgForm.map { "\($0.rawValue): \($0.formula)" } ?? unknown),
+            ("clips measured", "\(r.measuredClips) of \(s.clips.count)"),
+            ("probed steps", "\(s.steps.count) (\(s.steps.map(\.j).min().map(String.init) ?? "-")..\(s.steps.map(\.j).max().map(String.init) ?? "-"))"),
+            ("seeds", list(p.seeds) { "\($0)" }),
+            ("arms", s.arms.map { "`\($0.label)`" }.joined(separator: ", ")),
+            ("metrics", list(p.metrics) { $0 }),
+        ]
+        if let clips = p.clips { rows.append(("clips", clips.joined(separator: ", "))) }
+        if let features = p.audioFeatures { rows.append(("audio features", features)) }
+        if let origin = p.source { rows.append(("imported from", origin)) }
+        if let rules = p.metricRules, !rules.isEmpty {
+            rows.append(("metric rules", rules.keys.sorted().map { "\($0): \(rules[$0]!)" }.joined(separator: ", ")))
+        }
+        if let base = p.baseline, !base.isEmpty {
+            rows.append(("baseline arms", base.keys.sorted().map { "`\($0)` → `\(base[$0]!)`" }.joined(separator: ", ")))
+        }
+        if let ids = p.experiments, !ids.isEmpty {
+            rows.append(("registry experiments", ids.keys.sorted().map { "\($0): `\(ids[$0]!)`" }.joined(separator: ", ")))
+        }
+        if let only = p.resultsOnly, !only.isEmpty { rows.append(("results-only arms", only.map { "`\($0)`" }.joined(separator: ", "))) }
+        if let comparisons = p.comparisons, !comparisons.isEmpty {
+            rows.append(("registry comparisons", comparisons.keys.sorted().joined(separator: ", ")))
+        }
+        if let pre = p.preprocessing { rows.append(("preprocessing", pre.description)) }
+        if let version = p.registrySchemaVersion { rows.append(("registry schema version", "\(version)")) }
+        rows.append(("bootstrap", "\(r.options.bootstrap.resamples) resamples over clips (seeds averaged within a clip), \(Int(r.options.bootstrap.level * 100))% percentile CIs, seed \(r.options.bootstrap.seed)"))
+        // Report-side notes, and a study JSON file's free-form settings: each under its own key
+        // unless a typed row above already shows it.
+        var seen = Set(rows.map(\.0))
+        for k in s.configuration.keys.sorted() where !seen.contains(k) && s.parameters == nil || k == "search" {
+            guard !seen.contains(k) else { continue }
+            rows.append((k, configurationValue(s.configuration[k]!)))
+            seen.insert(k)
+        }
+        return rows.map { [$0.0, $0.1] }
     }
 
     /// A configuration value as a reader scans it: a JSON array (a 51-entry `t_list`, the arm

@@ -46,7 +46,7 @@ struct Demo: AsyncParsableCommand {
         let db = output + "/study.sqlite"
         for suffix in ["", "-wal", "-shm", ".facesync.json"] { try? fm.removeItem(atPath: db + suffix) }
 
-        var config = try StudyConfig.load(URL(fileURLWithPath: dataDir + "/study.yaml"))
+        var config = try ProbeStudyFile.load(URL(fileURLWithPath: dataDir + "/study.yaml"))
         if quick { try config.override(seeds: "0", steps: Demo.quickSteps) }
         let bar = ProgressBar()
         let summary = try await ProbeDriver(config: config).run(

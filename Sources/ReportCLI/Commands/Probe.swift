@@ -53,7 +53,7 @@ struct Probe: AsyncParsableCommand {
     @Flag(help: "No progress output.") var quiet = false
 
     func run() async throws {
-        var cfg = try StudyConfig.load(URL(fileURLWithPath: config))
+        var cfg = try ProbeStudyFile.load(URL(fileURLWithPath: config))
         try cfg.override(arms: arms.isEmpty ? nil : arms, seeds: seeds, steps: steps, kappa: kappa, resolution: resolution,
                          drop: drop, guidanceScale: guidanceScale, identityPrior: identityPrior,
                          referenceBandwidth: referenceBandwidth, pcaComponents: pcaComponents,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Report
+import Store
 
 /// `trajprobe schedule`: the student config (two-step t_list, sync window, guidance interval).
 struct ScheduleCommand: AsyncParsableCommand {
@@ -114,8 +115,8 @@ struct ScheduleCommand: AsyncParsableCommand {
                     throw fail("\(input): the search found no admissible \(n)-step schedule: \(found.note ?? "")", json: false, code: 2)
                 }
                 let day = date ?? todayUTC()
-                let context = (try? report.studentConfig(form: cfgForm, minT: minT, date: day, allowPartial: allowPartial))
-                    .map(ProfileContext.init(config:)) ?? ProfileContext(report: report, minT: minT, date: day)
+                let context = try (try? report.studentConfig(form: cfgForm, minT: minT, date: day, allowPartial: allowPartial))
+                    .map(ProfileContext.init(config:)) ?? (try ProfileContext(report: report, minT: minT, date: day))
                 try emit(TrainerProfile(target: target, context: context, schedule: best.studentSchedule), label: "\(n)-step \(best.label)")
                 return
             }
@@ -124,7 +125,7 @@ struct ScheduleCommand: AsyncParsableCommand {
                 config = try report.studentConfig(form: cfgForm, minT: minT, date: date ?? todayUTC(), allowPartial: allowPartial)
             } catch let error {
                 switch error {
-                case .noWindow, .noLandingStep, .tooFewClips: throw fail(error.description, json: format == .json, code: 2)
+                case .noWindow, .noLandingStep, .tooFewClips, .unknownParameter: throw fail(error.description, json: format == .json, code: 2)
                 case .partialStudy: throw fail(error.description, json: format == .json, code: ExitStatus.incomplete.rawValue)
                 default: throw error
                 }

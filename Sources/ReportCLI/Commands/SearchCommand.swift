@@ -59,7 +59,7 @@ struct SearchCommand: AsyncParsableCommand {
     @Flag(help: "No progress output.") var quiet = false
 
     func run() async throws {
-        let cfg = try StudyConfig.load(URL(fileURLWithPath: config))
+        let cfg = try ProbeStudyFile.load(URL(fileURLWithPath: config))
         let name = analysis.study ?? URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         var options = try analysis.reportOptions()
         options.ruleResamples = 0
@@ -141,7 +141,9 @@ struct SearchCommand: AsyncParsableCommand {
     func gridSteps(study: StudyData) throws -> [Int] {
         switch grid {
         case "probed": return ScheduleSearch.probedGrid(study)
-        case "all": return Array(1..<study.numSteps)
+        case "all":
+            guard let n = study.numSteps else { throw ValidationError("--grid all: the study does not record num_steps") }
+            return Array(1..<n)
         default: return try ints(grid, flag: "--grid")
         }
     }

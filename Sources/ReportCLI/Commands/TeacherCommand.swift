@@ -83,7 +83,7 @@ struct TeacherExport: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Output file (safetensors).", valueName: "file")) var output: String
 
     func run() async throws {
-        let cfg = try StudyConfig.load(URL(fileURLWithPath: config))
+        let cfg = try ProbeStudyFile.load(URL(fileURLWithPath: config))
         let (frames, dim) = try await ProbeDriver(config: cfg).exportAnalyticTeacher(to: URL(fileURLWithPath: output))
         print("wrote \(output): \(frames) bank frames, states of \(dim) values")
     }

@@ -61,7 +61,9 @@ import Yams
 ///   it up to the first holding `.git` (the repository root) or the filesystem root; the first
 ///   that has the file wins, and the import says when several did.
 public struct Registry: Sendable {
+    /// The registry YAML.
     public var url: URL
+    /// Its `schema_version`, when it has one.
     public var schemaVersion: Int?
     /// Experiments to import, in registry order.
     public var entries: [RegistryEntry]
@@ -76,10 +78,13 @@ public struct Registry: Sendable {
 
 /// One experiment of a registry: an arm of one study and the CSV holding its rows.
 public struct RegistryEntry: Sendable, Hashable {
+    /// The experiment's registry id.
     public var id: String
+    /// The model whose numbers it holds.
     public var model: String
     /// The study (model, drop mode) it belongs to.
     public var study: String
+    /// The arm its rows are stored under.
     public var arm: ArmSpec
     /// `text+audio`, `audio` or `unknown`.
     public var drop: String
@@ -87,22 +92,32 @@ public struct RegistryEntry: Sendable, Hashable {
     public var isBaseline: Bool
     /// The `id` of the experiment this one is normalised against.
     public var baselineID: String?
+    /// Declared `results_only: true`: numbers without knobs, never used to decide.
     public var resultsOnly: Bool
+    /// The registry's `status` word, as written.
     public var status: String?
+    /// The long CSV holding its rows (resolved).
     public var csv: URL
 }
 
+/// An experiment the import leaves out, with why.
 public struct RegistrySkip: Sendable, Hashable {
+    /// The experiment's registry id.
     public var id: String
+    /// Why it is skipped.
     public var reason: String
 }
 
-/// A study an import creates or extends, with the settings written into its `config_json`.
+/// A study an import creates or extends, with the parameters it records (``StudyParameters``).
 public struct RegistryStudy: Sendable, Equatable {
+    /// The study's name (`<model> <drop mode>`, or `<model>`).
     public var name: String
+    /// The model.
     public var model: String
+    /// The drop mode, or `unknown`.
     public var drop: String
-    public var settings: ImportedSettings
+    /// What the registry says about the study (guidance, sync, rules, comparisons).
+    public var settings: StudyParameters
 }
 
 /// What `import registry` takes from the command line.
@@ -113,17 +128,22 @@ public struct RegistryImportOptions: Sendable {
     /// `sync_model:` must agree with it.
     public var sync: SyncProvenance?
 
+    /// Options as the CLI parsed them.
     public init(knobs: [String: GuidanceValue] = [:], sync: SyncProvenance? = nil) {
         self.knobs = knobs
         self.sync = sync
     }
 }
 
+/// What `import registry` did.
 public struct RegistryImportSummary: Sendable, Hashable {
     /// Study names created or extended, in registry order.
     public var studies: [String]
+    /// One summary per CSV imported.
     public var files: [CSVImportSummary]
+    /// Experiments left out.
     public var skipped: [RegistrySkip]
+    /// Decisions the user should see.
     public var notes: [String]
 }
 
@@ -206,10 +226,10 @@ extension StudyStore {
     }
 
     /// The study config of imported results: the files name only the model and drop mode; the
-    /// rest of what the report needs is in `settings` (see ``ImportedSettings``).
-    public static func importedConfig(name: String, model: String, drop: String, settings: ImportedSettings = ImportedSettings(source: "long-csv")) -> StudyConfig {
-        StudyConfig(name: name, teacherKind: "imported", teacherIdentity: model, modelName: model, dropMode: drop,
-                    syncModel: settings.syncModel ?? "unknown", configJSON: settings.json())
+    /// rest of what the report needs is in `settings` (see ``StudyParameters``).
+    public static func importedConfig(name: String, model: String, drop: String, settings: StudyParameters = StudyParameters(source: "long-csv")) -> StudyRecord {
+        StudyRecord(name: name, teacherKind: "imported", teacherIdentity: model, modelName: model, dropMode: drop,
+                    syncModel: settings.syncModel ?? "unknown", parameters: settings)
     }
 
     /// The name of the study of a (model, drop mode): `<model> <drop mode>`, or `<model>` when the

@@ -93,7 +93,7 @@ struct RegistryReader {
         var studies: [RegistryStudy] = []
         for name in studyOrder {
             let members = live.filter { Self.study($0) == name }
-            var settings = ImportedSettings(source: "registry")
+            var settings = StudyParameters(source: "registry")
             if let (g, source) = scales[name] { settings.guidance = g; settings.guidanceSource = source }
             settings.sync = try sync(study: name, model: members[0].model, top: top)
             settings.metricRules = top.rules
@@ -374,16 +374,16 @@ struct RegistryReader {
         return raw
     }
 
-    func readComparisons(_ value: Any?, raws: [Raw], live: [Raw], arms: [String: ArmSpec]) throws -> [String: [String: ImportedSettings.Member]] {
+    func readComparisons(_ value: Any?, raws: [Raw], live: [Raw], arms: [String: ArmSpec]) throws -> [String: [String: StudyParameters.Member]] {
         guard let value else { return [:] }
         guard let list = value as? [Any] else { throw bad("comparisons must be a list of {name, <model>: <id>, ...}") }
-        var out: [String: [String: ImportedSettings.Member]] = [:]
+        var out: [String: [String: StudyParameters.Member]] = [:]
         for (n, item) in list.enumerated() {
             guard let c = item as? [String: Any], let name = c["name"].map({ "\($0)" }), !name.isEmpty else {
                 throw bad("comparison #\(n + 1) has no name")
             }
             guard out[name] == nil else { throw bad("comparison '\(name)' appears twice") }
-            var members: [String: ImportedSettings.Member] = [:]
+            var members: [String: StudyParameters.Member] = [:]
             for (model, idValue) in c where model != "name" {
                 let id = "\(idValue)"
                 guard let r = raws.first(where: { $0.id == id }) else { throw bad("comparison '\(name)': \(model): '\(id)' is not an id of this registry") }
@@ -391,7 +391,7 @@ struct RegistryReader {
                 guard live.contains(where: { $0.id == id }) else {
                     throw bad("comparison '\(name)': \(model): '\(id)' is skipped (not yet committed); remove it from the comparison or commit its csv")
                 }
-                members[model] = ImportedSettings.Member(study: Self.study(r), arm: arms[id]!.label)
+                members[model] = StudyParameters.Member(study: Self.study(r), arm: arms[id]!.label)
             }
             guard members.count >= 2 else { throw bad("comparison '\(name)' names fewer than two experiments") }
             out[name] = members

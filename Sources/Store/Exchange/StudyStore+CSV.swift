@@ -4,15 +4,23 @@ import GRDB
 
 /// What one imported long CSV file contributed.
 public struct CSVImportSummary: Sendable, Hashable {
+    /// The file.
     public var path: String
+    /// sha256 of its bytes.
     public var sha256: String
+    /// Data rows read.
     public var rows: Int
+    /// Of those, GT rows.
     public var gtRows: Int
+    /// Units the rows make.
     public var units: Int
     /// Units newly written; the rest were already stored with the same values.
     public var written: Int
+    /// Units already stored with the same values.
     public var unchanged: Int
+    /// Arm labels the file held.
     public var arms: [String]
+    /// Clips the file held.
     public var clips: Int
     /// Columns the file had that the format does not use (skipped, not stored).
     public var ignoredColumns: [String]
@@ -42,12 +50,12 @@ extension StudyStore {
     /// The study is the one named `study` (else `model`), created when missing with teacher kind
     /// `imported`; without a name, a database holding one study imports into it, and an empty one
     /// gets a study named `imported`. `guidance` and `sync` are written into the study's settings
-    /// (``ImportedSettings``) and `runs.sync_model`; a study that already records other values is
+    /// (``StudyParameters``) and `runs.sync_model`; a study that already records other values is
     /// refused, one that records none takes them.
     /// - returns: the study and one line per setting it newly recorded.
     public static func openForImport(at url: URL, study: String?, model: String?, drop: String?,
                                      guidance: GuidanceValue? = nil, sync: SyncProvenance? = nil) throws -> (StudyStore, notes: [String]) {
-        var settings = ImportedSettings(source: "long-csv")
+        var settings = StudyParameters(source: "long-csv")
         settings.guidance = guidance
         if guidance != nil { settings.guidanceSource = "import csv --guidance" }
         settings.sync = sync
@@ -63,7 +71,7 @@ extension StudyStore {
             throw StoreError.ambiguousStudy(path: url.path, available: names)
         }
         let queue = try connect(url, readOnly: false, mayCreate: true)
-        let (run, config, notes) = try queue.write { db -> (RunID, StudyConfig, [String]) in
+        let (run, config, notes) = try queue.write { db -> (RunID, StudyRecord, [String]) in
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE name = ?", arguments: [name]) {
                 let stored = runConfig(row)
                 var mismatched: [String] = []
@@ -82,8 +90,8 @@ extension StudyStore {
     /// stored settings: keys it lacks are added, keys it holds with other values are refused, and
     /// a sync model it records as `unknown` is replaced by the one now given.
     /// - returns: the run, its config as now stored, and one line per setting newly recorded.
-    static func adoptImportedStudy(_ db: Database, database: URL, config: StudyConfig, settings: ImportedSettings,
-                                   checkIdentity: Bool = true) throws -> (RunID, StudyConfig, [String]) {
+    static func adoptImportedStudy(_ db: Database, database: URL, config: StudyRecord, settings: StudyParameters,
+                                   checkIdentity: Bool = true) throws -> (RunID, StudyRecord, [String]) {
         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE name = ?", arguments: [config.name]) else {
             return (try insertRun(db, config: config, status: .running), config, [])
         }
@@ -97,8 +105,8 @@ extension StudyStore {
             guard diff.isEmpty else { throw StoreError.configMismatch(path: database.path, study: config.name, fields: diff) }
         }
         var notes: [String] = []
-        let old = ImportedSettings(json: stored.configJSON)
-        if stored.teacherKind != "imported" || old == nil {
+        let old = stored.parameters
+        if stored.teacherKind != "imported" || old.source == nil {
             // A probed study: its settings are the probe's, not an import's; only check the sync model.
             if let model = settings.syncModel, stored.syncModel != model {
                 throw StoreError.configMismatch(path: database.path, study: config.name, fields: ["sync model '\(stored.syncModel)' vs '\(model)'"])
@@ -108,22 +116,20 @@ extension StudyStore {
             }
             return (run, stored, notes)
         }
-        var (merged, conflicts) = old!.merged(with: settings)
-        if let model = settings.syncModel, stored.syncModel != model {
-            if stored.syncModel == "unknown" { notes.append("study '\(config.name)': sync model recorded as \(model) (was unknown)") }
-            else { conflicts.append("sync model '\(stored.syncModel)' vs '\(model)'") }
+        var (merged, conflicts) = old.merged(with: settings)
+        if let model = settings.syncModel, let had = old.syncModel, had != model, !conflicts.contains(where: { $0.hasPrefix("sync_model ") }) {
+            conflicts.append("sync model '\(had)' vs '\(model)'")
+        } else if let model = settings.syncModel, old.syncModel == nil {
+            notes.append("study '\(config.name)': sync model recorded as \(model) (was unknown)")
         }
         guard conflicts.isEmpty else { throw StoreError.configMismatch(path: database.path, study: config.name, fields: conflicts) }
-        if merged.guidance != nil && old!.guidance == nil {
+        if merged.guidance != nil && old.guidance == nil {
             notes.append("study '\(config.name)': teacher guidance recorded as \(merged.guidance!)")
         }
         if merged.guidanceSource == nil { merged.guidanceSource = settings.guidanceSource }
-        let json = merged.json()
-        let syncModel = merged.syncModel ?? stored.syncModel
-        if json != stored.configJSON || syncModel != stored.syncModel {
-            try db.execute(sql: "UPDATE runs SET config_json = ?, sync_model = ? WHERE id = ?", arguments: [json, syncModel, run.rawValue])
-            stored.configJSON = json
-            stored.syncModel = syncModel
+        if merged != stored.parameters {
+            try updateParameters(db, run: run, merged)
+            stored.parameters = merged
         }
         return (run, stored, notes)
     }

@@ -3,7 +3,9 @@ import GRDB
 
 /// What a merge did.
 public struct MergeSummary: Sendable, Hashable {
+    /// The database merged into.
     public var target: String
+    /// Studies merged, by name.
     public var studies: [String]
     /// Units copied from the shards.
     public var written: Int
@@ -17,14 +19,14 @@ extension StudyStore {
     /// Merges shard databases of the same studies (several machines, each a subset of clips, arms
     /// or steps) into `target`, created if missing, in one transaction.
     ///
-    /// Studies are matched by name and must have equal configs (`StudyConfig.differences`);
+    /// Studies are matched by name and must have equal configs (`StudyRecord.differences`);
     /// clips, arms and steps are matched by name, label and j. Identical units are kept once;
     /// units with different values are collected and the merge is refused with all of them
     /// listed (`StoreError.mergeConflicts`), writing nothing. Shards are opened read-only.
     @discardableResult
     public static func merge(shards: [URL], into target: URL) throws -> MergeSummary {
         // Refuse mismatched configs before touching the target.
-        var configs: [String: (config: StudyConfig, from: String)] = [:]
+        var configs: [String: (config: StudyRecord, from: String)] = [:]
         var sources: [(url: URL, queue: DatabaseQueue, runs: [Row])] = []
         for shard in shards {
             let queue = try connect(shard, readOnly: true, mayCreate: false)

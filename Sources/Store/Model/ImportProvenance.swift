@@ -39,8 +39,10 @@ public enum GuidanceValue: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Whether this is a (text, audio) pair.
     public var isPair: Bool { if case .pair = self { return true } else { return false } }
 
+    /// `4.5` or `text=5,audio=4`, as the CLI takes it.
     public var description: String {
         switch self {
         case .single(let w): return ArmSpec.format(w)
@@ -58,6 +60,7 @@ public struct SyncProvenance: Sendable, Hashable {
     /// SyncNet presets (TrajectoryProbe's `SyncPreset.all`, checked equal by a test).
     public static let knownPresets = ["syncnet_python", "syncnet_python-jpeg", "lipforcing-reward"]
 
+    /// The sync model's name (one of `knownModels`).
     public var model: String
     /// SyncNet's preprocessing preset; nil when not stated (or for FaceSync-CCA, which has none).
     public var preset: String?
@@ -82,8 +85,12 @@ public struct SyncProvenance: Sendable, Hashable {
 
 /// A flag or registry value that does not say what it should; `description` is one line.
 public struct ProvenanceParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The text that was parsed.
     public var text: String
+    /// What is wrong, in words.
     public var problem: String
+    /// An error about `text`.
     public init(text: String, problem: String) { self.text = text; self.problem = problem }
+    /// `4.5` or `text=5,audio=4`, as the CLI takes it.
     public var description: String { text.isEmpty ? problem : "'\(text)': \(problem)" }
 }

@@ -34,6 +34,7 @@ public struct StudentScheduleKnobs: Hashable, Sendable, CustomStringConvertible 
     /// Nil for a one-step student.
     public let transition: Transition?
 
+    /// A student schedule; refused (naming its label) when the steps or guidance cannot be one.
     public init(steps: [Int], guidance: [Double], transition: Transition?) throws(ArmParseError) {
         let text = StudentScheduleKnobs.format(steps: steps, guidance: guidance, transition: transition)
         guard !steps.isEmpty, steps.count <= StudentScheduleKnobs.maxSteps else {
@@ -119,6 +120,7 @@ public struct StudentScheduleKnobs: Hashable, Sendable, CustomStringConvertible 
         try self.init(steps: steps, guidance: guidance, transition: transition)
     }
 
+    /// The arm's knobs: `g<i>` per step, `j<i>` for steps after the first, `renoise` 0/1.
     public var knobs: [String: Double] {
         var k: [String: Double] = [:]
         for (i, g) in guidance.enumerated() { k["g\(i)"] = g }
@@ -127,8 +129,11 @@ public struct StudentScheduleKnobs: Hashable, Sendable, CustomStringConvertible 
         return k
     }
 
+    /// The `student_schedule` arm.
     public var spec: ArmSpec { ArmSpec(family: .studentSchedule, knobs: knobs) }
+    /// The canonical label (`student_schedule euler steps=0,30 g=1,4.5`).
     public var label: String { Self.format(steps: steps, guidance: guidance, transition: transition) }
+    /// The canonical label.
     public var description: String { label }
 
     /// The same steps with no CFG anywhere: the twin whose fidelity a guided student is costed

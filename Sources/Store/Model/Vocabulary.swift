@@ -27,6 +27,7 @@ public enum ArmFamily: String, Codable, Sendable, CaseIterable, Hashable {
 /// `trajprobe import csv --arm` takes and what the database's `arms.label` holds, so two studies
 /// that probed the same policy agree on the name without coordination.
 public struct ArmSpec: Hashable, Codable, Sendable, CustomStringConvertible {
+    /// The arm family (what is guided, what is measured).
     public var family: ArmFamily
     /// Knob name → value, e.g. `["w": 4.5]`, `["s0": 1, "s1": 4.5]`, `["tau": 20, "w": 4.5]`.
     public var knobs: [String: Double]
@@ -36,16 +37,22 @@ public struct ArmSpec: Hashable, Codable, Sendable, CustomStringConvertible {
     /// guessed scales. Letters, digits and `._+-` only, so the label parses back.
     public var tag: String?
 
+    /// An arm of `family` with `knobs` (and a tag for arms known only by name).
     public init(family: ArmFamily, knobs: [String: Double] = [:], tag: String? = nil) {
         self.family = family
         self.knobs = knobs
         self.tag = tag
     }
 
+    /// `trajectory w=<w>`.
     public static func trajectory(w: Double) -> ArmSpec { ArmSpec(family: .trajectory, knobs: ["w": w]) }
+    /// `fresh_noise w=<w>`.
     public static func freshNoise(w: Double) -> ArmSpec { ArmSpec(family: .freshNoise, knobs: ["w": w]) }
+    /// `euler_jump s0=<s0> s1=<s1>`.
     public static func eulerJump(s0: Double, s1: Double) -> ArmSpec { ArmSpec(family: .eulerJump, knobs: ["s0": s0, "s1": s1]) }
+    /// `scheduled_cfg tau=<tau> w=<w>`.
     public static func scheduledCFG(tau: Int, w: Double) -> ArmSpec { ArmSpec(family: .scheduledCFG, knobs: ["tau": Double(tau), "w": w]) }
+    /// `spatial w=<w>`.
     public static func spatial(w: Double) -> ArmSpec { ArmSpec(family: .spatial, knobs: ["w": w]) }
 
     /// Canonical label: the family, then the knobs sorted by name, numbers in shortest form,
@@ -66,6 +73,7 @@ public struct ArmSpec: Hashable, Codable, Sendable, CustomStringConvertible {
         label.split(separator: " ").first { $0.hasPrefix("id=") }.map { String($0.dropFirst(3)) }
     }
 
+    /// The canonical label.
     public var description: String { label }
 
     /// Parses a label such as `euler_jump s0=1 s1=4.5` or `trajectory w=4.5` (also `family(w=4.5)`
@@ -109,18 +117,27 @@ public struct ArmSpec: Hashable, Codable, Sendable, CustomStringConvertible {
     }
 }
 
+/// A label that is no arm, with what is wrong.
 public struct ArmParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The text that was parsed.
     public var text: String
+    /// What is wrong, in words.
     public var problem: String
+    /// `arm '<text>': <problem>`.
     public var description: String { "arm '\(text)': \(problem)" }
 }
 
 /// Metric names as stored in `measurements.metric` and in the long CSV format.
 public enum MetricName {
+    /// Mean squared error against the reference.
     public static let mse = "mse"
+    /// Peak signal-to-noise ratio against the reference, dB.
     public static let psnr = "psnr"
+    /// Structural similarity against the reference.
     public static let ssim = "ssim"
+    /// LPIPS-AlexNet distance to the reference.
     public static let lpips = "lpips"
+    /// Variance of the Laplacian (no reference).
     public static let sharpness = "sharpness"
     /// LSE-C (Sync-C): median − min of the mean distances over offsets. Higher is better.
     public static let syncC = "sync_c"
@@ -161,11 +178,27 @@ public enum MetricName {
 
 /// Region names as stored in `measurements.region`. Sync metrics are per clip: region `face`.
 public enum RegionName {
+    /// The mouth box (or mask).
     public static let mouth = "mouth"
+    /// The face above the mouth.
     public static let upperFace = "upper_face"
+    /// The whole frame.
     public static let full = "full"
+    /// The face crop sync models score.
     public static let face = "face"
 }
 
 /// The step column's value for GT rows (metrics of the reference clip itself).
 public let gtStep = -1
+
+/// Names of the maps (`maps.name`) the probe writes and the report reads back: one vocabulary,
+/// owned by Store like the metric and region names.
+public enum MapName {
+    /// Spatial probe: mean over frames and channels of |x0(w) − x0(1)|, shape `[H, W]`.
+    public static let spatialDifference = "spatial_difference"
+    /// Spatial probe's noise floor (σ = 0.01 perturbation of the same state), shape `[H, W]`.
+    public static let spatialFloor = "spatial_floor"
+    /// Per-window Sync-C over time at the best offset (FaceSync/SyncNet), shape `[windows]`;
+    /// window k covers video frames k..k+4 at 25 fps.
+    public static let syncSeries = "sync_series"
+}

@@ -7,7 +7,7 @@ enum Schema {
     /// any other SQLite file.
     static let applicationID: Int32 = 0x5450_5242
     /// Schema version this code writes, mirrored in `PRAGMA user_version`.
-    static let supportedVersion = 1
+    static let supportedVersion = 2
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -16,7 +16,43 @@ enum Schema {
             try db.execute(sql: "PRAGMA application_id = \(applicationID)")
             try db.execute(sql: "PRAGMA user_version = 1")
         }
+        migrator.registerMigration("v2") { db in try migrateV2(db) }
         return migrator
+    }
+
+    /// v2. A study's parameters become typed (``StudyParameters``): the whole value in
+    /// `parameters_json`, and real columns for what queries select on. Each v1 row's are read
+    /// from its `config_json` and columns (``StudyParameters/legacy(configJSON:teacherKind:teacherIdentity:modelName:dropMode:syncModel:)``);
+    /// `config_json` stays as the v1 record it was, and v2 rows write `{}` there.
+    static func migrateV2(_ db: Database) throws {
+        for column in v2Columns { try db.execute(sql: "ALTER TABLE runs ADD COLUMN \(column)") }
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM runs") {
+            let p = StudyParameters.legacy(configJSON: row["config_json"], teacherKind: row["teacher_kind"],
+                                           teacherIdentity: row["teacher_identity"], modelName: row["model_name"],
+                                           dropMode: row["drop_mode"], syncModel: row["sync_model"])
+            try writeParameterColumns(db, run: row["id"], p)
+        }
+        try db.execute(sql: "CREATE INDEX runs_by_model ON runs (model_name, num_steps, guidance_scale)")
+        try db.execute(sql: "PRAGMA user_version = 2")
+    }
+
+    /// The columns v2 adds to `runs`.
+    static let v2Columns = [
+        "cfg_form TEXT", "num_steps INTEGER", "shift REAL", "max_t REAL", "guidance_scale REAL",
+        "sync_preset TEXT", "lpips_weights_sha256 TEXT", "parameters_json TEXT NOT NULL DEFAULT '{}'",
+    ]
+
+    /// Writes `p` into run `run`'s v2 columns and the v1 columns that name the same things
+    /// (`unknown` where `p` has nil: they are NOT NULL).
+    static func writeParameterColumns(_ db: Database, run: Int64, _ p: StudyParameters) throws {
+        try db.execute(sql: """
+            UPDATE runs SET teacher_kind = ?, teacher_identity = ?, model_name = ?, drop_mode = ?, sync_model = ?,
+                cfg_form = ?, num_steps = ?, shift = ?, max_t = ?, guidance_scale = ?, sync_preset = ?,
+                lpips_weights_sha256 = ?, parameters_json = ?
+            WHERE id = ?
+            """, arguments: [p.teacherKind ?? "unknown", p.teacherIdentity ?? "unknown", p.modelName ?? "unknown",
+                             p.dropMode ?? "unknown", p.syncModel ?? "unknown", p.cfgForm?.rawValue, p.numSteps, p.shift,
+                             p.maxT, p.guidanceScale, p.syncPreset, p.lpipsWeightsSHA256, p.json(), run])
     }
 
     /// v1. Measurements are keyed by everything but the value (a WITHOUT ROWID table: the primary

@@ -74,13 +74,13 @@ public struct PredictionTree: Sendable {
 
     /// Walks the tree for one clip and seed. `root` is the pass at (ε, t_0), shared with the
     /// trajectory arms; `pass` evaluates any other state; `emit` receives each unit's x0.
-    func run(schedule: TimeSchedule, clip: ProbeClip, seed: Int, root: () throws -> TeacherPass,
+    func run(schedule: ShiftedSchedule, clip: ProbeClip, seed: Int, root: () throws -> TeacherPass,
              pass: (Tensor, Double) throws -> TeacherPass, emit: (ArmSpec, Int, Tensor) throws -> Void) throws {
         try visit(0, state: clip.epsilon(seed: seed), depth: 0, schedule: schedule, clip: clip, seed: seed,
                   root: root, pass: pass, emit: emit)
     }
 
-    private func visit(_ index: Int, state x: Tensor, depth: Int, schedule: TimeSchedule, clip: ProbeClip, seed: Int,
+    private func visit(_ index: Int, state x: Tensor, depth: Int, schedule: ShiftedSchedule, clip: ProbeClip, seed: Int,
                        root: () throws -> TeacherPass, pass: (Tensor, Double) throws -> TeacherPass,
                        emit: (ArmSpec, Int, Tensor) throws -> Void) throws {
         let node = nodes[index]

@@ -17,7 +17,7 @@ import Store
 ///   `scheduled_cfg(τ, ·)` rides on `trajectory(1)` until τ. Different scales are separate paths.
 public struct ProbePlan: Sendable {
     /// The sampler's time grid the steps index into.
-    public let schedule: TimeSchedule
+    public let schedule: ShiftedSchedule
     /// Measured steps, sorted.
     public let steps: [Int]
     /// Every arm of the plan, as given.
@@ -63,9 +63,11 @@ public struct ProbePlan: Sendable {
 
     /// Groups `arms` by shared passes, measuring `steps` (default: the schedule's probe steps);
     /// throws on an empty arm list, a bad arm or a step outside the schedule.
-    public init(arms: [ArmSpec], schedule: TimeSchedule, steps: [Int]? = nil) throws(ProbeError) {
+    public init(arms: [ArmSpec], schedule: ShiftedSchedule, steps: [Int]? = nil) throws(ProbeError) {
         self.schedule = schedule
-        self.steps = try schedule.validate(steps: steps ?? Array(schedule.probeSteps))
+        do { self.steps = try schedule.validate(steps: steps ?? Array(schedule.probeSteps)) } catch {
+            throw .invalidSchedule(error.problem)
+        }
         guard !arms.isEmpty else { throw .invalidArm(label: "", problem: "a plan needs at least one arm") }
         guard Set(arms).count == arms.count else {
             throw .invalidArm(label: arms.map(\.label).joined(separator: ", "), problem: "duplicate arm")

@@ -4,8 +4,10 @@ import Media
 
 /// The probe set: the clips a study probes.
 public struct ProbeSet: Sendable, Equatable {
+    /// The clips, in manifest order.
     public var clips: [ProbeSetClip]
 
+    /// A probe set of `clips`.
     public init(clips: [ProbeSetClip]) { self.clips = clips }
 
     static let clipKeys = ["id", "video", "audio", "audio_from", "mask", "box", "identity"]

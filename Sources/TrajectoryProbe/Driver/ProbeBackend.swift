@@ -19,8 +19,8 @@ struct ProbeBackend: Sendable {
     /// Stored as the study's teacher identity: a resumed run must meet the same teacher.
     let identity: String
     let modelName: String
-    /// The `teacher` entry of the stored configuration JSON.
-    let description: String
+    /// The teacher's own settings, labelled, for the study's parameters.
+    let settings: [StudySetting]
 
     /// ``decode`` with errors as the arms expect them.
     func decodeForArms(_ x: Tensor) throws(ProbeError) -> Tensor {
@@ -41,7 +41,7 @@ struct ProbeBackend: Sendable {
 }
 
 extension ProbeDriver {
-    static func backend(config: StudyConfig, bankClips: [ClipData], probes: [ClipData], heldOut: Set<String>) throws -> ProbeBackend {
+    static func backend(config: ProbeStudyFile, bankClips: [ClipData], probes: [ClipData], heldOut: Set<String>) throws -> ProbeBackend {
         let resolution = config.teacher.resolution
         switch config.teacher.kind {
         case .analytic:
@@ -66,7 +66,8 @@ extension ProbeDriver {
                 decode: { x in try teacher.space.decode(x) },
                 prepare: { c in try teacher.prepared(c) },
                 identity: "analytic \(config.teacher.analytic) resolution=\(resolution) bank_frames=\(bank.count) bank_sha256=\(bankDigest)",
-                modelName: "analytic-posterior-mean", description: "\(config.teacher.analytic)")
+                modelName: "analytic-posterior-mean",
+                settings: config.teacher.analytic.studySettings + [StudySetting(label: "bank frames", value: "\(bank.count)")])
         case .remote:
             guard let options = config.teacher.remote else { throw ProbeError.missingKey(file: config.file, key: "teacher.url") }
             let teacher = try RemoteTeacher(options: options)
@@ -81,7 +82,8 @@ extension ProbeDriver {
                 decode: { x in try codec.decode(x) },
                 prepare: { c in c },
                 identity: identity, modelName: m.name,
-                description: "remote \(options.model) at \(options.url) (\(options.binary ? "binary" : "json"), \(options.datatype.rawValue))")
+                settings: [StudySetting(label: "endpoint", value: options.url), StudySetting(label: "model", value: options.model),
+                           StudySetting(label: "transport", value: "\(options.binary ? "binary" : "json"), \(options.datatype.rawValue)")])
         case .imported:
             throw DriverError.unsupportedTeacher(kind: "imported", hint: "measure imported prediction videos with `trajprobe import videos`")
         }
@@ -113,5 +115,29 @@ extension ProbeDriver {
         let teacher = backend.teacher as! AnalyticTeacher
         try teacher.exportState(to: url, frameShape: [resolution, resolution, 3])
         return (teacher.bankCount, teacher.space.dimension)
+    }
+}
+
+extension AnalyticTeacher.Configuration {
+    /// The configuration as labelled settings for the study's parameters (kappa 4, working space
+    /// PCA 64 components…), never as a Swift type description.
+    var studySettings: [StudySetting] {
+        let space: String
+        switch workingSpace {
+        case .pixels: space = "pixels"
+        case .pca(let components): space = "PCA, \(components) components"
+        }
+        let prior: String
+        switch identityPrior {
+        case .identityBank: prior = "identity bank"
+        case .maskedReference(let bandwidth): prior = "masked reference, bandwidth \(ArmSpec.format(bandwidth))"
+        }
+        return [StudySetting(label: "kappa", value: ArmSpec.format(kappa)),
+                StudySetting(label: "working space", value: space),
+                StudySetting(label: "audio bandwidth", value: ArmSpec.format(audioBandwidth)),
+                StudySetting(label: "audio feature noise", value: ArmSpec.format(audioFeatureNoise)),
+                StudySetting(label: "noise seed", value: "\(noiseSeed)"),
+                StudySetting(label: "precision", value: precision.rawValue),
+                StudySetting(label: "identity prior", value: prior)]
     }
 }

@@ -20,6 +20,7 @@ public struct ProbeRunOptions: Sendable {
     /// (clip, seed) pairs probed at once; 0 means one per core.
     public var concurrency: Int
 
+    /// Options of one run; all units, one lane per core unless given.
     public init(database: URL, studyName: String, shard: Shard = .all, concurrency: Int = 0) {
         self.database = database
         self.studyName = studyName
@@ -35,10 +36,13 @@ public struct ProbeRunOptions: Sendable {
 /// stopped and ends with the same numbers as an uninterrupted one (every unit is a deterministic
 /// function of the configuration and its seed).
 public struct ProbeDriver: Sendable {
-    public let config: StudyConfig
+    /// The study file the run follows.
+    public let config: ProbeStudyFile
 
-    public init(config: StudyConfig) { self.config = config }
+    /// A driver for `config`.
+    public init(config: ProbeStudyFile) { self.config = config }
 
+    /// Probes every unit not yet stored; `progress` is called after each.
     public func run(options: ProbeRunOptions, logger: Logger = Logger(label: "trajprobe.probe"),
                     progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) async throws -> ProbeSummary {
         let started = Date()
@@ -159,24 +163,35 @@ extension ProbeDriver {
         }
     }
 
-    /// The configuration JSON stored with the study: every setting that changes a number, sorted,
-    /// plus the keys the report reads (`num_steps`, `shift`, `max_t`, `guidance_scale`).
 
-    func configJSON(schedule: TimeSchedule, plan: ProbePlan, sync: ClipSyncModel, teacher: String, lpips: LPIPS? = nil) -> String {
+    /// The study's parameters as the probe knows them: every setting that changes a number
+    /// (schedule, guidance, arms, steps, seeds, metrics, scoring, the teacher's own settings).
+    /// The teacher's guidance scale is the file's `teacher.guidance_scale`, else 4.5 when an arm
+    /// probes it (OmniAvatar's), else the largest probed scale; the probe's scales are uncond-form.
+    func parameters(schedule: ShiftedSchedule, plan: ProbePlan, sync: ClipSyncModel, backend: ProbeBackend,
+                    lpips: LPIPS? = nil) -> StudyParameters {
         let scales = plan.arms.compactMap { $0.knobs["w"] ?? $0.knobs["s1"] }.filter { $0 != 1 }
         let guidance = config.teacher.guidanceScale ?? (scales.contains(4.5) ? 4.5 : (scales.max() ?? 1))
-        var object: [String: Any] = [
-            "num_steps": schedule.numSteps, "shift": config.steps.shift, "max_t": config.steps.maxT,
-            "guidance_scale": guidance, "steps": plan.steps, "arms": plan.arms.map(\.label), "seeds": config.seeds,
-            "metrics": config.metrics,
-            "sync_model": sync.name, "sync_preset": sync.presetDescription,
-            "teacher": teacher, "resolution": config.teacher.resolution,
-            "audio_features": "log energy dB, zero-crossing rate, MFCC c1 per 40 ms video frame",
-            "clips": config.probeSet.clips.map { $0.isDubbed ? "\($0.id) (audio from \($0.audioFrom!))" : $0.id },
-        ]
-        if let lpips { object["lpips_weights_sha256"] = lpips.weightsSHA256() }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        var p = StudyParameters(teacherKind: config.teacher.kind.rawValue, teacherIdentity: backend.identity,
+                                modelName: backend.modelName, dropMode: config.teacher.dropMode.rawValue, syncModel: sync.name)
+        p.teacherSettings = backend.settings
+        p.resolution = config.teacher.resolution
+        p.numSteps = schedule.numSteps
+        p.shift = config.steps.shift
+        p.maxT = config.steps.maxT
+        p.guidanceScale = guidance
+        p.guidanceSource = config.teacher.guidanceScale != nil ? "teacher.guidance_scale"
+            : scales.contains(4.5) ? "probed arms (4.5 probed)" : "probed arms (largest scale)"
+        p.cfgForm = .uncond
+        p.syncPreset = sync.presetDescription
+        p.lpipsWeightsSHA256 = lpips?.weightsSHA256()
+        p.metrics = config.metrics
+        p.audioFeatures = "log energy dB, zero-crossing rate, MFCC c1 per 40 ms video frame"
+        p.probedSteps = plan.steps
+        p.seeds = config.seeds
+        p.arms = plan.arms.map(\.label)
+        p.clips = config.probeSet.clips.map { $0.isDubbed ? "\($0.id) (audio from \($0.audioFrom!))" : $0.id }
+        return p
     }
 }
 

@@ -18,9 +18,9 @@ final class ProbeSession: @unchecked Sendable {
         var units: [ProbeUnit]
     }
 
-    let config: StudyConfig
+    let config: ProbeStudyFile
     let plan: ProbePlan
-    let schedule: TimeSchedule
+    let schedule: ShiftedSchedule
     let store: StudyStore
     let backend: ProbeBackend
     let measurer: UnitMeasurer
@@ -29,7 +29,7 @@ final class ProbeSession: @unchecked Sendable {
     let syncModelPath: String
     let lanes: Int
 
-    private init(config: StudyConfig, plan: ProbePlan, schedule: TimeSchedule, store: StudyStore, backend: ProbeBackend,
+    private init(config: ProbeStudyFile, plan: ProbePlan, schedule: ShiftedSchedule, store: StudyStore, backend: ProbeBackend,
                  measurer: UnitMeasurer, probes: [ClipData], clipIDs: [String: ClipID], syncModelPath: String, lanes: Int) {
         self.config = config; self.plan = plan; self.schedule = schedule; self.store = store; self.backend = backend
         self.measurer = measurer; self.probes = probes; self.clipIDs = clipIDs; self.syncModelPath = syncModelPath; self.lanes = lanes
@@ -53,7 +53,7 @@ final class ProbeSession: @unchecked Sendable {
         var lpips: LPIPS?
         if config.metrics.contains(MetricName.lpips) {
             guard let weights = config.lpips.weights else {
-                throw DriverError.missingWeights(metric: "lpips", hint: StudyConfig.lpipsNeedsWeights)
+                throw DriverError.missingWeights(metric: MetricName.lpips, hint: ProbeStudyFile.lpipsNeedsWeights)
             }
             lpips = try LPIPS(weights: URL(fileURLWithPath: weights))
         }
@@ -61,7 +61,7 @@ final class ProbeSession: @unchecked Sendable {
         // arms, steps and seeds it was probed with (`probe --arm/--steps/--seeds` may have replaced
         // the file's); everything else must match the file.
         let existing: StudyStore? = create ? nil : try StudyStore.open(at: options.database, study: options.studyName)
-        if let existing { try config.adopt(recorded: existing.config.configJSON) }
+        if let existing { try config.adopt(recorded: existing.config.parameters) }
         let driver = ProbeDriver(config: config)
 
         try driver.checkMemory()
@@ -114,16 +114,22 @@ final class ProbeSession: @unchecked Sendable {
         // The study in the database.
         let schedule = try config.schedule()
         let plan = try ProbePlan(arms: config.arms, schedule: schedule, steps: config.steps.subset)
-        let studyConfig = Store.StudyConfig(
+        let studyConfig = StudyRecord(
             name: options.studyName, teacherKind: config.teacher.kind.rawValue,
             teacherIdentity: backend.identity,
             modelName: backend.modelName, dropMode: config.teacher.dropMode.rawValue,
             syncModel: syncModel.name, syncWeightsSHA256: syncSHA,
             libavVersion: MediaLibraries.version,
-            configJSON: driver.configJSON(schedule: schedule, plan: plan, sync: syncModel, teacher: backend.description, lpips: lpips))
+            parameters: driver.parameters(schedule: schedule, plan: plan, sync: syncModel, backend: backend, lpips: lpips))
         let store: StudyStore
         if let existing {
-            let differences = existing.config.differences(from: studyConfig)
+            // A study created before schema v2 recorded fewer parameters (never a CFG form, which
+            // every later probe records): only those it recorded must match.
+            var expected = studyConfig
+            if existing.config.parameters.cfgForm == nil {
+                expected.parameters = studyConfig.parameters.restricted(toKnownIn: existing.config.parameters)
+            }
+            let differences = existing.config.differences(from: expected)
             guard differences.isEmpty else {
                 throw DriverError.studyMismatch(database: options.database.path, study: options.studyName, differences: differences)
             }

@@ -6,9 +6,13 @@ import Store
 /// One probe clip under one seed: the unit a search promotes (candidates are scored on a few
 /// pairs first, the best on all of them).
 public struct ClipSeed: Hashable, Codable, Sendable, CustomStringConvertible {
+    /// The clip's name.
     public var clip: String
+    /// The seed.
     public var seed: Int
+    /// A (clip, seed) pair.
     public init(clip: String, seed: Int) { self.clip = clip; self.seed = seed }
+    /// `<clip> seed <seed>`.
     public var description: String { "\(clip) seed \(seed)" }
 }
 
@@ -24,15 +28,18 @@ public final class StudentScheduleRunner: @unchecked Sendable {
     /// Every (clip, seed) pair of the study: probe clips in the probe set's order, seeds in the
     /// study's order, seed-major (every clip once before any clip twice).
     public let pairs: [ClipSeed]
+    /// The study's store.
     public var store: StudyStore { session.store }
-    public var schedule: TimeSchedule { session.schedule }
+    /// The study's teacher schedule.
+    public var schedule: ShiftedSchedule { session.schedule }
 
     private init(session: ProbeSession, pairs: [ClipSeed]) {
         self.session = session
         self.pairs = pairs
     }
 
-    public static func open(config: StudyConfig, options: ProbeRunOptions, logger: Logger = Logger(label: "trajprobe.search"),
+    /// Opens the probed study `options` names under `config` (a different configuration is an error).
+    public static func open(config: ProbeStudyFile, options: ProbeRunOptions, logger: Logger = Logger(label: "trajprobe.search"),
                             progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) async throws -> StudentScheduleRunner {
         if config.teacher.kind == .imported {
             throw DriverError.studentScheduleNeedsTeacher(source: config.file, arm: "student_schedule")
@@ -84,10 +91,15 @@ public final class StudentScheduleRunner: @unchecked Sendable {
 
     /// What a run stored.
     public struct Result: Sendable, Equatable {
+        /// Units written.
         public var written: Int
+        /// Units that failed.
         public var failed: Int
+        /// Units already stored, skipped.
         public var skipped: Int
+        /// Teacher evaluations made.
         public var teacherPasses: Int
+        /// One line per failed unit.
         public var failures: [String]
     }
 

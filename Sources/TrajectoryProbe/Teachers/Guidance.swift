@@ -1,22 +1,5 @@
 import Measurement
-
-/// How a config writes a CFG scale. trajprobe's own form is `neg`; DMD codebases (Self-Forcing,
-/// FastVideo) use `cond`, with g = w - 1. Every config trajprobe writes names its form.
-public enum GuidanceForm: String, Sendable, Codable, CaseIterable, Hashable {
-    /// `p = neg + w (cond - neg)`; w = 1 is no CFG.
-    case negBased = "neg"
-    /// `p = cond + g (cond - neg)`; g = 0 is no CFG.
-    case condBased = "cond"
-
-    /// Converts a scale written in `self`'s form to `target`'s form.
-    public func convert(_ scale: Double, to target: GuidanceForm) -> Double {
-        switch (self, target) {
-        case (.negBased, .condBased): return scale - 1
-        case (.condBased, .negBased): return scale + 1
-        default: return scale
-        }
-    }
-}
+import Store
 
 /// Classifier-free guidance combinations. Because they are linear in the branch predictions,
 /// one set of branch passes gives the prediction at every scale.

@@ -46,26 +46,46 @@ public enum TeacherKind: String, Sendable, Codable, CaseIterable, Hashable {
 ///
 /// Without `metrics:` a study stores every metric it can: all of them, LPIPS only when
 /// `lpips.weights` is given.
-public struct StudyConfig: Sendable, Equatable {
+public struct ProbeStudyFile: Sendable, Equatable {
+    /// The `teacher:` section: which teacher and its settings.
     public struct TeacherSection: Sendable, Equatable {
+        /// `teacher.kind`: analytic, remote or imported.
         public var kind: TeacherKind = .analytic
+        /// `teacher.kappa`: the analytic teacher's posterior sharpness κ.
         public var kappa: Double = 4
+        /// `teacher.bank`: the analytic teacher's frame bank (clips manifest).
         public var bank: String?
+        /// `teacher.working_space` (and `pca_components`): pixels or PCA.
         public var workingSpace: WorkingSpaceKind = .pixels
+        /// `teacher.resolution`: frame side in pixels the teacher works at.
         public var resolution: Int = 32
+        /// `teacher.audio_bandwidth`: the audio kernel width h.
         public var audioBandwidth: Double = 0.7
+        /// `teacher.audio_feature_noise`: noise added to the bank's audio features.
         public var audioFeatureNoise: Double = 0.3
+        /// `teacher.precision`: automatic, float32 or float64.
         public var precision: AnalyticTeacher.Precision = .automatic
+        /// `teacher.drop`: what the negative CFG branch drops.
         public var dropMode: DropMode = .audioOnly
+        /// `teacher.identity_prior` (and `reference_bandwidth`).
         public var identityPrior: AnalyticTeacher.IdentityPrior = .identityBank
+        /// `teacher.url`: a remote teacher's endpoint.
         public var url: String?
+        /// `teacher.model`: a remote teacher's model name.
         public var model: String?
+        /// `teacher.timeout_seconds`: per-request timeout.
         public var timeoutSeconds: Double = 120
+        /// `teacher.retries`: retries of a failed request.
         public var retries: Int = 4
+        /// `teacher.concurrency`: requests in flight.
         public var concurrency: Int = 4
+        /// `teacher.max_batch`: states per request.
         public var maxBatch: Int = 64
+        /// `teacher.binary`: binary tensors rather than JSON.
         public var binaryTransport = true
+        /// `teacher.datatype`: the wire datatype.
         public var datatype: WireDatatype = .fp32
+        /// `teacher.directory`: imported prediction videos.
         public var directory: String?
         /// The teacher's own CFG scale w (uncond form): the scale whose arms decide the window and
         /// the schedule in the report. Nil: 4.5 when probed (OmniAvatar's), else the largest.
@@ -86,34 +106,53 @@ public struct StudyConfig: Sendable, Equatable {
         }
     }
 
+    /// The `steps:` section: the teacher's schedule and the probed subset.
     public struct StepsSection: Sendable, Equatable {
+        /// `steps.num_steps`: sampling steps N.
         public var numSteps: Int = 50
+        /// `steps.shift`: the timestep shift s.
         public var shift: Double = 5
+        /// `steps.max_t`: the clamp of t_0.
         public var maxT: Double = 0.999
+        /// `steps.subset`: the steps probed (nil: all of 0..<N).
         public var subset: [Int]?
     }
 
+    /// The `sync:` section: the sync model that scores Sync-C/D.
     public struct SyncSection: Sendable, Equatable {
+        /// `sync.model`.
         public var model: SyncModelName = .faceSyncCCA
+        /// The weights file.
         public var weights: String?
+        /// `sync.preset`: SyncNet's preprocessing preset.
         public var preset: String?
     }
 
     /// LPIPS-AlexNet weights (safetensors made by tools/convert_lpips.py).
     public struct LPIPSSection: Sendable, Equatable {
+        /// The weights file.
         public var weights: String?
     }
 
+    /// The file read (named in errors).
     public var file: String
+    /// The probe clips (`probe_set:` or `clips:`).
     public var probeSet: ProbeSet
+    /// The `teacher:` section.
     public var teacher = TeacherSection()
+    /// The `steps:` section.
     public var steps = StepsSection()
-    public var guidanceForm: GuidanceForm = .negBased
+    /// How the file writes arm scales (`guidance_form`: `neg`, also spelt `uncond`, or `cond`).
+    public var guidanceForm: CFGForm = .uncond
     /// Arms in trajprobe's own (neg-based) form, whatever `guidance_form` the file used.
     public var arms: [ArmSpec] = []
+    /// `seeds`: noise seeds probed.
     public var seeds: [Int] = [0]
-    public var metrics: [String] = StudyConfig.defaultMetrics
+    /// `metrics`: metric names stored.
+    public var metrics: [String] = ProbeStudyFile.defaultMetrics
+    /// The `sync:` section.
     public var sync = SyncSection()
+    /// The `lpips:` section.
     public var lpips = LPIPSSection()
 
     /// Every metric a study can store (what ``UnitMeasurer`` measures).
@@ -127,17 +166,20 @@ public struct StudyConfig: Sendable, Equatable {
                               "directory", "guidance_scale"]
 
     /// The schedule the steps section describes.
-    public func schedule() throws(ProbeError) -> TimeSchedule {
-        try TimeSchedule(numSteps: steps.numSteps, shift: steps.shift, maxT: steps.maxT)
+    public func schedule() throws(ProbeError) -> ShiftedSchedule {
+        do { return try ShiftedSchedule(numSteps: steps.numSteps, shift: steps.shift, maxT: steps.maxT) } catch {
+            throw .invalidSchedule(error.problem)
+        }
     }
 
     /// Loads and validates a study file; relative paths resolve against its directory.
-    public static func load(_ url: URL) throws(ProbeError) -> StudyConfig {
+    public static func load(_ url: URL) throws(ProbeError) -> ProbeStudyFile {
         let text = try StrictYAML.text(of: url)
         return try parse(text: text, file: url.path, baseDirectory: url.deletingLastPathComponent())
     }
 
-    public static func parse(text: String, file: String, baseDirectory: URL) throws(ProbeError) -> StudyConfig {
+    /// Parses a study file's text strictly; relative paths resolve against `baseDirectory`.
+    public static func parse(text: String, file: String, baseDirectory: URL) throws(ProbeError) -> ProbeStudyFile {
         let y = try StrictYAML.root(text: text, file: file)
         try y.allowOnly(topKeys)
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : baseDirectory.appendingPathComponent(p).standardizedFileURL.path }
@@ -149,7 +191,7 @@ public struct StudyConfig: Sendable, Equatable {
         case (_?, true): throw .invalidValue(file: file, key: "clips", problem: "give either probe_set or clips, not both")
         case (nil, false): throw .missingKey(file: file, key: "probe_set")
         }
-        var c = StudyConfig(file: file, probeSet: probeSet)
+        var c = ProbeStudyFile(file: file, probeSet: probeSet)
 
         if let t = try y.map("teacher") {
             try t.allowOnly(teacherKeys)
@@ -160,8 +202,8 @@ public struct StudyConfig: Sendable, Equatable {
             }
             c.teacher.bank = try t.string("bank").map(resolve)
             if let v = try t.int("resolution") {
-                guard (4...StudyConfig.maxResolution).contains(v) else {
-                    throw .invalidValue(file: file, key: "teacher.resolution", problem: "must lie in 4...\(StudyConfig.maxResolution), got \(v)")
+                guard (4...ProbeStudyFile.maxResolution).contains(v) else {
+                    throw .invalidValue(file: file, key: "teacher.resolution", problem: "must lie in 4...\(ProbeStudyFile.maxResolution), got \(v)")
                 }
                 c.teacher.resolution = v
             }
@@ -171,8 +213,8 @@ public struct StudyConfig: Sendable, Equatable {
                 if components != nil { throw .invalidValue(file: file, key: "teacher.pca_components", problem: "only with working_space: pca") }
             case "pca":
                 guard let k = components else { throw .missingKey(file: file, key: "teacher.pca_components") }
-                guard (1...StudyConfig.maxPCAComponents).contains(k) else {
-                    throw .invalidValue(file: file, key: "teacher.pca_components", problem: "must lie in 1...\(StudyConfig.maxPCAComponents), got \(k)")
+                guard (1...ProbeStudyFile.maxPCAComponents).contains(k) else {
+                    throw .invalidValue(file: file, key: "teacher.pca_components", problem: "must lie in 1...\(ProbeStudyFile.maxPCAComponents), got \(k)")
                 }
                 c.teacher.workingSpace = .pca(components: k)
             case let other:
@@ -251,8 +293,8 @@ public struct StudyConfig: Sendable, Equatable {
         if let s = try y.map("steps") {
             try s.allowOnly(["num_steps", "shift", "max_t", "subset"])
             if let v = try s.int("num_steps") {
-                guard (1...TimeSchedule.maxSteps).contains(v) else {
-                    throw .invalidValue(file: file, key: "steps.num_steps", problem: "must lie in 1...\(TimeSchedule.maxSteps), got \(v)")
+                guard (1...ShiftedSchedule.maxSteps).contains(v) else {
+                    throw .invalidValue(file: file, key: "steps.num_steps", problem: "must lie in 1...\(ShiftedSchedule.maxSteps), got \(v)")
                 }
                 c.steps.numSteps = v
             }
@@ -263,7 +305,7 @@ public struct StudyConfig: Sendable, Equatable {
                 throw .invalidValue(file: file, key: "steps.subset", problem: "empty list: name at least one step, or leave subset out to probe every step")
             }
         }
-        let schedule: TimeSchedule
+        let schedule: ShiftedSchedule
         do { schedule = try c.schedule() } catch { throw .invalidValue(file: file, key: "steps", problem: error.description) }
         if let subset = c.steps.subset {
             do { c.steps.subset = try schedule.validate(steps: subset) } catch {
@@ -271,13 +313,20 @@ public struct StudyConfig: Sendable, Equatable {
             }
         }
 
-        if let v = try y.choice("guidance_form", GuidanceForm.self) { c.guidanceForm = v }
+        if let v = try y.string("guidance_form") {
+            // `neg` is the probe file's spelling of Store's `uncond` form.
+            switch v {
+            case "neg", CFGForm.uncond.rawValue: c.guidanceForm = .uncond
+            case CFGForm.cond.rawValue: c.guidanceForm = .cond
+            default: throw .invalidValue(file: file, key: "guidance_form", problem: "'\(v)' is not one of neg (uncond), cond")
+            }
+        }
         guard let armLabels = try y.strings("arms") else { throw .missingKey(file: file, key: "arms") }
         guard !armLabels.isEmpty else { throw .invalidValue(file: file, key: "arms", problem: "no arms") }
         var arms: [ArmSpec] = []
         for (i, label) in armLabels.enumerated() {
             do throws(ProbeError) {
-                for spec in try StudyConfig.expand(label: label, form: c.guidanceForm) {
+                for spec in try ProbeStudyFile.expand(label: label, form: c.guidanceForm) {
                     _ = try ProbeArms.make(spec, numSteps: schedule.numSteps)
                     if !arms.contains(spec) { arms.append(spec) }
                 }
@@ -303,7 +352,7 @@ public struct StudyConfig: Sendable, Equatable {
                 throw .invalidValue(file: file, key: "metrics[\(i)]", problem: "'\(m)' is not one of \(allMetrics.joined(separator: ", "))")
             }
             if metrics.contains(MetricName.lpips) && c.lpips.weights == nil {
-                throw .invalidValue(file: file, key: "metrics", problem: StudyConfig.lpipsNeedsWeights)
+                throw .invalidValue(file: file, key: "metrics", problem: ProbeStudyFile.lpipsNeedsWeights)
             }
             c.metrics = metrics
         } else if c.lpips.weights != nil {
@@ -352,34 +401,33 @@ public struct StudyConfig: Sendable, Equatable {
 
     /// One arm label, or `factorial w=<w>` for the 2x2 Euler-jump factorial; scales written in
     /// `form` are converted to trajprobe's neg-based form (`tau` is a step, never converted).
-    static func expand(label: String, form: GuidanceForm) throws(ProbeError) -> [ArmSpec] {
+    static func expand(label: String, form: CFGForm) throws(ProbeError) -> [ArmSpec] {
         let trimmed = label.trimmingCharacters(in: .whitespaces)
         if trimmed.hasPrefix("factorial") {
             let rest = trimmed.dropFirst("factorial".count).trimmingCharacters(in: .whitespaces)
             guard rest.hasPrefix("w="), let w = Double(rest.dropFirst(2)), w.isFinite else {
                 throw .invalidArm(label: label, problem: "write the factorial as 'factorial w=<scale>'")
             }
-            return EulerJumpArm.factorial(w: form.convert(w, to: .negBased)).map(\.spec)
+            return EulerJumpArm.factorial(w: form.convert(w, to: .uncond)).map(\.spec)
         }
         var spec: ArmSpec
         do { spec = try ArmSpec(parsing: trimmed) } catch { throw .invalidArm(label: label, problem: error.problem) }
         for key in ["w", "s0", "s1"] where spec.family != .studentSchedule {
-            if let v = spec.knobs[key] { spec.knobs[key] = form.convert(v, to: .negBased) }
+            if let v = spec.knobs[key] { spec.knobs[key] = form.convert(v, to: .uncond) }
         }
         if spec.family == .studentSchedule {
-            for key in spec.knobs.keys where key.hasPrefix("g") { spec.knobs[key] = form.convert(spec.knobs[key]!, to: .negBased) }
+            for key in spec.knobs.keys where key.hasPrefix("g") { spec.knobs[key] = form.convert(spec.knobs[key]!, to: .uncond) }
         }
         return [spec]
     }
 }
 
-extension StudyConfig {
-    /// Takes the arms, steps and seeds a stored study recorded in its configuration JSON (what
+extension ProbeStudyFile {
+    /// Takes the arms, steps and seeds a stored study recorded in its parameters (what
     /// `probe --arm/--steps/--seeds` may have set instead of the file), so a later command on that
     /// study rebuilds the configuration it was probed under.
-    mutating func adopt(recorded json: String) throws(ProbeError) {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return }
-        if let labels = object["arms"] as? [String] {
+    mutating func adopt(recorded parameters: StudyParameters) throws(ProbeError) {
+        if let labels = parameters.arms {
             var specs: [ArmSpec] = []
             for label in labels {
                 do { specs.append(try ArmSpec(parsing: label)) } catch {
@@ -388,8 +436,8 @@ extension StudyConfig {
             }
             arms = specs
         }
-        if let steps = object["steps"] as? [Int] { self.steps.subset = steps }
-        if let seeds = object["seeds"] as? [Int] { self.seeds = seeds }
+        if let steps = parameters.probedSteps { self.steps.subset = steps }
+        if let seeds = parameters.seeds { self.seeds = seeds }
     }
 
     /// Applies `trajprobe probe` flags on top of the file: each replaces the file's value and is
@@ -404,7 +452,7 @@ extension StudyConfig {
             var out: [ArmSpec] = []
             for label in labels {
                 do throws(ProbeError) {
-                    for spec in try StudyConfig.expand(label: label, form: guidanceForm) {
+                    for spec in try ProbeStudyFile.expand(label: label, form: guidanceForm) {
                         _ = try ProbeArms.make(spec, numSteps: schedule.numSteps)
                         if !out.contains(spec) { out.append(spec) }
                     }
@@ -428,15 +476,15 @@ extension StudyConfig {
         }
         if let steps {
             do { self.steps.subset = try schedule.validate(steps: try ints(steps, flag: "--steps")) }
-            catch { throw .invalidValue(file: "--steps", key: steps, problem: error.description) }
+            catch { throw .invalidValue(file: "--steps", key: steps, problem: "\(error)") }
         }
         if let kappa {
             guard kappa > 0 else { throw .invalidValue(file: "--kappa", key: "\(kappa)", problem: "must be positive") }
             teacher.kappa = kappa
         }
         if let resolution {
-            guard (4...StudyConfig.maxResolution).contains(resolution) else {
-                throw .invalidValue(file: "--resolution", key: "\(resolution)", problem: "must lie in 4...\(StudyConfig.maxResolution)")
+            guard (4...ProbeStudyFile.maxResolution).contains(resolution) else {
+                throw .invalidValue(file: "--resolution", key: "\(resolution)", problem: "must lie in 4...\(ProbeStudyFile.maxResolution)")
             }
             teacher.resolution = resolution
         }
@@ -466,19 +514,19 @@ extension StudyConfig {
             teacher.identityPrior = .maskedReference(bandwidth: referenceBandwidth)
         }
         if let pcaComponents {
-            guard (1...StudyConfig.maxPCAComponents).contains(pcaComponents) else {
-                throw .invalidValue(file: "--pca-components", key: "\(pcaComponents)", problem: "must lie in 1...\(StudyConfig.maxPCAComponents)")
+            guard (1...ProbeStudyFile.maxPCAComponents).contains(pcaComponents) else {
+                throw .invalidValue(file: "--pca-components", key: "\(pcaComponents)", problem: "must lie in 1...\(ProbeStudyFile.maxPCAComponents)")
             }
             teacher.workingSpace = .pca(components: pcaComponents)
         }
         if let bank { teacher.bank = bank }
         if let metrics {
             let list = metrics.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            for m in list where !StudyConfig.allMetrics.contains(m) {
-                throw .invalidValue(file: "--metrics", key: m, problem: "one of \(StudyConfig.allMetrics.joined(separator: ", "))")
+            for m in list where !ProbeStudyFile.allMetrics.contains(m) {
+                throw .invalidValue(file: "--metrics", key: m, problem: "one of \(ProbeStudyFile.allMetrics.joined(separator: ", "))")
             }
             if list.contains(MetricName.lpips) && lpips.weights == nil {
-                throw .invalidValue(file: "--metrics", key: MetricName.lpips, problem: StudyConfig.lpipsNeedsWeights)
+                throw .invalidValue(file: "--metrics", key: MetricName.lpips, problem: ProbeStudyFile.lpipsNeedsWeights)
             }
             self.metrics = list
         }
