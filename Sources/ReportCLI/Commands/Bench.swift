@@ -106,9 +106,7 @@ struct BenchFidelity: AsyncParsableCommand {
     func run() async throws {
         let result = try FidelityBenchmark.run()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            try JSONOutput.print(result)
         } else {
             print(result)
         }

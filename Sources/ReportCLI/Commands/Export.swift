@@ -15,21 +15,20 @@ struct Export: AsyncParsableCommand {
             `trajprobe import csv` reads back unchanged. The database is \
             opened read-only.
 
-              trajprobe export --study omni.sqlite --out exported/
-              trajprobe export --study omni.sqlite \\
+              trajprobe export omni.sqlite --out exported/
+              trajprobe export omni.sqlite --study omniavatar-14b \\
                   --arm 'euler_jump s0=1 s1=4.5' --out ej.csv
-              trajprobe export --study omni.sqlite --format jsonl --out -
+              trajprobe export omni.sqlite --format jsonl --out -
             """))
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case csv, jsonl
     }
 
-    @Option(help: ArgumentHelp("Study database.", valueName: "db"))
-    var study: String
+    @Argument(help: ArgumentHelp("Study database (opened read-only).", valueName: "db"))
+    var database: String?
 
-    @Option(help: ArgumentHelp("Study name when the database holds several.", valueName: "name"))
-    var run: String?
+    @OptionGroup var selection: StudySelection
 
     @Option(help: ArgumentHelp("csv (one file per arm) or jsonl.", valueName: "format"))
     var format: Format = .csv
@@ -40,8 +39,7 @@ struct Export: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Directory for the per-arm CSV files, a file, or - for stdout.", valueName: "path"))
     var out: String
 
-    @Flag(help: "Print the written files as JSON.")
-    var json = false
+    @OptionGroup var jsonOutput: OutputOptions
 
     func validate() throws {
         if let arm { do { _ = try ArmSpec(parsing: arm) } catch { throw ValidationError(error.description) } }
@@ -52,8 +50,12 @@ struct Export: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let target = try selection.resolve(database: database, studyMayBeDatabase: true, databaseFlag: "the positional DB")
+        Grammar.warn(target.notes)
+        guard let study = target.database else { throw ValidationError("give the study database: trajprobe export DB --out PATH") }
+        let json = jsonOutput.json
         do {
-            let store = try StudyStore.open(at: URL(fileURLWithPath: study), readOnly: true, study: run)
+            let store = try StudyStore.open(at: URL(fileURLWithPath: study), readOnly: true, study: target.study)
             var written: [String] = []
             switch (format, arm) {
             case (.jsonl, _):
@@ -71,7 +73,7 @@ struct Export: AsyncParsableCommand {
             }
             if out != "-" {
                 if json {
-                    print(storeJSON(["study": store.config.name, "files": written]))
+                    JSONOutput.print(object: ["study": store.config.name, "files": written])
                 } else {
                     for file in written { print(file) }
                 }

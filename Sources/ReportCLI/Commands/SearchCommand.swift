@@ -43,7 +43,7 @@ struct SearchCommand: AsyncParsableCommand {
             """))
 
     @Argument(help: ArgumentHelp("The study configuration the study was probed with (YAML).", valueName: "study.yaml")) var config: String
-    @Option(help: ArgumentHelp("The probed study's database.", valueName: "file")) var db: String
+    @OptionGroup var database: DatabaseOption
     @OptionGroup var analysis: StudyAnalysisOptions
 
     @Option(help: ArgumentHelp("Student step counts to search, comma-separated.", valueName: "1,2,3,4")) var studentSteps = "1,2,3,4"
@@ -54,12 +54,14 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Each round keeps 1/eta of the candidates on eta times the pairs.", valueName: "n")) var eta = 3
     @Option(help: ArgumentHelp("(clip, seed) pairs of the first round.", valueName: "n")) var firstPairs = 1
     @Option(name: .customLong("jobs"), help: "(clip, seed) pairs run at once (default: one per core).") var jobs = 0
-    @Flag(help: "Print the result as JSON on stdout.") var json = false
+    @OptionGroup var jsonOutput: OutputOptions
     @Flag(help: "No progress output.") var quiet = false
 
     func run() async throws {
+        guard let db = database.db else { throw ValidationError("give the probed study's database: --db FILE") }
+        let json = jsonOutput.json
         let cfg = try StudyConfig.load(URL(fileURLWithPath: config))
-        let name = analysis.study ?? URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+        let name = try analysis.studyName() ?? URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         var options = try analysis.reportOptions()
         options.ruleResamples = 0
         let studies = try StudyData.load(database: db, study: name)
@@ -110,7 +112,7 @@ struct SearchCommand: AsyncParsableCommand {
         try? runner.store.close()
         let failed = adapter.failed.value
         if json {
-            print(try result.json(), terminator: "")
+            try JSONOutput.print(result)
             if failed > 0 { throw ExitStatus.incomplete }
             return
         }
