@@ -126,12 +126,16 @@ struct Fixture: Sendable {
     /// The fixture, or the test fails with why it could not be made.
     static func get() throws -> Fixture { try shared.get() }
 
-    /// A scratch folder holding a copy of the fixture (data/, study.yaml, small.sqlite).
+    /// A scratch folder holding a copy of the fixture (data/, study.yaml, small.sqlite). Its
+    /// study.yaml names the fixture's own clips (absolute paths), as the database registered
+    /// them: a probe or search in the copy resumes the same study.
     func copy(_ name: String) throws -> URL {
         let dir = try CLI.scratch(name)
-        for item in try FileManager.default.contentsOfDirectory(atPath: root.path) {
+        for item in try FileManager.default.contentsOfDirectory(atPath: root.path) where item != "study.yaml" {
             try FileManager.default.copyItem(at: root.appendingPathComponent(item), to: dir.appendingPathComponent(item))
         }
+        try Fixture.studyYAML.replacingOccurrences(of: " data/", with: " \(root.path)/data/")
+            .write(to: dir.appendingPathComponent("study.yaml"), atomically: true, encoding: .utf8)
         return dir
     }
 }

@@ -28,8 +28,9 @@ struct GrammarTests {
         #expect(r.database == "s.sqlite" && r.study == "omni")
         #expect(r.notes == ["--study s.sqlite for the database is deprecated: use --db FILE (--study names the study inside it)",
                             "--run omni is deprecated: use --study omni"])
-        // Where --study never meant a file, it stays the name.
-        #expect(try old.resolve(database: nil, studyMayBeDatabase: false).database == nil)
+        // Where --study never meant a file, it stays the name (and then conflicts with --run).
+        #expect(try StudySelection.parse(["--study", "s.sqlite"]).resolve(database: nil, studyMayBeDatabase: false) == .init(database: nil, study: "s.sqlite"))
+        #expect(throws: ValidationError.self) { try old.resolve(database: nil, studyMayBeDatabase: false) }
         // --study-name is --study.
         let named = try StudySelection.parse(["--study-name", "scores"]).resolve(database: "x.sqlite", studyMayBeDatabase: true)
         #expect(named.study == "scores" && named.notes == ["--study-name scores is deprecated: use --study scores"])

@@ -64,10 +64,7 @@ struct MeasureSync: AsyncParsableCommand {
 
     /// The database and study name, after the old spellings (`--study FILE --study-name NAME`).
     func target() throws -> StudySelection.Resolved {
-        var selection = StudySelection()
-        selection.study = study
-        selection.legacyStudyName = legacyStudyName
-        return try selection.resolve(database: db, studyMayBeDatabase: true)
+        try StudySelection.resolve(study: study, legacyRun: nil, legacyStudyName: legacyStudyName, database: db, studyMayBeDatabase: true)
     }
 
     func validate() throws {

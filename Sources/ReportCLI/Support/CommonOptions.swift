@@ -61,6 +61,14 @@ struct StudySelection: ParsableArguments {
     /// `--study` without any database is read as the database (the only reading under which the
     /// old command line was valid), with a note.
     func resolve(database db: String?, studyMayBeDatabase: Bool, databaseFlag: String = "--db FILE") throws -> Resolved {
+        try Self.resolve(study: study, legacyRun: legacyRun, legacyStudyName: legacyStudyName, database: db,
+                         studyMayBeDatabase: studyMayBeDatabase, databaseFlag: databaseFlag)
+    }
+
+    /// `resolve(database:studyMayBeDatabase:databaseFlag:)` on plain values, for a command that
+    /// declares the options itself.
+    static func resolve(study: String?, legacyRun: String?, legacyStudyName: String?, database db: String?,
+                        studyMayBeDatabase: Bool, databaseFlag: String = "--db FILE") throws -> Resolved {
         var out = Resolved(database: db)
         var name = study
         if db == nil, let file = study, studyMayBeDatabase {
