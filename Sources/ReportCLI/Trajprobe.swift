@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Store
 
+/// The `trajprobe` executable's root command: the subcommands, the grammar and the exit codes in its help.
 @main
 struct Trajprobe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

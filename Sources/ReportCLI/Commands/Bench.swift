@@ -22,6 +22,7 @@ struct Bench: AsyncParsableCommand {
         subcommands: [BenchMedia.self, BenchFidelity.self, BenchNets.self, BenchStore.self, BenchProbe.self, BenchRemote.self])
 }
 
+/// `trajprobe bench media`: libav decode throughput against the ffmpeg CLI on the same clip.
 struct BenchMedia: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "media",
@@ -68,6 +69,7 @@ struct BenchMedia: AsyncParsableCommand {
         print(String(format: "  ratio (trajprobe / ffmpeg throughput): %.2fx  (target >= 0.8x)", fpsOurs / fpsTheirs))
     }
 
+    /// Frame `k` of the benchmark clip: a moving pattern H.264 cannot compress to nothing.
     static func pattern(_ k: Int, size: Int) -> Frame {
         var rgb = [UInt8](repeating: 0, count: size * size * 3)
         for y in 0..<size {
@@ -91,6 +93,7 @@ func which(_ name: String) -> String? {
     return nil
 }
 
+/// `trajprobe bench fidelity`: SSIM and MFCC timings for the Python driver to compare.
 struct BenchFidelity: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fidelity",
@@ -113,6 +116,7 @@ struct BenchFidelity: AsyncParsableCommand {
     }
 }
 
+/// `trajprobe bench nets`: LPIPS and SyncNet against the torch reference timings in a folder.
 struct BenchNets: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nets",
@@ -130,6 +134,7 @@ struct BenchNets: AsyncParsableCommand {
     }
 }
 
+/// `trajprobe bench store`: Store writes against sqlite3 `.import` of the same rows.
 struct BenchStore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
@@ -148,6 +153,7 @@ struct BenchStore: AsyncParsableCommand {
     }
 }
 
+/// `trajprobe bench probe`: pass sharing (8 scales vs 1) and the teacher's FLOP/s against sgemm.
 struct BenchProbe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
@@ -159,6 +165,7 @@ struct BenchProbe: AsyncParsableCommand {
     }
 }
 
+/// `trajprobe bench remote`: a remote teacher's round trips per second.
 struct BenchRemote: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remote",

@@ -3,6 +3,7 @@ import Foundation
 import Store
 import TrajectoryProbe
 
+/// `trajprobe demo`: the whole workflow on generated clips, as one command.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The whole workflow in a few minutes: demo clips → probe → search → report → schedule.",

@@ -21,6 +21,7 @@ struct Export: AsyncParsableCommand {
               trajprobe export omni.sqlite --format jsonl --out -
             """))
 
+    /// Long CSV (one file per arm, what analysis scripts read) or JSON lines.
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case csv, jsonl
     }

@@ -26,6 +26,7 @@ struct Import: AsyncParsableCommand {
             """),
         subcommands: [CSV.self, Registry.self, ImportVideos.self])
 
+    /// `trajprobe import csv`: long CSV files of one arm into a study, one transaction per file.
     struct CSV: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "csv",
@@ -127,6 +128,7 @@ struct Import: AsyncParsableCommand {
         }
     }
 
+    /// `trajprobe import registry`: every experiment of an analysis registry, checked first, written in one transaction.
     struct Registry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "registry",
@@ -193,6 +195,7 @@ struct Import: AsyncParsableCommand {
         /// The database file (--db, or the old --study FILE).
         var databasePath: String? { database.db ?? legacyDatabase }
 
+        /// The --knob words as guidance values (a malformed or repeated word is a usage error).
         func knobValues() throws -> [String: GuidanceValue] {
             var out: [String: GuidanceValue] = [:]
             for k in knobs {
@@ -247,6 +250,7 @@ struct SyncOptions: ParsableArguments {
     @Option(name: .customLong("sync-preset"), help: ArgumentHelp("SyncNet preset of those values: \(SyncProvenance.knownPresets.joined(separator: " or ")) (implies --sync-model syncnet-v2).", valueName: "name"))
     var preset: String?
 
+    /// The provenance the two options name, or nil when neither is given.
     func provenance() throws -> SyncProvenance? {
         guard model != nil || preset != nil else { return nil }
         do { return try SyncProvenance(model: model, preset: preset) } catch { throw ValidationError("--sync-model/--sync-preset \(error.description)") }

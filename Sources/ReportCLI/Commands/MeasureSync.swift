@@ -151,6 +151,7 @@ struct MeasureSync: AsyncParsableCommand {
     }
 }
 
+/// Reading --boxes.
 extension MeasureSync {
     /// `[[x, y, w, h], ...]`, one box per frame after resampling to 25 fps.
     static func readBoxes(_ path: String) throws -> [Box] {

@@ -66,6 +66,7 @@ struct StudyAnalysisOptions: ParsableArguments {
         guard ruleResamples >= 0 else { throw ValidationError("--rule-resamples \(ruleResamples) must be ≥ 0") }
     }
 
+    /// The options as the Report library takes them (a value it refuses is a usage error).
     func reportOptions() throws -> ReportOptions {
         var prefer: ArmFamily?
         if let name = windowArms {
@@ -102,23 +103,9 @@ struct StudyInputs: Sendable {
         try StudyData.load(database: path, study: study)
     })
 
+    /// The studies named by `paths` (`StudyData.load(inputs:study:database:)` with this reader).
     func load(_ paths: [String], study: String?) throws -> [StudyData] {
-        var out: [StudyData] = []
-        for path in paths {
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw ReportError.unreadableInput(file: path, problem: "no such file")
-            }
-            if path.hasSuffix(".json") {
-                let s = try StudyData(jsonFile: path)
-                if let name = study, s.name != name {
-                    throw ReportError.unknownStudy(file: path, study: name, available: [s.name])
-                }
-                out.append(s)
-            } else {
-                out.append(contentsOf: try database(path, study))
-            }
-        }
-        return out
+        try StudyData.load(inputs: paths, study: study, database: database)
     }
 }
 
@@ -260,6 +247,7 @@ struct ReportCommand: AsyncParsableCommand {
         }
     }
 
+    /// A study name as a folder name: anything but letters, digits, - _ . becomes _.
     static func safe(_ name: String) -> String {
         String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
     }

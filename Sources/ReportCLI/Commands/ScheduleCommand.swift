@@ -46,6 +46,7 @@ struct ScheduleCommand: AsyncParsableCommand {
             invalid usage (64).
             """))
 
+    /// What `schedule` prints: the config as YAML, JSON, or Python assignment lines.
     enum Format: String, ExpressibleByArgument, CaseIterable { case yaml, json, python }
 
     @Argument(help: ArgumentHelp("Study database or study JSON file.", valueName: "db"))

@@ -127,18 +127,21 @@ struct SearchCommand: AsyncParsableCommand {
         }
     }
 
+    /// A comma-separated list of integers given to `flag` (a usage error otherwise).
     func ints(_ text: String, flag: String) throws -> [Int] {
         let v = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("\(flag) '\(text)' is not a comma-separated list of integers") }
         return v.map { $0! }
     }
 
+    /// A comma-separated list of finite numbers given to `flag` (a usage error otherwise).
     func doubles(_ text: String, flag: String) throws -> [Double] {
         let v = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0!.isFinite }) else { throw ValidationError("\(flag) '\(text)' is not a comma-separated list of numbers") }
         return v.map { $0! }
     }
 
+    /// The landing steps --grid names: the probed steps, every step, or a list.
     func gridSteps(study: StudyData) throws -> [Int] {
         switch grid {
         case "probed": return ScheduleSearch.probedGrid(study)
@@ -147,6 +150,7 @@ struct SearchCommand: AsyncParsableCommand {
         }
     }
 
+    /// The moves between student steps --transition names.
     func transitions() throws -> [StudentScheduleKnobs.Transition] {
         switch transition {
         case "both": return [.euler, .renoise]
@@ -180,6 +184,7 @@ struct SearchCommand: AsyncParsableCommand {
         }
     }
 
+    /// A counter the runner's concurrent rounds add to (teacher passes spent, units failed).
     final class PassCount: @unchecked Sendable {
         private let lock = NSLock()
         private var n = 0
@@ -187,6 +192,7 @@ struct SearchCommand: AsyncParsableCommand {
         var value: Int { lock.lock(); defer { lock.unlock() }; return n }
     }
 
+    /// The start of the current search round, for its duration and the ETA.
     final class RoundClock: @unchecked Sendable {
         private let lock = NSLock()
         private var since = Date()
