@@ -134,7 +134,7 @@ struct BenchNets: AsyncParsableCommand {
     }
 }
 
-/// `trajprobe bench store`: Store writes against sqlite3 `.import` of the same rows.
+/// `trajprobe bench store`: Store writes against the sqlite3 CLI's `.import` of the same rows, and a CSV import.
 struct BenchStore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
@@ -165,7 +165,7 @@ struct BenchProbe: AsyncParsableCommand {
     }
 }
 
-/// `trajprobe bench remote`: a remote teacher's round trips per second.
+/// `trajprobe bench remote`: a remote teacher's binary tensor transport against JSON, and the client's overhead per call.
 struct BenchRemote: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remote",
