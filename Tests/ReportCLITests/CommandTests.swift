@@ -26,6 +26,8 @@ struct CommandTests {
             let flat = r.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
             #expect(flat.contains("Exit status (the same in every command): 0 complete; 1 failure"), "trajprobe \(path.joined(separator: " ")) --help")
             #expect(flat.contains("3 finished but incomplete") && flat.contains("64 invalid usage"), "trajprobe \(path.joined(separator: " "))")
+            // Defaults print as the user types them, never as a Swift value.
+            #expect(!flat.contains("ReportCLI."), "trajprobe \(path.joined(separator: " ")) --help")
             // No example in a help uses an old spelling (example lines and their continuations).
             let examples = r.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { $0.hasPrefix("trajprobe ") || $0.hasPrefix("--") && !$0.contains("  ") }

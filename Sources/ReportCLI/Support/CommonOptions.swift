@@ -95,7 +95,7 @@ struct OutputOptions: ParsableArguments {
 
 /// A drop mode on the command line: `audio` or `text+audio` (and `unknown` where imports allow
 /// it); the old spelling `audio-only` is read as `audio` with a note.
-struct DropOption: ExpressibleByArgument, Equatable {
+struct DropOption: ExpressibleByArgument, Equatable, CustomStringConvertible {
     /// What the negative branch of CFG drops.
     enum Mode: String, Equatable { case audio, textAudio = "text+audio", unknown }
 
@@ -117,6 +117,9 @@ struct DropOption: ExpressibleByArgument, Equatable {
     }
 
     static var allValueStrings: [String] { ["audio", "text+audio"] }
+
+    /// The spelling given (what a help's default shows).
+    var description: String { legacySpelling ?? mode.rawValue }
 
     /// The deprecation note of an old spelling.
     var notes: [String] {
