@@ -28,7 +28,7 @@ struct Trajprobe: AsyncParsableCommand {
               trajprobe import csv ej.csv --db s.sqlite --arm 'euler_jump s0=1 s1=4.5'
               trajprobe probe study.yaml --db shard-3.sqlite --shard 3/8
               trajprobe merge shard-*.sqlite --db s.sqlite
-              trajprobe export s.sqlite --study omniavatar --out csv/
+              trajprobe export s.sqlite --study omniavatar --output csv/
 
             Single videos:
               trajprobe measure fidelity --reference ref.mp4 pred.mp4 --mask mask.png

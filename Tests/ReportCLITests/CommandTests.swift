@@ -34,7 +34,7 @@ struct CommandTests {
             for line in examples {
                 let words = line.split(separator: " ").map(String.init)
                 let oldDatabase = zip(words, words.dropFirst()).contains { $0 == "--study" && $1.hasSuffix(".sqlite") }
-                let oldFlag = ["--into", "--run", "--study-name", "audio-only"].contains { words.contains($0) }
+                let oldFlag = ["--into", "--run", "--study-name", "--out", "audio-only"].contains { words.contains($0) }
                 #expect(!oldDatabase && !oldFlag, "trajprobe \(path.joined(separator: " ")) --help: \(line)")
             }
         }
@@ -45,9 +45,8 @@ struct CommandTests {
 
     /// The options a command requires, so that the unknown option is the only fault.
     static let required: [String: [String]] = [
-        "measure fidelity": ["--reference", "r.mp4"], "facesync fit": ["-o", "f.json"], "export": ["--out", "o"],
+        "measure fidelity": ["--reference", "r.mp4"], "facesync fit": ["-o", "f.json"],
         "teacher check": ["--model", "m"], "teacher export": ["-o", "t.safetensors"], "bench remote": ["--url", "http://127.0.0.1:1"],
-        "demo-data": [],
     ]
 
     @Test func aBadOptionShowsThatCommandsUsage() throws {
@@ -125,7 +124,7 @@ struct CommandTests {
         let fixture = try Fixture.get()
         let dir = try fixture.copy("exchange")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let export = try CLI.run(["export", "small.sqlite", "--study", "small", "--out", "csv", "--json"], in: dir)
+        let export = try CLI.run(["export", "small.sqlite", "--study", "small", "--output", "csv", "--json"], in: dir)
         #expect(export.status == 0, "\(export.stderr)")
         let files = try #require(export.object?["files"] as? [String])
         #expect(files.map { URL(fileURLWithPath: $0).lastPathComponent } == ["fresh_noise_w=1.csv", "fresh_noise_w=2.csv"])
@@ -158,6 +157,7 @@ struct CommandTests {
         #expect(export.stderr == """
             note: --study small.sqlite for the database is deprecated: use the positional DB (--study names the study inside it)
             note: --run small is deprecated: use --study small
+            note: --out csv is deprecated: use --output csv
 
             """)
         let csv = dir.appendingPathComponent("csv/fresh_noise_w=1.csv").path
@@ -181,7 +181,7 @@ struct CommandTests {
         let missingJSON = try CLI.run(["report", "nope.sqlite", "--json"], in: dir)
         #expect(missingJSON.status == 1 && (missingJSON.object?["error"] as? String)?.contains("no such file") == true)
         #expect(try CLI.run(["runs", "nope.sqlite"], in: dir).status == 1)
-        #expect(try CLI.run(["export", "nope.sqlite", "--out", "-", "--format", "jsonl"], in: dir).status == 1)
+        #expect(try CLI.run(["export", "nope.sqlite", "-o", "-", "--format", "jsonl"], in: dir).status == 1)
         // A study the database does not hold: named with the ones it does.
         let unknown = try CLI.run(["report", "small.sqlite", "--study", "nope"], in: dir)
         #expect(unknown.status == 1 && unknown.stderr.contains("nope") && unknown.stderr.contains("small"), "\(unknown.stderr)")

@@ -104,11 +104,11 @@ struct BenchFidelity: AsyncParsableCommand {
                   --swift "trajprobe bench fidelity --json"
             which prints the ratios.
             """))
-    @Flag(help: "Print the result as JSON (what the Python driver reads).") var json = false
+    @OptionGroup var jsonOutput: OutputOptions
 
     func run() async throws {
         let result = try FidelityBenchmark.run()
-        if json {
+        if jsonOutput.json {
             try JSONOutput.print(result)
         } else {
             print(result)

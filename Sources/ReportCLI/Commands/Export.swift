@@ -15,10 +15,10 @@ struct Export: AsyncParsableCommand {
             `trajprobe import csv` reads back unchanged. The database is \
             opened read-only.
 
-              trajprobe export omni.sqlite --out exported/
+              trajprobe export omni.sqlite --output exported/
               trajprobe export omni.sqlite --study omniavatar-14b \\
-                  --arm 'euler_jump s0=1 s1=4.5' --out ej.csv
-              trajprobe export omni.sqlite --format jsonl --out -
+                  --arm 'euler_jump s0=1 s1=4.5' --output ej.csv
+              trajprobe export omni.sqlite --format jsonl --output -
             """))
 
     /// Long CSV (one file per arm, what analysis scripts read) or JSON lines.
@@ -34,26 +34,35 @@ struct Export: AsyncParsableCommand {
     @Option(help: ArgumentHelp("csv (one file per arm) or jsonl.", valueName: "format"))
     var format: Format = .csv
 
-    @Option(help: ArgumentHelp("Only this arm (CSV: --out is then the file).", valueName: "label"))
+    @Option(help: ArgumentHelp("Only this arm (CSV: --output is then the file).", valueName: "label"))
     var arm: String?
 
-    @Option(help: ArgumentHelp("Directory for the per-arm CSV files, a file, or - for stdout.", valueName: "path"))
-    var out: String
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("Directory for the per-arm CSV files, a file, or - for stdout.", valueName: "path"))
+    var output: String?
+
+    /// The old spelling of --output.
+    @Option(name: .customLong("out"), help: .hidden)
+    var legacyOut: String?
+
+    /// Where the export goes (--output, or the old --out; "" when neither was given).
+    var out: String { output ?? legacyOut ?? "" }
 
     @OptionGroup var jsonOutput: OutputOptions
 
     func validate() throws {
         if let arm { do { _ = try ArmSpec(parsing: arm) } catch { throw ValidationError(error.description) } }
         if format == .jsonl && arm != nil { throw ValidationError("--arm applies to CSV export only.") }
+        if output != nil && legacyOut != nil { throw ValidationError("give the destination once: --output PATH") }
         if out == "-" && format == .csv && arm == nil {
-            throw ValidationError("--out - (stdout) takes one CSV file (--arm LABEL) or --format jsonl; CSV export of every arm needs a directory.")
+            throw ValidationError("--output - (stdout) takes one CSV file (--arm LABEL) or --format jsonl; CSV export of every arm needs a directory.")
         }
     }
 
     func run() async throws {
         let target = try selection.resolve(database: database, studyMayBeDatabase: true, databaseFlag: "the positional DB")
-        Grammar.warn(target.notes)
-        guard let study = target.database else { throw ValidationError("give the study database: trajprobe export DB --out PATH") }
+        Grammar.warn(target.notes + (legacyOut.map { [Grammar.deprecated("--out \($0)", use: "--output \($0)")] } ?? []))
+        guard let study = target.database else { throw ValidationError("give the study database: trajprobe export DB --output PATH") }
+        guard !out.isEmpty else { throw ValidationError("give the destination: --output DIR, FILE or -") }
         let json = jsonOutput.json
         do {
             let store = try StudyStore.open(at: URL(fileURLWithPath: study), readOnly: true, study: target.study)

@@ -13,7 +13,7 @@ enum Grammar {
         writes into a database from other inputs (probe, search, import csv|registry|videos, \
         measure sync, merge's target) takes it as --db FILE. A study inside a database is always \
         --study NAME; a drop mode is always audio or text+audio; --json prints snake_case keys. \
-        Old spellings (--study FILE for the database, --run, --study-name, --into, audio-only) \
+        Old spellings (--study FILE for the database, --run, --study-name, --into, export --out, audio-only) \
         still work and print a one-line note on stderr.
         """
 
