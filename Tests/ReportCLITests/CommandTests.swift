@@ -141,6 +141,13 @@ struct CommandTests {
         let twice = try CLI.run(["import", "csv"] + files + ["--db", "copy.sqlite", "--study", "copy", "--json"], in: dir)
         #expect(twice.stdout.split(separator: "\n").allSatisfy { $0.contains("\"written\":0") })
 
+        // A second study in the same file: reading it without --study asks for one, by the flag's name.
+        #expect(try CLI.run(["import", "csv"] + files + ["--db", "copy.sqlite", "--study", "second"], in: dir).status == 0)
+        let ambiguous = try CLI.run(["export", "copy.sqlite", "-o", "again"], in: dir)
+        #expect(ambiguous.status == 1)
+        #expect(ambiguous.stderr.hasSuffix("holds several studies (copy, second): name one with --study.\n"), "\(ambiguous.stderr)")
+        #expect(try CLI.run(["export", "copy.sqlite", "--study", "second", "-o", "again"], in: dir).status == 0)
+
         let merged = try CLI.run(["merge", "small.sqlite", "--db", "merged.sqlite", "--json"], in: dir)
         #expect(merged.status == 0, "\(merged.stderr)")
         #expect(merged.object?["studies"] as? [String] == ["small"] && merged.object?["failed"] as? Int == 0)
