@@ -52,6 +52,15 @@ struct GrammarTests {
         #expect(try JSONOutput.string([Double.infinity, .nan]) == #"["inf","nan"]"#)
     }
 
+    @Test func commaListsParseAlikeInEveryCommand() throws {
+        #expect(try CommaList.integers("0, 10,20", flag: "--steps") == [0, 10, 20])
+        #expect(try CommaList.numbers("1,2,4.5", flag: "--scales") == [1, 2, 4.5])
+        for bad in ["", " ", "1,x"] {
+            #expect(throws: ValidationError.self) { try CommaList.integers(bad, flag: "--steps") }
+        }
+        #expect(throws: ValidationError.self) { try CommaList.numbers("1,inf", flag: "--scales") }
+    }
+
     @Test func commandPathsNameEveryNestedCommand() {
         #expect(Trajprobe.commandPath(to: ImportVideos.self) == ["import", "videos"])
         #expect(Trajprobe.commandPath(to: ReportCommand.self) == ["report"])

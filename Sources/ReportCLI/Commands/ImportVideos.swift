@@ -64,12 +64,7 @@ struct ImportVideos: AsyncParsableCommand {
             guard let b = Box(parsing: box) else { throw ValidationError("--box '\(box)' is not x,y,w,h") }
             boxValue = b
         }
-        var stepList: [Int]?
-        if let steps {
-            let parsed = steps.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parsed.allSatisfy({ $0 != nil }) else { throw ValidationError("--steps '\(steps)' is not a comma-separated list of integers") }
-            stepList = parsed.map { $0! }
-        }
+        let stepList = try steps.map { try CommaList.integers($0, flag: "--steps") }
         guard let syncPreset = SyncPreset.named(preset), syncPreset.roundTrip == nil else {
             // syncnet_python-jpeg re-extracts frames from files; imports score decoded frames.
             throw ValidationError("unknown preset '\(preset)' for imports: use \(SyncPreset.all.filter { $0.roundTrip == nil }.map(\.name).joined(separator: " or "))")

@@ -76,8 +76,8 @@ struct SearchCommand: AsyncParsableCommand {
         let w = report.guidanceScale
         guard w.isFinite else { throw InputError("\(db): the teacher's CFG scale is not known: pass --guidance W") }
         let settings = try SearchSettings(
-            studentSteps: try ints(studentSteps, flag: "--student-steps"),
-            scales: try scales.map { try doubles($0, flag: "--scales") }.map { $0 + [1] } ?? [1, w],
+            studentSteps: try CommaList.integers(studentSteps, flag: "--student-steps"),
+            scales: try scales.map { try CommaList.numbers($0, flag: "--scales") }.map { $0 + [1] } ?? [1, w],
             grid: try gridSteps(study: study), transitions: try transitions(),
             budget: budget, eta: eta, firstPairs: firstPairs)
         let search = try ScheduleSearch(report: report, settings: settings)
@@ -127,26 +127,12 @@ struct SearchCommand: AsyncParsableCommand {
         }
     }
 
-    /// A comma-separated list of integers given to `flag` (a usage error otherwise).
-    func ints(_ text: String, flag: String) throws -> [Int] {
-        let v = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("\(flag) '\(text)' is not a comma-separated list of integers") }
-        return v.map { $0! }
-    }
-
-    /// A comma-separated list of finite numbers given to `flag` (a usage error otherwise).
-    func doubles(_ text: String, flag: String) throws -> [Double] {
-        let v = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0!.isFinite }) else { throw ValidationError("\(flag) '\(text)' is not a comma-separated list of numbers") }
-        return v.map { $0! }
-    }
-
     /// The landing steps --grid names: the probed steps, every step, or a list.
     func gridSteps(study: StudyData) throws -> [Int] {
         switch grid {
         case "probed": return ScheduleSearch.probedGrid(study)
         case "all": return Array(1..<study.numSteps)
-        default: return try ints(grid, flag: "--grid")
+        default: return try CommaList.integers(grid, flag: "--grid")
         }
     }
 

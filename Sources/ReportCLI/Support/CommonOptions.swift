@@ -137,3 +137,22 @@ struct DropOption: ExpressibleByArgument, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// Comma-separated values of an option (`--steps 0,10,20`, `--scales 1,2,4.5`), parsed the same
+/// way in every command: spaces around items allowed, an empty or malformed list is a usage error
+/// naming the flag.
+enum CommaList {
+    /// A list of integers given to `flag`.
+    static func integers(_ text: String, flag: String) throws -> [Int] {
+        let v = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("\(flag) '\(text)' is not a comma-separated list of integers") }
+        return v.map { $0! }
+    }
+
+    /// A list of finite numbers given to `flag`.
+    static func numbers(_ text: String, flag: String) throws -> [Double] {
+        let v = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0!.isFinite }) else { throw ValidationError("\(flag) '\(text)' is not a comma-separated list of numbers") }
+        return v.map { $0! }
+    }
+}
