@@ -73,6 +73,9 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Media", "Digest", "Support", "Yams"]),
         .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Measurement", "Synthetic", "Benchmarks", "Store", "Media", "Metrics", "Digest"],
                     resources: [.copy("Fixtures")]),
+        // The CLI's grammar, exit codes, --json shapes and the README's examples, on tiny fixtures
+        // (runs the debug `trajprobe` built beside the tests; seconds, not minutes).
+        .testTarget(name: "ReportCLITests", dependencies: ["ReportCLI", "Store"]),
         // Runs the built `trajprobe` (make e2e); skipped without TRAJPROBE_E2E_BINARY.
         .testTarget(name: "EndToEndTests", dependencies: ["Report", "Store", "Media", "Metrics", "Synthetic", "Yams"]),
 

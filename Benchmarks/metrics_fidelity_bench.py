@@ -72,14 +72,14 @@ def main():
 
     out = subprocess.run(shlex.split(args.swift), check=True, capture_output=True, text=True).stdout
     sw = json.loads(out[out.index("{"):])
-    ok_ssim = abs(sw["ssimMean"] - float(np.mean(scores))) < 1e-9
-    ok_mfcc = sw["mfccFrames"] == feat.shape[0] and abs(sw["mfccSum"] - float(feat.sum())) < 1e-6 * abs(float(feat.sum()))
-    print(f"SSIM  {args.pairs} pairs {args.size}x{args.size}x3: scikit-image {py_ssim:.3f} s, trajprobe {sw['ssimSeconds']:.3f} s "
-          f"-> {py_ssim / sw['ssimSeconds']:.1f}x (values agree: {ok_ssim})")
-    print(f"MFCC  {args.seconds:.0f} s audio: python_speech_features {py_mfcc:.3f} s, trajprobe {sw['mfccSeconds']:.4f} s "
-          f"-> {py_mfcc / sw['mfccSeconds']:.1f}x (values agree: {ok_mfcc})")
+    ok_ssim = abs(sw["ssim_mean"] - float(np.mean(scores))) < 1e-9
+    ok_mfcc = sw["mfcc_frames"] == feat.shape[0] and abs(sw["mfcc_sum"] - float(feat.sum())) < 1e-6 * abs(float(feat.sum()))
+    print(f"SSIM  {args.pairs} pairs {args.size}x{args.size}x3: scikit-image {py_ssim:.3f} s, trajprobe {sw['ssim_seconds']:.3f} s "
+          f"-> {py_ssim / sw['ssim_seconds']:.1f}x (values agree: {ok_ssim})")
+    print(f"MFCC  {args.seconds:.0f} s audio: python_speech_features {py_mfcc:.3f} s, trajprobe {sw['mfcc_seconds']:.4f} s "
+          f"-> {py_mfcc / sw['mfcc_seconds']:.1f}x (values agree: {ok_mfcc})")
     print(f"cores seen by trajprobe: {sw['cores']}; CPU-time ratios (all threads, less sensitive to a busy machine): "
-          f"SSIM {py_ssim_cpu / sw['ssimCPUSeconds']:.1f}x, MFCC {py_mfcc_cpu / sw['mfccCPUSeconds']:.1f}x")
+          f"SSIM {py_ssim_cpu / sw['ssim_cpu_seconds']:.1f}x, MFCC {py_mfcc_cpu / sw['mfcc_cpu_seconds']:.1f}x")
     if not (ok_ssim and ok_mfcc):
         sys.exit(1)
 

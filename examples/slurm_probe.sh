@@ -3,7 +3,7 @@
 #
 #   sbatch --array=0-7 examples/slurm_probe.sh study.yaml
 #   # after all tasks finish:
-#   trajprobe merge shards/study-*.sqlite --into study.sqlite
+#   trajprobe merge shards/study-*.sqlite --db study.sqlite
 #
 # `--shard auto` reads SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN) and
 # SLURM_ARRAY_TASK_COUNT: every (clip, arm, step, seed) unit lands in exactly one shard

@@ -52,7 +52,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .noSuchStudy(path, name, available):
             return "\(path) has no study named '\(name)' (it has: \(available.isEmpty ? "none" : available.joined(separator: ", ")))."
         case let .ambiguousStudy(path, available):
-            return "\(path) holds several studies (\(available.joined(separator: ", "))): name one with --run."
+            return "\(path) holds several studies (\(available.joined(separator: ", "))): name one with --study."
         case let .readOnly(path):
             return "\(path) was opened read-only: this command does not modify studies."
         case let .configMismatch(path, study, fields):

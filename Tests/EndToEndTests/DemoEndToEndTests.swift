@@ -228,7 +228,7 @@ struct SearchResumeEndToEndTests {
         #expect(storedBeforeKill >= 150)
         let resumed = try searchJSON(search + ["--db", "killed.sqlite"], in: work)
         #expect(resumed == reference, "the resumed search's result differs from the uninterrupted one")
-        #expect(reference.contains("\"byStepCount\""))
+        #expect(reference.contains("\"by_step_count\""))
     }
 }
 
@@ -336,7 +336,7 @@ struct ImportVideosEndToEndTests {
         try #require(try run(["facesync", "fit", "data/bank.yaml", "-o", "fs.json"], in: work).status == 0)
         try Data("not a video".utf8).write(to: work.appendingPathComponent("data/clips/broken.mp4"))
         let args = ["measure", "sync", "data/clips", "--facesync", "fs.json", "--mask", "data/masks/id0.png",
-                    "--study", "scores.sqlite", "--threshold", "0.3", "--json"]
+                    "--db", "scores.sqlite", "--threshold", "0.3", "--json"]
         let first = try run(args, in: work)
         #expect(first.status == 3)  // one file could not be scored: said, not hidden (exit 3: incomplete)
         let snap = try StudyStore.open(at: work.appendingPathComponent("scores.sqlite"), readOnly: true).snapshot()

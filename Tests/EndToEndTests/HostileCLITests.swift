@@ -122,11 +122,11 @@ struct HostileCLITests {
         // D8: a refused import into a new database leaves no file.
         let bad = out.appendingPathComponent("bad.csv")
         try Data("step,t,sample,metric,region,value\n20,0.88,id0,ssim,full,0.9\n20,0.88,id0,ssim,full,oops\n".utf8).write(to: bad)
-        let d8 = try run(["import", "csv", bad.path, "--study", out.appendingPathComponent("new.sqlite").path, "--arm", "fresh_noise w=2"], in: work)
+        let d8 = try run(["import", "csv", bad.path, "--db", out.appendingPathComponent("new.sqlite").path, "--arm", "fresh_noise w=2"], in: work)
         #expect(d8.status == 1)
         #expect(d8.error == "error: \(bad.path):3: value 'oops' is not a number; nothing from this file was imported.")
         #expect(try listing(out) == ["bad.csv", "notes.db", "overflow.safetensors"])
-        let neg = try run(["import", "csv", bad.path, "--study", out.appendingPathComponent("new.sqlite").path, "--arm", "fresh_noise w=2",
+        let neg = try run(["import", "csv", bad.path, "--db", out.appendingPathComponent("new.sqlite").path, "--arm", "fresh_noise w=2",
                            "--seed=-1"], in: work)
         #expect(neg.status == 64)
         #expect(neg.stderr.hasPrefix("Error: --seed must be non-negative (as seeds in study files), not -1."), "\(neg.stderr)")
@@ -186,7 +186,7 @@ struct HostileCLITests {
     static let commands: [[String]] = [
         [], ["demo"], ["probe"], ["measure"], ["measure", "fidelity"], ["measure", "sync"], ["measure", "mfcc"],
         ["import"], ["import", "csv"], ["import", "registry"], ["import", "videos"], ["report"], ["schedule"],
-        ["facesync"], ["facesync", "fit"], ["runs"], ["merge"], ["export"], ["demo-data"],
+        ["facesync"], ["facesync", "fit"], ["runs"], ["merge"], ["export"], ["search"], ["demo-data"],
         ["bench"], ["bench", "media"], ["bench", "fidelity"], ["bench", "nets"], ["bench", "store"], ["bench", "probe"], ["bench", "remote"],
         ["teacher"], ["teacher", "check"], ["teacher", "export"],
     ]

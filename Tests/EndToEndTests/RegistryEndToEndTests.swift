@@ -31,14 +31,14 @@ struct RegistryEndToEndTests {
         try fm.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? fm.removeItem(at: work) }
 
-        let refused = try run(["import", "registry", Self.registry, "--study", "all.sqlite"], in: work)
+        let refused = try run(["import", "registry", Self.registry, "--db", "all.sqlite"], in: work)
         #expect(refused.status == 1)
         #expect(refused.output.contains("experiment 'it_euler_on_on': knob word 'on' is not defined by the registry: give --knob on='text=T,audio=A'"))
         #expect(!fm.fileExists(atPath: work.path + "/all.sqlite"))
-        #expect(try run(["import", "registry", Self.registry, "--study", "all.sqlite", "--knob", "on=text=5"], in: work).status == 64)
-        #expect(try run(["import", "registry", Self.registry, "--study", "all.sqlite", "--sync-model", "syncnet"], in: work).status == 64)
+        #expect(try run(["import", "registry", Self.registry, "--db", "all.sqlite", "--knob", "on=text=5"], in: work).status == 64)
+        #expect(try run(["import", "registry", Self.registry, "--db", "all.sqlite", "--sync-model", "syncnet"], in: work).status == 64)
 
-        let done = try run(["import", "registry", Self.registry, "--study", "all.sqlite", "--knob", "on=text=5,audio=4",
+        let done = try run(["import", "registry", Self.registry, "--db", "all.sqlite", "--knob", "on=text=5,audio=4",
                             "--knob", "noaudio=text=5,audio=1", "--sync-model", "syncnet-v2", "--sync-preset", "syncnet_python"], in: work)
         #expect(done.status == 0, "\(done.output)")
         #expect(done.output.contains("warning: skipped experiment 'it_euler_on_noaudio'"))

@@ -49,7 +49,7 @@ struct ReportBrowserTests {
         // 2. A real-shaped imported study: long CSVs through a registry.
         try RealShapedStudy.write(into: work.appendingPathComponent("real"))
         let imported = out.appendingPathComponent("imported.sqlite").path
-        let reg = try run(binary, ["import", "registry", "real/registry.yaml", "--study", imported], in: work)
+        let reg = try run(binary, ["import", "registry", "real/registry.yaml", "--db", imported], in: work)
         try #require(reg.status == 0, "import registry failed:\n\(reg.output)")
         let rep = try run(binary, ["report", imported, "-o", out.appendingPathComponent("imported").path, "--date", "2026-12-01"], in: work)
         try #require(rep.status == 0, "report failed:\n\(rep.output)")

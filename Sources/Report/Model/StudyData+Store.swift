@@ -24,6 +24,29 @@ extension StudyData {
         }
     }
 
+    /// The studies `trajprobe report` and `schedule` read from their positional inputs: a `.json`
+    /// file is a `StudyData` written by `writeJSON`, anything else a study database (read through
+    /// `database`, by default `load(database:study:)`). `study` picks one study by name.
+    public static func load(inputs paths: [String], study: String?,
+                            database: (_ path: String, _ study: String?) throws -> [StudyData] = { try load(database: $0, study: $1) }) throws -> [StudyData] {
+        var out: [StudyData] = []
+        for path in paths {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ReportError.unreadableInput(file: path, problem: "no such file")
+            }
+            if path.hasSuffix(".json") {
+                let s = try StudyData(jsonFile: path)
+                if let name = study, s.name != name {
+                    throw ReportError.unknownStudy(file: path, study: name, available: [s.name])
+                }
+                out.append(s)
+            } else {
+                out.append(contentsOf: try database(path, study))
+            }
+        }
+        return out
+    }
+
     /// The report's view of one stored study.
     public init(store: StudyStore, source: String, databaseSHA256: String) throws {
         let snap = try store.snapshot()

@@ -24,6 +24,7 @@ struct Bench: AsyncParsableCommand {
         subcommands: [BenchMedia.self, BenchFidelity.self, BenchNets.self, BenchStore.self, BenchProbe.self, BenchRemote.self])
 }
 
+/// `trajprobe bench media`: libav decode throughput against the ffmpeg CLI on the same clip.
 struct BenchMedia: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "media",
@@ -70,6 +71,7 @@ struct BenchMedia: AsyncParsableCommand {
         print(String(format: "  ratio (trajprobe / ffmpeg throughput): %.2fx  (target >= 0.8x)", fpsOurs / fpsTheirs))
     }
 
+    /// Frame `k` of the benchmark clip: a moving pattern H.264 cannot compress to nothing.
     static func pattern(_ k: Int, size: Int) -> Frame {
         var rgb = [UInt8](repeating: 0, count: size * size * 3)
         for y in 0..<size {
@@ -84,6 +86,7 @@ struct BenchMedia: AsyncParsableCommand {
     }
 }
 
+/// `trajprobe bench fidelity`: SSIM and MFCC timings for the Python driver to compare.
 struct BenchFidelity: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fidelity",
@@ -94,20 +97,19 @@ struct BenchFidelity: AsyncParsableCommand {
                   --swift "trajprobe bench fidelity --json"
             which prints the ratios.
             """))
-    @Flag(help: "Print the result as JSON (what the Python driver reads).") var json = false
+    @OptionGroup var jsonOutput: OutputOptions
 
     func run() async throws {
         let result = try FidelityBenchmark.run()
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        if jsonOutput.json {
+            try JSONOutput.print(result)
         } else {
             print(result)
         }
     }
 }
 
+/// `trajprobe bench nets`: LPIPS and SyncNet against the torch reference timings in a folder.
 struct BenchNets: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nets",
@@ -125,6 +127,7 @@ struct BenchNets: AsyncParsableCommand {
     }
 }
 
+/// `trajprobe bench store`: Store writes against the sqlite3 CLI's `.import` of the same rows, and a CSV import.
 struct BenchStore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
@@ -143,6 +146,7 @@ struct BenchStore: AsyncParsableCommand {
     }
 }
 
+/// `trajprobe bench probe`: pass sharing (8 scales vs 1) and the teacher's FLOP/s against sgemm.
 struct BenchProbe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
@@ -154,6 +158,7 @@ struct BenchProbe: AsyncParsableCommand {
     }
 }
 
+/// `trajprobe bench remote`: a remote teacher's binary tensor transport against JSON, and the client's overhead per call.
 struct BenchRemote: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remote",

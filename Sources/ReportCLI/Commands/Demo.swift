@@ -4,6 +4,7 @@ import Store
 import Synthetic
 import TrajectoryProbe
 
+/// `trajprobe demo`: the whole workflow on generated clips, as one command.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The whole workflow in a few minutes: demo clips → probe → search → report → schedule.",

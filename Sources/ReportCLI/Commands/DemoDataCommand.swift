@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Synthetic
 
+/// `trajprobe demo-data`: the demo probe set, the same on every machine for one seed.
 struct DemoDataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo-data",

@@ -15,45 +15,57 @@ struct Export: AsyncParsableCommand {
             `trajprobe import csv` reads back unchanged. The database is \
             opened read-only.
 
-              trajprobe export --study omni.sqlite --out exported/
-              trajprobe export --study omni.sqlite \\
-                  --arm 'euler_jump s0=1 s1=4.5' --out ej.csv
-              trajprobe export --study omni.sqlite --format jsonl --out -
+              trajprobe export omni.sqlite --output exported/
+              trajprobe export omni.sqlite --study omniavatar-14b \\
+                  --arm 'euler_jump s0=1 s1=4.5' --output ej.csv
+              trajprobe export omni.sqlite --format jsonl --output -
             """))
 
+    /// Long CSV (one file per arm, what analysis scripts read) or JSON lines.
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case csv, jsonl
     }
 
-    @Option(help: ArgumentHelp("Study database.", valueName: "db"))
-    var study: String
+    @Argument(help: ArgumentHelp("Study database (opened read-only).", valueName: "db"))
+    var database: String?
 
-    @Option(help: ArgumentHelp("Study name when the database holds several.", valueName: "name"))
-    var run: String?
+    @OptionGroup var selection: StudySelection
 
     @Option(help: ArgumentHelp("csv (one file per arm) or jsonl.", valueName: "format"))
     var format: Format = .csv
 
-    @Option(help: ArgumentHelp("Only this arm (CSV: --out is then the file).", valueName: "label"))
+    @Option(help: ArgumentHelp("Only this arm (CSV: --output is then the file).", valueName: "label"))
     var arm: String?
 
-    @Option(help: ArgumentHelp("Directory for the per-arm CSV files, a file, or - for stdout.", valueName: "path"))
-    var out: String
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("Directory for the per-arm CSV files, a file, or - for stdout.", valueName: "path"))
+    var output: String?
 
-    @Flag(help: "Print the written files as JSON.")
-    var json = false
+    /// The old spelling of --output.
+    @Option(name: .customLong("out"), help: .hidden)
+    var legacyOut: String?
+
+    /// Where the export goes (--output, or the old --out; "" when neither was given).
+    var out: String { output ?? legacyOut ?? "" }
+
+    @OptionGroup var jsonOutput: OutputOptions
 
     func validate() throws {
         if let arm { do { _ = try ArmSpec(parsing: arm) } catch { throw ValidationError(error.description) } }
         if format == .jsonl && arm != nil { throw ValidationError("--arm applies to CSV export only.") }
+        if output != nil && legacyOut != nil { throw ValidationError("give the destination once: --output PATH") }
         if out == "-" && format == .csv && arm == nil {
-            throw ValidationError("--out - (stdout) takes one CSV file (--arm LABEL) or --format jsonl; CSV export of every arm needs a directory.")
+            throw ValidationError("--output - (stdout) takes one CSV file (--arm LABEL) or --format jsonl; CSV export of every arm needs a directory.")
         }
     }
 
     func run() async throws {
+        let target = try selection.resolve(database: database, studyMayBeDatabase: true, databaseFlag: "the positional DB")
+        Grammar.warn(target.notes + (legacyOut.map { [Grammar.deprecated("--out \($0)", use: "--output \($0)")] } ?? []))
+        guard let study = target.database else { throw ValidationError("give the study database: trajprobe export DB --output PATH") }
+        guard !out.isEmpty else { throw ValidationError("give the destination: --output DIR, FILE or -") }
+        let json = jsonOutput.json
         do {
-            let store = try StudyStore.open(at: URL(fileURLWithPath: study), readOnly: true, study: run)
+            let store = try StudyStore.open(at: URL(fileURLWithPath: study), readOnly: true, study: target.study)
             var written: [String] = []
             switch (format, arm) {
             case (.jsonl, _):
@@ -71,7 +83,7 @@ struct Export: AsyncParsableCommand {
             }
             if out != "-" {
                 if json {
-                    print(storeJSON(["study": store.config.name, "files": written]))
+                    JSONOutput.print(object: ["study": store.config.name, "files": written])
                 } else {
                     for file in written { print(file) }
                 }

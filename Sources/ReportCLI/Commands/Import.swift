@@ -20,18 +20,19 @@ struct Import: AsyncParsableCommand {
             a stored unit are refused.
 
               trajprobe import csv results/omni_ej_1_45.csv \\
-                  --study omni.sqlite --arm 'euler_jump s0=1 s1=4.5' \\
+                  --db omni.sqlite --arm 'euler_jump s0=1 s1=4.5' \\
                   --model omniavatar-14b --drop text+audio
-              trajprobe import registry registry.yaml --study all.sqlite
+              trajprobe import registry registry.yaml --db all.sqlite
             """),
         subcommands: [CSV.self, Registry.self, ImportVideos.self])
 
+    /// `trajprobe import csv`: long CSV files of one arm into a study, one transaction per file.
     struct CSV: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "csv",
             abstract: "Import long CSV files of one arm into a study.",
             discussion: ExitStatus.discussion("""
-                The study is the one named by --run (or --model), created \
+                The study is the one named by --study (or --model), created \
                 when missing with teacher kind 'imported'; without a name, a \
                 database holding one study imports into it. Files written by \
                 `trajprobe export` carry arm and seed columns: no --arm.
@@ -45,30 +46,28 @@ struct Import: AsyncParsableCommand {
                 the sync model): the report and schedule read them instead of \
                 assuming. A study that already records other values refuses them.
 
-                  trajprobe import csv ej_1_45.csv --study omni.sqlite \\
+                  trajprobe import csv ej_1_45.csv --db omni.sqlite \\
                       --arm 'euler_jump s0=1 s1=4.5' --model omniavatar-14b \\
                       --drop text+audio --guidance 4.5 --sync-model syncnet-v2
-                  trajprobe import csv exported/*.csv --study copy.sqlite \\
-                      --run omniavatar-14b
+                  trajprobe import csv exported/*.csv --db copy.sqlite \\
+                      --study omniavatar-14b
                 """))
 
         @Argument(help: ArgumentHelp("Long CSV files (one transaction each).", valueName: "file"))
         var files: [String]
 
-        @Option(help: ArgumentHelp("Study database (created if missing).", valueName: "db"))
-        var study: String
+        @OptionGroup var database: DatabaseOption
+
+        @OptionGroup var selection: StudySelection
 
         @Option(help: ArgumentHelp("The arm of every row, e.g. 'euler_jump s0=1 s1=4.5' or 'fresh_noise w=4.5'.", valueName: "label"))
         var arm: String?
 
-        @Option(help: ArgumentHelp("Study name inside the database (default: the model name).", valueName: "name"))
-        var run: String?
-
         @Option(help: ArgumentHelp("Teacher model the results came from.", valueName: "name"))
         var model: String?
 
-        @Option(help: ArgumentHelp("Negative branch of CFG: text+audio or audio.", valueName: "mode"))
-        var drop: String?
+        @Option(help: ArgumentHelp("Negative branch of CFG: text+audio or audio (or unknown).", valueName: "mode"))
+        var drop: DropOption?
 
         @Option(help: ArgumentHelp("Seed of rows without a seed column.", valueName: "n"))
         var seed: Int = 0
@@ -78,26 +77,26 @@ struct Import: AsyncParsableCommand {
 
         @OptionGroup var sync: SyncOptions
 
-        @Flag(help: "Print one JSON object per file.")
-        var json = false
+        @OptionGroup var jsonOutput: OutputOptions
 
         func validate() throws {
             if let arm { do { _ = try ArmSpec(parsing: arm) } catch { throw ValidationError(error.description) } }
-            if let drop, !["text+audio", "audio", "unknown"].contains(drop) {
-                throw ValidationError("--drop must be text+audio or audio, not '\(drop)'.")
-            }
             if let guidance { do { _ = try GuidanceValue(parsing: guidance) } catch { throw ValidationError("--guidance \(error.description)") } }
             _ = try sync.provenance()
             if seed < 0 { throw ValidationError("--seed must be non-negative (as seeds in study files), not \(seed).") }
         }
 
         func run() async throws {
-            let url = URL(fileURLWithPath: study)
+            let target = try selection.resolve(database: database.db, studyMayBeDatabase: true)
+            Grammar.warn(target.notes + (drop?.notes ?? []))
+            let json = jsonOutput.json
+            guard let path = target.database else { throw ValidationError("give the study database: --db FILE") }
+            let url = URL(fileURLWithPath: path)
             // A new database that receives nothing is removed again: a refused import leaves no file.
             let existed = FileManager.default.fileExists(atPath: url.path)
             var opened: StudyStore?, importedAny = false
             do {
-                let (store, notes) = try StudyStore.openForImport(at: url, study: self.run, model: model, drop: drop,
+                let (store, notes) = try StudyStore.openForImport(at: url, study: target.study, model: model, drop: drop?.mode.rawValue,
                                                                   guidance: try guidance.map { try GuidanceValue(parsing: $0) },
                                                                   sync: try sync.provenance())
                 opened = store
@@ -107,9 +106,9 @@ struct Import: AsyncParsableCommand {
                     let summary = try store.importCSV(URL(fileURLWithPath: file), arm: spec, seed: seed)
                     importedAny = true
                     if json {
-                        print(storeJSON(["file": summary.path, "sha256": summary.sha256, "study": store.config.name, "rows": summary.rows,
+                        JSONOutput.print(object: ["file": summary.path, "sha256": summary.sha256, "study": store.config.name, "rows": summary.rows,
                                           "gt_rows": summary.gtRows, "units": summary.units, "written": summary.written,
-                                          "unchanged": summary.unchanged, "arms": summary.arms, "ignored_columns": summary.ignoredColumns]))
+                                          "unchanged": summary.unchanged, "arms": summary.arms, "ignored_columns": summary.ignoredColumns])
                     } else {
                         print("\(file): \(summary.rows) rows (\(summary.gtRows) GT), \(summary.units) units: \(summary.written) new, "
                               + "\(summary.unchanged) already stored → study '\(store.config.name)' arm \(summary.arms.map { "'\($0)'" }.joined(separator: ", "))")
@@ -129,6 +128,7 @@ struct Import: AsyncParsableCommand {
         }
     }
 
+    /// `trajprobe import registry`: every experiment of an analysis registry, checked first, written in one transaction.
     struct Registry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "registry",
@@ -167,7 +167,7 @@ struct Import: AsyncParsableCommand {
                 are tried against the YAML's folder, then each folder above it up \
                 to the repository root (the first with .git).
 
-                  trajprobe import registry configs/registry.yaml --study all.sqlite \\
+                  trajprobe import registry configs/registry.yaml --db all.sqlite \\
                       --knob on='text=5,audio=4' --knob noaudio='text=5,audio=1' \\
                       --sync-model syncnet-v2 --sync-preset syncnet_python
                   trajprobe report all.sqlite
@@ -179,17 +179,23 @@ struct Import: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("Registry YAML.", valueName: "registry.yaml"))
         var registry: String
 
-        @Option(help: ArgumentHelp("Study database (created if missing).", valueName: "db"))
-        var study: String
+        @OptionGroup var database: DatabaseOption
+
+        /// The old spelling of --db (this command never named a study).
+        @Option(name: .customLong("study"), help: .hidden)
+        var legacyDatabase: String?
 
         @Option(name: .customLong("knob"), help: ArgumentHelp("A knob word the registry uses without defining it: WORD=W (one scale, e.g. on=4.5) or WORD='text=T,audio=A' (two scales). Repeatable.", valueName: "word=value"))
         var knobs: [String] = []
 
         @OptionGroup var sync: SyncOptions
 
-        @Flag(help: "Print the result as JSON.")
-        var json = false
+        @OptionGroup var jsonOutput: OutputOptions
 
+        /// The database file (--db, or the old --study FILE).
+        var databasePath: String? { database.db ?? legacyDatabase }
+
+        /// The --knob words as guidance values (a malformed or repeated word is a usage error).
         func knobValues() throws -> [String: GuidanceValue] {
             var out: [String: GuidanceValue] = [:]
             for k in knobs {
@@ -202,21 +208,25 @@ struct Import: AsyncParsableCommand {
         }
 
         func validate() throws {
+            if database.db != nil && legacyDatabase != nil { throw ValidationError("give the database once: --db FILE") }
             _ = try knobValues()
             _ = try sync.provenance()
         }
 
         func run() async throws {
+            if let old = legacyDatabase { Grammar.warn([Grammar.deprecated("--study \(old) for the database", use: "--db \(old)")]) }
+            guard let study = databasePath else { throw ValidationError("give the study database: --db FILE") }
+            let json = jsonOutput.json
             do {
                 let options = RegistryImportOptions(knobs: try knobValues(), sync: try sync.provenance())
                 let summary = try StudyStore.importRegistry(URL(fileURLWithPath: registry), into: URL(fileURLWithPath: study), options: options)
                 if json {
-                    print(storeJSON(["studies": summary.studies, "files": summary.files.map(\.path),
+                    JSONOutput.print(object: ["studies": summary.studies, "files": summary.files.map(\.path),
                                       "rows": summary.files.map(\.rows).reduce(0, +),
                                       "written": summary.files.map(\.written).reduce(0, +),
                                       "unchanged": summary.files.map(\.unchanged).reduce(0, +),
                                       "skipped": summary.skipped.map { ["id": $0.id, "reason": $0.reason] },
-                                      "notes": summary.notes]))
+                                      "notes": summary.notes])
                 } else {
                     for file in summary.files {
                         print("\(file.path): \(file.rows) rows, \(file.written) new units, \(file.unchanged) already stored (\(file.arms.joined(separator: ", ")))")
@@ -240,6 +250,7 @@ struct SyncOptions: ParsableArguments {
     @Option(name: .customLong("sync-preset"), help: ArgumentHelp("SyncNet preset of those values: \(SyncProvenance.knownPresets.joined(separator: " or ")) (implies --sync-model syncnet-v2).", valueName: "name"))
     var preset: String?
 
+    /// The provenance the two options name, or nil when neither is given.
     func provenance() throws -> SyncProvenance? {
         guard model != nil || preset != nil else { return nil }
         do { return try SyncProvenance(model: model, preset: preset) } catch { throw ValidationError("--sync-model/--sync-preset \(error.description)") }
@@ -249,15 +260,10 @@ struct SyncOptions: ParsableArguments {
 /// Prints a Store error as the CLI's one line (or a JSON object) and exits with failure.
 func failStore(_ error: StoreError, json: Bool) throws -> Never {
     if json {
-        print(storeJSON(["error": error.description]))
+        JSONOutput.print(object: ["error": error.description])
     } else {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
     }
     throw ExitCode.failure
 }
 
-/// Compact JSON with sorted keys, for `--json` output.
-func storeJSON(_ object: Any) -> String {
-    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
-    return String(decoding: data, as: UTF8.self)
-}

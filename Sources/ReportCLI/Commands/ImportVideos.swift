@@ -34,8 +34,8 @@ struct ImportVideos: AsyncParsableCommand {
             """))
 
     @Argument(help: ArgumentHelp("Layout root.", valueName: "root")) var root: String
-    @Option(help: ArgumentHelp("Study database to create or resume.", valueName: "file")) var db: String
-    @Option(help: ArgumentHelp("Study name (default: the root directory's name).", valueName: "name")) var study: String?
+    @OptionGroup var database: DatabaseOption
+    @OptionGroup var selection: StudySelection
     @Option(name: .customLong("arm"), help: ArgumentHelp("Arm of a directory, DIR=LABEL (default: trajectory w=<guidance_scale>).", valueName: "dir=label"))
     var arms: [String] = []
     @Option(help: ArgumentHelp("Mask image for every sample (LatentSync mask.png: white upper face, black mouth).", valueName: "png")) var mask: String?
@@ -46,10 +46,14 @@ struct ImportVideos: AsyncParsableCommand {
     @Option(help: ArgumentHelp("LPIPS-AlexNet weights (tools/convert_lpips.py): adds lpips on the full frame and on the mouth box padded by 4 px.", valueName: "file")) var lpips: String?
     @Option(help: ArgumentHelp("Only these steps, comma-separated (default: all of num_steps).", valueName: "0,10,20")) var steps: String?
     @Option(help: "Teacher model name recorded with the study.") var model = "imported"
-    @Option(help: "What the negative branch dropped: text+audio, audio-only or unknown.") var drop = "unknown"
-    @Flag(help: "Print the summary as JSON.") var json = false
+    @Option(help: ArgumentHelp("What the negative branch dropped: audio, text+audio or unknown.", valueName: "mode")) var drop = DropOption(argument: "unknown")!
+    @OptionGroup var jsonOutput: OutputOptions
 
     func run() async throws {
+        let target = try selection.resolve(database: database.db, studyMayBeDatabase: false)
+        Grammar.warn(target.notes + drop.notes)
+        guard let db = target.database else { throw ValidationError("give the study database: --db FILE") }
+        let json = jsonOutput.json
         var labels: [String: ArmSpec] = [:]
         for a in arms {
             let parts = a.split(separator: "=", maxSplits: 1).map(String.init)
@@ -61,23 +65,18 @@ struct ImportVideos: AsyncParsableCommand {
             guard let b = Box(parsing: box) else { throw ValidationError("--box '\(box)' is not x,y,w,h") }
             boxValue = b
         }
-        var stepList: [Int]?
-        if let steps {
-            let parsed = steps.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parsed.allSatisfy({ $0 != nil }) else { throw ValidationError("--steps '\(steps)' is not a comma-separated list of integers") }
-            stepList = parsed.map { $0! }
-        }
+        let stepList = try steps.map { try CommaList.integers($0, flag: "--steps") }
         guard let syncPreset = SyncPreset.named(preset), syncPreset.roundTrip == nil else {
             // syncnet_python-jpeg re-extracts frames from files; imports score decoded frames.
             throw ValidationError("unknown preset '\(preset)' for imports: use \(SyncPreset.all.filter { $0.roundTrip == nil }.map(\.name).joined(separator: " or "))")
         }
-        let name = study ?? URL(fileURLWithPath: root).standardizedFileURL.lastPathComponent
+        let name = target.study ?? URL(fileURLWithPath: root).standardizedFileURL.lastPathComponent
         if syncnet == nil && facesync == nil {
             FileHandle.standardError.write(Data("warning: \(ImportedVideos.circularSyncWarning)\n".utf8))
         }
         let bar = ProgressBar(quiet: json)
         var options = ImportedVideos.Options(database: URL(fileURLWithPath: db), studyName: name, armLabels: labels, mask: mask,
-                                             box: boxValue, faceSyncModel: facesync, steps: stepList, modelName: model, dropMode: drop)
+                                             box: boxValue, faceSyncModel: facesync, steps: stepList, modelName: model, dropMode: drop.teacherValue)
         options.syncNetWeights = syncnet
         options.syncPreset = syncPreset
         options.lpipsWeights = lpips
@@ -87,7 +86,7 @@ struct ImportVideos: AsyncParsableCommand {
         if json {
             let object: [String: Any] = ["database": db, "study": name, "written": summary.written, "failed": summary.failed,
                                          "skipped": summary.skipped, "seconds": summary.seconds, "failures": summary.failures]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]), as: UTF8.self))
+            JSONOutput.print(object: object)
         } else {
             print(String(format: "study '%@' in %@: %d videos measured, %d failed, %d already stored, %.1f s",
                          name, db, summary.written, summary.failed, summary.skipped, summary.seconds))

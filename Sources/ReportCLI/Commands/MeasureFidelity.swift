@@ -34,7 +34,7 @@ struct MeasureFidelity: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Mouth box instead of a mask.", valueName: "x,y,w,h")) var box: String?
     @Option(help: ArgumentHelp("SSIM window: gaussian (sigma 1.5) or uniform7.", valueName: "window")) var ssim = "gaussian"
     @Option(help: ArgumentHelp("LPIPS-AlexNet weights (safetensors from tools/convert_lpips.py): adds lpips on the full frame and on the mouth box padded by 4 px.", valueName: "file")) var lpips: String?
-    @Flag(help: "Print JSON (per-frame and mean values) instead of a table.") var json = false
+    @OptionGroup var jsonOutput: OutputOptions
 
     func validate() throws {
         if mask != nil && box != nil { throw ValidationError("give either --mask or --box, not both") }
@@ -43,6 +43,7 @@ struct MeasureFidelity: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let json = jsonOutput.json
         var ref = try VideoReader.frames(of: reference)
         var pred = try VideoReader.frames(of: video)
         if ref.count != pred.count {
@@ -97,8 +98,7 @@ struct MeasureFidelity: AsyncParsableCommand {
                 "ssim_window": ssim, "metrics": metrics,
                 "reference_sharpness": ["region": sharpnessRegion, "mean": refSharpnessMean, "per_frame": refSharpness],
             ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
-            print(String(decoding: data, as: UTF8.self))
+            JSONOutput.print(object: object)
         } else {
             print("\(video) vs \(reference): \(report.frames) frames, SSIM \(ssim)")
             print("metric      region        mean")

@@ -19,17 +19,17 @@ struct MeasureMFCC: AsyncParsableCommand {
             """))
 
     @Argument(help: ArgumentHelp("Audio or video file with an audio track.", valueName: "AUDIO_OR_VIDEO")) var input: String
-    @Flag(help: "Print JSON ({frames, numcep, sample_rate, mfcc: [[...]]}) instead of CSV rows.") var json = false
+    @OptionGroup var jsonOutput: OutputOptions
 
     func run() async throws {
+        let json = jsonOutput.json
         let audio = try AudioDecoder.decode(path: input, sampleRate: 16000)
         let features = try MFCC().compute(audio: audio, source: input)
         let rows = (0..<features.frames).map { f in (0..<features.numcep).map { features[f, $0] } }
         if json {
             let object: [String: Any] = ["input": input, "sample_rate": 16000, "frames": features.frames,
                                          "numcep": features.numcep, "mfcc": rows]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            JSONOutput.print(object: object)
         } else {
             print((0..<features.numcep).map { "c\($0)" }.joined(separator: ","))
             for row in rows { print(row.map { String(format: "%.9g", $0) }.joined(separator: ",")) }

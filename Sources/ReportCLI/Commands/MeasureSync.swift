@@ -5,6 +5,7 @@ import Media
 import Metrics
 import TrajectoryProbe
 
+/// `trajprobe measure sync`: LSE-C/D of videos, one at a time or as a resumable batch into --db.
 struct MeasureSync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
@@ -20,7 +21,7 @@ struct MeasureSync: AsyncParsableCommand {
               trajprobe measure sync clip.mp4 --facesync facesync.json --mask mask.png
               # a batch: parallel over files, resumable, lists the files with LSE-C >= 3
               trajprobe measure sync dataset/ --syncnet w.safetensors \\
-                  --study scores.sqlite --threshold 3
+                  --db scores.sqlite --threshold 3
 
             Presets fix every preprocessing choice and are recorded with the score:
               syncnet_python     25 fps, whole-frame (or box) 224x224 crop, cv2 bilinear,
@@ -55,13 +56,27 @@ struct MeasureSync: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Mask image giving the mouth box for FaceSync (black = mouth).", valueName: "png")) var mask: String?
     @Option(help: ArgumentHelp("Per-frame face boxes for SyncNet: a JSON list of [x, y, w, h], one per 25 fps frame (from your face detector).", valueName: "boxes.json")) var boxes: String?
     @Option(help: "Preset: syncnet_python, syncnet_python-jpeg or lipforcing-reward.") var preset = "syncnet_python"
-    @Option(help: ArgumentHelp("Store every score in this study database (resumable batch scoring).", valueName: "db")) var study: String?
-    @Option(help: ArgumentHelp("Study name inside the database.", valueName: "name")) var studyName = "sync-scores"
+    @Option(help: ArgumentHelp("Store every score in this study database (resumable batch scoring).", valueName: "file")) var db: String?
+    @Option(help: ArgumentHelp("Study name inside the database (default: sync-scores).", valueName: "name")) var study: String?
+    @Option(name: .customLong("study-name"), help: .hidden) var legacyStudyName: String?
     @Option(help: ArgumentHelp("List the files whose LSE-C is at or above this value (dataset filtering).", valueName: "lse_c")) var threshold: Double?
     @Option(name: .customLong("jobs"), help: "Files scored at once (default: one per core).") var jobs = 0
-    @Flag(help: "Print the score as JSON.") var json = false
+    @OptionGroup var jsonOutput: OutputOptions
+
+    /// The database and study name, after the old spellings (`--study FILE --study-name NAME`).
+    func target() throws -> StudySelection.Resolved {
+        try StudySelection.resolve(study: study, legacyRun: nil, legacyStudyName: legacyStudyName, database: db, studyMayBeDatabase: true)
+    }
+
+    func validate() throws {
+        let t = try target()
+        if t.database == nil && t.study != nil { throw ValidationError("--study names a study inside a database: give --db FILE too") }
+    }
 
     func run() async throws {
+        let target = try target()
+        Grammar.warn(target.notes)
+        let json = jsonOutput.json, study = target.database, studyName = target.study ?? "sync-scores"
         guard let p = SyncPreset.named(preset) else {
             throw ValidationError("unknown preset '\(preset)': use \(SyncPreset.all.map(\.name).joined(separator: " or "))")
         }
@@ -107,13 +122,11 @@ struct MeasureSync: AsyncParsableCommand {
         let all = storedLSEC ?? Dictionary(uniqueKeysWithValues: scores.compactMap { s in s.result.map { (s.file, $0.lseC) } })
         let passing = threshold.map { t in all.filter { $0.value >= t }.map(\.key).sorted() }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
             if files.count == 1 && passing == nil {
-                print(String(decoding: try encoder.encode(scores[0]), as: UTF8.self))
+                try JSONOutput.print(scores[0])
             } else {
                 struct Batch: Encodable { var scores: [SyncScore]; var threshold: Double?; var passing: [String]? }
-                print(String(decoding: try encoder.encode(Batch(scores: scores, threshold: threshold, passing: passing)), as: UTF8.self))
+                try JSONOutput.print(Batch(scores: scores, threshold: threshold, passing: passing))
             }
         } else {
             for score in scores {
@@ -139,6 +152,7 @@ struct MeasureSync: AsyncParsableCommand {
     }
 }
 
+/// Reading --boxes.
 extension MeasureSync {
     /// `[[x, y, w, h], ...]`, one box per frame after resampling to 25 fps.
     static func readBoxes(_ path: String) throws -> [Box] {
@@ -154,6 +168,7 @@ extension MeasureSync {
     }
 }
 
+/// `trajprobe facesync`: the weight-free sync model (fit).
 struct FaceSyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "facesync",
@@ -161,6 +176,7 @@ struct FaceSyncCommand: AsyncParsableCommand {
         discussion: ExitStatus.help,
         subcommands: [Fit.self])
 
+    /// `trajprobe facesync fit`: FaceSync-CCA fitted on a manifest's in-sync clips.
     struct Fit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Fit FaceSync-CCA on in-sync clips of a manifest (id, video, identity, mask or box).",

@@ -16,39 +16,49 @@ struct Merge: AsyncParsableCommand {
             is created if missing.
 
               trajprobe merge gpu0.sqlite gpu1.sqlite gpu2.sqlite \\
-                  --into study.sqlite
+                  --db study.sqlite
             """))
 
     @Argument(help: ArgumentHelp("Shard databases.", valueName: "shard"))
     var shards: [String]
 
-    @Option(help: ArgumentHelp("Target database (created if missing).", valueName: "db"))
-    var into: String
+    @Option(help: ArgumentHelp("Target database (created if missing).", valueName: "file"))
+    var db: String?
 
-    @Flag(help: "Print the result as JSON.")
-    var json = false
+    /// The old spelling of --db.
+    @Option(name: .customLong("into"), help: .hidden)
+    var legacyInto: String?
+
+    @OptionGroup var jsonOutput: OutputOptions
+
+    /// The target database (--db, or the old --into).
+    var into: String { db ?? legacyInto ?? "" }
 
     func validate() throws {
         if shards.isEmpty { throw ValidationError("Name at least one shard database.") }
+        if db != nil && legacyInto != nil { throw ValidationError("give the target once: --db FILE") }
         let target = URL(fileURLWithPath: into).standardizedFileURL.path
-        if shards.contains(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == target }) {
+        if !into.isEmpty, shards.contains(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == target }) {
             throw ValidationError("The target \(into) is also a shard.")
         }
     }
 
     func run() async throws {
+        if let old = legacyInto { Grammar.warn([Grammar.deprecated("--into \(old)", use: "--db \(old)")]) }
+        if db == nil && legacyInto == nil { throw ValidationError("give the target database: --db FILE") }
+        let json = jsonOutput.json
         do {
             let summary = try StudyStore.merge(shards: shards.map { URL(fileURLWithPath: $0) }, into: URL(fileURLWithPath: into))
             if json {
-                print(storeJSON(["target": summary.target, "studies": summary.studies, "written": summary.written,
-                                 "duplicates": summary.duplicates, "failed": summary.failed]))
+                JSONOutput.print(object: ["target": summary.target, "studies": summary.studies, "written": summary.written,
+                                           "duplicates": summary.duplicates, "failed": summary.failed])
             } else {
                 print("\(into): \(summary.written) units merged, \(summary.duplicates) duplicates kept once, "
                       + "\(summary.failed) failed marks (studies: \(summary.studies.joined(separator: ", ")))")
             }
         } catch let StoreError.mergeConflicts(path, conflicts) {
             if json {
-                print(storeJSON(["error": "conflicting units, nothing merged", "target": path, "conflicts": conflicts.map(\.description)]))
+                JSONOutput.print(object: ["error": "conflicting units, nothing merged", "target": path, "conflicts": conflicts.map(\.description)])
             } else {
                 FileHandle.standardError.write(Data("error: \(conflicts.count) conflicting unit(s), nothing merged into \(path):\n".utf8))
                 for conflict in conflicts { FileHandle.standardError.write(Data("  \(conflict)\n".utf8)) }

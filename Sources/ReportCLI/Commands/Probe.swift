@@ -3,6 +3,7 @@ import Foundation
 import Store
 import TrajectoryProbe
 
+/// `trajprobe probe`: a study configuration probed into a database (resumable, shardable).
 struct Probe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Probe a teacher along its trajectory, with and without CFG, into a study database.",
@@ -33,8 +34,8 @@ struct Probe: AsyncParsableCommand {
             """))
 
     @Argument(help: ArgumentHelp("Study configuration (YAML).", valueName: "study.yaml")) var config: String
-    @Option(help: ArgumentHelp("Study database to create or resume.", valueName: "file")) var db: String
-    @Option(help: ArgumentHelp("Study name inside the database (default: the config file's name).", valueName: "name")) var study: String?
+    @OptionGroup var database: DatabaseOption
+    @OptionGroup var selection: StudySelection
     @Option(help: ArgumentHelp("This machine's slice: INDEX/COUNT (0-based) or auto (Slurm/Kubernetes).", valueName: "i/n")) var shard: String?
     @Option(name: .customLong("jobs"), help: "(clip, seed) pairs probed at once (default: one per core).") var jobs = 0
     @Option(name: .customLong("arm"), help: ArgumentHelp("Replace the config's arms (repeatable), e.g. 'trajectory w=4.5', 'factorial w=4.5'.", valueName: "arm")) var arms: [String] = []
@@ -42,25 +43,34 @@ struct Probe: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Measure only these steps, comma-separated.", valueName: "0,10,20")) var steps: String?
     @Option(help: "Analytic teacher's effective-SNR knob κ.") var kappa: Double?
     @Option(help: "Analytic teacher's working resolution in pixels.") var resolution: Int?
-    @Option(help: ArgumentHelp("What the negative branch drops: audio-only or text+audio.", valueName: "mode")) var drop: String?
+    @Option(help: ArgumentHelp("What the negative branch drops: audio or text+audio.", valueName: "mode")) var drop: DropOption?
     @Option(help: ArgumentHelp("The teacher's CFG scale w (its arms decide window and schedule).", valueName: "w")) var guidanceScale: Double?
     @Option(help: ArgumentHelp("Analytic teacher identity prior: identity or masked_reference.", valueName: "prior")) var identityPrior: String?
     @Option(help: ArgumentHelp("Masked-reference kernel width (pixels in [0, 1]).", valueName: "h")) var referenceBandwidth: Double?
     @Option(help: ArgumentHelp("Work in a PCA latent with this many components.", valueName: "k")) var pcaComponents: Int?
     @Option(help: ArgumentHelp("Bank manifest of the analytic teacher.", valueName: "bank.yaml")) var bank: String?
     @Option(help: ArgumentHelp("Metrics to store, comma-separated (mse, psnr, ssim, lpips, sharpness, sync_c, sync_d, sync_offset; lpips needs lpips.weights in the study).", valueName: "list")) var metrics: String?
-    @Flag(help: "Print the summary as JSON on stdout.") var json = false
+    @OptionGroup var jsonOutput: OutputOptions
     @Flag(help: "No progress output.") var quiet = false
 
+    func validate() throws {
+        if drop?.mode == .unknown { throw ValidationError("--drop must be audio or text+audio for a probe") }
+    }
+
     func run() async throws {
+        let target = try selection.resolve(database: database.db, studyMayBeDatabase: false)
+        Grammar.warn(target.notes + (drop?.notes ?? []))
+        // Checked here, not in validate(): an unknown option is then reported first.
+        guard let db = target.database else { throw ValidationError("give the study database: --db FILE") }
+        let json = jsonOutput.json
         var cfg = try ProbeStudyFile.load(URL(fileURLWithPath: config))
         try cfg.override(arms: arms.isEmpty ? nil : arms, seeds: seeds, steps: steps, kappa: kappa, resolution: resolution,
-                         drop: drop, guidanceScale: guidanceScale, identityPrior: identityPrior,
+                         drop: drop?.teacherValue, guidanceScale: guidanceScale, identityPrior: identityPrior,
                          referenceBandwidth: referenceBandwidth, pcaComponents: pcaComponents,
                          bank: bank.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, metrics: metrics)
         var shardValue = Shard.all
         if let shard { shardValue = try Shard(parsing: shard, environment: ProcessInfo.processInfo.environment) }
-        let name = study ?? URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+        let name = target.study ?? URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         let bar = ProgressBar(quiet: quiet || json)
         let summary = try await ProbeDriver(config: cfg).run(
             options: ProbeRunOptions(database: URL(fileURLWithPath: db), studyName: name, shard: shardValue, concurrency: jobs),
@@ -71,8 +81,7 @@ struct Probe: AsyncParsableCommand {
                                          "status": summary.status.rawValue, "seconds": summary.seconds,
                                          "teacher_passes": summary.teacherPasses, "failures": summary.failures,
                                          "peak_rss_bytes": summary.peakResidentBytes]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
-            print(String(decoding: data, as: UTF8.self))
+            JSONOutput.print(object: object)
         } else {
             print(String(format: "study '%@' in %@: %d units written, %d failed, %d skipped (already stored), %.1f s",
                          name, db, summary.written, summary.failed, summary.skipped, summary.seconds))

@@ -8,10 +8,10 @@ extension TrainerTarget: ExpressibleByArgument {}
 
 extension ToleranceForm: ExpressibleByArgument {}
 
-/// Options shared by `report` and `schedule`: the window rule, the statistics and the inputs.
+/// Options shared by `report`, `schedule` and `search`: the study, the window rule and the statistics.
 struct StudyAnalysisOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Study to read when a database holds several.", valueName: "name"))
-    var study: String?
+    /// `--study NAME` (and its old spellings).
+    @OptionGroup var selection: StudySelection
 
     @Option(name: .customLong("guidance"), help: ArgumentHelp("The teacher's CFG scale whose arms decide: w (uncond form), or text=T,audio=A for two-scale teachers. Default: the scale the study recorded, else the one its CFG arms carry.", valueName: "w"))
     var guidance: String?
@@ -55,10 +55,18 @@ struct StudyAnalysisOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Bootstrap seed (same seed, same CIs).", valueName: "n"))
     var seed: UInt64 = 20_260_611
 
+    /// The study name given (`--study`, or an old spelling with its note on stderr).
+    func studyName() throws -> String? {
+        let resolved = try selection.resolve(database: nil, studyMayBeDatabase: false)
+        Grammar.warn(resolved.notes)
+        return resolved.study
+    }
+
     func validate() throws {
         guard ruleResamples >= 0 else { throw ValidationError("--rule-resamples \(ruleResamples) must be ≥ 0") }
     }
 
+    /// The options as the Report library takes them (a value it refuses is a usage error).
     func reportOptions() throws -> ReportOptions {
         var prefer: ArmFamily?
         if let name = windowArms {
@@ -95,23 +103,9 @@ struct StudyInputs: Sendable {
         try StudyData.load(database: path, study: study)
     })
 
+    /// The studies named by `paths` (`StudyData.load(inputs:study:database:)` with this reader).
     func load(_ paths: [String], study: String?) throws -> [StudyData] {
-        var out: [StudyData] = []
-        for path in paths {
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw ReportError.unreadableInput(file: path, problem: "no such file")
-            }
-            if path.hasSuffix(".json") {
-                let s = try StudyData(jsonFile: path)
-                if let name = study, s.name != name {
-                    throw ReportError.unknownStudy(file: path, study: name, available: [s.name])
-                }
-                out.append(s)
-            } else {
-                out.append(contentsOf: try database(path, study))
-            }
-        }
-        return out
+        try StudyData.load(inputs: paths, study: study, database: database)
     }
 }
 
@@ -134,10 +128,7 @@ func exitStatus(_ error: ReportError) -> Int32 {
 /// Prints a one-line error (or a JSON error object) and fails.
 func fail(_ message: String, json: Bool, code: Int32 = 1) -> ExitCode {
     if json {
-        let obj = ["error": message]
-        if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
-            print(String(decoding: data, as: UTF8.self))
-        }
+        JSONOutput.print(object: ["error": message])
     } else {
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     }
@@ -179,13 +170,13 @@ struct ReportCommand: AsyncParsableCommand {
             invalid usage (64).
             """))
 
-    @Argument(help: ArgumentHelp("Study databases or study JSON files.", valueName: "study"))
+    @Argument(help: ArgumentHelp("Study databases or study JSON files.", valueName: "db"))
     var inputs: [String]
 
     @OptionGroup var analysis: StudyAnalysisOptions
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Output directory (default: Reports/<study>).", valueName: "dir"))
-    var output: String?
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("Output directory (default: Reports/<study>).", valueName: "dir"))
+    var outputDirectory: String?
 
     @Option(help: ArgumentHelp("CFG form of the written configs: uncond (neg + w (cond − neg)) or cond (cond + g (cond − neg), g = w − 1).", valueName: "form"))
     var cfgForm: CFGForm = .uncond
@@ -196,8 +187,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Date written into the provenance (default: today, UTC).", valueName: "yyyy-mm-dd"))
     var date: String?
 
-    @Flag(help: "Print a JSON summary on stdout instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: OutputOptions
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one study database or study JSON") }
@@ -211,10 +201,11 @@ struct ReportCommand: AsyncParsableCommand {
     /// The command's body with its study reader passed in (the Store adapter in the shipped CLI).
     func run(inputs reader: StudyInputs) async throws {
         let options = try analysis.reportOptions()
+        let json = jsonOutput.json
         do {
-            let studies = try reader.load(inputs, study: analysis.study)
+            let studies = try reader.load(inputs, study: try analysis.studyName())
             let reports = try studies.map { s throws(ReportError) in try StudyReport(study: s, options: options) }
-            let dir = output ?? "Reports/" + studies.map { ReportCommand.safe($0.name) }.joined(separator: "-vs-")
+            let dir = outputDirectory ?? "Reports/" + studies.map { ReportCommand.safe($0.name) }.joined(separator: "-vs-")
             let out = try ReportWriter.write(reports, to: dir, date: date ?? todayUTC(), form: cfgForm, minT: minT)
             if json {
                 var summary: [[String: Any]] = []
@@ -233,8 +224,7 @@ struct ReportCommand: AsyncParsableCommand {
                     summary.append(item)
                 }
                 let obj: [String: Any] = ["output": dir, "files": out.files, "studies": summary]
-                let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
-                print(String(decoding: data, as: UTF8.self))
+                JSONOutput.print(object: obj)
             } else {
                 for r in reports {
                     let tag = r.incompleteTag.map { " [\($0)]" } ?? (r.partial ? " [PARTIAL: \(r.study.status.rawValue)]" : "")
@@ -257,6 +247,7 @@ struct ReportCommand: AsyncParsableCommand {
         }
     }
 
+    /// A study name as a folder name: anything but letters, digits, - _ . becomes _.
     static func safe(_ name: String) -> String {
         String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
     }

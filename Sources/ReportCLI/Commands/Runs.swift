@@ -19,14 +19,14 @@ struct Runs: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Study databases.", valueName: "db"))
     var databases: [String]
 
-    @Flag(help: "Print a JSON array.")
-    var json = false
+    @OptionGroup var jsonOutput: OutputOptions
 
     func validate() throws {
         if databases.isEmpty { throw ValidationError("Name at least one study database.") }
     }
 
     func run() async throws {
+        let json = jsonOutput.json
         do {
             var rows: [[String: Any]] = []
             for db in databases {
@@ -49,7 +49,7 @@ struct Runs: AsyncParsableCommand {
                     }
                 }
             }
-            if json { print(storeJSON(rows)) }
+            if json { JSONOutput.print(object: rows) }
         } catch let error as StoreError {
             try failStore(error, json: json)
         }

@@ -47,9 +47,10 @@ struct ScheduleCommand: AsyncParsableCommand {
             invalid usage (64).
             """))
 
+    /// What `schedule` prints: the config as YAML, JSON, or Python assignment lines.
     enum Format: String, ExpressibleByArgument, CaseIterable { case yaml, json, python }
 
-    @Argument(help: ArgumentHelp("Study database or study JSON file.", valueName: "study"))
+    @Argument(help: ArgumentHelp("Study database or study JSON file.", valueName: "db"))
     var input: String
 
     @OptionGroup var analysis: StudyAnalysisOptions
@@ -99,9 +100,10 @@ struct ScheduleCommand: AsyncParsableCommand {
     func run(inputs reader: StudyInputs) async throws {
         let options = try analysis.reportOptions()
         do {
-            let studies = try reader.load([input], study: analysis.study)
+            let name = try analysis.studyName()
+            let studies = try reader.load([input], study: name)
             guard studies.count == 1 else {
-                throw ReportError.unknownStudy(file: input, study: analysis.study ?? "", available: studies.map(\.name))
+                throw ReportError.unknownStudy(file: input, study: name ?? "", available: studies.map(\.name))
             }
             let report = try StudyReport(study: studies[0], options: options)
             if let n = studentSteps, let target {

@@ -44,7 +44,7 @@ struct SearchCommand: AsyncParsableCommand {
             """))
 
     @Argument(help: ArgumentHelp("The study configuration the study was probed with (YAML).", valueName: "study.yaml")) var config: String
-    @Option(help: ArgumentHelp("The probed study's database.", valueName: "file")) var db: String
+    @OptionGroup var database: DatabaseOption
     @OptionGroup var analysis: StudyAnalysisOptions
 
     @Option(help: ArgumentHelp("Student step counts to search, comma-separated.", valueName: "1,2,3,4")) var studentSteps = "1,2,3,4"
@@ -55,12 +55,14 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Each round keeps 1/eta of the candidates on eta times the pairs.", valueName: "n")) var eta = 3
     @Option(help: ArgumentHelp("(clip, seed) pairs of the first round.", valueName: "n")) var firstPairs = 1
     @Option(name: .customLong("jobs"), help: "(clip, seed) pairs run at once (default: one per core).") var jobs = 0
-    @Flag(help: "Print the result as JSON on stdout.") var json = false
+    @OptionGroup var jsonOutput: OutputOptions
     @Flag(help: "No progress output.") var quiet = false
 
     func run() async throws {
+        guard let db = database.db else { throw ValidationError("give the probed study's database: --db FILE") }
+        let json = jsonOutput.json
         let cfg = try ProbeStudyFile.load(URL(fileURLWithPath: config))
-        let name = analysis.study ?? URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+        let name = try analysis.studyName() ?? URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         var options = try analysis.reportOptions()
         options.ruleResamples = 0
         let studies = try StudyData.load(database: db, study: name)
@@ -75,8 +77,8 @@ struct SearchCommand: AsyncParsableCommand {
         let w = report.guidanceScale
         guard w.isFinite else { throw InputError("\(db): the teacher's CFG scale is not known: pass --guidance W") }
         let settings = try SearchSettings(
-            studentSteps: try ints(studentSteps, flag: "--student-steps"),
-            scales: try scales.map { try doubles($0, flag: "--scales") }.map { $0 + [1] } ?? [1, w],
+            studentSteps: try CommaList.integers(studentSteps, flag: "--student-steps"),
+            scales: try scales.map { try CommaList.numbers($0, flag: "--scales") }.map { $0 + [1] } ?? [1, w],
             grid: try gridSteps(study: study), transitions: try transitions(),
             budget: budget, eta: eta, firstPairs: firstPairs)
         let search = try ScheduleSearch(report: report, settings: settings)
@@ -111,7 +113,7 @@ struct SearchCommand: AsyncParsableCommand {
         try? runner.store.close()
         let failed = adapter.failed.value
         if json {
-            print(try result.json(), terminator: "")
+            try JSONOutput.print(result)
             if failed > 0 { throw ExitStatus.incomplete }
             return
         }
@@ -126,28 +128,18 @@ struct SearchCommand: AsyncParsableCommand {
         }
     }
 
-    func ints(_ text: String, flag: String) throws -> [Int] {
-        let v = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !v.isEmpty, v.allSatisfy({ $0 != nil }) else { throw ValidationError("\(flag) '\(text)' is not a comma-separated list of integers") }
-        return v.map { $0! }
-    }
-
-    func doubles(_ text: String, flag: String) throws -> [Double] {
-        let v = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0!.isFinite }) else { throw ValidationError("\(flag) '\(text)' is not a comma-separated list of numbers") }
-        return v.map { $0! }
-    }
-
+    /// The landing steps --grid names: the probed steps, every step, or a list.
     func gridSteps(study: StudyData) throws -> [Int] {
         switch grid {
         case "probed": return ScheduleSearch.probedGrid(study)
         case "all":
             guard let n = study.numSteps else { throw ValidationError("--grid all: the study does not record num_steps") }
             return Array(1..<n)
-        default: return try ints(grid, flag: "--grid")
+        default: return try CommaList.integers(grid, flag: "--grid")
         }
     }
 
+    /// The moves between student steps --transition names.
     func transitions() throws -> [StudentScheduleKnobs.Transition] {
         switch transition {
         case "both": return [.euler, .renoise]
@@ -181,6 +173,7 @@ struct SearchCommand: AsyncParsableCommand {
         }
     }
 
+    /// A counter the runner's concurrent rounds add to (teacher passes spent, units failed).
     final class PassCount: @unchecked Sendable {
         private let lock = NSLock()
         private var n = 0
@@ -188,6 +181,7 @@ struct SearchCommand: AsyncParsableCommand {
         var value: Int { lock.lock(); defer { lock.unlock() }; return n }
     }
 
+    /// The start of the current search round, for its duration and the ETA.
     final class RoundClock: @unchecked Sendable {
         private let lock = NSLock()
         private var since = Date()

@@ -3,6 +3,7 @@ import Foundation
 import Measurement
 import TrajectoryProbe
 
+/// `trajprobe teacher`: check a remote teacher, or export the analytic one for the reference server.
 struct TeacherCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "teacher",
@@ -21,6 +22,7 @@ struct TeacherCommand: AsyncParsableCommand {
         subcommands: [TeacherCheck.self, TeacherExport.self])
 }
 
+/// `trajprobe teacher check`: a remote teacher's metadata and one round trip, before any probe spends time on it.
 struct TeacherCheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
@@ -69,6 +71,7 @@ struct TeacherCheck: AsyncParsableCommand {
     }
 }
 
+/// `trajprobe teacher export`: the analytic teacher's state for tools/teacher_server (the remote path's self-test).
 struct TeacherExport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",

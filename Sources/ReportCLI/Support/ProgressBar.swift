@@ -15,6 +15,7 @@ final class ProgressBar: @unchecked Sendable {
 
     init(quiet: Bool = false) { self.quiet = quiet }
 
+    /// Draws `p` (a new phase starts a new line; redraws are rate-limited).
     func update(_ p: ProbeProgress) {
         guard !quiet else { return }
         lock.lock(); defer { lock.unlock() }
@@ -53,6 +54,7 @@ final class ProgressBar: @unchecked Sendable {
         }
     }
 
+    /// `seconds` as m:ss, or h:mm:ss from an hour on.
     static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)

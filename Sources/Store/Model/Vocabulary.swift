@@ -13,7 +13,7 @@ public enum ArmFamily: String, Codable, Sendable, CaseIterable, Hashable {
     case scheduledCFG = "scheduled_cfg"
     /// Per-pixel |x0(w) - x0(1)| from the same x_t, per region, with a noise-floor control.
     case spatial
-    /// Videos scored as they are, no teacher and no knobs (`trajprobe measure sync --study`:
+    /// Videos scored as they are, no teacher and no knobs (`trajprobe measure sync --db`:
     /// batch scoring, dataset filtering at a Sync-C threshold).
     case scored
     /// A student's whole few-step sampling run by the teacher: x0 at each of its steps with that

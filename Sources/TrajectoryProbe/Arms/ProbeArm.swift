@@ -93,7 +93,7 @@ public enum ProbeArms {
             let k = try knobs(["s0", "s1"])
             return EulerJumpArm(s0: k[0], s1: k[1])
         case .scored:
-            throw .invalidArm(label: spec.label, problem: "scored is for videos scored as they are (trajprobe measure sync --study), not a probe arm")
+            throw .invalidArm(label: spec.label, problem: "scored is for videos scored as they are (trajprobe measure sync --db), not a probe arm")
         case .scheduledCFG:
             let k = try knobs(["tau", "w"])
             guard k[0] == k[0].rounded(), k[0] >= 0, k[0] <= Double(numSteps) else {
