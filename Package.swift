@@ -59,7 +59,7 @@ let package = Package(
             dependencies: ["Synthetic", "TrajectoryProbe", "Measurement", "Metrics", "Store", "Media", "Digest"]),
         .executableTarget(
             name: "ReportCLI",
-            dependencies: ["TrajectoryProbe", "Measurement", "Metrics", "Store", "Report", "Media", "Digest", "Synthetic", "Benchmarks",
+            dependencies: ["TrajectoryProbe", "Measurement", "Metrics", "Store", "Report", "Media", "Digest", "Support", "Synthetic", "Benchmarks",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]),
 

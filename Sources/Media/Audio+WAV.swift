@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 extension Audio {
     /// Writes the samples as a 16-bit PCM mono WAV (the format syncnet_python and
@@ -20,7 +21,7 @@ extension Audio {
         ints.withUnsafeBufferPointer { buf in
             buf.withMemoryRebound(to: UInt8.self) { data.append(contentsOf: $0) }
         }
-        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) }
-        catch { throw .writeFailed(path: path, detail: "\(error.localizedDescription)") }
+        do { try AtomicFile.write(data, to: path) }
+        catch { throw .writeFailed(path: path, detail: error.detail) }
     }
 }

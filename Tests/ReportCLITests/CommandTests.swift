@@ -148,6 +148,21 @@ struct CommandTests {
         #expect(ambiguous.stderr.hasSuffix("holds several studies (copy, second): name one with --study.\n"), "\(ambiguous.stderr)")
         #expect(try CLI.run(["export", "copy.sqlite", "--study", "second", "-o", "again"], in: dir).status == 0)
 
+        // A CSV study does not record the teacher's schedule: the report says unknown, never a
+        // guessed 50/5/0.999, until --num-steps/--shift/--max-t give it (all three, or a usage error).
+        let blind = try CLI.run(["report", "copy.sqlite", "--study", "copy", "-o", "blind"], in: dir)
+        #expect(blind.status == 0, "\(blind.stderr)")
+        let blindMD = try String(contentsOf: dir.appendingPathComponent("blind/report.md"), encoding: .utf8)
+        #expect(blindMD.contains("| sampler | N = unknown steps"), "\(blindMD.prefix(2000))")
+        let given = try CLI.run(["report", "copy.sqlite", "--study", "copy", "-o", "given",
+                                 "--num-steps", "40", "--shift", "3", "--max-t", "0.995"], in: dir)
+        #expect(given.status == 0, "\(given.stderr)")
+        let givenMD = try String(contentsOf: dir.appendingPathComponent("given/report.md"), encoding: .utf8)
+        #expect(givenMD.contains("| sampler | N = 40 steps, shift s = 3, t_0 clamped to 0.995"), "\(givenMD.prefix(2000))")
+        let half = try CLI.run(["report", "copy.sqlite", "--study", "copy", "--num-steps", "40"], in: dir)
+        #expect(half.status == 64 && half.stderr.contains("give --num-steps, --shift and --max-t together"), "\(half.stderr)")
+        #expect(half.stderr.contains("Usage: trajprobe report "))
+
         let merged = try CLI.run(["merge", "small.sqlite", "--db", "merged.sqlite", "--json"], in: dir)
         #expect(merged.status == 0, "\(merged.stderr)")
         #expect(merged.object?["studies"] as? [String] == ["small"] && merged.object?["failed"] as? Int == 0)

@@ -1,3 +1,4 @@
+import Digest
 import Foundation
 import Store
 
@@ -164,9 +165,7 @@ public struct SearchResult: Codable, Sendable, Equatable {
         // One bootstrap stream per schedule (from its label): the same schedule has the same CIs
         // wherever the result lists it.
         func described(_ c: StudentScheduleKnobs) -> SearchedSchedule? {
-            var h: UInt64 = 14_695_981_039_346_656_037
-            for b in c.label.utf8 { h = (h ^ UInt64(b)) &* 1_099_511_628_211 }
-            let stream = h
+            let stream = FNV1a.hash64(c.label)
             let v = SearchScoring.clipValues(c, values: values, pairs: last, rule: rule)
             guard let s = SearchScoring.score(v, criterion: criterion) else { return nil }
             return SearchedSchedule(label: c.label, steps: c.steps, tList: c.steps.map { t.t($0) } + [0], guidance: c.guidance,

@@ -55,6 +55,15 @@ struct StudyAnalysisOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Bootstrap seed (same seed, same CIs).", valueName: "n"))
     var seed: UInt64 = 20_260_611
 
+    @Option(help: ArgumentHelp("The teacher's sampler steps N, for a study that does not record its schedule (an imported CSV or registry study); give it with --shift and --max-t. A study's recorded values win.", valueName: "N"))
+    var numSteps: Int?
+
+    @Option(help: ArgumentHelp("The teacher's timestep shift s (Wan2.1: 5), with --num-steps and --max-t.", valueName: "s"))
+    var shift: Double?
+
+    @Option(help: ArgumentHelp("The teacher's first time t_0 (Wan2.1: 0.999), with --num-steps and --shift.", valueName: "t"))
+    var maxT: Double?
+
     /// The study name given (`--study`, or an old spelling with its note on stderr).
     func studyName() throws -> String? {
         let resolved = try selection.resolve(database: nil, studyMayBeDatabase: false)
@@ -64,6 +73,20 @@ struct StudyAnalysisOptions: ParsableArguments {
 
     func validate() throws {
         guard ruleResamples >= 0 else { throw ValidationError("--rule-resamples \(ruleResamples) must be ≥ 0") }
+        _ = try sampler()
+    }
+
+    /// The schedule --num-steps, --shift and --max-t give (all three, or none: half a schedule
+    /// would be a guess), checked by the one schedule formula.
+    func sampler() throws -> ShiftedSchedule? {
+        let given = [numSteps == nil, shift == nil, maxT == nil]
+        if given.allSatisfy({ $0 }) { return nil }
+        guard let n = numSteps, let s = shift, let m = maxT else {
+            throw ValidationError("give --num-steps, --shift and --max-t together (the study's schedule, when it does not record it)")
+        }
+        do { return try ShiftedSchedule(numSteps: n, shift: s, maxT: m) } catch {
+            throw ValidationError("--num-steps/--shift/--max-t: \(error.description)")
+        }
     }
 
     /// The options as the Report library takes them (a value it refuses is a usage error).
@@ -79,13 +102,14 @@ struct StudyAnalysisOptions: ParsableArguments {
         if let text = baseline {
             do { base = try ArmSpec(parsing: text) } catch { throw ValidationError("--baseline: \(error.description)") }
         }
+        let given = try sampler()
         do {
             return ReportOptions(bootstrap: try Bootstrap(resamples: resamples, seed: seed),
                                  rule: try RuleRequest(syncRegion: syncRegion, gainFraction: gainFraction, fidelityMetric: fidelityMetric,
                                                        fidelityRegion: fidelityRegion, fidelityTolerance: fidelityTolerance,
                                                        toleranceForm: toleranceForm, landingTolerance: landingTolerance, smoothing: smoothing),
                                  guidance: try guidance.map { g throws(ReportError) in try GuidanceScale(parsing: g) },
-                                 preferFamily: prefer, baselineArm: base, ruleResamples: ruleResamples)
+                                 preferFamily: prefer, baselineArm: base, ruleResamples: ruleResamples, sampler: given)
         } catch {
             throw ValidationError(error.description)
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Report
 import Store
+import Support
 
 /// `trajprobe schedule`: the student config (two-step t_list, sync window, guidance interval).
 struct ScheduleCommand: AsyncParsableCommand {
@@ -142,8 +143,8 @@ struct ScheduleCommand: AsyncParsableCommand {
                 if let note { print("warning: \(note)") }
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 for (name, text) in [("schedule.yaml", yaml), ("schedule.json", json)] {
-                    do { try Data(text.utf8).write(to: URL(fileURLWithPath: "\(dir)/\(name)"), options: .atomic) } catch {
-                        throw ReportError.writeFailed(file: "\(dir)/\(name)", problem: error.localizedDescription)
+                    do { try AtomicFile.write(Data(text.utf8), to: "\(dir)/\(name)") } catch {
+                        throw ReportError.writeFailed(file: "\(dir)/\(name)", problem: error.detail)
                     }
                 }
                 print("wrote \(dir)/schedule.yaml and \(dir)/schedule.json (t_list \(config.t_list), landing step \(config.provenance.landing_step))")
@@ -175,8 +176,8 @@ struct ScheduleCommand: AsyncParsableCommand {
         let stem = "\(dir)/\(profile.target.rawValue)" + (studentSteps.map { "-\($0)step" } ?? "")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for (name, text) in [("\(stem).yaml", profile.yaml()), ("\(stem).py", py)] {
-            do { try Data(text.utf8).write(to: URL(fileURLWithPath: name), options: .atomic) } catch {
-                throw ReportError.writeFailed(file: name, problem: error.localizedDescription)
+            do { try AtomicFile.write(Data(text.utf8), to: name) } catch {
+                throw ReportError.writeFailed(file: name, problem: error.detail)
             }
         }
         print("wrote \(stem).yaml and \(stem).py (\(profile.target.rawValue), \(label))")

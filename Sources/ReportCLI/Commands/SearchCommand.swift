@@ -3,6 +3,7 @@ import Foundation
 import Measurement
 import Report
 import Store
+import Support
 import TrajectoryProbe
 
 extension StudentScheduleKnobs.Transition: ExpressibleByArgument {}
@@ -133,7 +134,9 @@ struct SearchCommand: AsyncParsableCommand {
         switch grid {
         case "probed": return ScheduleSearch.probedGrid(study)
         case "all":
-            guard let n = study.numSteps else { throw ValidationError("--grid all: the study does not record num_steps") }
+            guard let n = try study.numSteps ?? analysis.sampler()?.numSteps else {
+                throw ValidationError("--grid all: the study does not record num_steps (give --num-steps, --shift and --max-t)")
+            }
             return Array(1..<n)
         default: return try CommaList.integers(grid, flag: "--grid")
         }
@@ -174,18 +177,16 @@ struct SearchCommand: AsyncParsableCommand {
     }
 
     /// A counter the runner's concurrent rounds add to (teacher passes spent, units failed).
-    final class PassCount: @unchecked Sendable {
-        private let lock = NSLock()
-        private var n = 0
-        func add(_ k: Int) { lock.lock(); n += k; lock.unlock() }
-        var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+    final class PassCount: Sendable {
+        private let n = Locked(0)
+        func add(_ k: Int) { n.withLock { $0 += k } }
+        var value: Int { n.snapshot }
     }
 
     /// The start of the current search round, for its duration and the ETA.
-    final class RoundClock: @unchecked Sendable {
-        private let lock = NSLock()
-        private var since = Date()
-        func start() { lock.lock(); since = Date(); lock.unlock() }
-        func elapsed() -> Double { lock.lock(); defer { lock.unlock() }; return Date().timeIntervalSince(since) }
+    final class RoundClock: Sendable {
+        private let since = Locked(Date())
+        func start() { since.withLock { $0 = Date() } }
+        func elapsed() -> Double { Date().timeIntervalSince(since.snapshot) }
     }
 }

@@ -1,16 +1,20 @@
 import Foundation
 import Measurement
+import Support
 import TrajectoryProbe
 
 /// A progress bar with ETA and units/s on a terminal; plain progress lines otherwise (CI logs,
 /// files), at most one every few seconds.
-final class ProgressBar: @unchecked Sendable {
-    private let lock = NSLock()
+final class ProgressBar: Sendable {
+    /// What the bar remembers between updates, which arrive from concurrent tasks.
+    private struct DrawState {
+        var lastDraw = Date.distantPast
+        var lastPhase = ""
+        var probingSince: Date?
+    }
+    private let state = Locked(DrawState())
     private let isTTY = isatty(STDERR_FILENO) != 0
     private let start = Date()
-    private var lastDraw = Date.distantPast
-    private var lastPhase = ""
-    private var probingSince: Date?
     private let quiet: Bool
 
     init(quiet: Bool = false) { self.quiet = quiet }
@@ -18,26 +22,29 @@ final class ProgressBar: @unchecked Sendable {
     /// Draws `p` (a new phase starts a new line; redraws are rate-limited).
     func update(_ p: ProbeProgress) {
         guard !quiet else { return }
-        lock.lock(); defer { lock.unlock() }
+        state.withLock { draw(p, state: &$0) }
+    }
+
+    private func draw(_ p: ProbeProgress, state: inout DrawState) {
         let now = Date()
-        if p.phase != lastPhase {
-            if isTTY && !lastPhase.isEmpty { write("\n") }
-            lastPhase = p.phase
+        if p.phase != state.lastPhase {
+            if isTTY && !state.lastPhase.isEmpty { write("\n") }
+            state.lastPhase = p.phase
             if p.total > 0 || p.skipped > 0 {
-                probingSince = now
+                state.probingSince = now
                 write("\(p.phase) \(p.total) units" + (p.skipped > 0 ? " (\(p.skipped) already in the database, skipped)" : "") + "\n")
             } else {
                 write("\(p.phase)…" + (isTTY ? "" : "\n"))
             }
-            lastDraw = now
+            state.lastDraw = now
             return
         }
         guard p.total > 0 else { return }
         let finished = p.done + p.failed == p.total
         let interval: TimeInterval = isTTY ? 0.1 : 5
-        guard finished || now.timeIntervalSince(lastDraw) >= interval else { return }
-        lastDraw = now
-        let elapsed = now.timeIntervalSince(probingSince ?? start)
+        guard finished || now.timeIntervalSince(state.lastDraw) >= interval else { return }
+        state.lastDraw = now
+        let elapsed = now.timeIntervalSince(state.probingSince ?? start)
         let count = p.done + p.failed
         let rate = elapsed > 0 ? Double(count) / elapsed : 0
         let eta = rate > 0 ? Double(p.total - count) / rate : 0

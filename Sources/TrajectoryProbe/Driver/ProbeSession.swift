@@ -6,6 +6,7 @@ import Measurement
 import Media
 import Metrics
 import Store
+import Support
 
 /// A study opened for probing: its clips decoded, its teacher built, its sync model fitted and its
 /// database open. `trajprobe probe` runs the study's own plan through it once; `trajprobe search`
@@ -138,8 +139,8 @@ final class ProbeSession: @unchecked Sendable {
             store = try StudyStore.openOrCreate(at: options.database, config: studyConfig)
         }
         if let faceSyncFile {
-            do { try faceSyncFile.write(to: URL(fileURLWithPath: syncModelPath), options: .atomic) } catch {
-                throw MetricsError.modelFile(source: syncModelPath, detail: "cannot write: \(error.localizedDescription)")
+            do { try AtomicFile.write(faceSyncFile, to: syncModelPath) } catch {
+                throw MetricsError.modelFile(source: syncModelPath, detail: error.detail)
             }
         }
         var clipIDs: [String: ClipID] = [:]
