@@ -146,7 +146,7 @@ package struct DemoDataGenerator {
           resolution: 32
           working_space: pca
           pca_components: 64
-          drop: audio-only
+          drop: audio
           guidance_scale: 2
           identity_prior: masked_reference
           reference_bandwidth: 0.5

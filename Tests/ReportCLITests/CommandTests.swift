@@ -84,7 +84,7 @@ struct CommandTests {
         let rows = try #require(runs.array as? [[String: Any]])
         #expect(rows.count == 1)
         #expect(rows.first?["name"] as? String == "small" && rows.first?["status"] as? String == "finished")
-        #expect(rows.first?["drop"] as? String == "audio-only" && rows.first?["failed_units"] as? Int == 0)
+        #expect(rows.first?["drop"] as? String == "audio" && rows.first?["failed_units"] as? Int == 0)
         #expect(CLI.keys(rows).allSatisfy(CLI.isSnakeCase), "\(CLI.keys(rows))")
 
         // report: the window rule's numbers decide no window at the default tolerance; it still succeeds.

@@ -13,7 +13,7 @@ struct GrammarTests {
         #expect(old.mode == .audio)
         #expect(old.notes == ["--drop audio-only is deprecated: use --drop audio"])
         // The probe stores the teacher's own spelling: a study probed before keeps its configuration.
-        #expect(old.teacherValue == "audio-only" && DropOption(argument: "audio")?.teacherValue == "audio-only")
+        #expect(old.teacherValue == "audio" && DropOption(argument: "audio")?.teacherValue == "audio")
         #expect(DropOption(argument: "text+audio")?.teacherValue == "text+audio")
         #expect(DropOption(argument: "everything") == nil)
     }

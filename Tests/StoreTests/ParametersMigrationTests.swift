@@ -41,7 +41,7 @@ import Testing
         #expect(probe.probedSteps == [0, 10, 49] && probe.seeds == [0, 1] && probe.resolution == 32)
         #expect(probe.arms == ["trajectory w=1", "trajectory w=4.5"] && probe.metrics == ["ssim", "sync_c"])
         #expect(probe.syncModel == "facesync-cca" && probe.syncPreset == "25 fps")
-        #expect(probe.teacherKind == "analytic" && probe.modelName == "analytic-posterior-mean" && probe.dropMode == "audio-only")
+        #expect(probe.teacherKind == "analytic" && probe.modelName == "analytic-posterior-mean" && probe.dropMode == "audio")
         #expect(probe.clips == ["a", "b (audio from a)"] && probe.audioFeatures == "log energy dB")
         // v1 did not record these: unknown, not defaulted.
         #expect(probe.cfgForm == nil && probe.lpipsWeightsSHA256 == nil && probe.teacherSettings == nil)

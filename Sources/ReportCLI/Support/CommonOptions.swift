@@ -127,11 +127,11 @@ struct DropOption: ExpressibleByArgument, Equatable, CustomStringConvertible {
     }
 
     /// The value the probe's study configuration and the imported-videos study store
-    /// (`audio-only`, `text+audio`, `unknown`): unchanged, so resumed studies keep their
-    /// configuration.
+    /// (`audio`, `text+audio`, `unknown`; Store reads the `audio-only` of older studies as
+    /// `audio`, so they resume).
     var teacherValue: String {
         switch mode {
-        case .audio: "audio-only"
+        case .audio: "audio"
         case .textAudio: "text+audio"
         case .unknown: "unknown"
         }

@@ -335,3 +335,12 @@ extension StudyParameters {
         return p
     }
 }
+
+extension StudyParameters {
+    /// The one spelling of a drop mode: `audio` or `text+audio` (the probe and registries of
+    /// earlier versions wrote `audio-only`/`audio_only`, read as `audio` so old studies resume
+    /// and compare side by side with new ones). Other values are kept as written.
+    public static func dropModeSpelling(_ text: String) -> String {
+        text == "audio-only" || text == "audio_only" ? "audio" : text
+    }
+}

@@ -37,7 +37,7 @@ public struct StudyRecord: Codable, Sendable, Hashable {
     /// Negative branch of CFG: `text+audio` or `audio`; `unknown` for imports that do not say.
     public var dropMode: String {
         get { parameters.dropMode ?? "unknown" }
-        set { parameters.dropMode = StudyRecord.known(newValue) }
+        set { parameters.dropMode = StudyRecord.known(newValue).map(StudyParameters.dropModeSpelling) }
     }
     /// `syncnet-v2`, `facesync-cca`, or `unknown` for imported tables.
     public var syncModel: String {

@@ -22,7 +22,7 @@ public enum TeacherKind: String, Sendable, Codable, CaseIterable, Hashable {
 ///   audio_bandwidth: 0.7
 ///   audio_feature_noise: 0.3
 ///   precision: automatic          # automatic | float32 | float64
-///   drop: audio-only              # audio-only | text+audio
+///   drop: audio                   # audio | text+audio (audio-only still reads as audio)
 ///   identity_prior: identity      # identity | masked_reference
 ///   reference_bandwidth: 3        # masked_reference kernel width (pixels in [0, 1])
 ///   url: http://gpu:8000          # remote: an Open Inference Protocol (KServe v2) server

@@ -18,6 +18,9 @@ struct ProbeBackend: Sendable {
     let prepare: @Sendable (Conditioning) throws -> Conditioning
     /// Stored as the study's teacher identity: a resumed run must meet the same teacher.
     let identity: String
+    /// The identity text earlier versions stored for the same teacher (the analytic teacher's
+    /// was a Swift type description): a study they made resumes under it.
+    var legacyIdentity: String? = nil
     let modelName: String
     /// The teacher's own settings, labelled, for the study's parameters.
     let settings: [StudySetting]
@@ -65,7 +68,8 @@ extension ProbeDriver {
                 encode: { x in try teacher.space.encode(x) },
                 decode: { x in try teacher.space.decode(x) },
                 prepare: { c in try teacher.prepared(c) },
-                identity: "analytic \(config.teacher.analytic) resolution=\(resolution) bank_frames=\(bank.count) bank_sha256=\(bankDigest)",
+                identity: "analytic \(config.teacher.analytic.identityText) resolution=\(resolution) bank_frames=\(bank.count) bank_sha256=\(bankDigest)",
+                legacyIdentity: "analytic \(config.teacher.analytic) resolution=\(resolution) bank_frames=\(bank.count) bank_sha256=\(bankDigest)",
                 modelName: "analytic-posterior-mean",
                 settings: config.teacher.analytic.studySettings + [StudySetting(label: "bank frames", value: "\(bank.count)")])
         case .remote:
@@ -121,6 +125,24 @@ extension ProbeDriver {
 extension AnalyticTeacher.Configuration {
     /// The configuration as labelled settings for the study's parameters (kappa 4, working space
     /// PCA 64 components…), never as a Swift type description.
+    /// The configuration as `key=value` words for the stored teacher identity: every setting
+    /// that changes a number, in a fixed order, readable in `trajprobe runs`.
+    var identityText: String {
+        let space: String
+        switch workingSpace {
+        case .pixels: space = "pixels"
+        case .pca(let components): space = "pca\(components)"
+        }
+        let prior: String
+        switch identityPrior {
+        case .identityBank: prior = "identity_bank"
+        case .maskedReference(let bandwidth): prior = "masked_reference(\(ArmSpec.format(bandwidth)))"
+        }
+        return ["kappa=\(ArmSpec.format(kappa))", "working_space=\(space)", "audio_bandwidth=\(ArmSpec.format(audioBandwidth))",
+                "audio_feature_noise=\(ArmSpec.format(audioFeatureNoise))", "noise_seed=\(noiseSeed)",
+                "drop=\(dropMode.rawValue)", "precision=\(precision.rawValue)", "identity_prior=\(prior)"].joined(separator: " ")
+    }
+
     var studySettings: [StudySetting] {
         let space: String
         switch workingSpace {

@@ -127,6 +127,11 @@ final class ProbeSession: @unchecked Sendable {
             // A study created before schema v2 recorded fewer parameters (never a CFG form, which
             // every later probe records): only those it recorded must match.
             var expected = studyConfig
+            // The analytic teacher's identity was a Swift type description before the one
+            // vocabulary: the same teacher under its old text is the same teacher.
+            if let legacy = backend.legacyIdentity, existing.config.teacherIdentity == legacy {
+                expected.teacherIdentity = legacy
+            }
             if existing.config.parameters.cfgForm == nil {
                 expected.parameters = studyConfig.parameters.restricted(toKnownIn: existing.config.parameters)
             }

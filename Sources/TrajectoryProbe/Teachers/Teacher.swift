@@ -32,7 +32,17 @@ public enum DropMode: String, Sendable, Codable, CaseIterable, Hashable {
     /// Negative branch drops text and audio: p(∅, ∅).
     case textAudio = "text+audio"
     /// Negative branch drops only audio: p(t, ∅).
-    case audioOnly = "audio-only"
+    case audioOnly = "audio"
+
+    /// `audio` or `text+audio`; the old spelling `audio-only` (and `audio_only`) still reads as
+    /// `audio`, so study files written for earlier versions keep working.
+    public init?(rawValue: String) {
+        switch rawValue {
+        case "text+audio": self = .textAudio
+        case "audio", "audio-only", "audio_only": self = .audioOnly
+        default: return nil
+        }
+    }
 
     /// The two-scale branch the single-scale negative equals.
     public var equivalentBranch: BranchName { self == .textAudio ? .uncond : .text }
