@@ -79,7 +79,7 @@ struct ReportBrowserTests {
         let vrep = try run(binary, ["report", videosDB, "-o", out.appendingPathComponent("videos").path, "--date", "2026-12-01"], in: work)
         try #require(vrep.status == 0, "report failed:\n\(vrep.output)")
         let videosMD = try String(contentsOfFile: out.appendingPathComponent("videos/report.md").path, encoding: .utf8)
-        #expect(videosMD.contains("| t_list | [0.999, 0.99"), "the 51-entry t_list should read as a spaced list")
+        #expect(videosMD.contains("| teacher step times | [0.999, 0.99"), "the 51-entry t_list should read as a spaced list")
 
         // 4. Two studies side by side.
         let cmp = try run(binary, ["report", out.appendingPathComponent("demo/study.sqlite").path, imported,
