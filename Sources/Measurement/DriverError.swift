@@ -10,7 +10,7 @@ public enum DriverError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingWeights(metric: String, hint: String)
     /// The analytic teacher's bank has no frames of the clip's identity, so it has nothing to denoise towards.
     case bankMissingIdentity(clip: String, identity: String)
-    /// The clip's frames do not fit the resolution the study runs at; `detail` gives both sizes.
+    /// The clip's frames do not fit the resolution the study runs at; `detail` says how.
     case resolutionMismatch(clip: String, detail: String)
     /// FaceSync-CCA was chosen but no bank of in-sync clips was given to fit it on.
     case syncModelNeedsBank(file: String)

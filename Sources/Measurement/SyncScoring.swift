@@ -52,7 +52,7 @@ public struct SyncPreset: Sendable, Equatable, Codable {
     public static let lipForcingReward = SyncPreset(name: "lipforcing-reward", offsetMode: .truncate, vshift: 15, fps: 25, cropSize: 224,
                                                     resize: "cv2.INTER_LINEAR on 8-bit", colourOrder: "BGR, 0..255",
                                                     audioScale: "int16 (16 kHz mono WAV)", crop: "whole pre-aligned face frame")
-    /// Every preset, in the order `measure sync --help` lists them.
+    /// Every preset: the names `--preset` accepts, listed in this order when a name is unknown.
     public static let all = [syncnetPython, syncnetPythonJPEG, lipForcingReward]
 
     /// Every step between the file and the network, in words (printed by `measure sync --help`
@@ -263,7 +263,7 @@ public struct SyncBatch: Sendable {
     /// A region mask resized to each file's frames, so one mask serves a directory of clips.
     public var mask: String?
 
-    /// A batch over `files`; one of `syncNet` and `faceSync` must be given.
+    /// A batch over `files`, scored with `syncNet` when given, else with `faceSync`.
     public init(files: [String], audioFor: @escaping @Sendable (String) -> String? = { _ in nil }, preset: SyncPreset,
                 syncNet: SyncNet?, syncNetWeights: String?, faceSync: FaceSyncModel?, faceSyncPath: String?,
                 crop: SyncNet.Crop, mouth: Box?, mask: String? = nil) {
