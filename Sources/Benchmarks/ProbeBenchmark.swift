@@ -13,13 +13,20 @@ import TrajectoryProbe
 ///     target ≥ 0.5.
 /// `trajprobe bench` prints ``Report/lines``; nothing here prints.
 public enum ProbeBenchmark {
+    /// Both benchmarks' results from one run, kept as numbers so tests and callers can check the
+    /// targets without parsing text.
     public struct Report: Sendable {
+        /// Benchmark (a): wall time with 8 guidance scales over wall time with 1; the target is ≤ 1.3,
+        /// since the shared-pass arms should pay for extra scales in teacher branches, not in whole passes.
         public var scaleSweepRatio: Double
+        /// Fastest wall time, in seconds, of the 1-scale probe: the denominator of ``scaleSweepRatio``.
         public var oneScaleSeconds: Double
+        /// Fastest wall time, in seconds, of the 8-scale probe: the numerator of ``scaleSweepRatio``.
         public var eightScaleSeconds: Double
         /// (label, teacher GFLOP/s, sgemm GFLOP/s, fraction) per teacher configuration.
         public var flopRates: [(label: String, teacher: Double, sgemm: Double, fraction: Double)]
 
+        /// One printable line per benchmark figure, each with its target, for `trajprobe bench`.
         public var lines: [String] {
             var out = [String(format: "probe bench (a): 8 scales / 1 scale wall time = %.3fx (%.3f s vs %.3f s; target <= 1.3x)",
                               scaleSweepRatio, eightScaleSeconds, oneScaleSeconds)]

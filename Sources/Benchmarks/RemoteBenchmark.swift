@@ -8,14 +8,22 @@ import TrajectoryProbe
 /// the JSON form (same server, same payloads, same run), and how much time the probe adds to each
 /// teacher call beyond the model's own compute (the server reports `compute_ms` per answer).
 public enum RemoteBenchmark {
+    /// One transport's timing over the same calls and payloads as the others, so rows compare directly.
     public struct Row: Sendable {
+        /// The transport's label: `binary fp32`, `binary fp16` or `json fp32`.
         public var transport: String
+        /// Timed prediction calls (the warm-up call is not counted).
         public var requests: Int
+        /// Client wall time of the timed calls, in seconds.
         public var seconds: Double
         /// Latent bytes moved (request x_t plus answer), as FP32 would carry them.
         public var megabytes: Double
+        /// The server's own compute over the timed calls (its `compute_ms`, summed), in seconds; what the
+        /// client time beyond it costs is the probe's overhead.
         public var serverSeconds: Double
+        /// Calls per second of client wall time.
         public var requestsPerSecond: Double { Double(requests) / seconds }
+        /// Latent throughput at the FP32 size, so binary FP16 is credited with the payload it stands for.
         public var megabytesPerSecond: Double { megabytes / seconds }
         /// Client wall time per call minus the server's compute per call, in milliseconds.
         public var overheadMilliseconds: Double { (seconds - serverSeconds) / Double(requests) * 1000 }

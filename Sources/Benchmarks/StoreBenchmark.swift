@@ -7,25 +7,40 @@ import Synthetic
 /// measured in the same run; and one 100,000-row long CSV import. `trajprobe bench` and
 /// `Benchmarks/store_bench.sh` print `description`.
 public struct StoreBenchmark: Sendable, CustomStringConvertible {
+    // MARK: - Results
+
+    /// Measurement rows written by each side (units × measurements per unit).
     public var measurements: Int
+    /// Units written through the API, one transaction each, as the probe writes them.
     public var units: Int
+    /// Wall time of the Store API write path, in seconds (fastest round).
     public var apiSeconds: Double
+    /// Wall time of the `sqlite3` CLI's bulk `.import` of the same rows, in seconds (fastest round):
+    /// the reference the API is held against.
     public var cliSeconds: Double
+    /// Rows in the long CSV import.
     public var csvRows: Int
+    /// Wall time of the long CSV import, in seconds (fastest round); the target is under 2 s.
     public var csvSeconds: Double
+    /// The CLI's reported version, printed so a ratio can be traced to the SQLite it was measured with.
     public var sqliteVersion: String
     /// CPU seconds (user + system) of the same phases: steadier than wall time on a shared machine.
     public var apiCPUSeconds: Double
+    /// CPU seconds of the `sqlite3` child process over the bulk import.
     public var cliCPUSeconds: Double
+    /// CPU seconds of the long CSV import.
     public var csvCPUSeconds: Double
     /// Rounds run; each figure is its side's fastest round.
     public var rounds: Int
 
+    /// Store API throughput over wall time.
     public var apiRowsPerSecond: Double { Double(measurements) / apiSeconds }
+    /// `sqlite3` CLI throughput over wall time.
     public var cliRowsPerSecond: Double { Double(measurements) / cliSeconds }
     /// API rows/s over CLI rows/s; the target is ≥ 0.5.
     public var ratio: Double { apiRowsPerSecond / cliRowsPerSecond }
 
+    /// The printable report: both write paths, their ratio against its target, and the CSV import.
     public var description: String {
         func f(_ v: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", v) }
         return """
@@ -36,6 +51,8 @@ public struct StoreBenchmark: Sendable, CustomStringConvertible {
             long CSV import: \(csvRows) rows in \(f(csvSeconds, 2)) s wall, \(f(csvCPUSeconds, 2)) s CPU (\(f(Double(csvRows) / csvSeconds)) rows/s, target < 2 s)
             """
     }
+
+    // MARK: - Running
 
     /// Runs `rounds` rounds in `directory` (created; the last round's files are left there) and
     /// keeps each side's fastest round: on a shared machine the minimum is the least disturbed
@@ -140,6 +157,8 @@ public struct StoreBenchmark: Sendable, CustomStringConvertible {
                               csvRows: rows, csvSeconds: csvSeconds, sqliteVersion: version ?? "?",
                               apiCPUSeconds: apiCPU, cliCPUSeconds: cliCPU, csvCPUSeconds: csvCPU, rounds: 1)
     }
+
+    // MARK: - Timing helpers
 
     private static func cpuSeconds(children: Bool) -> Double {
         var usage = rusage()

@@ -10,14 +10,20 @@ import Store
 /// rows hold the reference's own sync and sharpness, and each unit is one transaction, so a
 /// killed import resumes.
 public struct ImportedVideos: Sendable {
+    // MARK: - Options
+
+    /// What one import writes where and how it scores; everything else comes from the layout on disk.
     public struct Options: Sendable {
+        /// The study database written (created when absent, resumed when present).
         public var database: URL
+        /// The study's name in the database.
         public var studyName: String
         /// Directory name → arm; arms not named here are `trajectory w=<guidance_scale>` from the
         /// arm's `ode_schedule.json`.
         public var armLabels: [String: ArmSpec]
         /// Region mask for every sample (`videos/<sample>/mask.png` wins when present), or a box.
         public var mask: String?
+        /// Mouth box used for every sample when no mask is given.
         public var box: Box?
         /// A fitted FaceSync-CCA model; nil fits one on the layout's GT videos (in sync by
         /// definition, but the very clips then scored: a circular score, see
@@ -25,13 +31,19 @@ public struct ImportedVideos: Sendable {
         public var faceSyncModel: String?
         /// SyncNet-v2 weights (safetensors): scores with syncnet_python's network and preset.
         public var syncNetWeights: String?
+        /// SyncNet preprocessing; only raw-frame presets apply, as imports score decoded frames.
         public var syncPreset: SyncPreset = .syncnetPython
         /// LPIPS-AlexNet weights (safetensors from tools/convert_lpips.py): adds lpips per region.
         public var lpipsWeights: String?
+        /// Steps to import; nil takes every step the layout holds.
         public var steps: [Int]?
+        /// The teacher model's name, recorded with the study so reports can say what was probed.
         public var modelName: String
+        /// CFG's negative branch the videos were made with (`text+audio` or `audio`), recorded with the study.
         public var dropMode: String
 
+        /// Options for `database`; scoring defaults to FaceSync-CCA fitted on the layout, and the model
+        /// and drop mode to `imported` and `unknown` when the caller does not know them.
         public init(database: URL, studyName: String, armLabels: [String: ArmSpec] = [:], mask: String? = nil, box: Box? = nil,
                     faceSyncModel: String? = nil, steps: [Int]? = nil, modelName: String = "imported", dropMode: String = "unknown") {
             self.database = database; self.studyName = studyName; self.armLabels = armLabels; self.mask = mask; self.box = box
@@ -39,7 +51,11 @@ public struct ImportedVideos: Sendable {
         }
     }
 
+    // MARK: - Importing
+
+    /// The layout's root directory (`ImportedLayout`): one directory per arm.
     public let root: String
+    /// An importer for the layout under `root`; nothing is read until ``run(options:progress:)``.
     public init(root: String) { self.root = root }
 
     /// Said when FaceSync-CCA is fitted on the GT clips being scored: the model has learnt those
@@ -49,6 +65,8 @@ public struct ImportedVideos: Sendable {
         + "(the model has learnt these clips). Fit it on a separate bank of in-sync clips: `trajprobe facesync fit bank.yaml -o fs.json`, "
         + "then `--facesync fs.json`; or score with SyncNet-v2: `--syncnet syncnet_v2.safetensors`."
 
+    /// Checks the whole layout, then scores and writes every unit not yet stored, one transaction each,
+    /// reporting to `progress`; a unit that cannot be scored is marked failed, not thrown, so one bad video cannot stop an import.
     public func run(options: Options, progress: @escaping @Sendable (ProbeProgress) -> Void = { _ in }) throws -> ProbeSummary {
         let started = Date()
         let status = Status(phase: "checking the layout", progress: progress)
@@ -161,6 +179,8 @@ public struct ImportedVideos: Sendable {
                             skipped: counts.skipped, seconds: Date().timeIntervalSince(started), teacherPasses: 0,
                             syncModelPath: modelPath, failures: failures)
     }
+
+    // MARK: - Helpers
 
     func maskPath(_ arm: ImportedLayout.Arm, _ sample: String, _ options: Options) -> String? {
         let own = "\(arm.directory)/videos/\(sample)/mask.png"

@@ -10,16 +10,24 @@ import Store
 /// preprocessing (crop, resize, colour order, frame rate, offset handling, audio scale), so the
 /// choices travel with the numbers.
 public struct SyncPreset: Sendable, Equatable, Codable {
+    /// The name users pass (`--preset`) and studies store.
     public var name: String
     /// `pad` (syncnet_python: zero-padded audio features) or `truncate` (Lip Forcing's reward
     /// scorer: each offset uses only overlapping windows).
     public var offsetMode: LSEOffsetMode
+    /// Largest audio–video offset swept, in frames, either way.
     public var vshift: Int
+    /// Frame rate the video is resampled to before scoring (SyncNet was trained at 25 fps).
     public var fps: Double
+    /// Side of the square crop the network sees, in pixels.
     public var cropSize: Int
+    /// How frames are resized to `cropSize`, in words.
     public var resize: String
+    /// Channel order and value range the network receives, in words.
     public var colourOrder: String
+    /// The audio sample scale MFCCs are computed on, in words.
     public var audioScale: String
+    /// What region of the frame is cropped, in words.
     public var crop: String
     /// syncnet_python's file extraction (frames through JPEG, audio through ffmpeg's 16-bit WAV)
     /// instead of the decoded frames; nil for the raw-frame presets, which keeps it out of their
@@ -39,9 +47,12 @@ public struct SyncPreset: Sendable, Equatable, Codable {
                                                      audioScale: "int16 (ffmpeg -async 1 -ac 1 -acodec pcm_s16le -ar 16000)",
                                                      crop: "whole pre-aligned face frame, or a box (cut after the JPEG round trip)",
                                                      roundTrip: .ffmpegJPEG)
+    /// Lip Forcing's reward scorer: raw frames like ``syncnetPython`` but offsets use only overlapping
+    /// windows (`truncate`), so its scores can be compared with that paper's rewards.
     public static let lipForcingReward = SyncPreset(name: "lipforcing-reward", offsetMode: .truncate, vshift: 15, fps: 25, cropSize: 224,
                                                     resize: "cv2.INTER_LINEAR on 8-bit", colourOrder: "BGR, 0..255",
                                                     audioScale: "int16 (16 kHz mono WAV)", crop: "whole pre-aligned face frame")
+    /// Every preset: the names `--preset` accepts, listed in this order when a name is unknown.
     public static let all = [syncnetPython, syncnetPythonJPEG, lipForcingReward]
 
     /// Every step between the file and the network, in words (printed by `measure sync --help`
@@ -63,31 +74,50 @@ public struct SyncPreset: Sendable, Equatable, Codable {
             + "audio \(audioScale), MFCC 13x20 windows, offsets -\(vshift)..\(vshift) \(offsetMode.rawValue)"
     }
 
+    /// The preset called `name`, or nil so the caller can list the valid names.
     public static func named(_ name: String) -> SyncPreset? { all.first { $0.name == name } }
 }
 
 /// Why a clip got no sync score (stored and printed; never a silent gap).
 public enum SyncReason: String, Sendable, Codable {
+    /// Fewer frames or audio samples than one sync window.
     case clipTooShort = "clip_too_short"
+    /// The audio track is silent, so every offset scores alike.
     case silentAudio = "silent_audio"
+    /// The mouth box does not lie inside the frame.
     case boxOutsideFrame = "box_outside_frame"
+    /// Decoded frames held NaN or infinite values.
     case nonFiniteFrames = "non_finite_frames"
+    /// The file could not be decoded, or failed for another recorded reason.
     case unreadable = "unreadable"
 }
 
+/// One file's sync score with everything needed to reproduce it (model, weights hash, preset,
+/// library versions), so a number never travels without its preprocessing.
 public struct SyncScore: Sendable, Codable {
+    /// The video scored.
     public var file: String
+    /// Where the audio came from: a separate file, or the video itself.
     public var audio: String
+    /// `syncnet-v2` or `facesync-cca`.
     public var syncModel: String
+    /// The preprocessing the score was made with.
     public var preset: SyncPreset
+    /// SHA-256 of the weights or fitted model file, so scores from different weights are never mixed.
     public var weightsSHA256: String
+    /// The video's own frame rate before resampling to the preset's `fps`.
     public var originalFPS: Double
+    /// Frames scored, after resampling (and any cut to the audio's length).
     public var frames: Int
     /// nil when the clip could not be scored; `reason` says why.
     public var result: LSEResult?
+    /// Why the clip got no score; nil when `result` is set.
     public var reason: SyncReason?
+    /// The underlying error's text, for the reader who must fix the file.
     public var detail: String?
+    /// libav versions the file was decoded with; decoders can change frames and so scores.
     public var libav: String
+    /// trajprobe's version that produced the score.
     public var toolkit: String
     /// Audio and video durations differed: both were cut to the shorter (stated rule).
     public var truncatedTo: Double?
@@ -95,9 +125,12 @@ public struct SyncScore: Sendable, Codable {
 
 /// The sync model a study scores with: SyncNet-v2 (exact, needs weights) or FaceSync-CCA.
 public enum ClipSyncModel: Sendable {
+    /// FaceSync-CCA: scores the mouth box; needs no weights but a model fitted on in-sync clips.
     case faceSync(FaceSyncModel)
+    /// SyncNet-v2 with its weights, and the preset fixing its preprocessing.
     case syncNet(SyncNet, SyncPreset)
 
+    /// The model's name as studies store it (`sync_model`).
     public var name: String {
         switch self {
         case .faceSync: return SyncModelName.faceSyncCCA.rawValue
@@ -127,6 +160,8 @@ public enum ClipSyncModel: Sendable {
     }
 }
 
+/// Scoring one file or one decoded clip with SyncNet-v2 or FaceSync-CCA; shared by `measure sync`,
+/// batch scoring and studies so every path preprocesses alike.
 public enum SyncScorer {
     /// syncnet_python's evaluate: windows = min(frames, samples / 640) − 5, MFCC on the int16
     /// scale, the offset sweep of the preset.
@@ -207,17 +242,28 @@ public enum SyncScorer {
 /// is a clip of the arm `scored` at step 0, each one transaction; files that cannot be scored are
 /// recorded as failed units with their reason code; a rerun skips what is stored.
 public struct SyncBatch: Sendable {
+    /// The video files to score, each its own clip.
     public var files: [String]
+    /// Each file's separate audio track, or nil to use the video's own.
     public var audioFor: @Sendable (String) -> String?
+    /// The preprocessing every file is scored with.
     public var preset: SyncPreset
+    /// SyncNet-v2 to score with; when nil, `faceSync` is used.
     public var syncNet: SyncNet?
+    /// Path of the weights `syncNet` was loaded from, handed on to ``SyncScorer/score(video:audio:syncNet:syncNetWeights:faceSync:faceSyncPath:crop:mouth:mask:preset:)``.
     public var syncNetWeights: String?
+    /// A fitted FaceSync-CCA model, used when `syncNet` is nil.
     public var faceSync: FaceSyncModel?
+    /// Path of the FaceSync-CCA model file, hashed into each score.
     public var faceSyncPath: String?
+    /// The region SyncNet-v2 sees.
     public var crop: SyncNet.Crop
+    /// FaceSync's mouth box for every file; when nil it comes from `mask`.
     public var mouth: Box?
+    /// A region mask resized to each file's frames, so one mask serves a directory of clips.
     public var mask: String?
 
+    /// A batch over `files`, scored with `syncNet` when given, else with `faceSync`.
     public init(files: [String], audioFor: @escaping @Sendable (String) -> String? = { _ in nil }, preset: SyncPreset,
                 syncNet: SyncNet?, syncNetWeights: String?, faceSync: FaceSyncModel?, faceSyncPath: String?,
                 crop: SyncNet.Crop, mouth: Box?, mask: String? = nil) {

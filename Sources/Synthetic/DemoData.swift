@@ -14,6 +14,8 @@ import Support
 /// sound slightly, as in real speech) with per-frame jitter, so the audio does not determine the
 /// mouth exactly.
 package struct DemoDataGenerator {
+    // MARK: - Settings
+
     /// Rendered people, each with its own face, colours and voice.
     package var identities = 4
     /// Clips per person; the last two are held out as probes.
@@ -27,6 +29,8 @@ package struct DemoDataGenerator {
     package init(identities: Int = 4, clipsPerIdentity: Int = 5, size: Int = 96, seed: UInt64 = 2026) {
         self.identities = identities; self.clipsPerIdentity = clipsPerIdentity; self.size = size; self.seed = seed
     }
+
+    // MARK: - Sentences and voices
 
     static let sentences = [
         "Please bring the blue book back to the library before noon.",
@@ -48,6 +52,8 @@ package struct DemoDataGenerator {
     ]
     static let voices = [("en-us", 150), ("en-gb+f3", 140), ("en-us+m3", 160), ("en-gb-scotland+f2", 145),
                          ("en-029", 150), ("en-us+f4", 155)]
+
+    // MARK: - Generating
 
     /// One generated clip, as the manifests list it.
     package struct Clip: Sendable {
@@ -101,6 +107,8 @@ package struct DemoDataGenerator {
         try writeManifests(clips, into: directory)
         return clips
     }
+
+    // MARK: - Manifests
 
     /// `bank.yaml` (the analytic teacher's frames), `probes.yaml` (held-out clips, each matched
     /// and dubbed with the other held-out clip's audio of the same identity) and `study.yaml`.
@@ -176,6 +184,8 @@ package struct DemoDataGenerator {
           model: facesync-cca
 
         """
+
+    // MARK: - Speech
 
     /// espeak-ng speech resampled to 16 kHz, with 0.2 s of silence on both sides.
     private func speak(_ text: String, voice: String, speed: Int, espeak: String, scratch: String) throws -> Audio {

@@ -5,6 +5,8 @@ import Store
 /// A deterministic fake study for the Store's tests, crash child and benchmark: every value is a
 /// pure function of its key, so a reader can check a unit it did not write. Not for science.
 package enum SyntheticStudy {
+    /// The study record every synthetic store is created with: a 50-step analytic study, so stores
+    /// written by different tests and runs open as the same study.
     package static let config: StudyRecord = {
         var parameters = StudyParameters()
         parameters.numSteps = 50
@@ -27,6 +29,8 @@ package enum SyntheticStudy {
         return out
     }()
 
+    /// Seven arms covering the families (euler jump, fresh noise, trajectory, spatial), each at w = 4.5
+    /// and at the baseline 1 where it has one; `register` takes a prefix of them.
     package static let arms: [ArmSpec] = [.eulerJump(s0: 1, s1: 4.5), .eulerJump(s0: 1, s1: 1), .freshNoise(w: 4.5),
                                           .freshNoise(w: 1), .trajectory(w: 4.5), .trajectory(w: 1), .spatial(w: 4.5)]
 
@@ -38,6 +42,7 @@ package enum SyntheticStudy {
         }
     }
 
+    /// Zero-padded clip names (`clip03`), so the names sort in clip order.
     package static func clipName(_ i: Int) -> String { "clip\(i < 10 ? "0" : "")\(i)" }
 
     /// A value that depends on every part of the key (a splitmix64 hash scaled to [0, 1)), with
@@ -49,6 +54,7 @@ package enum SyntheticStudy {
         return Double(z >> 11) / Double(1 << 53)
     }
 
+    /// The 16 rows of one unit, one per ``pairs`` entry, each a pure function of the key.
     package static func measurements(clip: Int, arm: Int, step: Int, seed: Int) -> [MeasurementValue] {
         pairs.enumerated().map { i, p in
             MeasurementValue(metric: p.metric, region: p.region, value: value(clip: clip, arm: arm, step: step, seed: seed, pair: i))
@@ -62,13 +68,17 @@ package enum SyntheticStudy {
 
     /// The ids a store gave the synthetic clips and arms.
     package struct Registration {
+        /// Store ids of the synthetic clips, indexed by synthetic clip number.
         package var clips: [ClipID]
+        /// Store ids of the synthetic arms, indexed by position in ``SyntheticStudy/arms``.
         package var arms: [ArmID]
 
         /// Ids already registered (a resumed store's), in synthetic clip and arm order.
         package init(clips: [ClipID], arms: [ArmID]) { self.clips = clips; self.arms = arms }
     }
 
+    /// Registers `clips` clips, the first `arms` arms and `steps` steps of the shifted schedule in `store`;
+    /// an arm whose knobs are all 1 is the baseline.
     package static func register(_ store: StudyStore, clips: Int, arms: Int, steps: Int = 50) throws -> Registration {
         let clipIDs = try (0..<clips).map { i in
             try store.registerClip(ClipSpec(name: clipName(i), referencePath: "/probe/\(clipName(i))/ref.mp4", audioPath: "/probe/\(clipName(i))/audio.wav",
@@ -79,6 +89,7 @@ package enum SyntheticStudy {
         return Registration(clips: clipIDs, arms: armIDs)
     }
 
+    /// The unit for one key, ready for `writeUnit`; spatial arms carry a map except on the GT row.
     package static func unit(_ reg: Registration, clip: Int, arm: Int, step: Int, seed: Int) -> UnitResult {
         UnitResult(key: UnitKey(clip: reg.clips[clip], arm: reg.arms[arm], step: step, seed: seed),
                    measurements: measurements(clip: clip, arm: arm, step: step, seed: seed),

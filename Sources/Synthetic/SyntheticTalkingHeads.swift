@@ -38,8 +38,12 @@ public struct SyntheticTalkingHeads: Sendable {
     /// closed and open inner-mouth half-heights, mouth offset below the centre as a fraction of
     /// `ay`). The demo's identities are drawn with the same ``render(_:resolution:dx:dy:gain:blink:open:round:)``.
     package struct Face {
+        /// RGB colours in [0, 1]: background, skin, eyes, lips, inner mouth.
         package var bg: [Double], face: [Double], eye: [Double], lip: [Double], inner: [Double]
+        /// Face centre (row, column) and semi-axes (vertical, horizontal), eye offset from the centre and eye radius, in pixels.
         package var cy: Double, cx: Double, ay: Double, ax: Double, eyeDx: Double, eyeR: Double
+        /// Mouth half-width, closed and open inner-mouth half-heights (pixels), and the mouth's offset below
+        /// the centre as a fraction of `ay`.
         package var mw: Double, hmin: Double, hmax: Double, mouthDy: Double
 
         /// A face from its colours and geometry (see the type's description).

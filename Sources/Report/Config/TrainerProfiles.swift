@@ -104,11 +104,17 @@ public struct ProfileContext: Sendable, Equatable {
 /// A config tree with comments, written as YAML (block maps, flow lists) or as Python
 /// assignment lines that keep every key and its nesting.
 public indirect enum ConfigValue: Sendable, Equatable {
+    /// A float, written as a plain decimal that YAML and Python read back as a float (`5.0`, never `5e+0`).
     case number(Double)
+    /// A whole number, written without a decimal point, kept apart from ``number(_:)`` so trainers read an int.
     case integer(Int)
+    /// A flag, written in each format's own spelling (`true` in YAML, `True` in Python).
     case boolean(Bool)
+    /// A string, always double-quoted and escaped, so values such as `yes` or `1e-3` stay strings.
     case text(String)
+    /// A sequence, written as a flow list (`[a, b]`).
     case list([ConfigValue])
+    /// Nested keys, kept in the order given so the written config reads like the trainer's own.
     case map([ConfigEntry])
 }
 

@@ -26,6 +26,8 @@ struct Import: AsyncParsableCommand {
             """),
         subcommands: [CSV.self, Registry.self, ImportVideos.self])
 
+    // MARK: - import csv
+
     /// `trajprobe import csv`: long CSV files of one arm into a study, one transaction per file.
     struct CSV: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -127,6 +129,8 @@ struct Import: AsyncParsableCommand {
             }
         }
     }
+
+    // MARK: - import registry
 
     /// `trajprobe import registry`: every experiment of an analysis registry, checked first, written in one transaction.
     struct Registry: AsyncParsableCommand {

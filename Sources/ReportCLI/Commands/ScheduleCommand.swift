@@ -48,6 +48,8 @@ struct ScheduleCommand: AsyncParsableCommand {
             invalid usage (64).
             """))
 
+    // MARK: - Arguments and options
+
     /// What `schedule` prints: the config as YAML, JSON, or Python assignment lines.
     enum Format: String, ExpressibleByArgument, CaseIterable { case yaml, json, python }
 
@@ -82,6 +84,8 @@ struct ScheduleCommand: AsyncParsableCommand {
 
     @Flag(help: "Derive a schedule from a study that is still running or was interrupted.")
     var allowPartial = false
+
+    // MARK: - Running
 
     func validate() throws {
         guard minT >= 0, minT < 1 else { throw ValidationError("--min-t \(minT) is not in [0, 1)") }
@@ -165,6 +169,8 @@ struct ScheduleCommand: AsyncParsableCommand {
             throw fail(error.description, json: format == .json, code: exitStatus(error))
         }
     }
+
+    // MARK: - Output
 
     /// Prints a trainer profile, or writes `<target>.yaml` and `<target>.py` into --output.
     func emit(_ profile: TrainerProfile, label: String) throws {

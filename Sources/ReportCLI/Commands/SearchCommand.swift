@@ -44,6 +44,8 @@ struct SearchCommand: AsyncParsableCommand {
             3 (run it again to redo them).
             """))
 
+    // MARK: - Arguments and options
+
     @Argument(help: ArgumentHelp("The study configuration the study was probed with (YAML).", valueName: "study.yaml")) var config: String
     @OptionGroup var database: DatabaseOption
     @OptionGroup var analysis: StudyAnalysisOptions
@@ -58,6 +60,8 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(name: .customLong("jobs"), help: "(clip, seed) pairs run at once (default: one per core).") var jobs = 0
     @OptionGroup var jsonOutput: OutputOptions
     @Flag(help: "No progress output.") var quiet = false
+
+    // MARK: - Running
 
     func run() async throws {
         guard let db = database.db else { throw ValidationError("give the probed study's database: --db FILE") }
@@ -129,6 +133,8 @@ struct SearchCommand: AsyncParsableCommand {
         }
     }
 
+    // MARK: - Option parsing
+
     /// The landing steps --grid names: the probed steps, every step, or a list.
     func gridSteps(study: StudyData) throws -> [Int] {
         switch grid {
@@ -153,6 +159,8 @@ struct SearchCommand: AsyncParsableCommand {
             return [t]
         }
     }
+
+    // MARK: - Runner and progress
 
     /// The TrajectoryProbe runner behind the search's protocol, with one progress bar per round.
     struct Runner: ScheduleSearchRunner {

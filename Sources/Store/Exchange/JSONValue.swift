@@ -3,11 +3,17 @@ import Foundation
 /// A JSON value of any shape: the registry's free-form mappings (`preprocessing`) stored as
 /// written.
 public indirect enum JSONValue: Codable, Sendable, Hashable, CustomStringConvertible {
+    /// JSON `null`; a YAML null loads as it too.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// Any number; integers are held as Double, as JSON itself does not tell them apart.
     case number(Double)
+    /// A string.
     case string(String)
+    /// A list, in its order.
     case array([JSONValue])
+    /// A mapping from keys to values.
     case object([String: JSONValue])
 
     /// A value as Yams loads it (mappings, sequences, strings, numbers, booleans, null).

@@ -26,6 +26,8 @@ public enum LongCSV {
     /// The columns every file must have.
     public static let requiredColumns = ["step", "t", "sample", "metric", "region", "value"]
 
+    // MARK: - Rows and reading
+
     /// One parsed data row, with its 1-based line number in the file.
     struct Row: Sendable {
         var line: Int
@@ -205,6 +207,8 @@ public enum LongCSV {
         }
         return Table(rows: rows, ignoredColumns: ignored, hasArmColumn: iArm != nil)
     }
+
+    // MARK: - Names and values
 
     /// The first C0 control character or DEL in a name, as `U+0000`: names are stored as SQLite
     /// text, which a NUL would silently cut (`id0\0c2` stored as `id0`).

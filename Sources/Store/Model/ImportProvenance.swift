@@ -4,7 +4,9 @@ import Foundation
 /// LatentSync: `p = p_neg + w (p_cond − p_neg)`) or a (text, audio) pair (InfiniteTalk-style
 /// teachers with three passes). Imports record it so the report never assumes a scale.
 public enum GuidanceValue: Sendable, Hashable, CustomStringConvertible {
+    /// One scale `w` applied to the single negative branch (`p_neg + w (p_cond − p_neg)`).
     case single(Double)
+    /// Separate text and audio scales, for teachers that run three passes.
     case pair(text: Double, audio: Double)
 
     /// Parses `4.5` or `text=5,audio=4` (also `text=5 audio=4`, either order), as the CLI's

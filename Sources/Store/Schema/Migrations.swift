@@ -3,12 +3,16 @@ import GRDB
 /// The study schema, one GRDB migration per version. A shipped migration is never edited: a
 /// change is a new "vN" appended here, and `supportedVersion` goes up with it.
 enum Schema {
+    // MARK: - Identity and migrator
+
     /// `PRAGMA application_id` of every trajprobe study ('TPRB'): how `open` tells a study from
     /// any other SQLite file.
     static let applicationID: Int32 = 0x5450_5242
     /// Schema version this code writes, mirrored in `PRAGMA user_version`.
     static let supportedVersion = 2
 
+    /// Every migration in version order; GRDB applies only those a database has not recorded, so old
+    /// studies open and are brought up to `supportedVersion`.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -19,6 +23,8 @@ enum Schema {
         migrator.registerMigration("v2") { db in try migrateV2(db) }
         return migrator
     }
+
+    // MARK: - v2: typed study parameters
 
     /// v2. A study's parameters become typed (``StudyParameters``): the whole value in
     /// `parameters_json`, and real columns for what queries select on. Each v1 row's are read
@@ -55,6 +61,8 @@ enum Schema {
                              p.dropMode ?? "unknown", p.syncModel ?? "unknown", p.cfgForm?.rawValue, p.numSteps, p.shift,
                              p.maxT, p.guidanceScale, p.syncPreset, p.lpipsWeightsSHA256, p.json(), run])
     }
+
+    // MARK: - v1: the original schema
 
     /// v1. Measurements are keyed by everything but the value (a WITHOUT ROWID table: the primary
     /// key is the storage order). The order (run, arm, clip, seed, step, metric, region) follows

@@ -4,6 +4,8 @@ import Store
 
 /// Where predictions come from.
 public enum TeacherKind: String, Sendable, Codable, CaseIterable, Hashable {
+    /// `analytic`: the exact posterior mean over a bank of frames; `remote`: a model behind an
+    /// inference server; `imported`: prediction videos made elsewhere, measured with `trajprobe import videos`.
     case analytic, remote, imported
 }
 

@@ -18,8 +18,10 @@ import Measurement
 /// most an ulp of Double, far below Float's rounding, so the Float values agree bit for bit in
 /// practice.
 public struct GaussianNoise: Sendable, Hashable {
+    /// The stream's seed: word n is the SplitMix64 mix of `seed + n · golden gamma` (see above).
     public let seed: UInt64
 
+    /// A stream started at `seed`; prefer ``init(key:)`` so streams are named by purpose.
     public init(seed: UInt64) { self.seed = seed }
 
     /// A stream for a named purpose: the seed is FNV-1a-64 of `key` (e.g. `"clip7|seed 0|ε"`),
