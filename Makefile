@@ -42,6 +42,8 @@ release: deps
 
 ## test: install what is needed, then run the whole test suite
 test: deps venv-server
+	# Every public and package declaration carries a doc comment (tools/doc_coverage.py lists any that do not).
+	python3 tools/doc_coverage.py --quiet --min 100
 	TRAJPROBE_REQUIRE_SERVER=1 $(SWIFT) test -j $(JOBS)
 	# The C kernels again on their portable path (what a CPU without AVX2/FMA runs).
 	TRAJPROBE_NO_AVX2=1 $(SWIFT) test -j $(JOBS) --skip-build --filter MetricsTests

@@ -70,7 +70,9 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "CFFmpeg"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media", "Synthetic", "Benchmarks"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Digest", "Synthetic", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Media", "Digest", "Support", "Yams"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Media", "Digest", "Support", "Yams"],
+                    // Read in place through #filePath (the real-shaped CSVs), not bundled.
+                    exclude: ["Fixtures"]),
         .testTarget(name: "TrajectoryProbeTests", dependencies: ["TrajectoryProbe", "Measurement", "Synthetic", "Benchmarks", "Store", "Media", "Metrics", "Digest"],
                     resources: [.copy("Fixtures")]),
         // The CLI's grammar, exit codes, --json shapes and the README's examples, on tiny fixtures

@@ -33,7 +33,6 @@ struct Im2col: Sendable {
             return
         }
         let oh = outHeight, ow = outWidth, rowLength = columns
-        let rows = self.rows
         let colAddress = UInt(bitPattern: col), srcAddress = UInt(bitPattern: source)
         let work: @Sendable (Int) -> Void = { row in
             let col = UnsafeMutablePointer<Float>(bitPattern: colAddress)!
