@@ -1,5 +1,5 @@
 # trajprobe → causvid: 3-step student from trajprobe search (3-step, student_schedule euler steps=0,28,30 g=2,2,1)
-# study "demo", database sha256 548ef9003917e79058411b9f7b89b132f6136def463890ba6a227d833c354ac9, sync model facesync-cca 25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings, 2026-12-02
+# study "demo", database sha256 15340d276ed157c272f0dbaeef930779d88f50d5ed9c16003714300b6c5bbc09, sync model facesync-cca 25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings, 2026-12-03
 config.denoising_step_list = [1000, 797, 769, 0]  # round(1000 t); the trailing 0 is asserted by causal inference
 config.warp_denoising_step = False  # CausVid's generator scheduler shift is fixed at 8: the times are written already shifted
 config.num_train_timestep = 1000

@@ -1,5 +1,5 @@
 # trajprobe → fastgen: 2-step student from two-step rule (euler_jump arms), landing step 40
-# study "demo", database sha256 548ef9003917e79058411b9f7b89b132f6136def463890ba6a227d833c354ac9, sync model facesync-cca 25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings, 2026-12-02
+# study "demo", database sha256 15340d276ed157c272f0dbaeef930779d88f50d5ed9c16003714300b6c5bbc09, sync model facesync-cca 25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings, 2026-12-03
 config.model.guidance_scale = 2.0  # neg + w (cond - neg): x0 + (w - 1)(x0 - x0_neg), methods/distribution_matching/dmd2.py
 config.model.student_sample_steps = 2
 config.model.student_sample_type = "ode"  # Euler jump between steps (eps from x0 and x_t)

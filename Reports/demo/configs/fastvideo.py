@@ -1,5 +1,5 @@
 # trajprobe → fastvideo: 2-step student from two-step rule (euler_jump arms), landing step 40
-# study "demo", database sha256 548ef9003917e79058411b9f7b89b132f6136def463890ba6a227d833c354ac9, sync model facesync-cca 25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings, 2026-12-02
+# study "demo", database sha256 15340d276ed157c272f0dbaeef930779d88f50d5ed9c16003714300b6c5bbc09, sync model facesync-cca 25 fps, 5-frame mouth windows, MFCC 13x20, vshift 15, pad, unit-length CCA embeddings, 2026-12-03
 # merge under your run config's method: and pipeline: keys; the warp reads the student model's scheduler: set models.student.flow_shift to 5 as well (its default is 3)
 config.method.dmd_denoising_steps = [1000, 200]  # 0..1000, warped as Self-Forcing's
 config.method.warp_denoising_step = True

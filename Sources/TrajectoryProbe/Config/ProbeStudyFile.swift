@@ -36,7 +36,7 @@ public enum TeacherKind: String, Sendable, Codable, CaseIterable, Hashable {
 ///   transport: binary             # remote: binary (tensor extension) | json
 ///   datatype: fp32                # remote: fp32 | fp16 (latents both ways)
 ///   directory: runs/              # imported
-///   guidance_scale: 4.5           # the teacher's CFG scale: its arms decide window and schedule
+///   guidance_scale: 4.5           # the teacher's CFG scale, w in the uncond form whatever guidance_form says: its arms decide window and schedule
 /// steps: {num_steps: 50, shift: 5, subset: [0, 10, 20, 30, 40, 49]}
 /// guidance_form: neg              # how arm scales are written: neg (w) or cond (g = w - 1)
 /// arms: ["trajectory w=1", "trajectory w=4.5", "fresh_noise w=4.5", "factorial w=4.5"]
