@@ -111,7 +111,7 @@ let package = Package(
 if Context.environment["TRAJPROBE_FUZZ"] != nil {
     let harnesses: [(String, [Target.Dependency])] = [
         ("FuzzLongCSV", ["Store"]), ("FuzzRegistry", ["Store"]), ("FuzzStudyYAML", ["TrajectoryProbe", "Measurement"]),
-        ("FuzzODESchedule", ["Measurement"]), ("FuzzSafeTensors", ["Metrics"]), ("FuzzFaceSyncModel", ["Metrics", "Media"]),
+        ("FuzzODESchedule", ["Measurement", "Store"]), ("FuzzSafeTensors", ["Metrics"]), ("FuzzFaceSyncModel", ["Metrics", "Media"]),
         ("FuzzMedia", ["Media"]), ("FuzzRemoteResponse", ["TrajectoryProbe"]),
     ]
     for (name, dependencies) in harnesses {

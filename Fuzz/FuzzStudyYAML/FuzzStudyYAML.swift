@@ -14,7 +14,7 @@ let base: URL = {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzStudyYAML(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
-    guard var config = try? StudyConfig.parse(text: text, file: "fuzz.yaml", baseDirectory: base) else { return 0 }
+    guard var config = try? ProbeStudyFile.parse(text: text, file: "fuzz.yaml", baseDirectory: base) else { return 0 }
     _ = try? config.schedule()
     _ = try? config.override(seeds: "0,1", steps: "0", resolution: 64, metrics: "mse,ssim")
     return 0

@@ -58,12 +58,12 @@ struct Demo: AsyncParsableCommand {
 
         // Few-step schedules with the teacher in the loop (the budget is the demo's committed one).
         let searchStarted = Date()
-        var search = try SearchCommand.parse([dataDir + "/study.yaml", "--db", db, "--study", "demo", "--eta", "4",
+        let search = try SearchCommand.parse([dataDir + "/study.yaml", "--db", db, "--study", "demo", "--eta", "4",
                                               "--budget", "\(Demo.searchBudget)", "--jobs", "\(jobs)"])
         try await search.run()
         print(String(format: "search: %.0f s", Date().timeIntervalSince(searchStarted)))
 
-        var report = try ReportCommand.parse([db, "--output", output])
+        let report = try ReportCommand.parse([db, "--output", output])
         try await report.run()
         print(String(format: "demo finished in %.0f s. Open %@/report.html (or read %@/report.md); the study is %@.",
                      Date().timeIntervalSince(started), output, output, db))
