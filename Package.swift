@@ -70,6 +70,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media", "CFFmpeg"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Media", "Synthetic", "Benchmarks"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Digest", "Synthetic", "StoreHarness", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "MeasurementTests", dependencies: ["Measurement", "Store"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Store", "Media", "Digest", "Support", "Yams"],
                     // Read in place through #filePath (the real-shaped CSVs), not bundled.
                     exclude: ["Fixtures"]),
