@@ -296,7 +296,7 @@ public final class StudyStore: Sendable {
     /// The stored record of a `runs` row. A row of a v1 file opened read-only (not migrated)
     /// has no `parameters_json`: its parameters are read from `config_json` as v2's migration would.
     static func runConfig(_ row: Row) -> StudyRecord {
-        var parameters: StudyParameters
+        let parameters: StudyParameters
         if row.hasColumn("parameters_json"), let p = StudyParameters(json: row["parameters_json"]) {
             parameters = p
         } else {
@@ -304,11 +304,9 @@ public final class StudyStore: Sendable {
                                  teacherIdentity: row["teacher_identity"], modelName: row["model_name"],
                                  dropMode: row["drop_mode"], syncModel: row["sync_model"])
         }
-        // Studies stored before the one vocabulary spelled the audio drop `audio-only`.
-        parameters.dropMode = parameters.dropMode.map(StudyParameters.dropModeSpelling)
         // The names come from the parameters (v2 writes the columns from them; a v1 row's
         // parameters already fell back on its columns, and may know more, e.g. a sync model
-        // only its config_json named).
+        // only its config_json named). StudyRecord's drop-mode setter reads `audio-only` as `audio`.
         func name(_ value: String?) -> String { value ?? "unknown" }
         return StudyRecord(name: row["name"], teacherKind: name(parameters.teacherKind), teacherIdentity: name(parameters.teacherIdentity),
                            modelName: name(parameters.modelName), dropMode: name(parameters.dropMode), syncModel: name(parameters.syncModel),

@@ -289,7 +289,7 @@ extension StudyParameters {
             return "\(value)"
         }
         var p = StudyParameters(teacherKind: known(teacherKind), teacherIdentity: known(teacherIdentity),
-                                modelName: known(modelName), dropMode: known(dropMode),
+                                modelName: known(modelName), dropMode: known(dropMode).map(dropModeSpelling),
                                 syncModel: known(syncModel) ?? (object["sync_model"] as? String))
         p.numSteps = integer("num_steps")
         p.shift = number("shift")

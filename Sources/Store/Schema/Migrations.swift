@@ -33,10 +33,9 @@ enum Schema {
     static func migrateV2(_ db: Database) throws {
         for column in v2Columns { try db.execute(sql: "ALTER TABLE runs ADD COLUMN \(column)") }
         for row in try Row.fetchAll(db, sql: "SELECT * FROM runs") {
-            var p = StudyParameters.legacy(configJSON: row["config_json"], teacherKind: row["teacher_kind"],
+            let p = StudyParameters.legacy(configJSON: row["config_json"], teacherKind: row["teacher_kind"],
                                            teacherIdentity: row["teacher_identity"], modelName: row["model_name"],
                                            dropMode: row["drop_mode"], syncModel: row["sync_model"])
-            p.dropMode = p.dropMode.map(StudyParameters.dropModeSpelling)
             try writeParameterColumns(db, run: row["id"], p)
         }
         try db.execute(sql: "CREATE INDEX runs_by_model ON runs (model_name, num_steps, guidance_scale)")
